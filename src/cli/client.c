@@ -1,0 +1,150 @@
+/* client.c: D-Bus connection and error reporting for the CLI. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "client.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+#include "vnm-json.h"
+#include "vnm-names.h"
+
+static void
+print_not_running (void)
+{
+  g_printerr (_("virtnetmon: the virtnetmond daemon is not running (no owner of %s on the bus); start it with 'virtnetmond &' as root, or with ./run.sh.\n"),
+              VNM_DBUS_NAME);
+}
+
+VnmMonitor1 *
+vnm_cli_connect (const VnmCliOptions *opts)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autoptr(VnmMonitor1) proxy = NULL;
+  g_autofree gchar *owner = NULL;
+
+  (void) vnm_error_quark ();  /* map org.virtnetmon.Error.* to VNM_ERROR */
+  if (opts->bus_address)
+    bus = g_dbus_connection_new_for_address_sync (opts->bus_address,
+                                                  G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                  NULL, NULL, &error);
+  else
+    bus = g_bus_get_sync (opts->session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, &error);
+  if (!bus)
+    {
+      g_printerr (_("virtnetmon: cannot connect to the D-Bus bus: %s\n"), error->message);
+      print_not_running ();
+      return NULL;
+    }
+  proxy = vnm_monitor1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                       VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, &error);
+  if (!proxy)
+    {
+      g_printerr (_("virtnetmon: cannot reach %s: %s\n"), VNM_DBUS_NAME, error->message);
+      return NULL;
+    }
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+  if (!owner)
+    {
+      print_not_running ();
+      return NULL;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 10000);
+  return g_steal_pointer (&proxy);
+}
+
+int
+vnm_cli_report_error (const gchar *what, GError *error)
+{
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
+    {
+      print_not_running ();
+      return VNM_EXIT_FAILURE;
+    }
+  g_dbus_error_strip_remote_error (error);
+  g_printerr ("virtnetmon: %s: %s\n", what, error->message);
+  return VNM_EXIT_FAILURE;
+}
+
+void
+vnm_cli_print_json (GVariant *value)
+{
+  g_autofree gchar *text = vnm_json_from_variant (value);
+
+  fputs (text, stdout);
+}
+
+const gchar *
+vnm_rec_str (GVariant *rec, const gchar *key)
+{
+  const gchar *s = NULL;
+
+  if (!g_variant_lookup (rec, key, "&s", &s) && !g_variant_lookup (rec, key, "&o", &s))
+    return "";
+  return s;
+}
+
+gdouble
+vnm_rec_double (GVariant *rec, const gchar *key)
+{
+  gdouble d = 0;
+
+  g_variant_lookup (rec, key, "d", &d);
+  return d;
+}
+
+guint64
+vnm_rec_u64 (GVariant *rec, const gchar *key)
+{
+  guint64 v = 0;
+
+  g_variant_lookup (rec, key, "t", &v);
+  return v;
+}
+
+gint64
+vnm_rec_int (GVariant *rec, const gchar *key)
+{
+  g_autoptr(GVariant) v = g_variant_lookup_value (rec, key, NULL);
+
+  if (!v)
+    return 0;
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
+    return g_variant_get_int32 (v);
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (v);
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+    return g_variant_get_int64 (v);
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+    return (gint64) g_variant_get_uint64 (v);
+  return 0;
+}
+
+gboolean
+vnm_rec_bool (GVariant *rec, const gchar *key)
+{
+  gboolean b = FALSE;
+
+  g_variant_lookup (rec, key, "b", &b);
+  return b;
+}
+
+gboolean
+vnm_cli_parse (GOptionContext *octx, int *argc, char ***argv, int *status)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_set_translation_domain (octx, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (octx, argc, argv, &error))
+    {
+      g_printerr ("virtnetmon: %s\n", error->message);
+      g_printerr (_("Run 'virtnetmon %s --help' for its options.\n"), (*argv)[0]);
+      *status = VNM_EXIT_USAGE;
+      return FALSE;
+    }
+  return TRUE;
+}

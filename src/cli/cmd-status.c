@@ -1,0 +1,93 @@
+/* cmd-status.c: `virtnetmon status`: the daemon's version, libvirt
+ * connection, interval and what the kernel offers for probes. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "client.h"
+#include "vnm-i18n.h"
+
+int
+vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) octx = g_option_context_new (NULL);
+  g_autoptr(VnmMonitor1) proxy = NULL;
+  gboolean json = opts->json;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
+    { NULL }
+  };
+  GVariant *caps;
+  const gchar *version;
+  int status = 0;
+
+  g_option_context_set_summary (octx, _("Show the daemon's state."));
+  g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
+  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+    return status;
+  if (argc > 1)
+    {
+      g_printerr (_("virtnetmon: status: unexpected argument '%s'.\n"), argv[1]);
+      return VNM_EXIT_USAGE;
+    }
+  if (!(proxy = vnm_cli_connect (opts)))
+    return VNM_EXIT_FAILURE;
+  version = vnm_monitor1_get_version (proxy);
+  caps = vnm_monitor1_get_kernel_capabilities (proxy);
+  if (!version)
+    {
+      g_printerr (_("virtnetmon: status: the daemon did not send its properties.\n"));
+      return VNM_EXIT_FAILURE;
+    }
+  if (json)
+    {
+      GVariantBuilder b;
+      g_autoptr(GVariant) doc = NULL;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_string (version));
+      g_variant_builder_add (&b, "{sv}", "libvirt_uri",
+                             g_variant_new_string (vnm_monitor1_get_libvirt_uri (proxy)));
+      g_variant_builder_add (&b, "{sv}", "libvirt_connected",
+                             g_variant_new_boolean (vnm_monitor1_get_libvirt_connected (proxy)));
+      g_variant_builder_add (&b, "{sv}", "interval_s",
+                             g_variant_new_double (vnm_monitor1_get_interval (proxy)));
+      g_variant_builder_add (&b, "{sv}", "interface_count",
+                             g_variant_new_uint32 (vnm_monitor1_get_interface_count (proxy)));
+      if (caps)
+        g_variant_builder_add (&b, "{sv}", "kernel_capabilities", caps);
+      doc = g_variant_ref_sink (g_variant_builder_end (&b));
+      vnm_cli_print_json (doc);
+      return 0;
+    }
+
+  printf (_("Version:             %s\n"), version);
+  printf (_("libvirt URI:         %s\n"), vnm_monitor1_get_libvirt_uri (proxy));
+  printf (_("libvirt:             %s\n"), vnm_monitor1_get_libvirt_connected (proxy)
+                                            ? _("connected") : _("disconnected"));
+  printf (_("Interval:            %.1f s\n"), vnm_monitor1_get_interval (proxy));
+  printf (_("Host interfaces:     %u\n"), vnm_monitor1_get_interface_count (proxy));
+  if (caps)
+    {
+      GVariantIter iter;
+      const gchar *key;
+      GVariant *value;
+      g_autoptr(GString) yes = g_string_new (NULL);
+      g_autoptr(GString) no = g_string_new (NULL);
+      g_autofree const gchar **notes = NULL;
+
+      g_variant_iter_init (&iter, caps);
+      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        {
+          if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+            g_string_append_printf (g_variant_get_boolean (value) ? yes : no, " %s", key);
+          g_variant_unref (value);
+        }
+      printf (_("Kernel offers:      %s\n"), yes->len ? yes->str : _(" nothing"));
+      printf (_("Kernel refuses:     %s\n"), no->len ? no->str : _(" nothing"));
+      if (g_variant_lookup (caps, "notes", "^a&s", &notes))
+        for (guint i = 0; notes[i]; i++)
+          printf ("  %s\n", notes[i]);
+    }
+  return 0;
+}

@@ -1,0 +1,141 @@
+/* main.c: virtnetmon, the command line client of virtnetmond (D-Bus only). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "vnm-i18n.h"
+
+typedef struct {
+  const gchar *name;
+  int (*run) (const VnmCliOptions *opts, int argc, char **argv);
+  const gchar *summary;
+} Command;
+
+static const Command commands[] = {
+  { "list", vnm_cmd_list, N_("List running domains") },
+  { "domiflist", vnm_cmd_domiflist, N_("List a domain's interfaces, like virsh domiflist") },
+  { "domifstat", vnm_cmd_domifstat, N_("Show a domain's interface counters and rates (guest's view)") },
+  { "ifstat", vnm_cmd_ifstat, N_("Show every host interface with rates and its VM") },
+  { "status", vnm_cmd_status, N_("Show the daemon's state and kernel capabilities") },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "%s", _("Usage: virtnetmon [--system|--session|--bus-address ADDR] COMMAND [OPTIONS] [--json]\n\n"));
+  fprintf (out, "%s", _("Per-VM network observability for libvirt/KVM hosts; a client of virtnetmond.\n"
+                        "For VM interfaces rx/tx are the guest's view (rx = into the VM), as virsh\n"
+                        "domifstat prints them; for host-only interfaces the host's view.\n"
+                        "DOMAIN is a name, id or uuid. Rates are per second.\n\n"));
+  fprintf (out, "%s", _("Commands:\n"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-10s  %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "%s", _("\nGlobal options:\n"
+                        "  --system             Use the system bus (default; honours DBUS_SYSTEM_BUS_ADDRESS)\n"
+                        "  --session            Use the session bus\n"
+                        "  --bus-address ADDR   Use the bus at this D-Bus address\n"
+                        "  --json               Print one JSON document (any command)\n"
+                        "  --version            Print the version\n"
+                        "  -h, --help           Show this help; 'virtnetmon COMMAND --help' for a command\n"));
+}
+
+/* The closest command name, for "did you mean". */
+static const gchar *
+closest_command (const gchar *typo)
+{
+  const gchar *best = NULL;
+  guint best_d = G_MAXUINT;
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      const gchar *a = typo, *b = commands[i].name;
+      gsize la = strlen (a), lb = strlen (b);
+      g_autofree guint *prev = g_new (guint, lb + 1);
+      g_autofree guint *cur = g_new (guint, lb + 1);
+
+      if (la > 64)
+        return NULL;
+      for (gsize j = 0; j <= lb; j++)
+        prev[j] = j;
+      for (gsize k = 1; k <= la; k++)
+        {
+          cur[0] = k;
+          for (gsize j = 1; j <= lb; j++)
+            cur[j] = MIN (MIN (prev[j] + 1, cur[j - 1] + 1),
+                          prev[j - 1] + (a[k - 1] == b[j - 1] ? 0 : 1));
+          memcpy (prev, cur, (lb + 1) * sizeof (guint));
+        }
+      if (prev[lb] < best_d)
+        {
+          best_d = prev[lb];
+          best = b;
+        }
+    }
+  return best_d <= 3 ? best : NULL;
+}
+
+int
+main (int argc, char **argv)
+{
+  VnmCliOptions opts = { 0 };
+  int i;
+
+  vnm_i18n_init ();
+  for (i = 1; i < argc && argv[i][0] == '-'; i++)
+    {
+      if (g_str_equal (argv[i], "--system"))
+        opts.bus_address = NULL, opts.session = FALSE;
+      else if (g_str_equal (argv[i], "--session"))
+        opts.session = TRUE;
+      else if (g_str_equal (argv[i], "--bus-address") && i + 1 < argc)
+        opts.bus_address = argv[++i];
+      else if (g_str_has_prefix (argv[i], "--bus-address="))
+        opts.bus_address = argv[i] + strlen ("--bus-address=");
+      else if (g_str_equal (argv[i], "--json"))
+        opts.json = TRUE;
+      else if (g_str_equal (argv[i], "--version"))
+        {
+          printf ("virtnetmon %s\n", PACKAGE_VERSION);
+          return 0;
+        }
+      else if (g_str_equal (argv[i], "-h") || g_str_equal (argv[i], "--help"))
+        {
+          usage (stdout);
+          return 0;
+        }
+      else
+        {
+          g_printerr (_("virtnetmon: unknown option '%s'.\n"), argv[i]);
+          usage (stderr);
+          return VNM_EXIT_USAGE;
+        }
+    }
+  if (i >= argc)
+    {
+      usage (stderr);
+      return VNM_EXIT_USAGE;
+    }
+  if (g_str_equal (argv[i], "help"))
+    {
+      usage (stdout);
+      return 0;
+    }
+  for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
+    if (g_str_equal (argv[i], commands[c].name))
+      {
+        g_autofree gchar *prgname = g_strdup_printf ("virtnetmon %s", commands[c].name);
+        g_set_prgname (prgname);
+        return commands[c].run (&opts, argc - i, argv + i);
+      }
+  {
+    const gchar *hint = closest_command (argv[i]);
+    if (hint)
+      g_printerr (_("virtnetmon: unknown command '%s'; did you mean '%s'?\n"), argv[i], hint);
+    else
+      g_printerr (_("virtnetmon: unknown command '%s'; run 'virtnetmon --help' for the list.\n"),
+                  argv[i]);
+  }
+  return VNM_EXIT_USAGE;
+}

@@ -1,0 +1,15 @@
+/* vnm-i18n.c: gettext set-up. */
+#include "config.h"
+
+#include <locale.h>
+
+#include "vnm-i18n.h"
+
+void
+vnm_i18n_init (void)
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+}

@@ -1,0 +1,12 @@
+/* vnm-names.h: the names other tools rely on (see dbus/ and DESIGN.md). */
+#pragma once
+
+#define VNM_DBUS_NAME            "org.virtnetmon.Monitor1"
+#define VNM_DBUS_PATH            "/org/virtnetmon/Monitor1"
+#define VNM_DBUS_DOMAIN_PREFIX   "/org/virtnetmon/Monitor1/domain"
+#define VNM_DEFAULT_LIBVIRT_URI  "qemu:///system"
+
+/* How a host interface was tied to a VM. */
+#define VNM_MAPPED_BY_LIBVIRT      "libvirt"
+#define VNM_MAPPED_BY_QEMU_CMDLINE "qemu-cmdline"
+#define VNM_MAPPED_BY_NAME_PATTERN "name-pattern"

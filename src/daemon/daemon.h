@@ -1,0 +1,29 @@
+/* daemon.h: the state of virtnetmond that the modules share. Each field is
+ * owned by the module that fills it; main.c wires them together. */
+#pragma once
+
+#include <glib.h>
+
+#include "kernel-caps.h"
+#include "linkstats.h"
+#include "registry.h"
+#include "sampler.h"
+
+typedef struct _VnmLibvirtWatch VnmLibvirtWatch;
+typedef struct _VnmDbusService VnmDbusService;
+
+typedef struct {
+  gdouble interval_s;
+  VnmRegistry *registry;
+  VnmLinkStats *linkstats;
+  VnmSampler *sampler;
+  GArray *links;            /* of VnmLink: the host's interfaces now */
+  GHashTable *link_by_name; /* name -> index into links */
+  VnmLibvirtWatch *libvirt;
+  VnmKernelCaps *caps;
+  VnmDbusService *dbus;
+  const gchar *proc_root;   /* for the QEMU scan, normally /proc */
+} VnmDaemon;
+
+/* The link named @name now, or NULL. */
+const VnmLink *vnm_daemon_find_link (VnmDaemon *daemon, const gchar *name);

@@ -1,0 +1,244 @@
+/* dbus-service.c: GDBus skeletons from dbus/org.virtnetmon.Monitor1.xml. */
+#include "config.h"
+
+#include <string.h>
+
+#include "dbus-service.h"
+#include "query.h"
+#include "vnm-error.h"
+#include "vnm-generated.h"
+#include "vnm-i18n.h"
+#include "vnm-names.h"
+
+/* Longest domain or interface argument accepted from a client. */
+#define MAX_ARG_LEN 256
+
+struct _VnmDbusService {
+  VnmDaemon *daemon;
+  GDBusConnection *connection;
+  GDBusObjectManagerServer *manager;
+  VnmMonitor1 *monitor;
+  GHashTable *domains;   /* uuid -> VnmObjectSkeleton* */
+  guint name_id;
+  GCallback on_name_lost;
+  gpointer user_data;
+};
+
+static gboolean
+check_arg (GDBusMethodInvocation *invocation, const gchar *what, const gchar *value)
+{
+  if (strlen (value) <= MAX_ARG_LEN)
+    return TRUE;
+  g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                                         _("The %s argument is %zu bytes long; at most %d are accepted."),
+                                         what, strlen (value), MAX_ARG_LEN);
+  return FALSE;
+}
+
+static const VnmDomain *
+find_domain (VnmDbusService *service, GDBusMethodInvocation *invocation, const gchar *text)
+{
+  const VnmDomain *d;
+
+  if (!check_arg (invocation, "domain", text))
+    return NULL;
+  d = vnm_registry_lookup (service->daemon->registry, text);
+  if (!d)
+    g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_UNKNOWN_DOMAIN,
+                                           _("No running domain has the name, id or uuid '%s'."),
+                                           text);
+  return d;
+}
+
+static gboolean
+handle_list_domains (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  vnm_monitor1_complete_list_domains (object, invocation, vnm_query_domains (service->daemon));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_list_interfaces (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                        const gchar *domain, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+
+  if (d)
+    vnm_monitor1_complete_list_interfaces (object, invocation,
+                                           vnm_query_interfaces (service->daemon, d));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_interface_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                            const gchar *domain, const gchar *iface, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d;
+  GVariant *stats;
+
+  if (!check_arg (invocation, "interface", iface))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  d = find_domain (service, invocation, domain);
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  stats = vnm_query_interface_stats (service->daemon, d, iface, &error);
+  if (!stats)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    vnm_monitor1_complete_get_interface_stats (object, invocation, stats);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_link_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                       const gchar *sort, gboolean ascending, guint top,
+                       gboolean include_hidden, const gchar *filter, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  GVariant *links = vnm_query_link_stats (service->daemon, sort, ascending, top,
+                                          include_hidden, filter, &error);
+
+  if (!links)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    vnm_monitor1_complete_get_link_stats (object, invocation, links);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  if (service->on_name_lost)
+    ((void (*) (gpointer)) service->on_name_lost) (service->user_data);
+}
+
+static void
+update_domain_object (VnmDbusService *service, VnmObjectSkeleton *object, const VnmDomain *d)
+{
+  g_autoptr(VnmDomain1) iface = vnm_object_get_domain1 (VNM_OBJECT (object));
+
+  vnm_domain1_set_name (iface, d->name);
+  vnm_domain1_set_uuid (iface, d->uuid);
+  vnm_domain1_set_id (iface, d->id);
+  vnm_domain1_set_state (iface, d->state);
+  vnm_domain1_set_mapped_by (iface, d->mapped_by);
+  vnm_domain1_set_interfaces (iface, vnm_query_interfaces (service->daemon, d));
+  vnm_domain1_set_rates (iface, vnm_query_domain_rates (service->daemon, d));
+}
+
+void
+vnm_dbus_service_domain_changed (VnmDbusService *service, VnmRegistryChange change,
+                                 const VnmDomain *d)
+{
+  VnmObjectSkeleton *object = g_hash_table_lookup (service->domains, d->uuid);
+
+  if (change == VNM_REGISTRY_REMOVED)
+    {
+      if (object)
+        {
+          g_dbus_object_manager_server_unexport (service->manager, d->object_path);
+          g_hash_table_remove (service->domains, d->uuid);
+        }
+      return;
+    }
+  if (!object)
+    {
+      g_autoptr(VnmDomain1) iface = vnm_domain1_skeleton_new ();
+
+      object = vnm_object_skeleton_new (d->object_path);
+      vnm_object_skeleton_set_domain1 (object, iface);
+      g_hash_table_insert (service->domains, g_strdup (d->uuid), object);
+      update_domain_object (service, object, d);
+      g_dbus_object_manager_server_export (service->manager, G_DBUS_OBJECT_SKELETON (object));
+      return;
+    }
+  update_domain_object (service, object, d);
+}
+
+void
+vnm_dbus_service_publish (VnmDbusService *service)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  vnm_monitor1_set_interface_count (service->monitor, service->daemon->links->len);
+  g_hash_table_iter_init (&iter, service->domains);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const VnmDomain *d = vnm_registry_lookup_uuid (service->daemon->registry, key);
+      if (d)
+        update_domain_object (service, value, d);
+    }
+}
+
+void
+vnm_dbus_service_set_libvirt_connected (VnmDbusService *service, gboolean connected)
+{
+  vnm_monitor1_set_libvirt_connected (service->monitor, connected);
+}
+
+VnmDbusService *
+vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gchar *libvirt_uri,
+                      GCallback on_name_lost, gpointer user_data, GError **error)
+{
+  g_autoptr(VnmDbusService) service = g_new0 (VnmDbusService, 1);
+
+  service->daemon = daemon;
+  service->connection = g_object_ref (connection);
+  service->on_name_lost = on_name_lost;
+  service->user_data = user_data;
+  service->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  service->monitor = vnm_monitor1_skeleton_new ();
+  vnm_monitor1_set_version (service->monitor, PACKAGE_VERSION);
+  vnm_monitor1_set_libvirt_uri (service->monitor, libvirt_uri);
+  vnm_monitor1_set_libvirt_connected (service->monitor, FALSE);
+  vnm_monitor1_set_interval (service->monitor, daemon->interval_s);
+  vnm_monitor1_set_kernel_capabilities (service->monitor, vnm_query_kernel_caps (daemon->caps));
+  g_signal_connect (service->monitor, "handle-list-domains", G_CALLBACK (handle_list_domains), service);
+  g_signal_connect (service->monitor, "handle-list-interfaces", G_CALLBACK (handle_list_interfaces), service);
+  g_signal_connect (service->monitor, "handle-get-interface-stats", G_CALLBACK (handle_get_interface_stats), service);
+  g_signal_connect (service->monitor, "handle-get-link-stats", G_CALLBACK (handle_get_link_stats), service);
+
+  /* The manager interface and the ObjectManager share the root path; the
+   * domain objects live below it. */
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (service->monitor),
+                                         connection, VNM_DBUS_PATH, error))
+    {
+      g_prefix_error (error, _("Cannot export %s: "), VNM_DBUS_PATH);
+      return NULL;
+    }
+  service->manager = g_dbus_object_manager_server_new (VNM_DBUS_PATH);
+  g_dbus_object_manager_server_set_connection (service->manager, connection);
+
+  service->name_id = g_bus_own_name_on_connection (connection, VNM_DBUS_NAME,
+                                                   G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                   NULL, name_lost, service, NULL);
+  return g_steal_pointer (&service);
+}
+
+void
+vnm_dbus_service_free (VnmDbusService *service)
+{
+  if (!service)
+    return;
+  if (service->name_id)
+    g_bus_unown_name (service->name_id);
+  g_clear_object (&service->manager);
+  if (service->monitor &&
+      g_dbus_interface_skeleton_has_connection (G_DBUS_INTERFACE_SKELETON (service->monitor),
+                                                service->connection))
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (service->monitor));
+  g_clear_object (&service->monitor);
+  g_clear_pointer (&service->domains, g_hash_table_unref);
+  g_clear_object (&service->connection);
+  g_free (service);
+}

@@ -1,0 +1,26 @@
+/* dbus-service.h: org.virtnetmon.Monitor1 on the bus: the manager object,
+ * one object per domain through an ObjectManager, named errors. The only
+ * module that uses GDBus in the daemon. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "daemon.h"
+
+typedef struct _VnmDbusService VnmDbusService;
+
+/* Exports the objects on @connection and requests the well-known name.
+ * @on_name_lost is called if the name cannot be had or is lost. */
+VnmDbusService *vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection,
+                                      const gchar *libvirt_uri, GCallback on_name_lost,
+                                      gpointer user_data, GError **error);
+void vnm_dbus_service_free (VnmDbusService *service);
+
+void vnm_dbus_service_set_libvirt_connected (VnmDbusService *service, gboolean connected);
+/* Adds, updates or removes a domain object (a registry observer). */
+void vnm_dbus_service_domain_changed (VnmDbusService *service, VnmRegistryChange change,
+                                      const VnmDomain *domain);
+/* Refreshes every property that follows the samples (rates, counts). */
+void vnm_dbus_service_publish (VnmDbusService *service);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmDbusService, vnm_dbus_service_free)

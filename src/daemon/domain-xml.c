@@ -1,0 +1,356 @@
+/* domain-xml.c: libvirt domain XML -> VnmDomainDef, with libxml2. */
+#include "config.h"
+
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "domain-xml.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+#include "vnm-autocleanups.h"
+
+/* Longest value kept from an attribute; longer ones are truncated so that
+ * a hostile document cannot make every later copy expensive. */
+#define MAX_VALUE_LEN 4096
+
+gboolean
+vnm_is_valid_ifname (const gchar *name)
+{
+  gsize len;
+
+  if (!name || !*name)
+    return FALSE;
+  len = strlen (name);
+  if (len >= 16 /* IFNAMSIZ */)
+    return FALSE;
+  if (g_str_equal (name, ".") || g_str_equal (name, ".."))
+    return FALSE;
+  for (const gchar *p = name; *p; p++)
+    if (*p == '/' || *p == ':' || g_ascii_isspace (*p) || (guchar) *p < 0x21 ||
+        (guchar) *p > 0x7e)
+      return FALSE;
+  return TRUE;
+}
+
+VnmDomainDef *
+vnm_domain_def_new (void)
+{
+  VnmDomainDef *def = g_new0 (VnmDomainDef, 1);
+
+  def->id = -1;
+  def->name = g_strdup ("");
+  def->uuid = g_strdup ("");
+  def->interfaces =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_domain_interface_free);
+  return def;
+}
+
+void
+vnm_domain_def_free (VnmDomainDef *def)
+{
+  if (!def)
+    return;
+  g_free (def->name);
+  g_free (def->uuid);
+  g_ptr_array_unref (def->interfaces);
+  g_free (def);
+}
+
+void
+vnm_domain_interface_free (VnmDomainInterface *iface)
+{
+  if (!iface)
+    return;
+  g_free (iface->type);
+  g_free (iface->target_dev);
+  g_free (iface->mac);
+  g_free (iface->model);
+  g_free (iface->alias);
+  g_free (iface->source_network);
+  g_free (iface->source_bridge);
+  g_free (iface->source_dev);
+  g_free (iface->source_mode);
+  g_free (iface->source_path);
+  g_free (iface->virtualport_type);
+  g_free (iface->no_stats_reason);
+  g_free (iface);
+}
+
+VnmDomainInterface *
+vnm_domain_interface_copy (const VnmDomainInterface *src)
+{
+  VnmDomainInterface *iface = g_new0 (VnmDomainInterface, 1);
+
+  iface->type = g_strdup (src->type);
+  iface->target_dev = g_strdup (src->target_dev);
+  iface->mac = g_strdup (src->mac);
+  iface->model = g_strdup (src->model);
+  iface->alias = g_strdup (src->alias);
+  iface->source_network = g_strdup (src->source_network);
+  iface->source_bridge = g_strdup (src->source_bridge);
+  iface->source_dev = g_strdup (src->source_dev);
+  iface->source_mode = g_strdup (src->source_mode);
+  iface->source_path = g_strdup (src->source_path);
+  iface->virtualport_type = g_strdup (src->virtualport_type);
+  iface->no_stats_reason = g_strdup (src->no_stats_reason);
+  return iface;
+}
+
+const gchar *
+vnm_domain_interface_source (const VnmDomainInterface *iface)
+{
+  if (*iface->source_network)
+    return iface->source_network;
+  if (*iface->source_bridge)
+    return iface->source_bridge;
+  if (*iface->source_dev)
+    return iface->source_dev;
+  if (*iface->source_path)
+    return iface->source_path;
+  return "";
+}
+
+/* An attribute as a newly allocated, valid UTF-8 string, "" when absent. */
+static gchar *
+attr (xmlNode *node, const char *name)
+{
+  g_autoptr(VnmXmlChar) value = NULL;
+  gchar *out;
+
+  if (!node)
+    return g_strdup ("");
+  value = xmlGetNoNsProp (node, (const xmlChar *) name);
+  if (!value)
+    return g_strdup ("");
+  out = g_utf8_make_valid ((const gchar *) value, -1);
+  if (strlen (out) > MAX_VALUE_LEN)
+    out[MAX_VALUE_LEN] = '\0';
+  /* Truncation may have split a character. */
+  if (!g_utf8_validate (out, -1, NULL))
+    {
+      gchar *fixed = g_utf8_make_valid (out, -1);
+      g_free (out);
+      out = fixed;
+    }
+  return out;
+}
+
+static gchar *
+element_text (xmlNode *node)
+{
+  g_autoptr(VnmXmlChar) value = NULL;
+  gchar *out;
+
+  if (!node)
+    return g_strdup ("");
+  value = xmlNodeGetContent (node);
+  if (!value)
+    return g_strdup ("");
+  out = g_utf8_make_valid ((const gchar *) value, -1);
+  g_strstrip (out);
+  if (strlen (out) > MAX_VALUE_LEN)
+    out[MAX_VALUE_LEN] = '\0';
+  return out;
+}
+
+static xmlNode *
+child (xmlNode *parent, const char *name)
+{
+  if (!parent)
+    return NULL;
+  for (xmlNode *n = parent->children; n; n = n->next)
+    if (n->type == XML_ELEMENT_NODE && xmlStrEqual (n->name, (const xmlChar *) name))
+      return n;
+  return NULL;
+}
+
+static gchar *
+no_stats_reason_for (const VnmDomainInterface *iface)
+{
+  if (g_str_equal (iface->type, "hostdev"))
+    return g_strdup (_("SR-IOV/hostdev interface: the device is passed to the guest, no host network device carries its traffic."));
+  if (g_str_equal (iface->type, "vhostuser"))
+    return g_strdup (_("vhost-user interface: traffic flows through a userspace switch socket, not a host network device."));
+  if (g_str_equal (iface->type, "user"))
+    return g_strdup (_("User-mode (slirp/passt) networking: QEMU handles traffic itself, no host network device exists."));
+  if (g_str_equal (iface->type, "vdpa"))
+    return g_strdup (_("vDPA interface: the datapath is offloaded, no host network device carries its traffic."));
+  if (g_str_equal (iface->type, "mcast") || g_str_equal (iface->type, "server") ||
+      g_str_equal (iface->type, "client") || g_str_equal (iface->type, "udp"))
+    return g_strdup_printf (_("Socket interface of type '%s': QEMU tunnels traffic over a socket, no host network device exists."),
+                            iface->type);
+  if (!*iface->target_dev)
+    return g_strdup (_("The domain XML names no host device (<target dev>) for this interface; the domain may not be running."));
+  if (!vnm_is_valid_ifname (iface->target_dev))
+    return g_strdup_printf (_("The target device name '%.40s' is not a valid network interface name."),
+                            iface->target_dev);
+  return g_strdup ("");
+}
+
+static VnmDomainInterface *
+parse_interface (xmlNode *node)
+{
+  VnmDomainInterface *iface = g_new0 (VnmDomainInterface, 1);
+  xmlNode *source = child (node, "source");
+  g_autofree gchar *mac = NULL;
+
+  iface->type = attr (node, "type");
+  iface->target_dev = attr (child (node, "target"), "dev");
+  mac = attr (child (node, "mac"), "address");
+  iface->mac = g_ascii_strdown (mac, -1);
+  iface->model = attr (child (node, "model"), "type");
+  iface->alias = attr (child (node, "alias"), "name");
+  iface->source_network = attr (source, "network");
+  iface->source_bridge = attr (source, "bridge");
+  iface->source_dev = attr (source, "dev");
+  iface->source_mode = attr (source, "mode");
+  iface->source_path = attr (source, "path");
+  iface->virtualport_type = attr (child (node, "virtualport"), "type");
+
+  /* A running domain on a libvirt network reports the device it really got
+   * in <actual> only in status XML; live XML already resolves it into
+   * <source bridge> for bridge networks. Nothing else to do here. */
+  if (g_str_equal (iface->type, "hostdev") || g_str_equal (iface->type, "vhostuser") ||
+      g_str_equal (iface->type, "user") || g_str_equal (iface->type, "vdpa"))
+    {
+      /* These never have a host netdev, whatever the XML says. */
+      g_free (iface->target_dev);
+      iface->target_dev = g_strdup ("");
+    }
+  iface->no_stats_reason = no_stats_reason_for (iface);
+  return iface;
+}
+
+static gboolean
+is_uuid (const gchar *s)
+{
+  /* 8-4-4-4-12 hex digits; libvirt also accepts it without dashes. */
+  gsize hex = 0;
+
+  for (const gchar *p = s; *p; p++)
+    {
+      if (g_ascii_isxdigit (*p))
+        hex++;
+      else if (*p != '-')
+        return FALSE;
+    }
+  return hex == 32;
+}
+
+static gchar *
+canonical_uuid (const gchar *s)
+{
+  GString *hex = g_string_new (NULL);
+
+  for (const gchar *p = s; *p; p++)
+    if (g_ascii_isxdigit (*p))
+      g_string_append_c (hex, g_ascii_tolower (*p));
+  g_string_insert_c (hex, 20, '-');
+  g_string_insert_c (hex, 16, '-');
+  g_string_insert_c (hex, 12, '-');
+  g_string_insert_c (hex, 8, '-');
+  return g_string_free (hex, FALSE);
+}
+
+VnmDomainDef *
+vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
+{
+  g_autoptr(xmlParserCtxt) ctxt = NULL;
+  g_autoptr(xmlDoc) doc = NULL;
+  g_autoptr(VnmDomainDef) def = NULL;
+  g_autofree gchar *uuid = NULL;
+  g_autofree gchar *id = NULL;
+  xmlNode *root;
+  xmlNode *devices;
+
+  g_return_val_if_fail (xml != NULL, NULL);
+
+  if (len < 0)
+    len = strlen (xml);
+  if (len == 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE, _("The domain XML is empty."));
+      return NULL;
+    }
+  if (len > VNM_DOMAIN_XML_MAX_BYTES)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("The domain XML is %" G_GSSIZE_FORMAT " bytes long; more than %d bytes is refused."),
+                   len, VNM_DOMAIN_XML_MAX_BYTES);
+      return NULL;
+    }
+
+  ctxt = xmlNewParserCtxt ();
+  if (!ctxt)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED, _("Out of memory creating an XML parser."));
+      return NULL;
+    }
+  /* No network, no entity substitution, no DTD loading or validation, no
+   * messages on stderr: errors come back through the context. */
+  doc = xmlCtxtReadMemory (ctxt, xml, (int) len, "domain.xml", NULL,
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                           XML_PARSE_NOCDATA);
+  if (!doc || !ctxt->wellFormed)
+    {
+      const xmlError *e = xmlCtxtGetLastError (ctxt);
+      g_autofree gchar *msg = g_strdup (e && e->message ? e->message : "unknown error");
+
+      g_strstrip (msg);
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("The domain XML is malformed at line %d: %s"),
+                   e ? e->line : 0, msg);
+      return NULL;
+    }
+  if (doc->intSubset || doc->extSubset)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("The domain XML has a document type declaration; entities are not allowed in domain XML."));
+      return NULL;
+    }
+
+  root = xmlDocGetRootElement (doc);
+  if (!root || !xmlStrEqual (root->name, (const xmlChar *) "domain"))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("The root element is <%.64s>, not <domain>."),
+                   root ? (const char *) root->name : "");
+      return NULL;
+    }
+
+  def = vnm_domain_def_new ();
+  g_free (def->name);
+  def->name = element_text (child (root, "name"));
+  if (!*def->name)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE, _("The domain XML has no <name>."));
+      return NULL;
+    }
+  uuid = element_text (child (root, "uuid"));
+  if (!is_uuid (uuid))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("The domain '%.64s' has no valid <uuid> (got '%.64s')."), def->name, uuid);
+      return NULL;
+    }
+  g_free (def->uuid);
+  def->uuid = canonical_uuid (uuid);
+
+  id = attr (root, "id");
+  if (*id)
+    {
+      gint64 v;
+      if (g_ascii_string_to_signed (id, 10, -1, G_MAXINT32, &v, NULL))
+        def->id = (gint) v;
+    }
+
+  devices = child (root, "devices");
+  if (devices)
+    for (xmlNode *n = devices->children; n; n = n->next)
+      if (n->type == XML_ELEMENT_NODE && xmlStrEqual (n->name, (const xmlChar *) "interface"))
+        g_ptr_array_add (def->interfaces, parse_interface (n));
+
+  return g_steal_pointer (&def);
+}

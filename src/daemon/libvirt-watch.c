@@ -1,0 +1,340 @@
+/* libvirt-watch.c: libvirt connection, domain events, reconciliation. */
+#include "config.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "libvirt-watch.h"
+#include "libvirt-events-glib.h"
+#include "vnm-autocleanups.h"
+#include "vnm-i18n.h"
+#include "vnm-names.h"
+
+#define BACKOFF_MIN_S 1
+#define BACKOFF_MAX_S 30
+
+struct _VnmLibvirtWatch {
+  gchar *uri;
+  VnmRegistry *registry;
+  VnmLibvirtStateFunc func;
+  gpointer user_data;
+  virConnectPtr conn;
+  int callback_ids[3];
+  guint retry_source;
+  guint backoff_s;
+  GHashTable *pending;      /* uuids to re-read */
+  guint pending_source;
+  gchar *last_error;
+  gboolean reconnect_pending;
+};
+
+static void connect_now (VnmLibvirtWatch *watch);
+
+static void
+ignore_libvirt_errors (void *opaque, virErrorPtr err)
+{
+  /* Errors are read with virGetLastErrorMessage() where they matter. */
+}
+
+static const gchar *
+state_name (int state)
+{
+  switch (state)
+    {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+    case VIR_DOMAIN_SHUTOFF: return "shut-off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "pmsuspended";
+    default: return "unknown";
+    }
+}
+
+/* Reads one domain into the registry; removes it when it no longer runs. */
+static void
+refresh_domain (VnmLibvirtWatch *watch, virDomainPtr dom)
+{
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  g_autofree char *xml = NULL;
+  g_autoptr(GError) error = NULL;
+  VnmDomainDef *def;
+  int state = VIR_DOMAIN_NOSTATE, reason = 0;
+
+  if (virDomainGetUUIDString (dom, uuid) < 0)
+    return;
+  if (virDomainIsActive (dom) != 1 || virDomainGetState (dom, &state, &reason, 0) < 0 ||
+      state == VIR_DOMAIN_SHUTOFF)
+    {
+      vnm_registry_remove (watch->registry, uuid);
+      return;
+    }
+  xml = virDomainGetXMLDesc (dom, 0);
+  if (!xml)
+    {
+      g_warning ("Cannot read the XML of domain '%s': %s", virDomainGetName (dom),
+                 virGetLastErrorMessage ());
+      return;
+    }
+  def = vnm_domain_xml_parse (xml, -1, &error);
+  if (!def)
+    {
+      /* Keep what we knew of this domain: nothing collected is lost. */
+      g_warning ("Ignoring the XML of domain '%s': %s", virDomainGetName (dom), error->message);
+      return;
+    }
+  vnm_registry_update (watch->registry, def, state_name (state), VNM_MAPPED_BY_LIBVIRT);
+}
+
+static gboolean
+process_pending (gpointer user_data)
+{
+  VnmLibvirtWatch *watch = user_data;
+  g_autoptr(GHashTable) pending = g_steal_pointer (&watch->pending);
+  GHashTableIter iter;
+  gpointer key;
+
+  watch->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  watch->pending_source = 0;
+  if (!watch->conn)
+    return G_SOURCE_REMOVE;
+  g_hash_table_iter_init (&iter, pending);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autoptr(virDomain) dom = virDomainLookupByUUIDString (watch->conn, key);
+      if (dom)
+        refresh_domain (watch, dom);
+      else
+        vnm_registry_remove (watch->registry, key);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_refresh (VnmLibvirtWatch *watch, virDomainPtr dom)
+{
+  char uuid[VIR_UUID_STRING_BUFLEN];
+
+  if (virDomainGetUUIDString (dom, uuid) < 0)
+    return;
+  g_hash_table_add (watch->pending, g_strdup (uuid));
+  if (!watch->pending_source)
+    watch->pending_source = g_idle_add (process_pending, watch);
+}
+
+static int
+lifecycle_cb (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+  VnmLibvirtWatch *watch = opaque;
+  char uuid[VIR_UUID_STRING_BUFLEN];
+
+  /* A stopped domain goes at once, without a round trip to libvirtd. */
+  if ((event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_UNDEFINED) &&
+      virDomainGetUUIDString (dom, uuid) == 0)
+    {
+      g_hash_table_remove (watch->pending, uuid);
+      vnm_registry_remove (watch->registry, uuid);
+      return 0;
+    }
+  schedule_refresh (watch, dom);
+  return 0;
+}
+
+static void
+device_cb (virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+  schedule_refresh (opaque, dom);
+}
+
+/* Lists running domains and makes the registry's libvirt part match. */
+static void
+reconcile (VnmLibvirtWatch *watch)
+{
+  virDomainPtr *doms = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  int n = virConnectListAllDomains (watch->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+  if (n < 0)
+    {
+      g_warning ("Cannot list libvirt domains: %s", virGetLastErrorMessage ());
+      return;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      char uuid[VIR_UUID_STRING_BUFLEN];
+      if (virDomainGetUUIDString (doms[i], uuid) == 0)
+        g_hash_table_add (seen, g_strdup (uuid));
+      refresh_domain (watch, doms[i]);
+      virDomainFree (doms[i]);
+    }
+  free (doms);
+  vnm_registry_retain (watch->registry, VNM_MAPPED_BY_LIBVIRT, seen);
+}
+
+static void
+set_error (VnmLibvirtWatch *watch, const gchar *msg)
+{
+  g_free (watch->last_error);
+  watch->last_error = g_strdup (msg);
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  VnmLibvirtWatch *watch = user_data;
+
+  watch->retry_source = 0;
+  connect_now (watch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (VnmLibvirtWatch *watch)
+{
+  if (watch->retry_source)
+    return;
+  g_message ("Reconnecting to libvirt at %s in %u s.", watch->uri, watch->backoff_s);
+  watch->retry_source = g_timeout_add_seconds (watch->backoff_s, retry_cb, watch);
+  watch->backoff_s = MIN (watch->backoff_s * 2, BACKOFF_MAX_S);
+}
+
+static void
+drop_connection (VnmLibvirtWatch *watch)
+{
+  if (!watch->conn)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (watch->callback_ids); i++)
+    if (watch->callback_ids[i] >= 0)
+      {
+        virConnectDomainEventDeregisterAny (watch->conn, watch->callback_ids[i]);
+        watch->callback_ids[i] = -1;
+      }
+  virConnectClose (watch->conn);
+  watch->conn = NULL;
+}
+
+static gboolean
+handle_close (gpointer user_data)
+{
+  VnmLibvirtWatch *watch = user_data;
+
+  watch->reconnect_pending = FALSE;
+  drop_connection (watch);
+  if (watch->func)
+    watch->func (FALSE, watch->user_data);
+  schedule_retry (watch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+close_cb (virConnectPtr conn, int reason, void *opaque)
+{
+  VnmLibvirtWatch *watch = opaque;
+
+  g_warning ("libvirt disconnected from %s (reason %d); serving what is known.", watch->uri,
+             reason);
+  set_error (watch, _("The connection to libvirtd was closed."));
+  /* Closing the connection from inside its close callback is not allowed. */
+  if (!watch->reconnect_pending)
+    {
+      watch->reconnect_pending = TRUE;
+      g_idle_add (handle_close, watch);
+    }
+}
+
+static void
+connect_now (VnmLibvirtWatch *watch)
+{
+  virConnectPtr conn = virConnectOpen (watch->uri);
+
+  if (!conn)
+    {
+      set_error (watch, virGetLastErrorMessage ());
+      g_message ("Cannot connect to libvirt at %s: %s", watch->uri, watch->last_error);
+      schedule_retry (watch);
+      return;
+    }
+  watch->conn = conn;
+  watch->backoff_s = BACKOFF_MIN_S;
+  set_error (watch, NULL);
+  virConnectRegisterCloseCallback (conn, close_cb, watch, NULL);
+  /* Notice a hung libvirtd, not only a closed socket. */
+  virConnectSetKeepAlive (conn, 5, 3);
+  watch->callback_ids[0] =
+    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (lifecycle_cb), watch, NULL);
+  watch->callback_ids[1] =
+    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                      VIR_DOMAIN_EVENT_CALLBACK (device_cb), watch, NULL);
+  watch->callback_ids[2] =
+    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                      VIR_DOMAIN_EVENT_CALLBACK (device_cb), watch, NULL);
+  if (watch->callback_ids[0] < 0)
+    g_warning ("Cannot subscribe to libvirt lifecycle events: %s", virGetLastErrorMessage ());
+  g_message ("Connected to libvirt at %s.", watch->uri);
+  reconcile (watch);
+  if (watch->func)
+    watch->func (TRUE, watch->user_data);
+}
+
+VnmLibvirtWatch *
+vnm_libvirt_watch_new (const gchar *uri, VnmRegistry *registry, VnmLibvirtStateFunc func,
+                       gpointer user_data)
+{
+  VnmLibvirtWatch *watch = g_new0 (VnmLibvirtWatch, 1);
+
+  vnm_libvirt_events_register_glib ();
+  virSetErrorFunc (NULL, ignore_libvirt_errors);
+  watch->uri = g_strdup (uri);
+  watch->registry = registry;
+  watch->func = func;
+  watch->user_data = user_data;
+  watch->backoff_s = BACKOFF_MIN_S;
+  watch->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (watch->callback_ids); i++)
+    watch->callback_ids[i] = -1;
+  return watch;
+}
+
+void
+vnm_libvirt_watch_start (VnmLibvirtWatch *watch)
+{
+  connect_now (watch);
+}
+
+void
+vnm_libvirt_watch_free (VnmLibvirtWatch *watch)
+{
+  if (!watch)
+    return;
+  if (watch->retry_source)
+    g_source_remove (watch->retry_source);
+  if (watch->pending_source)
+    g_source_remove (watch->pending_source);
+  if (watch->conn)
+    virConnectUnregisterCloseCallback (watch->conn, close_cb);
+  drop_connection (watch);
+  g_hash_table_unref (watch->pending);
+  g_free (watch->last_error);
+  g_free (watch->uri);
+  g_free (watch);
+}
+
+gboolean
+vnm_libvirt_watch_is_connected (VnmLibvirtWatch *watch)
+{
+  return watch->conn != NULL;
+}
+
+const gchar *
+vnm_libvirt_watch_get_uri (VnmLibvirtWatch *watch)
+{
+  return watch->uri;
+}
+
+const gchar *
+vnm_libvirt_watch_get_last_error (VnmLibvirtWatch *watch)
+{
+  return watch->last_error;
+}

@@ -1,0 +1,419 @@
+/* main.c: virtnetmond: options, the main loop, and the wiring between the
+ * modules (libvirt watch and QEMU scan -> registry -> D-Bus; link stats ->
+ * sampler -> D-Bus). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+
+#include "config-file.h"
+#include "daemon.h"
+#include "dbus-service.h"
+#include "kernel-caps.h"
+#include "libvirt-watch.h"
+#include "linkstats.h"
+#include "qemu-scan.h"
+#include "registry.h"
+#include "sampler.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+#include "vnm-names.h"
+
+/* How often QEMU processes not run by libvirt are looked for, besides
+ * whenever a new interface appears. */
+#define QEMU_SCAN_PERIOD_S 30
+
+typedef struct {
+  VnmDaemon d;
+  GMainLoop *loop;
+  gint exit_status;
+  guint refresh_source;
+  guint publish_source;
+  guint scan_source;
+  guint scan_soon_source;
+} Context;
+
+static Context ctx;
+
+const VnmLink *
+vnm_daemon_find_link (VnmDaemon *daemon, const gchar *name)
+{
+  gpointer idx;
+
+  if (!g_hash_table_lookup_extended (daemon->link_by_name, name, NULL, &idx))
+    return NULL;
+  return &g_array_index (daemon->links, VnmLink, GPOINTER_TO_UINT (idx));
+}
+
+static void
+reindex_links (VnmDaemon *daemon)
+{
+  g_hash_table_remove_all (daemon->link_by_name);
+  for (guint i = 0; i < daemon->links->len; i++)
+    g_hash_table_insert (daemon->link_by_name,
+                         g_array_index (daemon->links, VnmLink, i).name, GUINT_TO_POINTER (i));
+}
+
+static void
+publish (void)
+{
+  if (ctx.d.dbus)
+    vnm_dbus_service_publish (ctx.d.dbus);
+}
+
+static gboolean
+publish_idle (gpointer user_data)
+{
+  ctx.publish_source = 0;
+  publish ();
+  return G_SOURCE_REMOVE;
+}
+
+static void
+publish_soon (void)
+{
+  if (!ctx.publish_source)
+    ctx.publish_source = g_idle_add (publish_idle, NULL);
+}
+
+static gboolean
+refresh (gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!vnm_linkstats_dump (ctx.d.linkstats, ctx.d.links, &error))
+    {
+      /* Keep the previous table: nothing collected is lost. */
+      g_warning ("%s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  vnm_sampler_update (ctx.d.sampler, ctx.d.links, g_get_monotonic_time ());
+  reindex_links (&ctx.d);
+  publish ();
+  return G_SOURCE_CONTINUE;
+}
+
+/* QEMU processes libvirt does not run -> registry. */
+static gboolean
+scan_qemu (gpointer user_data)
+{
+  g_autoptr(GPtrArray) procs = vnm_qemu_scan (ctx.d.proc_root);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < procs->len; i++)
+    {
+      VnmQemuProcess *proc = g_ptr_array_index (procs, i);
+      VnmDomainDef *def;
+      const VnmDomain *existing;
+      gint64 vmid = -1;
+
+      if (proc->libvirt_managed)
+        continue;
+      def = vnm_domain_def_new ();
+      g_free (def->uuid);
+      if (*proc->uuid && strlen (proc->uuid) == 36)
+        def->uuid = g_strdup (proc->uuid);
+      else
+        {
+          g_autofree gchar *key = g_strdup_printf ("qemu:%s:%s", proc->vmid,
+                                                   *proc->vmid ? "" : proc->name);
+          def->uuid = vnm_uuid_for_name (key);
+        }
+      /* A domain libvirt already reports is libvirt's. */
+      existing = vnm_registry_lookup_uuid (ctx.d.registry, def->uuid);
+      if (existing && g_str_equal (existing->mapped_by, VNM_MAPPED_BY_LIBVIRT))
+        {
+          vnm_domain_def_free (def);
+          continue;
+        }
+      g_free (def->name);
+      def->name = g_strdup (*proc->name ? proc->name : proc->vmid);
+      if (g_ascii_string_to_signed (proc->vmid, 10, 0, G_MAXINT32, &vmid, NULL))
+        def->id = (gint) vmid;
+      for (guint j = 0; j < proc->ifnames->len; j++)
+        {
+          VnmDomainInterface *iface = g_new0 (VnmDomainInterface, 1);
+          iface->type = g_strdup ("ethernet");
+          iface->target_dev = g_strdup (g_ptr_array_index (proc->ifnames, j));
+          iface->mac = g_strdup ("");
+          iface->model = g_strdup ("");
+          iface->alias = g_strdup ("");
+          iface->source_network = g_strdup ("");
+          iface->source_bridge = g_strdup ("");
+          iface->source_dev = g_strdup ("");
+          iface->source_mode = g_strdup ("");
+          iface->source_path = g_strdup ("");
+          iface->virtualport_type = g_strdup ("");
+          iface->no_stats_reason = g_strdup ("");
+          g_ptr_array_add (def->interfaces, iface);
+        }
+      g_hash_table_add (seen, g_strdup (def->uuid));
+      existing = vnm_registry_lookup_uuid (ctx.d.registry, def->uuid);
+      vnm_registry_update (ctx.d.registry, def, "running", VNM_MAPPED_BY_QEMU_CMDLINE);
+    }
+  vnm_registry_retain (ctx.d.registry, VNM_MAPPED_BY_QEMU_CMDLINE, seen);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+scan_soon_cb (gpointer user_data)
+{
+  ctx.scan_soon_source = 0;
+  scan_qemu (NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  switch (event)
+    {
+    case VNM_LINK_EVENT_RESYNC:
+      refresh (NULL);
+      return;
+    case VNM_LINK_EVENT_NEW:
+      {
+        gboolean found = FALSE;
+        for (guint i = 0; i < ctx.d.links->len; i++)
+          {
+            VnmLink *l = &g_array_index (ctx.d.links, VnmLink, i);
+            if (l->ifindex == link->ifindex)
+              {
+                *l = *link;
+                found = TRUE;
+              }
+          }
+        if (!found)
+          {
+            g_array_append_val (ctx.d.links, *link);
+            vnm_sampler_observe (ctx.d.sampler, link, now);
+            /* A new tap may belong to a QEMU that just started. */
+            if (!vnm_registry_lookup_ifname (ctx.d.registry, link->name, NULL) &&
+                !ctx.scan_soon_source)
+              ctx.scan_soon_source = g_timeout_add (200, scan_soon_cb, NULL);
+          }
+        break;
+      }
+    case VNM_LINK_EVENT_DEL:
+      for (guint i = 0; i < ctx.d.links->len; i++)
+        if (g_array_index (ctx.d.links, VnmLink, i).ifindex == link->ifindex)
+          {
+            g_array_remove_index (ctx.d.links, i);
+            break;
+          }
+      vnm_sampler_forget (ctx.d.sampler, link->ifindex);
+      break;
+    }
+  reindex_links (&ctx.d);
+  publish_soon ();
+}
+
+static void
+registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer user_data)
+{
+  if (ctx.d.dbus)
+    vnm_dbus_service_domain_changed (ctx.d.dbus, change, domain);
+}
+
+static void
+libvirt_state (gboolean connected, gpointer user_data)
+{
+  if (ctx.d.dbus)
+    vnm_dbus_service_set_libvirt_connected (ctx.d.dbus, connected);
+}
+
+static void
+name_lost (gpointer user_data)
+{
+  g_printerr (_("virtnetmond: cannot own the D-Bus name %s: another virtnetmond runs, or the bus policy (org.virtnetmon.Monitor1.conf) does not allow this user to own it.\n"),
+              VNM_DBUS_NAME);
+  ctx.exit_status = EXIT_FAILURE;
+  g_main_loop_quit (ctx.loop);
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  g_message ("Stopping on signal %d.", GPOINTER_TO_INT (user_data));
+  g_main_loop_quit (ctx.loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static GDBusConnection *
+open_bus (const gchar *address, gboolean session, GError **error)
+{
+  GDBusConnection *conn;
+
+  if (address)
+    {
+      conn = g_dbus_connection_new_for_address_sync (address,
+                                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                     G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                     NULL, NULL, error);
+      if (!conn)
+        g_prefix_error (error, _("Cannot connect to the D-Bus bus at '%s': "), address);
+      return conn;
+    }
+  conn = g_bus_get_sync (session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
+  if (!conn)
+    g_prefix_error (error, session ? _("Cannot connect to the session bus: ")
+                                   : _("Cannot connect to the system bus: "));
+  return conn;
+}
+
+static void
+log_handler (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer verbose)
+{
+  /* Messages (connections, lifecycle) and worse always go to the log;
+   * debugging only with --verbose. */
+  if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) && !GPOINTER_TO_INT (verbose))
+    return;
+  g_printerr ("virtnetmond: %s\n", message);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GOptionContext) octx = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *bus_address = NULL;
+  g_autofree gchar *metrics_listen = NULL;
+  g_autofree gchar *config_file = NULL;
+  gdouble interval = 1.0;
+  gboolean opt_system = FALSE, opt_session = FALSE, no_bpf = FALSE, verbose = FALSE;
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
+      N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
+    { "interval", 'i', 0, G_OPTION_ARG_DOUBLE, &interval,
+      N_("Sampling interval in seconds (default: 1)"), N_("SEC") },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system,
+      N_("Use the system bus (the default; honours DBUS_SYSTEM_BUS_ADDRESS)"), NULL },
+    { "session", 0, 0, G_OPTION_ARG_NONE, &opt_session, N_("Use the session bus"), NULL },
+    { "bus-address", 0, 0, G_OPTION_ARG_STRING, &bus_address,
+      N_("Use the message bus at this D-Bus address"), N_("ADDR") },
+    { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &metrics_listen,
+      N_("Serve Prometheus metrics on HOST:PORT (not built yet)"), N_("HOST:PORT") },
+    { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &no_bpf, N_("Do not load or probe any eBPF program"), NULL },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Read defaults from FILE"), N_("FILE") },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debugging messages"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  vnm_i18n_init ();
+  octx = g_option_context_new (NULL);
+  g_option_context_set_translation_domain (octx, GETTEXT_PACKAGE);
+  g_option_context_set_summary (octx,
+    _("Per-VM network observability for libvirt/KVM hosts: maps host interfaces to\n"
+      "VMs from libvirt's domain XML (or QEMU command lines), samples their counters\n"
+      "and serves them on D-Bus as org.virtnetmon.Monitor1.\n"
+      "For VM interfaces, rx/tx are the guest's view (rx = into the VM), as\n"
+      "`virsh domifstat` prints them."));
+  g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (octx, &argc, &argv, &error))
+    {
+      g_printerr ("virtnetmond: %s\n%s\n", error->message,
+                  _("Run 'virtnetmond --help' for the options."));
+      return 2;
+    }
+  if (version)
+    {
+      g_print ("virtnetmond %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (argc > 1)
+    {
+      g_printerr (_("virtnetmond: unexpected argument '%s'.\n"), argv[1]);
+      return 2;
+    }
+  if (config_file && !vnm_config_load (config_file, &uri, &interval, &error))
+    {
+      g_printerr ("virtnetmond: %s\n", error->message);
+      return 2;
+    }
+  if (!(interval >= 0.1 && interval <= 3600))
+    {
+      g_printerr (_("virtnetmond: the interval must be between 0.1 and 3600 seconds, not %g.\n"),
+                  interval);
+      return 2;
+    }
+  if ((opt_system + opt_session + (bus_address != NULL)) > 1)
+    {
+      g_printerr (_("virtnetmond: choose one of --system, --session and --bus-address.\n"));
+      return 2;
+    }
+  if (metrics_listen)
+    g_printerr (_("virtnetmond: --metrics-listen is not available in this version; ignoring '%s'.\n"),
+                metrics_listen);
+
+  g_log_set_default_handler (log_handler, GINT_TO_POINTER (verbose));
+  if (!uri)
+    uri = g_strdup (VNM_DEFAULT_LIBVIRT_URI);
+
+  ctx.loop = g_main_loop_new (NULL, FALSE);
+  ctx.d.interval_s = interval;
+  ctx.d.proc_root = g_getenv ("VIRTNETMON_PROC_ROOT") ? g_getenv ("VIRTNETMON_PROC_ROOT") : "/proc";
+  ctx.d.registry = vnm_registry_new ();
+  ctx.d.sampler = vnm_sampler_new ();
+  ctx.d.links = g_array_new (FALSE, TRUE, sizeof (VnmLink));
+  ctx.d.link_by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  ctx.d.caps = no_bpf ? NULL : vnm_kernel_caps_detect ();
+  vnm_registry_set_observer (ctx.d.registry, registry_changed, NULL);
+
+  ctx.d.linkstats = vnm_linkstats_new (&error);
+  if (!ctx.d.linkstats || !vnm_linkstats_monitor (ctx.d.linkstats, link_event, NULL, &error))
+    {
+      g_printerr ("virtnetmond: %s\n", error->message);
+      return 1;
+    }
+  refresh (NULL);
+
+  bus = open_bus (bus_address, opt_session, &error);
+  if (!bus)
+    {
+      g_printerr ("virtnetmond: %s\n", error->message);
+      return 1;
+    }
+  ctx.d.dbus = vnm_dbus_service_new (&ctx.d, bus, uri, G_CALLBACK (name_lost), NULL, &error);
+  if (!ctx.d.dbus)
+    {
+      g_printerr ("virtnetmond: %s\n", error->message);
+      return 1;
+    }
+
+  ctx.d.libvirt = vnm_libvirt_watch_new (uri, ctx.d.registry, libvirt_state, NULL);
+  vnm_libvirt_watch_start (ctx.d.libvirt);
+  scan_qemu (NULL);
+  publish ();
+
+  ctx.refresh_source = g_timeout_add ((guint) (interval * 1000), refresh, NULL);
+  ctx.scan_source = g_timeout_add_seconds (QEMU_SCAN_PERIOD_S, scan_qemu, NULL);
+  g_unix_signal_add (SIGINT, on_signal, GINT_TO_POINTER (SIGINT));
+  g_unix_signal_add (SIGTERM, on_signal, GINT_TO_POINTER (SIGTERM));
+
+  g_message ("Serving %s (interval %.1f s, libvirt %s).", VNM_DBUS_NAME, interval, uri);
+  g_main_loop_run (ctx.loop);
+
+  g_source_remove (ctx.refresh_source);
+  g_source_remove (ctx.scan_source);
+  vnm_registry_set_observer (ctx.d.registry, NULL, NULL);
+  g_clear_pointer (&ctx.d.libvirt, vnm_libvirt_watch_free);
+  g_clear_pointer (&ctx.d.dbus, vnm_dbus_service_free);
+  g_clear_pointer (&ctx.d.linkstats, vnm_linkstats_free);
+  g_clear_pointer (&ctx.d.registry, vnm_registry_free);
+  g_clear_pointer (&ctx.d.sampler, vnm_sampler_free);
+  g_clear_pointer (&ctx.d.caps, vnm_kernel_caps_free);
+  g_hash_table_unref (ctx.d.link_by_name);
+  g_array_unref (ctx.d.links);
+  g_main_loop_unref (ctx.loop);
+  return ctx.exit_status;
+}

@@ -1,0 +1,415 @@
+/* query.c: D-Bus records from daemon state. */
+#include "config.h"
+
+#include <string.h>
+
+#include "query.h"
+#include "qemu-scan.h"
+#include "vnm-error.h"
+#include "vnm-format.h"
+#include "vnm-i18n.h"
+#include "vnm-names.h"
+
+/* Longest filter or name accepted from a client. */
+#define MAX_ARG_LEN 256
+
+gboolean
+vnm_is_hidden_interface (const gchar *ifname)
+{
+  return g_str_equal (ifname, "lo") || g_str_has_prefix (ifname, "fw");
+}
+
+GVariant *
+vnm_query_domain_record (VnmDaemon *daemon, const VnmDomain *d)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_int32 (d->id));
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (d->name));
+  g_variant_builder_add (&b, "{sv}", "uuid", g_variant_new_string (d->uuid));
+  g_variant_builder_add (&b, "{sv}", "state", g_variant_new_string (d->state));
+  g_variant_builder_add (&b, "{sv}", "mapped_by", g_variant_new_string (d->mapped_by));
+  g_variant_builder_add (&b, "{sv}", "n_interfaces", g_variant_new_uint32 (d->interfaces->len));
+  g_variant_builder_add (&b, "{sv}", "object_path", g_variant_new_object_path (d->object_path));
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+vnm_query_domains (VnmDaemon *daemon)
+{
+  g_autoptr(GPtrArray) list = vnm_registry_list (daemon->registry);
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < list->len; i++)
+    g_variant_builder_add_value (&b, vnm_query_domain_record (daemon, g_ptr_array_index (list, i)));
+  return g_variant_builder_end (&b);
+}
+
+static void
+add_str (GVariantBuilder *b, const gchar *key, const gchar *value)
+{
+  g_variant_builder_add (b, "{sv}", key, g_variant_new_string (value ? value : ""));
+}
+
+static GVariant *
+interface_record (VnmDaemon *daemon, const VnmDomain *d, const VnmDomainInterface *iface)
+{
+  const VnmLink *link = *iface->target_dev ? vnm_daemon_find_link (daemon, iface->target_dev) : NULL;
+  GVariantBuilder b;
+  const gchar *reason = iface->no_stats_reason;
+  g_autofree gchar *missing = NULL;
+
+  if (!*reason && !link)
+    reason = missing = g_strdup_printf (_("The host device '%s' does not exist (yet)."),
+                                        iface->target_dev);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_str (&b, "iface", iface->target_dev);
+  add_str (&b, "type", iface->type);
+  add_str (&b, "source", vnm_domain_interface_source (iface));
+  add_str (&b, "model", iface->model);
+  add_str (&b, "mac", iface->mac);
+  add_str (&b, "alias", iface->alias);
+  add_str (&b, "source_network", iface->source_network);
+  add_str (&b, "source_bridge", iface->source_bridge);
+  add_str (&b, "source_dev", iface->source_dev);
+  add_str (&b, "source_mode", iface->source_mode);
+  add_str (&b, "virtualport_type", iface->virtualport_type);
+  g_variant_builder_add (&b, "{sv}", "ifindex", g_variant_new_int32 (link ? link->ifindex : 0));
+  add_str (&b, "mapped_by", d->mapped_by);
+  g_variant_builder_add (&b, "{sv}", "has_stats", g_variant_new_boolean (!*reason));
+  add_str (&b, "no_stats_reason", reason);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+vnm_query_interfaces (VnmDaemon *daemon, const VnmDomain *d)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < d->interfaces->len; i++)
+    g_variant_builder_add_value (&b, interface_record (daemon, d, g_ptr_array_index (d->interfaces, i)));
+  return g_variant_builder_end (&b);
+}
+
+/* Counters and rates as the row shows them: swapped into the guest's view
+ * for VM interfaces (the host receives what the guest sends). */
+typedef struct {
+  VnmCounters c;
+  VnmRates r;
+} ViewStats;
+
+static void
+view_stats (VnmDaemon *daemon, const VnmLink *link, gboolean guest_view, ViewStats *out)
+{
+  VnmRates r;
+
+  vnm_sampler_get (daemon->sampler, link->ifindex, &r);
+  if (!guest_view)
+    {
+      out->c = link->counters;
+      out->r = r;
+      return;
+    }
+  out->c = (VnmCounters) {
+    .rx_bytes = link->counters.tx_bytes, .rx_packets = link->counters.tx_packets,
+    .rx_errors = link->counters.tx_errors, .rx_dropped = link->counters.tx_dropped,
+    .tx_bytes = link->counters.rx_bytes, .tx_packets = link->counters.rx_packets,
+    .tx_errors = link->counters.rx_errors, .tx_dropped = link->counters.rx_dropped,
+  };
+  out->r = (VnmRates) {
+    .rx_bytes_ps = r.tx_bytes_ps, .tx_bytes_ps = r.rx_bytes_ps,
+    .rx_pps = r.tx_pps, .tx_pps = r.rx_pps,
+    .rx_errs_ps = r.tx_errs_ps, .tx_errs_ps = r.rx_errs_ps,
+    .rx_drops_ps = r.tx_drops_ps, .tx_drops_ps = r.rx_drops_ps,
+  };
+}
+
+static void
+add_counters_and_rates (GVariantBuilder *b, const ViewStats *s)
+{
+#define U64(k, v) g_variant_builder_add (b, "{sv}", k, g_variant_new_uint64 (v))
+#define DBL(k, v) g_variant_builder_add (b, "{sv}", k, g_variant_new_double (v))
+  U64 ("rx_bytes", s->c.rx_bytes);
+  U64 ("rx_packets", s->c.rx_packets);
+  U64 ("rx_errs", s->c.rx_errors);
+  U64 ("rx_drop", s->c.rx_dropped);
+  U64 ("tx_bytes", s->c.tx_bytes);
+  U64 ("tx_packets", s->c.tx_packets);
+  U64 ("tx_errs", s->c.tx_errors);
+  U64 ("tx_drop", s->c.tx_dropped);
+  DBL ("rx_mbps", vnm_bytes_ps_to_mbps (s->r.rx_bytes_ps));
+  DBL ("tx_mbps", vnm_bytes_ps_to_mbps (s->r.tx_bytes_ps));
+  DBL ("rx_pps", s->r.rx_pps);
+  DBL ("tx_pps", s->r.tx_pps);
+  DBL ("rx_errs_ps", s->r.rx_errs_ps);
+  DBL ("tx_errs_ps", s->r.tx_errs_ps);
+  DBL ("rx_drops_ps", s->r.rx_drops_ps);
+  DBL ("tx_drops_ps", s->r.tx_drops_ps);
+#undef U64
+#undef DBL
+}
+
+GVariant *
+vnm_query_domain_rates (VnmDaemon *daemon, const VnmDomain *d)
+{
+  ViewStats sum = { 0 };
+  GVariantBuilder b;
+
+  for (guint i = 0; i < d->interfaces->len; i++)
+    {
+      const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, i);
+      const VnmLink *link;
+      ViewStats s;
+
+      if (!*iface->target_dev || !(link = vnm_daemon_find_link (daemon, iface->target_dev)))
+        continue;
+      view_stats (daemon, link, TRUE, &s);
+      sum.c.rx_bytes += s.c.rx_bytes;
+      sum.c.tx_bytes += s.c.tx_bytes;
+      sum.c.rx_packets += s.c.rx_packets;
+      sum.c.tx_packets += s.c.tx_packets;
+      sum.c.rx_errors += s.c.rx_errors;
+      sum.c.tx_errors += s.c.tx_errors;
+      sum.c.rx_dropped += s.c.rx_dropped;
+      sum.c.tx_dropped += s.c.tx_dropped;
+      sum.r.rx_bytes_ps += s.r.rx_bytes_ps;
+      sum.r.tx_bytes_ps += s.r.tx_bytes_ps;
+      sum.r.rx_pps += s.r.rx_pps;
+      sum.r.tx_pps += s.r.tx_pps;
+      sum.r.rx_errs_ps += s.r.rx_errs_ps;
+      sum.r.tx_errs_ps += s.r.tx_errs_ps;
+      sum.r.rx_drops_ps += s.r.rx_drops_ps;
+      sum.r.tx_drops_ps += s.r.tx_drops_ps;
+    }
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  add_counters_and_rates (&b, &sum);
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *wanted,
+                           GError **error)
+{
+  GVariantBuilder b;
+  gboolean matched = FALSE;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < d->interfaces->len; i++)
+    {
+      const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, i);
+      const VnmLink *link;
+      GVariantBuilder row;
+      ViewStats s;
+
+      if (*wanted && !g_str_equal (wanted, iface->target_dev) &&
+          g_ascii_strcasecmp (wanted, iface->mac) != 0 && !g_str_equal (wanted, iface->alias))
+        continue;
+      matched = TRUE;
+      link = *iface->target_dev ? vnm_daemon_find_link (daemon, iface->target_dev) : NULL;
+      if (!link)
+        {
+          if (!*wanted)
+            continue;
+          g_set_error (error, VNM_ERROR, VNM_ERROR_UNKNOWN_INTERFACE,
+                       _("Interface '%s' of domain '%s' has no host-side statistics: %s"),
+                       wanted, d->name,
+                       *iface->no_stats_reason ? iface->no_stats_reason
+                                               : _("its host device does not exist."));
+          return NULL;
+        }
+      view_stats (daemon, link, TRUE, &s);
+      g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
+      add_str (&row, "iface", link->name);
+      g_variant_builder_add (&row, "{sv}", "ifindex", g_variant_new_int32 (link->ifindex));
+      add_str (&row, "mac", iface->mac);
+      add_counters_and_rates (&row, &s);
+      g_variant_builder_add_value (&b, g_variant_builder_end (&row));
+    }
+  if (*wanted && !matched)
+    {
+      g_variant_builder_clear (&b);
+      g_set_error (error, VNM_ERROR, VNM_ERROR_UNKNOWN_INTERFACE,
+                   _("Domain '%s' has no interface '%.64s' (give a target device name, MAC address or alias)."),
+                   d->name, wanted);
+      return NULL;
+    }
+  return g_variant_builder_end (&b);
+}
+
+typedef struct {
+  const VnmLink *link;
+  ViewStats s;
+  const VnmDomain *domain;
+  const gchar *mapped_by;
+  gchar *vm_id;
+  const gchar *vm_name;
+  const gchar *vm_uuid;
+  gboolean guest_view;
+} Row;
+
+static void
+row_clear (Row *row)
+{
+  g_free (row->vm_id);
+}
+
+typedef struct {
+  gboolean by_rx;
+  gboolean ascending;
+} SortOrder;
+
+static gint
+compare_rows (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const SortOrder *order = user_data;
+  const Row *ra = a, *rb = b;
+  gdouble va = order->by_rx ? ra->s.r.rx_bytes_ps : ra->s.r.tx_bytes_ps;
+  gdouble vb = order->by_rx ? rb->s.r.rx_bytes_ps : rb->s.r.tx_bytes_ps;
+  gint c = va < vb ? -1 : va > vb ? 1 : 0;
+
+  if (!order->ascending)
+    c = -c;
+  /* Ties, most often idle interfaces: by name, always ascending. */
+  return c ? c : strcmp (ra->link->name, rb->link->name);
+}
+
+static gboolean
+contains_casefold (const gchar *haystack, const gchar *needle)
+{
+  g_autofree gchar *h = g_utf8_casefold (haystack, -1);
+  g_autofree gchar *n = g_utf8_casefold (needle, -1);
+
+  return strstr (h, n) != NULL;
+}
+
+GVariant *
+vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, guint top,
+                      gboolean include_hidden, const gchar *filter, GError **error)
+{
+  g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
+  GVariantBuilder b;
+
+  if (!*sort)
+    sort = "tx";
+  if (!g_str_equal (sort, "rx") && !g_str_equal (sort, "tx"))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                   _("Unknown sort key '%.32s': use 'rx' or 'tx'."), sort);
+      return NULL;
+    }
+  if (strlen (filter) > MAX_ARG_LEN)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                   _("The filter is %zu characters long; at most %d are accepted."),
+                   strlen (filter), MAX_ARG_LEN);
+      return NULL;
+    }
+  g_array_set_clear_func (rows, (GDestroyNotify) row_clear);
+
+  for (guint i = 0; i < daemon->links->len; i++)
+    {
+      const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
+      const VnmDomainInterface *iface = NULL;
+      Row row = { .link = link, .mapped_by = "", .vm_name = "", .vm_uuid = "" };
+      guint vmid, nic;
+
+      if (!include_hidden && vnm_is_hidden_interface (link->name))
+        continue;
+      row.domain = vnm_registry_lookup_ifname (daemon->registry, link->name, &iface);
+      if (row.domain)
+        {
+          row.mapped_by = row.domain->mapped_by;
+          row.vm_name = row.domain->name;
+          row.vm_uuid = row.domain->uuid;
+          row.vm_id = row.domain->id >= 0 ? g_strdup_printf ("%d", row.domain->id) : g_strdup ("");
+          row.guest_view = TRUE;
+        }
+      else if (vnm_name_pattern_match (link->name, &vmid, &nic))
+        {
+          row.mapped_by = VNM_MAPPED_BY_NAME_PATTERN;
+          row.vm_id = g_strdup_printf ("%u", vmid);
+          row.guest_view = TRUE;
+        }
+      else
+        row.vm_id = g_strdup ("");
+
+      if (*filter && !contains_casefold (link->name, filter) &&
+          !contains_casefold (row.vm_name, filter) && !contains_casefold (row.vm_id, filter))
+        {
+          row_clear (&row);
+          continue;
+        }
+      view_stats (daemon, link, row.guest_view, &row.s);
+      g_array_append_val (rows, row);
+    }
+
+  {
+    SortOrder order = { g_str_equal (sort, "rx"), ascending };
+    g_array_sort_with_data (rows, compare_rows, &order);
+  }
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < rows->len && (top == 0 || i < top); i++)
+    {
+      Row *row = &g_array_index (rows, Row, i);
+      const VnmLink *link = row->link;
+      const VnmLink *master = NULL;
+      GVariantBuilder rb;
+
+      for (guint j = 0; link->master_ifindex && j < daemon->links->len; j++)
+        if (g_array_index (daemon->links, VnmLink, j).ifindex == link->master_ifindex)
+          master = &g_array_index (daemon->links, VnmLink, j);
+
+      g_variant_builder_init (&rb, G_VARIANT_TYPE_VARDICT);
+      add_str (&rb, "iface", link->name);
+      g_variant_builder_add (&rb, "{sv}", "ifindex", g_variant_new_int32 (link->ifindex));
+      add_str (&rb, "state", link->state);
+      add_str (&rb, "kind", link->kind);
+      g_variant_builder_add (&rb, "{sv}", "mtu", g_variant_new_uint32 (link->mtu));
+      g_variant_builder_add (&rb, "{sv}", "speed_mbps", g_variant_new_int64 (link->speed_mbps));
+      add_str (&rb, "mac", link->mac);
+      add_str (&rb, "master", master ? master->name : "");
+      add_str (&rb, "view", row->guest_view ? "guest" : "host");
+      add_counters_and_rates (&rb, &row->s);
+      add_str (&rb, "vm_id", row->vm_id);
+      add_str (&rb, "vm_name", row->vm_name);
+      add_str (&rb, "vm_uuid", row->vm_uuid);
+      add_str (&rb, "mapped_by", row->mapped_by);
+      g_variant_builder_add_value (&b, g_variant_builder_end (&rb));
+    }
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+vnm_query_kernel_caps (const VnmKernelCaps *caps)
+{
+  GVariantBuilder b;
+  GVariantBuilder notes;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_init (&notes, G_VARIANT_TYPE_STRING_ARRAY);
+  if (caps)
+    {
+#define CAP(k) g_variant_builder_add (&b, "{sv}", #k, g_variant_new_boolean (caps->k))
+      CAP (btf);
+      CAP (bpf_tc);
+      CAP (bpf_xdp);
+      CAP (tracepoint);
+      CAP (raw_tp);
+      CAP (tp_btf);
+      CAP (fentry);
+      CAP (kprobe);
+      CAP (ringbuf);
+#undef CAP
+      for (guint i = 0; i < caps->notes->len; i++)
+        g_variant_builder_add (&notes, "s", (const gchar *) g_ptr_array_index (caps->notes, i));
+    }
+  else
+    g_variant_builder_add (&notes, "s", _("eBPF probing is disabled (--no-bpf)."));
+  g_variant_builder_add (&b, "{sv}", "notes", g_variant_builder_end (&notes));
+  return g_variant_builder_end (&b);
+}
