@@ -1,0 +1,217 @@
+"""Shared plumbing for virtnetmon's integration and end-to-end tests.
+
+Each test gets a private dbus-daemon that loads the project's own bus policy,
+a virtnetmond on it, and helpers to run the CLI and read kernel ground truth
+(`ip -j -s link`). Everything a test creates is registered for cleanup.
+"""
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def skip(reason):
+    """Skip the test (exit 77), or fail when VIRTNETMON_REQUIRE_ALL=1."""
+    if os.environ.get("VIRTNETMON_REQUIRE_ALL") == "1":
+        print(f"FAIL (skips are failures here): {reason}", flush=True)
+        sys.exit(1)
+    print(f"SKIP: {reason}", flush=True)
+    sys.exit(SKIP)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        skip("needs root (network namespaces, veth and tap devices)")
+    if shutil.which("ip") is None:
+        skip("needs iproute2's ip")
+
+
+_cleanups = []
+
+
+def on_cleanup(fn, *args, **kw):
+    _cleanups.append((fn, args, kw))
+
+
+def _run_cleanups():
+    while _cleanups:
+        fn, args, kw = _cleanups.pop()
+        try:
+            fn(*args, **kw)
+        except Exception as e:  # keep cleaning
+            print(f"cleanup {fn.__name__}{args}: {e}", file=sys.stderr)
+
+
+atexit.register(_run_cleanups)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def sh(*cmd, check=True, netns=None, **kw):
+    if netns:
+        cmd = ("ip", "netns", "exec", netns) + cmd
+    return subprocess.run(cmd, check=check, text=True, capture_output=True, **kw)
+
+
+def make_netns(name):
+    sh("ip", "netns", "del", name, check=False)
+    sh("ip", "netns", "add", name)
+    on_cleanup(sh, "ip", "netns", "del", name)
+    sh("ip", "link", "set", "lo", "up", netns=name)
+    return name
+
+
+def make_link(*args):
+    """ip link add ARGS; the first word is the name; deleted at cleanup."""
+    name = args[0]
+    sh("ip", "link", "del", name, check=False)
+    sh("ip", "link", "add", *args)
+    on_cleanup(sh, "ip", "link", "del", name, check=False)
+    return name
+
+
+def kernel_link(name):
+    """Ground truth: the kernel's counters for NAME, host's view."""
+    out = sh("ip", "-j", "-s", "link", "show", "dev", name).stdout
+    info = json.loads(out)[0]
+    st = info["stats64"]
+    return {"rx_bytes": st["rx"]["bytes"], "rx_packets": st["rx"]["packets"],
+            "tx_bytes": st["tx"]["bytes"], "tx_packets": st["tx"]["packets"],
+            "ifindex": info["ifindex"], "operstate": info.get("operstate", "")}
+
+
+def build_dir():
+    return os.environ.get("VIRTNETMON_BUILD_DIR",
+                          os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+
+
+def source_dir():
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class Bus:
+    """A private dbus-daemon configured like the system bus, with our policy."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="vnm-bus-")
+        on_cleanup(shutil.rmtree, self.dir, True)
+        self.socket = os.path.join(self.dir, "bus.sock")
+        self.address = f"unix:path={self.socket}"
+        policy = os.path.join(source_dir(), "dbus", "org.virtnetmon.Monitor1.conf")
+        conf = os.path.join(self.dir, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={self.socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+""")
+        os.chmod(self.dir, 0o755)
+        self.proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork",
+                                      "--print-address"], stdout=subprocess.PIPE, text=True)
+        on_cleanup(self._stop)
+        self.proc.stdout.readline()
+
+    def _stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+class Daemon:
+    def __init__(self, bus, *args):
+        self.bus = bus
+        self.log = open(os.path.join(bus.dir, "virtnetmond.log"), "w+")
+        self.proc = subprocess.Popen([os.path.join(build_dir(), "src", "virtnetmond"),
+                                      "--bus-address", bus.address, *args],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        on_cleanup(self.stop)
+        wait_for(lambda: cli(bus, "status", check=False).returncode == 0, 10,
+                 "virtnetmond to answer on the bus")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+
+def cli(bus, *args, check=True, user=None):
+    cmd = [os.path.join(build_dir(), "src", "virtnetmon"), "--bus-address", bus.address, *args]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups"] + cmd
+    r = subprocess.run(cmd, text=True, capture_output=True, timeout=30)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({r.returncode}): {r.stderr}")
+    return r
+
+
+def cli_json(bus, *args):
+    return json.loads(cli(bus, *args, "--json").stdout)
+
+
+def ifstat_row(bus, name):
+    for row in cli_json(bus, "ifstat", "--all"):
+        if row["iface"] == name:
+            return row
+    return None
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Results:
+    """Prints TAP so meson shows each check."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        self.n += 1
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {what}{(' # ' + detail) if detail and not ok else ''}",
+              flush=True)
+        if not ok:
+            self.failed += 1
+            if detail:
+                print("# " + detail.replace("\n", "\n# "), flush=True)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        sys.exit(1 if self.failed else 0)
