@@ -49,6 +49,7 @@ for arg in $(cat /proc/cmdline); do
     vnm.ip1=*) IP1=${arg#vnm.ip1=} ;;
     vnm.peer=*) PEER=${arg#vnm.peer=} ;;
     vnm.serve=1) SERVE=1 ;;
+    vnm.count=*) COUNT=${arg#vnm.count=} ;;
   esac
 done
 [ -n "$IP" ] && ip addr add "$IP" dev eth0
@@ -60,11 +61,15 @@ dd if=/dev/zero of=/www/blob bs=1024 count=4096 2>/dev/null
 if [ -n "$SERVE" ]; then httpd -p 80 -h /www; fi
 echo "VNM-GUEST-READY ip=$IP ip1=$IP1 peer=$PEER"
 if [ -n "$PEER" ]; then
-  while true; do
-    wget -q -O /dev/null "http://$PEER/blob" && echo "VNM-FETCH-OK"
-    ping -c 5 -i 0.2 "$PEER" >/dev/null 2>&1
-    sleep 1
-  done &
+  (
+    n=0
+    while [ -z "$COUNT" ] || [ "$n" -lt "$COUNT" ]; do
+      wget -q -O /dev/null "http://$PEER/blob" && echo "VNM-FETCH-OK" && n=$((n + 1))
+      ping -c 5 -i 0.2 "$PEER" >/dev/null 2>&1
+      sleep 1
+    done
+    echo "VNM-FETCH-DONE $n"
+  ) &
 fi
 exec sh </dev/console >/dev/console 2>&1
 INIT

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""End to end: a real libvirtd, a QEMU/TCG busybox guest with an
+<interface type='bridge'> and an <interface type='ethernet'> whose target is
+tap105i1. virtnetmon must agree with virsh, see the guest's download as
+traffic into the VM, and follow the domain stopping and starting again.
+
+The guest's only peer is a network namespace this test owns, on a bridge with
+no host address: no traffic leaves the machine.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from vnmtest import (Bus, Daemon, Results, cli, cli_json, ifstat_row, make_link,  # noqa: E402
+                     make_netns, on_cleanup, require_root, sh, skip, source_dir, wait_for)
+
+require_root()
+for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox"):
+    if shutil.which(tool) is None:
+        skip(f"needs {tool} (libvirt-daemon-system, qemu-system-x86, busybox-static)")
+
+guest_dir = "/var/lib/virtnetmon/guest"
+r = subprocess.run([os.path.join(source_dir(), "tests", "guest", "build-guest.sh"), guest_dir],
+                   text=True, capture_output=True)
+if r.returncode != 0:
+    skip(f"cannot build the guest image: {r.stderr.strip()}")
+r = subprocess.run([os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh")],
+                   text=True, capture_output=True)
+if r.returncode != 0:
+    skip(f"cannot start libvirtd: {r.stderr.strip()}")
+
+URI = "qemu:///system"
+NAME = "vnm-e2e-guest"
+BLOB = 2 * 1024 * 1024
+FETCHES = 3
+t = Results()
+
+
+def virsh(*args, check=True):
+    return sh("virsh", "-c", URI, *args, check=check)
+
+
+virsh("destroy", NAME, check=False)
+on_cleanup(virsh, "destroy", NAME, check=False)
+
+# The guest's segment: a bridge with no host address, and a peer namespace.
+make_link("vnme2e-br0", "type", "bridge")
+sh("ip", "link", "set", "vnme2e-br0", "up")
+peer = make_netns("vnme2e-peer")
+make_link("vnme2e-p", "type", "veth", "peer", "name", "vnme2e-pg")
+sh("ip", "link", "set", "vnme2e-pg", "netns", peer)
+sh("ip", "link", "set", "vnme2e-p", "master", "vnme2e-br0")
+sh("ip", "link", "set", "vnme2e-p", "up")
+sh("ip", "addr", "add", "10.215.0.2/24", "dev", "vnme2e-pg", netns=peer)
+sh("ip", "link", "set", "vnme2e-pg", "up", netns=peer)
+www = tempfile.mkdtemp(prefix="vnm-www-")
+on_cleanup(shutil.rmtree, www, True)
+with open(os.path.join(www, "blob"), "wb") as f:
+    f.write(b"\0" * BLOB)
+server = subprocess.Popen(["ip", "netns", "exec", peer, "python3", "-m", "http.server", "80",
+                           "--bind", "10.215.0.2", "--directory", www],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+on_cleanup(server.kill)
+
+console = f"/var/log/libvirt/{NAME}.console"
+DOMAIN_XML = f"""<domain type='qemu'>
+  <name>{NAME}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{guest_dir}/vmlinuz</kernel>
+    <initrd>{guest_dir}/initrd.img</initrd>
+    <cmdline>console=ttyS0 quiet vnm.ip=10.215.0.11/24 vnm.peer=10.215.0.2 vnm.count={FETCHES}</cmdline>
+  </os>
+  <devices>
+    <interface type='bridge'>
+      <source bridge='vnme2e-br0'/>
+      <model type='virtio'/>
+    </interface>
+    <interface type='ethernet'>
+      <target dev='tap105i1' managed='yes'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='file'><source path='{console}'/><target port='0'/></serial>
+  </devices>
+</domain>
+"""
+xml_path = os.path.join(www, "domain.xml")
+with open(xml_path, "w") as f:
+    f.write(DOMAIN_XML)
+
+bus = Bus()
+daemon = Daemon(bus, "--connect", URI, "--interval", "1")
+
+
+def start_guest():
+    if os.path.exists(console):
+        os.unlink(console)
+    virsh("create", xml_path)
+
+
+def console_text():
+    try:
+        with open(console, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def names():
+    return [d["name"] for d in cli_json(bus, "list")]
+
+
+start_guest()
+wait_for(lambda: NAME in names(), 10, "the started domain to be listed (lifecycle event)")
+t.check(True, "started domain listed without a daemon restart")
+
+# domiflist agrees with virsh domiflist.
+vl = virsh("domiflist", NAME).stdout.strip().splitlines()[2:]
+virsh_rows = [line.split() for line in vl if line.strip()]
+ours = cli_json(bus, "domiflist", NAME)
+ours_rows = [[i["iface"], i["type"], i["source"] or "-", i["model"] or "-", i["mac"]] for i in ours]
+t.check(ours_rows == virsh_rows, "domiflist agrees with virsh domiflist",
+        f"ours {ours_rows} virsh {virsh_rows}")
+t.check(all(i["ifindex"] > 0 and i["mapped_by"] == "libvirt" for i in ours),
+        "both interfaces mapped by libvirt to present host devices", str(ours))
+vnet = next(i["iface"] for i in ours if i["type"] == "bridge")
+
+wait_for(lambda: f"VNM-FETCH-DONE {FETCHES}" in console_text(), 120,
+         "the guest to finish its downloads")
+t.check(True, f"guest downloaded {FETCHES} x {BLOB} bytes")
+time.sleep(2.5)
+
+
+def virsh_stats(iface):
+    out = virsh("domifstat", NAME, iface).stdout
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"\S+ (\w+) (\d+)", out)}
+
+
+for iface in (vnet, "tap105i1"):
+    v = virsh_stats(iface)
+    o = cli_json(bus, "domifstat", NAME, iface)[0]
+    keys = ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets", "rx_errs", "tx_errs", "rx_drop", "tx_drop")
+    # The guest is quiet now; allow a stray neighbour-discovery packet.
+    close = all(abs(o[k] - v[k]) <= (300 if "bytes" in k else 3) for k in keys)
+    t.check(close, f"domifstat {iface} agrees with virsh domifstat",
+            f"ours { {k: o[k] for k in keys} } virsh {v}")
+
+o = cli_json(bus, "domifstat", NAME, vnet)[0]
+t.check(o["rx_bytes"] >= FETCHES * BLOB and o["tx_bytes"] < o["rx_bytes"] / 5,
+        "the guest's downloads are traffic into the VM (rx, guest's view)", str(o))
+row = ifstat_row(bus, "tap105i1")
+t.check(row and row["vm_name"] == NAME and row["mapped_by"] == "libvirt",
+        "tap105i1 mapped by libvirt (not just by its name pattern)", str(row))
+
+virsh("destroy", NAME)
+wait_for(lambda: NAME not in names() and ifstat_row(bus, vnet) is None, 10,
+         "the stopped domain and its rows to go")
+t.check(True, "stopping the domain removes it and its rows")
+
+start_guest()
+wait_for(lambda: NAME in names(), 10, "the domain to come back")
+ours = cli_json(bus, "domiflist", NAME)
+t.check(len(ours) == 2 and all(i["has_stats"] for i in ours),
+        "starting it again brings it back without a daemon restart", str(ours))
+virsh("destroy", NAME)
+t.done()
