@@ -152,7 +152,6 @@ scan_qemu (gpointer user_data)
           g_ptr_array_add (def->interfaces, iface);
         }
       g_hash_table_add (seen, g_strdup (def->uuid));
-      existing = vnm_registry_lookup_uuid (ctx.d.registry, def->uuid);
       vnm_registry_update (ctx.d.registry, def, "running", VNM_MAPPED_BY_QEMU_CMDLINE);
     }
   vnm_registry_retain (ctx.d.registry, VNM_MAPPED_BY_QEMU_CMDLINE, seen);

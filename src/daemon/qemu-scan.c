@@ -46,7 +46,6 @@ option_value (const gchar *opts, const gchar *key)
 
   while (*p)
     {
-      const gchar *start = p;
       GString *field = g_string_new (NULL);
 
       while (*p)
@@ -63,7 +62,6 @@ option_value (const gchar *opts, const gchar *key)
         }
       if (*p == ',')
         p++;
-      (void) start;
       if (strncmp (field->str, key, klen) == 0 && field->str[klen] == '=')
         {
           gchar *v = g_strdup (field->str + klen + 1);

@@ -14,7 +14,12 @@ mkdir -p "$OUT"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+resolve() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+pkg=$(resolve)
+if [ -z "$pkg" ]; then
+  apt-get update -q >/dev/null 2>&1 || true
+  pkg=$(resolve)
+fi
 [ -n "$pkg" ] || { echo "build-guest: cannot resolve linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 (cd "$work" && apt-get download "$pkg" >/dev/null 2>&1) || { echo "build-guest: cannot download $pkg" >&2; exit 1; }
 dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
