@@ -291,6 +291,7 @@ vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, 
                       gboolean include_hidden, const gchar *filter, GError **error)
 {
   g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
+  g_autoptr(GHashTable) by_ifindex = NULL;
   GVariantBuilder b;
 
   if (!*sort)
@@ -352,17 +353,21 @@ vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, 
     g_array_sort_with_data (rows, compare_rows, &order);
   }
 
+  /* Bridge masters by ifindex: one pass, not one scan per row. */
+  by_ifindex = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < daemon->links->len; i++)
+    g_hash_table_insert (by_ifindex,
+                         GINT_TO_POINTER (g_array_index (daemon->links, VnmLink, i).ifindex),
+                         &g_array_index (daemon->links, VnmLink, i));
+
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < rows->len && (top == 0 || i < top); i++)
     {
       Row *row = &g_array_index (rows, Row, i);
       const VnmLink *link = row->link;
-      const VnmLink *master = NULL;
+      const VnmLink *master = link->master_ifindex
+        ? g_hash_table_lookup (by_ifindex, GINT_TO_POINTER (link->master_ifindex)) : NULL;
       GVariantBuilder rb;
-
-      for (guint j = 0; link->master_ifindex && j < daemon->links->len; j++)
-        if (g_array_index (daemon->links, VnmLink, j).ifindex == link->master_ifindex)
-          master = &g_array_index (daemon->links, VnmLink, j);
 
       g_variant_builder_init (&rb, G_VARIANT_TYPE_VARDICT);
       add_str (&rb, "iface", link->name);
