@@ -169,5 +169,31 @@ wait_for(lambda: NAME in names(), 10, "the domain to come back")
 ours = cli_json(bus, "domiflist", NAME)
 t.check(len(ours) == 2 and all(i["has_stats"] for i in ours),
         "starting it again brings it back without a daemon restart", str(ours))
+
+
+# libvirtd goes away: keep serving, say so, reconnect, reconcile. While it is
+# down the guest's QEMU dies; after the reconnect the domain must be gone.
+def connected():
+    return cli_json(bus, "status")["libvirt_connected"]
+
+
+sh("pkill", "-x", "libvirtd")
+wait_for(lambda: sh("pgrep", "-x", "libvirtd", check=False).returncode != 0, 30,
+         "libvirtd to exit")
+on_cleanup(subprocess.run, [os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh")])
+wait_for(lambda: not connected(), 15, "virtnetmond to notice libvirtd is gone")
+t.check(True, "libvirtd killed: status says libvirt disconnected")
+t.check(NAME in names() and len(cli_json(bus, "domiflist", NAME)) == 2,
+        "while disconnected, what is known is still served")
+qemu_pid = sh("pgrep", "-f", f"guest={NAME}").stdout.split()[0]
+sh("kill", "-9", qemu_pid)
+sh(os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh"))
+wait_for(connected, 40, "virtnetmond to reconnect (backoff at most 30 s)")
+t.check(True, "reconnected after libvirtd came back")
+wait_for(lambda: NAME not in names(), 10, "the domain that died meanwhile to be dropped")
+t.check(True, "reconciled: the domain that stopped while disconnected is gone")
+start_guest()
+wait_for(lambda: NAME in names(), 10, "lifecycle events after the reconnect")
+t.check(True, "lifecycle events flow again after the reconnect")
 virsh("destroy", NAME)
 t.done()
