@@ -79,6 +79,21 @@ vnm_domain_interface_free (VnmDomainInterface *iface)
 }
 
 VnmDomainInterface *
+vnm_domain_interface_new (const gchar *type, const gchar *target_dev)
+{
+  static const VnmDomainInterface empty = {
+    "", "", "", "", "", "", "", "", "", "", "", "",
+  };
+  VnmDomainInterface *iface = vnm_domain_interface_copy (&empty);
+
+  g_free (iface->type);
+  iface->type = g_strdup (type);
+  g_free (iface->target_dev);
+  iface->target_dev = g_strdup (target_dev);
+  return iface;
+}
+
+VnmDomainInterface *
 vnm_domain_interface_copy (const VnmDomainInterface *src)
 {
   VnmDomainInterface *iface = g_new0 (VnmDomainInterface, 1);

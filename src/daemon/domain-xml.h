@@ -43,6 +43,8 @@ VnmDomainDef *vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error
 /* The display form of an interface's source, as `virsh domiflist` prints. */
 const gchar *vnm_domain_interface_source (const VnmDomainInterface *iface);
 
+/* An interface with only a type and a host netdev; other fields "". */
+VnmDomainInterface *vnm_domain_interface_new (const gchar *type, const gchar *target_dev);
 VnmDomainInterface *vnm_domain_interface_copy (const VnmDomainInterface *iface);
 void vnm_domain_interface_free (VnmDomainInterface *iface);
 VnmDomainDef *vnm_domain_def_new (void);

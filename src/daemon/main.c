@@ -135,22 +135,9 @@ scan_qemu (gpointer user_data)
       if (g_ascii_string_to_signed (proc->vmid, 10, 0, G_MAXINT32, &vmid, NULL))
         def->id = (gint) vmid;
       for (guint j = 0; j < proc->ifnames->len; j++)
-        {
-          VnmDomainInterface *iface = g_new0 (VnmDomainInterface, 1);
-          iface->type = g_strdup ("ethernet");
-          iface->target_dev = g_strdup (g_ptr_array_index (proc->ifnames, j));
-          iface->mac = g_strdup ("");
-          iface->model = g_strdup ("");
-          iface->alias = g_strdup ("");
-          iface->source_network = g_strdup ("");
-          iface->source_bridge = g_strdup ("");
-          iface->source_dev = g_strdup ("");
-          iface->source_mode = g_strdup ("");
-          iface->source_path = g_strdup ("");
-          iface->virtualport_type = g_strdup ("");
-          iface->no_stats_reason = g_strdup ("");
-          g_ptr_array_add (def->interfaces, iface);
-        }
+        g_ptr_array_add (def->interfaces,
+                         vnm_domain_interface_new ("ethernet",
+                                                   g_ptr_array_index (proc->ifnames, j)));
       g_hash_table_add (seen, g_strdup (def->uuid));
       vnm_registry_update (ctx.d.registry, def, "running", VNM_MAPPED_BY_QEMU_CMDLINE);
     }
