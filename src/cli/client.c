@@ -102,7 +102,8 @@ vnm_rec_u64 (GVariant *rec, const gchar *key)
 {
   guint64 v = 0;
 
-  g_variant_lookup (rec, key, "t", &v);
+  if (!g_variant_lookup (rec, key, "t", &v))
+    return (guint64) MAX (vnm_rec_int (rec, key), 0);
   return v;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "client.h"
+#include "vnm-format.h"
 #include "vnm-i18n.h"
 
 int
@@ -17,7 +18,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  GVariant *caps;
+  GVariant *caps, *probes, *flow_table;
   const gchar *version;
   int status = 0;
 
@@ -34,6 +35,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     return VNM_EXIT_FAILURE;
   version = vnm_monitor1_get_version (proxy);
   caps = vnm_monitor1_get_kernel_capabilities (proxy);
+  probes = vnm_monitor1_get_probes (proxy);
+  flow_table = vnm_monitor1_get_flow_table (proxy);
   if (!version)
     {
       g_printerr (_("virtnetmon: status: the daemon did not send its properties.\n"));
@@ -56,6 +59,10 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
                              g_variant_new_uint32 (vnm_monitor1_get_interface_count (proxy)));
       if (caps)
         g_variant_builder_add (&b, "{sv}", "kernel_capabilities", caps);
+      if (flow_table)
+        g_variant_builder_add (&b, "{sv}", "flow_table", flow_table);
+      if (probes)
+        g_variant_builder_add (&b, "{sv}", "probes", probes);
       doc = g_variant_ref_sink (g_variant_builder_end (&b));
       vnm_cli_print_json (doc);
       return 0;
@@ -88,6 +95,45 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
       if (g_variant_lookup (caps, "notes", "^a&s", &notes))
         for (guint i = 0; notes[i]; i++)
           printf ("  %s\n", notes[i]);
+    }
+  if (flow_table)
+    {
+      const gchar *reason = vnm_rec_str (flow_table, "reason");
+      if (vnm_rec_bool (flow_table, "available"))
+        printf (_("Flow probe:          tc (clsact), table of %" G_GUINT64_FORMAT " flows\n"),
+                vnm_rec_u64 (flow_table, "size"));
+      else
+        printf (_("Flow probe:          not available: %s\n"), reason);
+    }
+  if (probes && g_variant_n_children (probes) > 0)
+    {
+      const gchar *headers[] = { "IFACE", "VM_NAME", "PROGRAM", "ATTACHED", "FLOWS", "EVICTED", "REASON" };
+      g_autoptr(VnmTable) table = vnm_table_new (G_N_ELEMENTS (headers), headers);
+      GVariantIter iter;
+      GVariant *rec;
+
+      printf (_("Probes:\n"));
+      g_variant_iter_init (&iter, probes);
+      while ((rec = g_variant_iter_next_value (&iter)))
+        {
+          gboolean attached = vnm_rec_bool (rec, "attached");
+          g_autofree gchar *program = g_strdup_printf ("%s %s", vnm_rec_str (rec, "program"),
+                                                       vnm_rec_str (rec, "hooks"));
+          g_autofree gchar *flows = attached ? g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                                vnm_rec_u64 (rec, "flows_active"))
+                                             : g_strdup ("-");
+          g_autofree gchar *evicted = attached ? g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                                  vnm_rec_u64 (rec, "flows_evicted"))
+                                               : g_strdup ("-");
+          const gchar *iface = vnm_rec_str (rec, "iface");
+          const gchar *cells[] = { *iface ? iface : "-", vnm_rec_str (rec, "vm_name"), program,
+                                   attached ? _("yes") : _("no"), flows, evicted,
+                                   vnm_rec_str (rec, "reason") };
+          vnm_table_add_row (table, cells);
+          g_variant_unref (rec);
+        }
+      g_autofree gchar *text = vnm_table_render (table);
+      fputs (text, stdout);
     }
   return 0;
 }

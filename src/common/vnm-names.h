@@ -10,3 +10,6 @@
 #define VNM_MAPPED_BY_LIBVIRT      "libvirt"
 #define VNM_MAPPED_BY_QEMU_CMDLINE "qemu-cmdline"
 #define VNM_MAPPED_BY_NAME_PATTERN "name-pattern"
+
+/* Where virtnetmond records the tc hooks it attached (crash recovery). */
+#define VNM_DEFAULT_STATE_DIR    "/run/virtnetmon"

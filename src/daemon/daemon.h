@@ -11,6 +11,7 @@
 
 typedef struct _VnmLibvirtWatch VnmLibvirtWatch;
 typedef struct _VnmDbusService VnmDbusService;
+typedef struct _VnmFlowMonitor VnmFlowMonitor;
 
 typedef struct {
   gdouble interval_s;
@@ -22,6 +23,7 @@ typedef struct {
   VnmLibvirtWatch *libvirt;
   VnmKernelCaps *caps;
   VnmDbusService *dbus;
+  VnmFlowMonitor *flows;    /* the per-VM flow probe; never NULL once started */
   const gchar *proc_root;   /* for the QEMU scan, normally /proc */
 } VnmDaemon;
 

@@ -111,6 +111,37 @@ handle_get_link_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_get_flows (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                  const gchar *domain, GVariant *options, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+  GVariant *flows;
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  flows = vnm_query_flows (service->daemon, d, options, &error);
+  if (!flows)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    vnm_monitor1_complete_get_flows (object, invocation, flows);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_query_topology (service->daemon));
+
+  vnm_monitor1_complete_get_topology (object, invocation,
+                                      g_variant_get_child_value (topo, 0),
+                                      g_variant_get_child_value (topo, 1));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
 {
@@ -170,6 +201,7 @@ vnm_dbus_service_publish (VnmDbusService *service)
   gpointer key, value;
 
   vnm_monitor1_set_interface_count (service->monitor, service->daemon->links->len);
+  vnm_monitor1_set_probes (service->monitor, vnm_query_probes (service->daemon));
   g_hash_table_iter_init (&iter, service->domains);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -207,6 +239,10 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   g_signal_connect (service->monitor, "handle-list-interfaces", G_CALLBACK (handle_list_interfaces), service);
   g_signal_connect (service->monitor, "handle-get-interface-stats", G_CALLBACK (handle_get_interface_stats), service);
   g_signal_connect (service->monitor, "handle-get-link-stats", G_CALLBACK (handle_get_link_stats), service);
+  g_signal_connect (service->monitor, "handle-get-flows", G_CALLBACK (handle_get_flows), service);
+  g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
+  vnm_monitor1_set_flow_table (service->monitor, vnm_query_flow_table (daemon));
+  vnm_monitor1_set_probes (service->monitor, vnm_query_probes (daemon));
 
   /* The manager interface and the ObjectManager share the root path; the
    * domain objects live below it. */

@@ -12,6 +12,7 @@
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include "linkstats.h"
@@ -330,6 +331,45 @@ vnm_linkstats_dump (VnmLinkStats *ls, GArray *out, GError **error)
                        _("The kernel's link list could not be parsed: %s"), g_strerror (errno));
           return FALSE;
         }
+    }
+}
+
+static int
+count_cb (const struct nlmsghdr *nlh, void *data)
+{
+  if (nlh->nlmsg_type == RTM_NEWTFILTER)
+    (*(gint *) data)++;
+  return MNL_CB_OK;
+}
+
+gint
+vnm_linkstats_count_tc_filters (VnmLinkStats *ls, gint ifindex, gboolean egress)
+{
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header (ls->buf);
+  struct tcmsg *tcm;
+  guint32 seq = ++ls->seq;
+  gint count = 0;
+
+  nlh->nlmsg_type = RTM_GETTFILTER;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = seq;
+  tcm = mnl_nlmsg_put_extra_header (nlh, sizeof *tcm);
+  tcm->tcm_family = AF_UNSPEC;
+  tcm->tcm_ifindex = ifindex;
+  tcm->tcm_parent = TC_H_MAKE (TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
+  if (mnl_socket_sendto (ls->dump_sock, nlh, nlh->nlmsg_len) < 0)
+    return -1;
+  for (;;)
+    {
+      ssize_t n = mnl_socket_recvfrom (ls->dump_sock, ls->buf, RECV_BUFFER_SIZE);
+      int ret;
+      if (n < 0)
+        return -1;
+      ret = mnl_cb_run (ls->buf, n, seq, ls->dump_portid, count_cb, &count);
+      if (ret == MNL_CB_STOP)
+        return count;
+      if (ret < 0)
+        return -1;
     }
 }
 

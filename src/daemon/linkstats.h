@@ -43,6 +43,10 @@ void vnm_linkstats_free (VnmLinkStats *ls);
  * first). */
 gboolean vnm_linkstats_dump (VnmLinkStats *ls, GArray *out, GError **error);
 
+/* The number of tc filters under clsact ingress (or @egress) of @ifindex,
+ * or -1 when they cannot be listed. */
+gint vnm_linkstats_count_tc_filters (VnmLinkStats *ls, gint ifindex, gboolean egress);
+
 /* Starts the link monitor on the default main context; @func is called
  * from the main loop for each change. */
 gboolean vnm_linkstats_monitor (VnmLinkStats *ls, VnmLinkEventFunc func,

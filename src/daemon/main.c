@@ -13,6 +13,7 @@
 #include "config-file.h"
 #include "daemon.h"
 #include "dbus-service.h"
+#include "flow-monitor.h"
 #include "kernel-caps.h"
 #include "libvirt-watch.h"
 #include "linkstats.h"
@@ -35,6 +36,7 @@ typedef struct {
   guint publish_source;
   guint scan_source;
   guint scan_soon_source;
+  guint reconcile_source;
 } Context;
 
 static Context ctx;
@@ -81,6 +83,23 @@ publish_soon (void)
 }
 
 static gboolean
+reconcile_idle (gpointer user_data)
+{
+  ctx.reconcile_source = 0;
+  if (ctx.d.flows)
+    vnm_flow_monitor_reconcile (ctx.d.flows);
+  return G_SOURCE_REMOVE;
+}
+
+/* Probes follow the registry and the links, once per burst of changes. */
+static void
+reconcile_soon (void)
+{
+  if (!ctx.reconcile_source)
+    ctx.reconcile_source = g_idle_add (reconcile_idle, NULL);
+}
+
+static gboolean
 refresh (gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
@@ -93,6 +112,8 @@ refresh (gpointer user_data)
     }
   vnm_sampler_update (ctx.d.sampler, ctx.d.links, g_get_monotonic_time ());
   reindex_links (&ctx.d);
+  if (ctx.d.flows)
+    vnm_flow_monitor_poll (ctx.d.flows);
   publish ();
   return G_SOURCE_CONTINUE;
 }
@@ -197,6 +218,7 @@ link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
       break;
     }
   reindex_links (&ctx.d);
+  reconcile_soon ();
   publish_soon ();
 }
 
@@ -205,6 +227,7 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
 {
   if (ctx.d.dbus)
     vnm_dbus_service_domain_changed (ctx.d.dbus, change, domain);
+  reconcile_soon ();
 }
 
 static void
@@ -276,6 +299,8 @@ main (int argc, char **argv)
   gdouble interval = 1.0;
   gboolean opt_system = FALSE, opt_session = FALSE, no_bpf = FALSE, verbose = FALSE;
   gboolean version = FALSE;
+  gint flow_table_size = 32768, flow_idle_timeout = 60;
+  g_autofree gchar *state_dir = NULL;
   const GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
@@ -289,6 +314,12 @@ main (int argc, char **argv)
     { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &metrics_listen,
       N_("Serve Prometheus metrics on HOST:PORT (not built yet)"), N_("HOST:PORT") },
     { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &no_bpf, N_("Do not load or probe any eBPF program"), NULL },
+    { "flow-table-size", 0, 0, G_OPTION_ARG_INT, &flow_table_size,
+      N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
+    { "flow-idle-timeout", 0, 0, G_OPTION_ARG_INT, &flow_idle_timeout,
+      N_("Seconds after which an idle flow ends and is kept as a summary (default: 60)"), N_("SEC") },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+      N_("Where to record the tc hooks virtnetmond attached (default: /run/virtnetmon)"), N_("DIR") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Read defaults from FILE"), N_("FILE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debugging messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
@@ -332,6 +363,18 @@ main (int argc, char **argv)
                   interval);
       return 2;
     }
+  if (flow_table_size < 16 || flow_table_size > 4 * 1024 * 1024)
+    {
+      g_printerr (_("virtnetmond: the flow table size must be between 16 and 4194304, not %d.\n"),
+                  flow_table_size);
+      return 2;
+    }
+  if (flow_idle_timeout < 1 || flow_idle_timeout > 86400)
+    {
+      g_printerr (_("virtnetmond: the flow idle timeout must be between 1 and 86400 seconds, not %d.\n"),
+                  flow_idle_timeout);
+      return 2;
+    }
   if ((opt_system + opt_session + (bus_address != NULL)) > 1)
     {
       g_printerr (_("virtnetmond: choose one of --system, --session and --bus-address.\n"));
@@ -362,6 +405,16 @@ main (int argc, char **argv)
       return 1;
     }
   refresh (NULL);
+  {
+    VnmFlowMonitorConfig fc = {
+      .table_size = flow_table_size,
+      .idle_timeout_s = flow_idle_timeout,
+      .retention_s = 15 * 60,
+      .max_ended = 100000,
+      .state_dir = state_dir ? state_dir : VNM_DEFAULT_STATE_DIR,
+    };
+    ctx.d.flows = vnm_flow_monitor_new (&ctx.d, &fc, no_bpf);
+  }
 
   bus = open_bus (bus_address, opt_session, &error);
   if (!bus)
@@ -391,9 +444,13 @@ main (int argc, char **argv)
 
   g_source_remove (ctx.refresh_source);
   g_source_remove (ctx.scan_source);
+  if (ctx.reconcile_source)
+    g_source_remove (ctx.reconcile_source);
   vnm_registry_set_observer (ctx.d.registry, NULL, NULL);
+  vnm_flow_monitor_stop (ctx.d.flows);
   g_clear_pointer (&ctx.d.libvirt, vnm_libvirt_watch_free);
   g_clear_pointer (&ctx.d.dbus, vnm_dbus_service_free);
+  g_clear_pointer (&ctx.d.flows, vnm_flow_monitor_free);
   g_clear_pointer (&ctx.d.linkstats, vnm_linkstats_free);
   g_clear_pointer (&ctx.d.registry, vnm_registry_free);
   g_clear_pointer (&ctx.d.sampler, vnm_sampler_free);

@@ -23,3 +23,15 @@ GVariant *vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean a
                                 guint top, gboolean include_hidden, const gchar *filter,
                                 GError **error);
 GVariant *vnm_query_kernel_caps (const VnmKernelCaps *caps);
+
+/* Flows of @domain aggregated per @options (a{sv}: by, direction, proto,
+ * sort as s; top as u). */
+GVariant *vnm_query_flows (VnmDaemon *daemon, const VnmDomain *domain, GVariant *options,
+                           GError **error);
+/* (aa{sv} nodes, aa{sv} edges) */
+GVariant *vnm_query_topology (VnmDaemon *daemon);
+/* One record per VM interface: which probe is attached, or why not. */
+GVariant *vnm_query_probes (VnmDaemon *daemon);
+GVariant *vnm_query_flow_table (VnmDaemon *daemon);
+/* Adds the probe's exact totals of @ifindex to an interface record. */
+void vnm_query_add_probe_totals (VnmDaemon *daemon, GVariantBuilder *row, gint ifindex);

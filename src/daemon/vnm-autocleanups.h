@@ -20,3 +20,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virDomain, virDomainFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
 #endif
+
+#ifdef __VNM_FLOWS_BPF_SKEL_H__
+typedef struct vnm_flows_bpf VnmFlowsBpf;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmFlowsBpf, vnm_flows_bpf__destroy)
+#endif

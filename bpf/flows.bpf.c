@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* flows.bpf.c: the per-VM flow and TCP health probe. Two tc (clsact)
+ * programs on each host netdev of a VM: ingress sees what the VM sent,
+ * egress what is sent to it. Each packet updates its flow (5-tuple, VM's
+ * view) in an LRU table and the interface's exact totals. Passive TCP RTT
+ * from the handshake and from TCP timestamps both ways. Never changes a
+ * packet and never decides its fate: TC_ACT_UNSPEC lets the next filter run. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "vnm-flows.h"
+
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88A8
+#define IPPROTO_ICMPV6_ 58
+#define TCP_OPTIONS_MAX 40
+
+char LICENSE[] SEC ("license") = "GPL";
+
+struct {
+  __uint (type, BPF_MAP_TYPE_LRU_HASH);
+  __uint (max_entries, 65536);  /* the daemon sets the size before loading */
+  __type (key, struct vnm_flow_key);
+  __type (value, struct vnm_flow);
+} vnm_flows SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint (max_entries, 4096);
+  __type (key, __u32);          /* ifindex, inserted by the daemon on attach */
+  __type (value, struct vnm_iface_totals);
+} vnm_totals SEC (".maps");
+
+static const struct vnm_flow zero_flow;
+
+/* One parsed packet, in wire order (src -> dst). */
+struct packet {
+  __u8 family, proto, tcp_flags, has_ts;
+  __u16 sport, dport;
+  __u32 seq, tsval, tsecr;
+  __u32 payload;
+  __u8 saddr[16], daddr[16];
+};
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+static __always_inline void
+v4_mapped (__u8 *dst, __be32 addr)
+{
+  __builtin_memset (dst, 0, 10);
+  dst[10] = 0xff;
+  dst[11] = 0xff;
+  __builtin_memcpy (dst + 12, &addr, 4);
+}
+
+/* TCP timestamps option, if present: NOP/EOL/other options skipped with
+ * bounded steps. */
+static __always_inline void
+parse_tcp_ts (struct packet *p, void *opt, void *opt_end, void *data_end)
+{
+  for (int i = 0; i < 12; i++)
+    {
+      __u8 *o = opt;
+      if ((void *) (o + 1) > data_end || opt >= opt_end)
+        return;
+      if (o[0] == 0)
+        return;
+      if (o[0] == 1)
+        {
+          opt += 1;
+          continue;
+        }
+      if ((void *) (o + 2) > data_end)
+        return;
+      if (o[0] == 8 && o[1] == 10)
+        {
+          if ((void *) (o + 10) > data_end)
+            return;
+          p->tsval = bpf_ntohl (*(__be32 *) (o + 2));
+          p->tsecr = bpf_ntohl (*(__be32 *) (o + 6));
+          p->has_ts = 1;
+          return;
+        }
+      if (o[1] < 2)
+        return;
+      opt += o[1];
+    }
+}
+
+/* Returns 0 when @p is a tracked IP packet. */
+static __always_inline int
+parse (struct __sk_buff *skb, struct packet *p)
+{
+  void *data = (void *) (long) skb->data;
+  void *data_end = (void *) (long) skb->data_end;
+  struct ethhdr *eth = data;
+  void *l4;
+  __u32 l4_off;
+  __u16 proto;
+
+  if ((void *) (eth + 1) > data_end)
+    return -1;
+  proto = eth->h_proto;
+  l4 = eth + 1;
+  if (proto == bpf_htons (ETH_P_8021Q_) || proto == bpf_htons (ETH_P_8021AD_))
+    {
+      if (l4 + 4 > data_end)
+        return -1;
+      proto = *(__be16 *) (l4 + 2);
+      l4 += 4;
+    }
+
+  if (proto == bpf_htons (ETH_P_IP))
+    {
+      struct iphdr *ip = l4;
+      if ((void *) (ip + 1) > data_end || ip->ihl < 5)
+        return -1;
+      /* Fragments after the first carry no ports: count them in totals. */
+      if (ip->frag_off & bpf_htons (0x1fff))
+        return -1;
+      p->family = 4;
+      p->proto = ip->protocol;
+      v4_mapped (p->saddr, ip->saddr);
+      v4_mapped (p->daddr, ip->daddr);
+      l4 = (void *) ip + ip->ihl * 4;
+    }
+  else if (proto == bpf_htons (ETH_P_IPV6))
+    {
+      struct ipv6hdr *ip6 = l4;
+      if ((void *) (ip6 + 1) > data_end)
+        return -1;
+      p->family = 6;
+      p->proto = ip6->nexthdr;  /* extension headers: not tracked */
+      __builtin_memcpy (p->saddr, &ip6->saddr, 16);
+      __builtin_memcpy (p->daddr, &ip6->daddr, 16);
+      l4 = ip6 + 1;
+    }
+  else
+    return -1;
+
+  l4_off = l4 - data;
+  if (p->proto == IPPROTO_TCP)
+    {
+      struct tcphdr *th = l4;
+      __u32 hlen;
+      if ((void *) (th + 1) > data_end)
+        return -1;
+      hlen = th->doff * 4;
+      if (hlen < sizeof *th)
+        return -1;
+      p->sport = bpf_ntohs (th->source);
+      p->dport = bpf_ntohs (th->dest);
+      p->seq = bpf_ntohl (th->seq);
+      p->tcp_flags = ((__u8 *) th)[13];
+      if (hlen > sizeof *th)
+        parse_tcp_ts (p, th + 1, l4 + hlen, data_end);
+      l4_off += hlen;
+    }
+  else if (p->proto == IPPROTO_UDP)
+    {
+      struct udphdr *uh = l4;
+      if ((void *) (uh + 1) > data_end)
+        return -1;
+      p->sport = bpf_ntohs (uh->source);
+      p->dport = bpf_ntohs (uh->dest);
+      l4_off += sizeof *uh;
+    }
+  else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_)
+    {
+      __u8 *ic = l4;
+      if ((void *) (ic + 8) > data_end)
+        return -1;
+      /* Echo request/reply: the identifier names the flow. */
+      if (ic[0] == 8 || ic[0] == 0 || ic[0] == 128 || ic[0] == 129)
+        p->sport = p->dport = bpf_ntohs (*(__be16 *) (ic + 4));
+      p->tcp_flags = ic[0];  /* the ICMP type, for the opener */
+      l4_off += 8;
+    }
+  else
+    return -1;
+
+  p->payload = skb->len > l4_off ? skb->len - l4_off : 0;
+  return 0;
+}
+
+static __always_inline void
+rtt_add (struct vnm_rtt *r, __u64 ns)
+{
+  __u32 us = ns / 1000;
+
+  if (r->count)
+    r->jitter_sum_us += us > r->last_us ? us - r->last_us : r->last_us - us;
+  r->sum_us += us;
+  if (r->count == 0 || us < r->min_us)
+    r->min_us = us;
+  if (us > r->max_us)
+    r->max_us = us;
+  r->last_us = us;
+  r->count++;
+}
+
+static __always_inline int
+seq_before (__u32 a, __u32 b)
+{
+  return (__s32) (a - b) < 0;
+}
+
+/* A response travelling in @dir closes a round trip to the side it came
+ * from: to the VM and back is the vm leg, to the remote and back the remote
+ * leg. */
+static __always_inline struct vnm_rtt *
+leg_of_response (struct vnm_flow *f, int dir)
+{
+  return dir == VNM_DIR_IN ? &f->rtt_remote : &f->rtt_vm;
+}
+
+static __always_inline void
+track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *p,
+           int dir, __u64 now, __u32 segs)
+{
+  int other = !dir;
+  __u8 fl = p->tcp_flags;
+  __u32 seq_valid = dir == VNM_DIR_OUT ? VNM_TCP_SEQ_OUT : VNM_TCP_SEQ_IN;
+  __u32 syn_mine = dir == VNM_DIR_OUT ? VNM_TCP_SYN_OUT : VNM_TCP_SYN_IN;
+  __u32 syn_other = dir == VNM_DIR_OUT ? VNM_TCP_SYN_IN : VNM_TCP_SYN_OUT;
+  __u32 fin_mine = dir == VNM_DIR_OUT ? VNM_TCP_FIN_OUT : VNM_TCP_FIN_IN;
+  __u32 seg_len = p->payload + ((fl & TH_SYN) ? 1 : 0) + ((fl & TH_FIN) ? 1 : 0);
+
+  if ((fl & TH_SYN) && !(fl & TH_ACK))
+    {
+      if ((f->tcp_state & syn_mine) && f->seq_end[dir] == p->seq + 1 &&
+          !(f->tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
+        {
+          f->retrans[dir] += segs;       /* the same SYN again */
+          if (t)
+            __sync_fetch_and_add (&t->retrans[dir], segs);
+          return;
+        }
+      /* A new connection on this 5-tuple (first, or after a close). */
+      f->tcp_state = syn_mine | seq_valid;
+      f->seq_end[dir] = p->seq + 1;
+      f->syn_ns = now;
+      f->synack_ns = 0;
+      f->tsval_ns[0] = f->tsval_ns[1] = 0;
+      f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+      return;
+    }
+
+  if ((fl & TH_SYN) && (fl & TH_ACK))
+    {
+      if ((f->tcp_state & syn_other) && !(f->tcp_state & VNM_TCP_ESTAB))
+        {
+          if (f->syn_ns)
+            rtt_add (leg_of_response (f, dir), now - f->syn_ns);
+          f->synack_ns = now;
+          f->tcp_state |= VNM_TCP_ESTAB | syn_mine | seq_valid;
+          f->seq_end[dir] = p->seq + 1;
+          f->conns_opened++;
+          if (t)
+            __sync_fetch_and_add (&t->conns_opened, 1);
+        }
+      else if (f->tcp_state & syn_mine)
+        {
+          f->retrans[dir] += segs;       /* SYN-ACK again */
+          if (t)
+            __sync_fetch_and_add (&t->retrans[dir], segs);
+        }
+      return;
+    }
+
+  /* The ACK that completes the handshake measures the opener's leg. */
+  if (f->synack_ns && (fl & TH_ACK) && (f->tcp_state & syn_mine))
+    {
+      rtt_add (leg_of_response (f, dir), now - f->synack_ns);
+      f->synack_ns = 0;
+    }
+
+  if (fl & TH_RST)
+    {
+      if (!(f->tcp_state & (VNM_TCP_RESET | VNM_TCP_CLOSED)))
+        {
+          f->tcp_state |= VNM_TCP_RESET;
+          f->resets++;
+          if (t)
+            __sync_fetch_and_add (&t->resets, 1);
+        }
+      return;
+    }
+
+  /* Repeated sequence ranges are retransmissions. */
+  if (seg_len)
+    {
+      __u32 end = p->seq + seg_len;
+      if (f->tcp_state & seq_valid)
+        {
+          if (seq_before (p->seq, f->seq_end[dir]))
+            {
+              f->retrans[dir] += segs;
+              if (t)
+                __sync_fetch_and_add (&t->retrans[dir], segs);
+            }
+          if (seq_before (f->seq_end[dir], end))
+            f->seq_end[dir] = end;
+        }
+      else
+        {
+          f->seq_end[dir] = end;
+          f->tcp_state |= seq_valid;
+        }
+    }
+
+  if (fl & TH_FIN)
+    {
+      f->tcp_state |= fin_mine;
+      if ((f->tcp_state & VNM_TCP_FIN_OUT) && (f->tcp_state & VNM_TCP_FIN_IN) &&
+          !(f->tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
+        {
+          f->tcp_state |= VNM_TCP_CLOSED;
+          f->conns_closed++;
+          if (t)
+            __sync_fetch_and_add (&t->conns_closed, 1);
+        }
+    }
+
+  /* Timestamps: a TSecr echoing the other side's newest TSval ends a round
+   * trip that started when that TSval first passed. */
+  if (p->has_ts)
+    {
+      if (p->tsecr && f->tsval_ns[other] && p->tsecr == f->tsval[other])
+        {
+          rtt_add (leg_of_response (f, dir), now - f->tsval_ns[other]);
+          f->tsval_ns[other] = 0;
+        }
+      if (p->tsval != f->tsval[dir])
+        {
+          f->tsval[dir] = p->tsval;
+          f->tsval_ns[dir] = now;
+        }
+    }
+}
+
+static __always_inline int
+handle (struct __sk_buff *skb, int dir)
+{
+  __u32 ifindex = skb->ifindex;
+  struct vnm_iface_totals *t = bpf_map_lookup_elem (&vnm_totals, &ifindex);
+  struct packet p = {};
+  struct vnm_flow_key key = {};
+  struct vnm_flow *f;
+  __u64 now = bpf_ktime_get_ns ();
+  __u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+
+  if (t)
+    {
+      __sync_fetch_and_add (&t->packets[dir], 1);
+      __sync_fetch_and_add (&t->bytes[dir], skb->len);
+    }
+
+  if (parse (skb, &p) < 0)
+    {
+      /* Headers may sit outside the linear part: pull them in once. */
+      if (skb->data_end - skb->data < 128 && skb->len > skb->data_end - skb->data)
+        {
+          bpf_skb_pull_data (skb, skb->len < 128 ? skb->len : 128);
+          __builtin_memset (&p, 0, sizeof p);
+          if (parse (skb, &p) < 0)
+            goto untracked;
+        }
+      else
+        goto untracked;
+    }
+
+  key.ifindex = ifindex;
+  key.family = p.family;
+  key.proto = p.proto;
+  if (dir == VNM_DIR_OUT)
+    {
+      key.local_port = p.sport;
+      key.remote_port = p.dport;
+      __builtin_memcpy (key.local_addr, p.saddr, 16);
+      __builtin_memcpy (key.remote_addr, p.daddr, 16);
+    }
+  else
+    {
+      key.local_port = p.dport;
+      key.remote_port = p.sport;
+      __builtin_memcpy (key.local_addr, p.daddr, 16);
+      __builtin_memcpy (key.remote_addr, p.saddr, 16);
+    }
+  if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6_)
+    key.remote_port = 0;
+
+  f = bpf_map_lookup_elem (&vnm_flows, &key);
+  if (!f)
+    {
+      if (bpf_map_update_elem (&vnm_flows, &key, &zero_flow, BPF_NOEXIST) == 0 && t)
+        __sync_fetch_and_add (&t->flows_created, 1);
+      f = bpf_map_lookup_elem (&vnm_flows, &key);
+      if (!f)
+        return TC_ACT_UNSPEC;
+      f->first_ns = now;
+      if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6_)
+        {
+          /* An echo reply answers the other side. */
+          int reply = p.tcp_flags == 0 || p.tcp_flags == 129;
+          f->opener = (dir == VNM_DIR_OUT) != reply ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+        }
+      else if (p.proto == IPPROTO_UDP)
+        f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+    }
+  f->last_ns = now;
+  __sync_fetch_and_add (&f->packets[dir], 1);
+  __sync_fetch_and_add (&f->bytes[dir], p.payload);
+  if (t)
+    __sync_fetch_and_add (&t->payload_bytes[dir], p.payload);
+  if (p.proto == IPPROTO_TCP)
+    track_tcp (f, t, &p, dir, now, segs);
+  return TC_ACT_UNSPEC;
+
+untracked:
+  if (t)
+    __sync_fetch_and_add (&t->untracked, 1);
+  return TC_ACT_UNSPEC;
+}
+
+SEC ("tc")
+int
+vnm_tc_from_vm (struct __sk_buff *skb)
+{
+  return handle (skb, VNM_DIR_OUT);
+}
+
+SEC ("tc")
+int
+vnm_tc_to_vm (struct __sk_buff *skb)
+{
+  return handle (skb, VNM_DIR_IN);
+}

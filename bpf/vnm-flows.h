@@ -1,0 +1,92 @@
+/* vnm-flows.h: what flows.bpf.c and virtnetmond share — map keys and values
+ * of the per-VM flow probe. Included by BPF C (with vmlinux-free uapi types)
+ * and by the daemon; keep it plain fixed-size types. */
+#ifndef VNM_FLOWS_H
+#define VNM_FLOWS_H
+
+#include <linux/types.h>
+
+/* Directions, in the VM's view. On a VM's host netdev (tap, veth), tc
+ * ingress sees what the VM sent and tc egress what is sent to the VM. */
+#define VNM_DIR_OUT 0   /* from the VM: its tx */
+#define VNM_DIR_IN  1   /* to the VM: its rx */
+
+/* Who opened a flow. */
+#define VNM_OPENER_UNKNOWN 0  /* already running when the probe attached */
+#define VNM_OPENER_VM      1  /* outgoing for the VM */
+#define VNM_OPENER_REMOTE  2  /* incoming for the VM */
+
+/* A flow as the VM sees it: local = the VM's side. Addresses are 16 bytes;
+ * IPv4 in the IPv4-mapped form ::ffff:a.b.c.d. Ports in host byte order;
+ * for ICMP, local_port is the echo identifier and remote_port 0. */
+struct vnm_flow_key {
+  __u32 ifindex;
+  __u8 family;          /* 4 or 6 */
+  __u8 proto;           /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
+  __u16 local_port;
+  __u16 remote_port;
+  __u16 pad;
+  __u8 local_addr[16];
+  __u8 remote_addr[16];
+};
+
+/* Passive RTT samples of one leg, in microseconds. */
+struct vnm_rtt {
+  __u64 sum_us;
+  __u64 jitter_sum_us;  /* sum of |sample - previous sample| */
+  __u32 count;
+  __u32 min_us;
+  __u32 max_us;
+  __u32 last_us;
+};
+
+/* TCP state bits of the connection now on this 5-tuple. */
+#define VNM_TCP_SYN_OUT   0x01
+#define VNM_TCP_SYN_IN    0x02
+#define VNM_TCP_ESTAB     0x04
+#define VNM_TCP_FIN_OUT   0x08
+#define VNM_TCP_FIN_IN    0x10
+#define VNM_TCP_CLOSED    0x20   /* counted as closed (both FINs) */
+#define VNM_TCP_RESET     0x40   /* counted as reset */
+#define VNM_TCP_SEQ_OUT   0x100  /* seq_end[OUT] valid */
+#define VNM_TCP_SEQ_IN    0x200
+
+struct vnm_flow {
+  __u64 first_ns;       /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+  __u64 last_ns;
+  __u64 bytes[2];       /* L4 payload bytes, [VNM_DIR_*] */
+  __u64 packets[2];     /* packets (a GSO packet counts once) */
+  __u64 retrans[2];     /* TCP segments carrying repeated sequence ranges */
+  __u32 conns_opened;   /* TCP handshakes seen (SYN, SYN-ACK) */
+  __u32 conns_closed;   /* FIN both ways */
+  __u32 resets;         /* RST */
+  __u32 tcp_state;      /* VNM_TCP_* */
+  __u8 opener;          /* VNM_OPENER_* */
+  __u8 pad[3];
+  __u32 seq_end[2];     /* highest sequence end seen per direction */
+  __u64 syn_ns;         /* when the opening SYN passed */
+  __u64 synack_ns;      /* when its SYN-ACK passed */
+  __u32 tsval[2];       /* newest TSval seen per direction, 0 once echoed */
+  __u64 tsval_ns[2];    /* when it first passed */
+  /* remote leg: host -> remote -> host (what the VM's own TCP sees as RTT,
+   * less the host<->VM hop); vm leg: host -> VM -> host. */
+  struct vnm_rtt rtt_remote;
+  struct vnm_rtt rtt_vm;
+};
+
+/* Per probed interface, exact whatever happens to single flows; a per-CPU
+ * map, summed by the daemon. Bytes here are wire bytes, like the device's
+ * own counters. */
+struct vnm_iface_totals {
+  __u64 packets[2];
+  __u64 bytes[2];
+  __u64 payload_bytes[2];  /* L4 payload of tracked IP flows */
+  __u64 flows_created;     /* flow entries the probe inserted */
+  __u64 conns_opened;
+  __u64 conns_closed;
+  __u64 resets;
+  __u64 retrans[2];
+  __u64 untracked;         /* packets that are not IPv4/IPv6 TCP/UDP/ICMP */
+};
+
+#endif

@@ -1,0 +1,302 @@
+/* flow-monitor.c: probe attachment that follows the registry, and polling. */
+#include "config.h"
+
+#include <string.h>
+
+#include "flow-monitor.h"
+#include "probes.h"
+#include "vnm-i18n.h"
+
+struct _VnmFlowMonitor {
+  VnmDaemon *daemon;
+  VnmProbes *probes;          /* NULL when unavailable */
+  gchar *unavailable;         /* why, or NULL */
+  VnmFlowStore *store;
+  guint table_size;
+  GHashTable *attach_error;   /* ifname -> message of the last failed attach */
+  GHashTable *owner;          /* ifindex -> domain uuid (kept for ended flows) */
+  GHashTable *owner_name;     /* uuid -> name */
+  /* ifindex -> flows_created read just before the last table read, so that
+   * created - active - removed never counts a flow born after the read. */
+  GHashTable *created_at_poll;
+};
+
+static gint
+count_filters (gint ifindex, gboolean egress, gpointer user_data)
+{
+  VnmFlowMonitor *m = user_data;
+  return vnm_linkstats_count_tc_filters (m->daemon->linkstats, ifindex, egress);
+}
+
+VnmFlowMonitor *
+vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gboolean disabled)
+{
+  VnmFlowMonitor *m = g_new0 (VnmFlowMonitor, 1);
+  g_autoptr(GError) error = NULL;
+
+  m->daemon = daemon;
+  m->table_size = config->table_size;
+  m->store = vnm_flow_store_new (config->idle_timeout_s * G_USEC_PER_SEC,
+                                 config->retention_s * G_USEC_PER_SEC, config->max_ended);
+  m->attach_error = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->owner = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  m->owner_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->created_at_poll = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+
+  if (disabled)
+    m->unavailable = g_strdup (_("eBPF is turned off (--no-bpf)."));
+  else if (daemon->caps && !daemon->caps->bpf_tc)
+    m->unavailable = g_strdup (_("The kernel does not allow tc (sched_cls) eBPF programs."));
+  else
+    {
+      m->probes = vnm_probes_new (config->table_size, config->state_dir, count_filters, m, &error);
+      if (!m->probes)
+        m->unavailable = g_strdup (error->message);
+    }
+  if (m->unavailable)
+    {
+      g_message (_("Flow probes are not available: %s"), m->unavailable);
+      return m;
+    }
+
+  /* Hooks a crashed virtnetmond left behind go first. */
+  g_autoptr(GArray) ifindexes = g_array_new (FALSE, FALSE, sizeof (gint));
+  for (guint i = 0; i < daemon->links->len; i++)
+    g_array_append_val (ifindexes, g_array_index (daemon->links, VnmLink, i).ifindex);
+  guint stale = vnm_probes_remove_stale (m->probes, ifindexes);
+  if (stale)
+    g_message (_("Removed %u stale virtnetmon tc hook(s) left by an earlier run."), stale);
+  return m;
+}
+
+gboolean
+vnm_flow_monitor_available (VnmFlowMonitor *m)
+{
+  return m->probes != NULL;
+}
+
+const gchar *
+vnm_flow_monitor_unavailable_reason (VnmFlowMonitor *m)
+{
+  return m->unavailable ? m->unavailable : "";
+}
+
+guint
+vnm_flow_monitor_table_size (VnmFlowMonitor *m)
+{
+  return m->table_size;
+}
+
+static void
+end_flows (VnmFlowMonitor *m, gint ifindex)
+{
+  g_autoptr(GArray) to_delete = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
+
+  vnm_flow_store_end_ifindex (m->store, ifindex, g_get_monotonic_time (), to_delete);
+  for (guint i = 0; i < to_delete->len; i++)
+    vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
+}
+
+void
+vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
+{
+  g_autoptr(GPtrArray) domains = NULL;
+  g_autoptr(GHashTable) wanted = NULL;
+  g_autoptr(GList) attached = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
+  if (!m->probes)
+    return;
+  wanted = g_hash_table_new (NULL, NULL);
+  domains = vnm_registry_list (m->daemon->registry);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      for (guint j = 0; j < d->interfaces->len; j++)
+        {
+          const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
+          const VnmLink *link;
+          g_autoptr(GError) error = NULL;
+
+          if (!*iface->target_dev || !(link = vnm_daemon_find_link (m->daemon, iface->target_dev)))
+            continue;
+          g_hash_table_add (wanted, GINT_TO_POINTER (link->ifindex));
+          if (vnm_probes_is_attached (m->probes, link->ifindex))
+            continue;
+          if (!vnm_probes_attach (m->probes, link->ifindex, link->name, &error))
+            {
+              if (!g_hash_table_contains (m->attach_error, link->name))
+                g_warning ("%s", error->message);
+              g_hash_table_insert (m->attach_error, g_strdup (link->name), g_strdup (error->message));
+              continue;
+            }
+          g_hash_table_remove (m->attach_error, link->name);
+          vnm_flow_store_reset_ifindex (m->store, link->ifindex);
+          g_hash_table_insert (m->owner, GINT_TO_POINTER (link->ifindex), g_strdup (d->uuid));
+          g_hash_table_insert (m->owner_name, g_strdup (d->uuid), g_strdup (d->name));
+          g_debug ("Flow probe attached to %s (%s).", link->name, d->name);
+        }
+    }
+
+  /* Detach from what is no longer a running VM's device. */
+  g_hash_table_iter_init (&it, m->owner);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      gint ifindex = GPOINTER_TO_INT (key);
+      gboolean present = FALSE;
+
+      if (g_hash_table_contains (wanted, key) || !vnm_probes_is_attached (m->probes, ifindex))
+        continue;
+      for (guint i = 0; i < m->daemon->links->len && !present; i++)
+        present = g_array_index (m->daemon->links, VnmLink, i).ifindex == ifindex;
+      vnm_probes_detach (m->probes, ifindex, !present);
+      end_flows (m, ifindex);
+      g_debug ("Flow probe detached from ifindex %d%s.", ifindex, present ? "" : " (device gone)");
+    }
+}
+
+void
+vnm_flow_monitor_poll (VnmFlowMonitor *m)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) entries = NULL;
+  g_autoptr(GArray) to_delete = NULL;
+  GHashTableIter it;
+  gpointer key;
+
+  if (!m->probes)
+    return;
+  g_hash_table_remove_all (m->created_at_poll);
+  g_hash_table_iter_init (&it, m->owner);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      struct vnm_iface_totals t;
+      if (vnm_probes_read_totals (m->probes, GPOINTER_TO_INT (key), &t))
+        g_hash_table_insert (m->created_at_poll, key, g_memdup2 (&t.flows_created, sizeof (guint64)));
+    }
+  entries = vnm_probes_read_flows (m->probes, &error);
+  if (!entries)
+    {
+      g_warning ("%s", error->message);  /* keep what the store has */
+      return;
+    }
+  to_delete = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
+  vnm_flow_store_update (m->store, entries, g_get_monotonic_time (), to_delete);
+  for (guint i = 0; i < to_delete->len; i++)
+    vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
+}
+
+void
+vnm_flow_monitor_stop (VnmFlowMonitor *m)
+{
+  if (m->probes)
+    vnm_probes_detach_all (m->probes);
+}
+
+void
+vnm_flow_monitor_free (VnmFlowMonitor *m)
+{
+  if (!m)
+    return;
+  vnm_probes_free (m->probes);
+  vnm_flow_store_free (m->store);
+  g_hash_table_unref (m->attach_error);
+  g_hash_table_unref (m->owner);
+  g_hash_table_unref (m->owner_name);
+  g_hash_table_unref (m->created_at_poll);
+  g_free (m->unavailable);
+  g_free (m);
+}
+
+void
+vnm_probe_status_free (VnmProbeStatus *s)
+{
+  if (!s)
+    return;
+  g_free (s->iface);
+  g_free (s->domain_uuid);
+  g_free (s->domain_name);
+  g_free (s->program);
+  g_free (s->reason);
+  g_free (s);
+}
+
+GPtrArray *
+vnm_flow_monitor_status (VnmFlowMonitor *m)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_probe_status_free);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (m->daemon->registry);
+
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      for (guint j = 0; j < d->interfaces->len; j++)
+        {
+          const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
+          const VnmLink *link = *iface->target_dev
+                                ? vnm_daemon_find_link (m->daemon, iface->target_dev) : NULL;
+          VnmProbeStatus *s = g_new0 (VnmProbeStatus, 1);
+          const gchar *err;
+
+          s->iface = g_strdup (iface->target_dev);
+          s->ifindex = link ? link->ifindex : 0;
+          s->domain_uuid = g_strdup (d->uuid);
+          s->domain_name = g_strdup (d->name);
+          s->program = g_strdup ("tc");
+          s->attached = m->probes && link && vnm_probes_is_attached (m->probes, link->ifindex);
+          if (s->attached)
+            s->reason = g_strdup ("");
+          else if (!*iface->target_dev)
+            s->reason = g_strdup_printf (_("No host netdev: %s"), *iface->no_stats_reason
+                                         ? iface->no_stats_reason : iface->type);
+          else if (!link)
+            s->reason = g_strdup_printf (_("The device %s is not present."), iface->target_dev);
+          else if (m->unavailable)
+            s->reason = g_strdup (m->unavailable);
+          else if ((err = g_hash_table_lookup (m->attach_error, iface->target_dev)))
+            s->reason = g_strdup (err);
+          else
+            s->reason = g_strdup (_("Not attached yet."));
+          g_ptr_array_add (out, s);
+        }
+    }
+  return out;
+}
+
+gboolean
+vnm_flow_monitor_totals (VnmFlowMonitor *m, gint ifindex, VnmProbeTotals *out)
+{
+  guint64 accounted, *created;
+
+  memset (out, 0, sizeof *out);
+  if (!m->probes || !vnm_probes_read_totals (m->probes, ifindex, &out->totals))
+    return FALSE;
+  out->attached = TRUE;
+  out->active = vnm_flow_store_active (m->store, ifindex);
+  accounted = out->active + vnm_flow_store_removed (m->store, ifindex);
+  created = g_hash_table_lookup (m->created_at_poll, GINT_TO_POINTER (ifindex));
+  out->evicted = created && *created > accounted ? *created - accounted : 0;
+  return TRUE;
+}
+
+GPtrArray *
+vnm_flow_monitor_records (VnmFlowMonitor *m, const gchar *domain_uuid)
+{
+  g_autoptr(GHashTable) ifindexes = g_hash_table_new (NULL, NULL);
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, m->owner);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (g_str_equal (value, domain_uuid))
+      g_hash_table_add (ifindexes, key);
+  return vnm_flow_store_records (m->store, ifindexes);
+}
+
+VnmTopology *
+vnm_flow_monitor_topology (VnmFlowMonitor *m)
+{
+  g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
+  return vnm_flow_topology (records, m->owner, m->owner_name);
+}

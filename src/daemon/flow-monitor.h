@@ -1,0 +1,69 @@
+/* flow-monitor.h: keeps the flow probe on exactly the host netdevs of
+ * running VMs (attach on start, detach on stop or when the device goes),
+ * polls its table into the flow store each interval, and answers what is
+ * attached where and why not. Glue between registry, link stats, probes
+ * and flows; no outside library of its own. */
+#pragma once
+
+#include <glib.h>
+
+#include "daemon.h"
+#include "flows.h"
+
+typedef struct {
+  guint table_size;           /* flow table entries in the kernel */
+  gint64 idle_timeout_s;      /* a flow idle this long ends */
+  gint64 retention_s;         /* ended flows are kept this long */
+  guint max_ended;            /* and at most this many */
+  const gchar *state_dir;     /* where the tc hook list is kept */
+} VnmFlowMonitorConfig;
+
+typedef struct _VnmFlowMonitor VnmFlowMonitor;
+
+/* Never fails: when the probe cannot be loaded (--no-bpf, kernel refuses),
+ * the monitor says why for every device and serves no flows. */
+VnmFlowMonitor *vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config,
+                                      gboolean disabled);
+void vnm_flow_monitor_free (VnmFlowMonitor *m);
+
+gboolean vnm_flow_monitor_available (VnmFlowMonitor *m);
+/* Why flows are not available ("" when they are). */
+const gchar *vnm_flow_monitor_unavailable_reason (VnmFlowMonitor *m);
+guint vnm_flow_monitor_table_size (VnmFlowMonitor *m);
+
+/* Attach to new VM netdevs, detach from those no longer a running VM's.
+ * Call when the registry or the link list changed. */
+void vnm_flow_monitor_reconcile (VnmFlowMonitor *m);
+/* Read the kernel table into the store (each interval). */
+void vnm_flow_monitor_poll (VnmFlowMonitor *m);
+/* Detach everything (shutdown). */
+void vnm_flow_monitor_stop (VnmFlowMonitor *m);
+
+typedef struct {
+  gchar *iface;
+  gint ifindex;
+  gchar *domain_uuid, *domain_name;
+  gboolean attached;
+  gchar *program;   /* "tc" (clsact ingress + egress) */
+  gchar *reason;    /* why not attached; "" when attached */
+} VnmProbeStatus;
+
+void vnm_probe_status_free (VnmProbeStatus *s);
+/* One row per interface of every running domain. */
+GPtrArray *vnm_flow_monitor_status (VnmFlowMonitor *m);
+
+typedef struct {
+  gboolean attached;
+  struct vnm_iface_totals totals;
+  guint active;             /* flow entries in the kernel table now */
+  guint64 evicted;          /* entries the LRU table evicted */
+} VnmProbeTotals;
+
+gboolean vnm_flow_monitor_totals (VnmFlowMonitor *m, gint ifindex, VnmProbeTotals *out);
+
+/* Records (active and ended) of @domain_uuid's interfaces. Borrowed. */
+GPtrArray *vnm_flow_monitor_records (VnmFlowMonitor *m, const gchar *domain_uuid);
+VnmTopology *vnm_flow_monitor_topology (VnmFlowMonitor *m);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmFlowMonitor, vnm_flow_monitor_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmProbeStatus, vnm_probe_status_free)

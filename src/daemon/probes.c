@@ -1,0 +1,401 @@
+/* probes.c: libbpf side of the per-VM flow probe. */
+#include "config.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <glib/gstdio.h>
+
+#include "flows.skel.h"
+#include "probes.h"
+#include "vnm-error.h"
+#include "vnm-autocleanups.h"
+#include "vnm-i18n.h"
+
+#define STATE_FILE "tc-hooks"
+
+typedef struct {
+  gint ifindex;
+  gchar name[IF_NAMESIZE];
+  gboolean created_qdisc;  /* the clsact qdisc was ours to create */
+} Hooked;
+
+struct _VnmProbes {
+  struct vnm_flows_bpf *skel;
+  guint flow_table_size;
+  gchar *state_path;
+  VnmTcFilterCountFunc count_filters;
+  gpointer user_data;
+  GHashTable *hooked;      /* ifindex -> Hooked* */
+  gint ncpus;
+};
+
+static int
+libbpf_log (enum libbpf_print_level level, const char *fmt, va_list args)
+{
+  g_autofree gchar *msg = NULL;
+
+  if (level == LIBBPF_DEBUG)
+    return 0;
+  msg = g_strdup_vprintf (fmt, args);
+  g_strchomp (msg);
+  g_debug ("libbpf: %s", msg);
+  return 0;
+}
+
+static void
+save_state (VnmProbes *p)
+{
+  g_autoptr(GString) text = g_string_new ("# virtnetmond: devices with virtnetmon tc hooks\n");
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  Hooked *h;
+
+  g_hash_table_iter_init (&it, p->hooked);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &h))
+    g_string_append_printf (text, "%d %s %d\n", h->ifindex, h->name, h->created_qdisc);
+  if (!g_file_set_contents (p->state_path, text->str, text->len, &error))
+    g_warning (_("Cannot record tc hooks in %s: %s"), p->state_path, error->message);
+}
+
+VnmProbes *
+vnm_probes_new (guint flow_table_size, const gchar *state_dir,
+                VnmTcFilterCountFunc count_filters, gpointer user_data, GError **error)
+{
+  g_autoptr(VnmFlowsBpf) skel = NULL;
+  VnmProbes *p;
+  int err;
+
+  libbpf_set_print (libbpf_log);
+  if (g_mkdir_with_parents (state_dir, 0755) < 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("Cannot create the state directory %s: %s"), state_dir, g_strerror (errno));
+      return NULL;
+    }
+  skel = vnm_flows_bpf__open ();
+  if (!skel)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("Cannot open the flow probe: %s"), g_strerror (errno));
+      return NULL;
+    }
+  bpf_map__set_max_entries (skel->maps.vnm_flows, flow_table_size);
+  err = vnm_flows_bpf__load (skel);
+  if (err)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("The kernel refused the flow probe (tc programs, LRU hash map): %s"),
+                   g_strerror (-err));
+      return NULL;
+    }
+  p = g_new0 (VnmProbes, 1);
+  p->skel = g_steal_pointer (&skel);
+  p->flow_table_size = flow_table_size;
+  p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
+  p->count_filters = count_filters;
+  p->user_data = user_data;
+  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  p->ncpus = libbpf_num_possible_cpus ();
+  return p;
+}
+
+guint
+vnm_probes_flow_table_size (VnmProbes *p)
+{
+  return p->flow_table_size;
+}
+
+/* Whether the program with @prog_id is one of virtnetmon's. */
+static gboolean
+is_our_program (__u32 prog_id)
+{
+  struct bpf_prog_info info = { 0 };
+  __u32 len = sizeof info;
+  int fd = bpf_prog_get_fd_by_id (prog_id);
+  gboolean ours;
+
+  if (fd < 0)
+    return FALSE;
+  ours = bpf_obj_get_info_by_fd (fd, &info, &len) == 0 &&
+         (g_str_equal (info.name, "vnm_tc_from_vm") || g_str_equal (info.name, "vnm_tc_to_vm"));
+  close (fd);
+  return ours;
+}
+
+/* Removes virtnetmon's filter on one side of @ifindex. Returns 1 when one
+ * was removed, 0 when there was none or it was somebody else's. */
+static gint
+detach_side (gint ifindex, enum bpf_tc_attach_point side)
+{
+  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = side);
+  DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
+  DECLARE_LIBBPF_OPTS (bpf_tc_opts, del, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
+
+  if (bpf_tc_query (&hook, &opts) < 0)
+    return 0;
+  if (!is_our_program (opts.prog_id))
+    {
+      g_warning (_("The tc filter with virtnetmon's handle on ifindex %d is not virtnetmon's "
+                   "(program id %u); leaving it alone."), ifindex, opts.prog_id);
+      return 0;
+    }
+  return bpf_tc_detach (&hook, &del) == 0 ? 1 : 0;
+}
+
+static void
+remove_qdisc_if_empty (VnmProbes *p, gint ifindex)
+{
+  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex,
+                       .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+  if (!p->count_filters || p->count_filters (ifindex, FALSE, p->user_data) != 0 ||
+      p->count_filters (ifindex, TRUE, p->user_data) != 0)
+    return;
+  bpf_tc_hook_destroy (&hook);
+}
+
+guint
+vnm_probes_remove_stale (VnmProbes *p, GArray *ifindexes)
+{
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint removed = 0;
+
+  if (g_file_get_contents (p->state_path, &text, NULL, NULL))
+    {
+      lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        {
+          gint ifindex = 0, created = 0;
+          gchar name[IF_NAMESIZE + 1] = "";
+          gchar now_name[IF_NAMESIZE] = "";
+
+          if (lines[i][0] == '#' || sscanf (lines[i], "%d %16s %d", &ifindex, name, &created) != 3)
+            continue;
+          /* Only the same device: an ifindex can be reused by another. */
+          if (!if_indextoname (ifindex, now_name) || !g_str_equal (now_name, name))
+            continue;
+          removed += detach_side (ifindex, BPF_TC_INGRESS) + detach_side (ifindex, BPF_TC_EGRESS);
+          if (created)
+            remove_qdisc_if_empty (p, ifindex);
+        }
+    }
+  for (guint i = 0; ifindexes && i < ifindexes->len; i++)
+    {
+      gint ifindex = g_array_index (ifindexes, gint, i);
+      removed += detach_side (ifindex, BPF_TC_INGRESS) + detach_side (ifindex, BPF_TC_EGRESS);
+    }
+  g_hash_table_remove_all (p->hooked);
+  save_state (p);
+  return removed;
+}
+
+static gboolean
+attach_side (VnmProbes *p, gint ifindex, const gchar *ifname, enum bpf_tc_attach_point side,
+             struct bpf_program *prog, GError **error)
+{
+  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = side);
+  DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY,
+                       .prog_fd = bpf_program__fd (prog));
+  const gchar *where = side == BPF_TC_INGRESS ? "ingress" : "egress";
+  int err = bpf_tc_attach (&hook, &opts);
+
+  if (err == -EEXIST)
+    {
+      DECLARE_LIBBPF_OPTS (bpf_tc_opts, q, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
+      if (bpf_tc_query (&hook, &q) == 0 && is_our_program (q.prog_id))
+        {
+          opts.flags = BPF_TC_F_REPLACE;
+          opts.prog_id = 0;
+          err = bpf_tc_attach (&hook, &opts);
+        }
+      else
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                       _("Another program holds virtnetmon's tc filter (handle 0x%x, priority %d) "
+                         "on %s %s."), VNM_TC_HANDLE, VNM_TC_PRIORITY, ifname, where);
+          return FALSE;
+        }
+    }
+  if (err)
+    {
+      g_set_error (error, VNM_ERROR, err == -EPERM ? VNM_ERROR_PERMISSION_DENIED : VNM_ERROR_FAILED,
+                   _("The kernel refused the tc %s program on %s: %s"), where, ifname,
+                   g_strerror (-err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **error)
+{
+  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  g_autofree struct vnm_iface_totals *zero = g_new0 (struct vnm_iface_totals, p->ncpus);
+  __u32 key = ifindex;
+  Hooked *h;
+  int err;
+
+  if (g_hash_table_contains (p->hooked, GINT_TO_POINTER (ifindex)))
+    return TRUE;
+  h = g_new0 (Hooked, 1);
+  h->ifindex = ifindex;
+  g_strlcpy (h->name, ifname, sizeof h->name);
+  err = bpf_tc_hook_create (&hook);
+  if (err && err != -EEXIST)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("Cannot add a clsact qdisc to %s: %s"), ifname, g_strerror (-err));
+      g_free (h);
+      return FALSE;
+    }
+  h->created_qdisc = err == 0;
+  /* Recorded before attaching, so that a crash in between is cleaned up. */
+  g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
+  save_state (p);
+
+  if (bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_ANY) < 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("Cannot start the totals of %s: %s"), ifname, g_strerror (errno));
+      vnm_probes_detach (p, ifindex, FALSE);
+      return FALSE;
+    }
+  if (!attach_side (p, ifindex, ifname, BPF_TC_INGRESS, p->skel->progs.vnm_tc_from_vm, error) ||
+      !attach_side (p, ifindex, ifname, BPF_TC_EGRESS, p->skel->progs.vnm_tc_to_vm, error))
+    {
+      vnm_probes_detach (p, ifindex, FALSE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
+{
+  __u32 key = ifindex;
+  Hooked *h = g_hash_table_lookup (p->hooked, GINT_TO_POINTER (ifindex));
+
+  if (!h)
+    return;
+  if (!device_gone)
+    {
+      detach_side (ifindex, BPF_TC_INGRESS);
+      detach_side (ifindex, BPF_TC_EGRESS);
+      if (h->created_qdisc)
+        remove_qdisc_if_empty (p, ifindex);
+    }
+  bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key);
+  g_hash_table_remove (p->hooked, GINT_TO_POINTER (ifindex));
+  save_state (p);
+}
+
+gboolean
+vnm_probes_is_attached (VnmProbes *p, gint ifindex)
+{
+  return g_hash_table_contains (p->hooked, GINT_TO_POINTER (ifindex));
+}
+
+void
+vnm_probes_detach_all (VnmProbes *p)
+{
+  g_autoptr(GList) keys = g_hash_table_get_keys (p->hooked);
+
+  for (GList *l = keys; l; l = l->next)
+    vnm_probes_detach (p, GPOINTER_TO_INT (l->data), FALSE);
+}
+
+void
+vnm_probes_free (VnmProbes *p)
+{
+  if (!p)
+    return;
+  vnm_flows_bpf__destroy (p->skel);
+  g_hash_table_unref (p->hooked);
+  g_free (p->state_path);
+  g_free (p);
+}
+
+/* Batch read where the kernel supports it, one by one otherwise. */
+GArray *
+vnm_probes_read_flows (VnmProbes *p, GError **error)
+{
+  int fd = bpf_map__fd (p->skel->maps.vnm_flows);
+  g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  const guint chunk = 1024;
+  g_autofree struct vnm_flow_key *keys = g_new (struct vnm_flow_key, chunk);
+  g_autofree struct vnm_flow *values = g_new (struct vnm_flow, chunk);
+  struct vnm_flow_key in_batch, out_batch;
+  gboolean first = TRUE;
+
+  for (;;)
+    {
+      DECLARE_LIBBPF_OPTS (bpf_map_batch_opts, opts);
+      __u32 count = chunk;
+      int err = bpf_map_lookup_batch (fd, first ? NULL : &in_batch, &out_batch,
+                                      keys, values, &count, &opts);
+      int saved = errno;
+
+      for (__u32 i = 0; i < count; i++)
+        {
+          VnmFlowEntry e = { keys[i], values[i] };
+          g_array_append_val (out, e);
+        }
+      if (err < 0 && saved == ENOENT)
+        break;                       /* the end */
+      if (err < 0 && first && (saved == EINVAL || saved == ENOTSUP || saved == EOPNOTSUPP))
+        break;                       /* no batch ops: fall back below */
+      if (err < 0)
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                       _("Cannot read the flow table: %s"), g_strerror (saved));
+          return NULL;
+        }
+      in_batch = out_batch;
+      first = FALSE;
+    }
+  if (out->len == 0)
+    {
+      struct vnm_flow_key key, next;
+      const struct vnm_flow_key *prev = NULL;
+      while (bpf_map_get_next_key (fd, prev, &next) == 0)
+        {
+          VnmFlowEntry e = { next };
+          if (bpf_map_lookup_elem (fd, &next, &e.flow) == 0)
+            g_array_append_val (out, e);
+          key = next;
+          prev = &key;
+        }
+    }
+  return g_steal_pointer (&out);
+}
+
+void
+vnm_probes_delete_flow (VnmProbes *p, const struct vnm_flow_key *key)
+{
+  bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_flows), key);
+}
+
+gboolean
+vnm_probes_read_totals (VnmProbes *p, gint ifindex, struct vnm_iface_totals *out)
+{
+  g_autofree struct vnm_iface_totals *per_cpu = g_new0 (struct vnm_iface_totals, p->ncpus);
+  __u32 key = ifindex;
+
+  memset (out, 0, sizeof *out);
+  if (!vnm_probes_is_attached (p, ifindex) ||
+      bpf_map_lookup_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, per_cpu) < 0)
+    return FALSE;
+  for (gint c = 0; c < p->ncpus; c++)
+    {
+      const __u64 *src = (const __u64 *) &per_cpu[c];
+      __u64 *dst = (__u64 *) out;
+      for (gsize i = 0; i < sizeof *out / sizeof (__u64); i++)
+        dst[i] += src[i];
+    }
+  return TRUE;
+}

@@ -1,0 +1,60 @@
+/* probes.h: the per-VM flow probe (bpf/flows.bpf.c) behind libbpf: load it
+ * once, attach its two tc programs to a VM's host netdevs, detach exactly
+ * what virtnetmon attached, and read its maps into plain structs. */
+#pragma once
+
+#include <glib.h>
+
+#include "flows.h"
+
+/* tc filter identity of virtnetmon's programs on clsact ingress/egress. */
+#define VNM_TC_HANDLE   0x564e4d31u  /* "VNM1" */
+#define VNM_TC_PRIORITY 1
+
+typedef struct _VnmProbes VnmProbes;
+
+/* Counts the tc filters under clsact @egress/ingress of @ifindex, or -1 on
+ * error. Lets the probes remove a clsact qdisc they created once it is
+ * empty, without touching anyone else's. */
+typedef gint (*VnmTcFilterCountFunc) (gint ifindex, gboolean egress, gpointer user_data);
+
+/* Loads the probe with a flow table of @flow_table_size entries. @state_dir
+ * keeps the list of devices with virtnetmon hooks, so that a restart after a
+ * crash can remove them. */
+VnmProbes *vnm_probes_new (guint flow_table_size, const gchar *state_dir,
+                           VnmTcFilterCountFunc count_filters, gpointer user_data,
+                           GError **error);
+void vnm_probes_free (VnmProbes *probes);
+
+guint vnm_probes_flow_table_size (VnmProbes *probes);
+
+/* Removes hooks a previous virtnetmond left behind: those in the state file
+ * and any virtnetmon program found on @ifindexes (an array of gint). Returns
+ * how many hooks were removed. */
+guint vnm_probes_remove_stale (VnmProbes *probes, GArray *ifindexes);
+
+/* Attaches to @ifindex (ingress: from the VM, egress: to the VM) and starts
+ * its totals at zero. Fails with a message naming the device when the kernel
+ * refuses or another program holds virtnetmon's tc handle. */
+gboolean vnm_probes_attach (VnmProbes *probes, gint ifindex, const gchar *ifname,
+                            GError **error);
+
+/* Removes virtnetmon's filters from @ifindex (only after checking they are
+ * ours) and the clsact qdisc if virtnetmon created it and it is now empty.
+ * With @device_gone, only forgets the device. */
+void vnm_probes_detach (VnmProbes *probes, gint ifindex, gboolean device_gone);
+
+gboolean vnm_probes_is_attached (VnmProbes *probes, gint ifindex);
+/* Detaches everything (daemon shutdown). */
+void vnm_probes_detach_all (VnmProbes *probes);
+
+/* Reads every flow table entry. */
+GArray *vnm_probes_read_flows (VnmProbes *probes, GError **error);
+/* Deletes one entry (the daemon moved it to its closed-flow summaries). */
+void vnm_probes_delete_flow (VnmProbes *probes, const struct vnm_flow_key *key);
+
+/* The sum over CPUs of @ifindex's totals; FALSE when not attached. */
+gboolean vnm_probes_read_totals (VnmProbes *probes, gint ifindex,
+                                 struct vnm_iface_totals *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmProbes, vnm_probes_free)

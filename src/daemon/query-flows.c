@@ -1,0 +1,232 @@
+/* query-flows.c: the flow, topology and probe records of the D-Bus API. */
+#include "config.h"
+
+#include "flow-monitor.h"
+#include "query.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+
+#define ADD(b, k, v) g_variant_builder_add ((b), "{sv}", (k), (v))
+
+/* @prefix "rtt_" (remote leg; its jitter is plain "jitter_us", the key
+ * the reference product's users know) or "vm_rtt_". */
+static void
+add_rtt (GVariantBuilder *b, const gchar *prefix, const VnmRttAgg *r)
+{
+  g_autofree gchar *avg = g_strconcat (prefix, "avg_us", NULL);
+  g_autofree gchar *min = g_strconcat (prefix, "min_us", NULL);
+  g_autofree gchar *max = g_strconcat (prefix, "max_us", NULL);
+  g_autofree gchar *samples = g_strconcat (prefix, "samples", NULL);
+  g_autofree gchar *jitter = g_str_equal (prefix, "rtt_") ? g_strdup ("jitter_us")
+                                                          : g_strconcat (prefix, "jitter_us", NULL);
+
+  ADD (b, avg, g_variant_new_double (r->count ? (gdouble) r->sum_us / r->count : 0));
+  ADD (b, min, g_variant_new_uint32 (r->count ? r->min_us : 0));
+  ADD (b, max, g_variant_new_uint32 (r->max_us));
+  ADD (b, jitter, g_variant_new_double (r->jitter_count
+                                        ? (gdouble) r->jitter_sum_us / r->jitter_count : 0));
+  ADD (b, samples, g_variant_new_uint64 (r->count));
+}
+
+/* Monotonic ns from the kernel -> wall-clock seconds since the epoch. */
+static gdouble
+wall_seconds (guint64 mono_ns)
+{
+  gint64 now_mono = g_get_monotonic_time (), now_real = g_get_real_time ();
+  return mono_ns ? (now_real - (now_mono - (gint64) (mono_ns / 1000))) / 1e6 : 0;
+}
+
+GVariant *
+vnm_query_flows (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GError **error)
+{
+  const gchar *by = "", *direction = "", *proto = "", *sort = "";
+  guint32 top = 0;
+  VnmFlowQuery q;
+  GVariantIter it;
+  const gchar *key;
+  GVariant *value;
+  GVariantBuilder b;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GArray) rows = NULL;
+
+  g_variant_iter_init (&it, options);
+  while (g_variant_iter_loop (&it, "{&sv}", &key, &value))
+    {
+      const gchar **target = g_str_equal (key, "by") ? &by
+                             : g_str_equal (key, "direction") ? &direction
+                             : g_str_equal (key, "proto") ? &proto
+                             : g_str_equal (key, "sort") ? &sort : NULL;
+      if (target && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        *target = g_variant_get_string (value, NULL);
+      else if (g_str_equal (key, "top") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+        top = g_variant_get_uint32 (value);
+      else
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                       _("Unknown option '%.32s' of type '%s': use by (s), direction (s), "
+                         "proto (s), sort (s) or top (u)."), key, g_variant_get_type_string (value));
+          g_variant_unref (value);
+          return NULL;
+        }
+    }
+  if (!vnm_flow_query_parse (&q, by, direction, proto, sort, error))
+    return NULL;
+  q.top = top;
+  if (!vnm_flow_monitor_available (daemon->flows))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("Flows are not collected: %s"),
+                   vnm_flow_monitor_unavailable_reason (daemon->flows));
+      return NULL;
+    }
+
+  records = vnm_flow_monitor_records (daemon->flows, d->uuid);
+  rows = vnm_flow_aggregate (records, &q);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const VnmFlowRow *r = &g_array_index (rows, VnmFlowRow, i);
+      GVariantBuilder row;
+
+      g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
+      ADD (&row, "local_ip", g_variant_new_string (r->local_ip));
+      ADD (&row, "local_port", g_variant_new_int32 (r->local_port));
+      ADD (&row, "remote_ip", g_variant_new_string (r->remote_ip));
+      ADD (&row, "remote_port", g_variant_new_int32 (r->remote_port));
+      ADD (&row, "proto", g_variant_new_string (vnm_flow_proto_name (r->proto)));
+      ADD (&row, "direction", g_variant_new_string (vnm_flow_direction_name (r->direction)));
+      ADD (&row, "tx_bytes", g_variant_new_uint64 (r->tx_bytes));
+      ADD (&row, "rx_bytes", g_variant_new_uint64 (r->rx_bytes));
+      ADD (&row, "tx_packets", g_variant_new_uint64 (r->tx_packets));
+      ADD (&row, "rx_packets", g_variant_new_uint64 (r->rx_packets));
+      ADD (&row, "conns_opened", g_variant_new_uint64 (r->conns_opened));
+      ADD (&row, "conns_closed", g_variant_new_uint64 (r->conns_closed));
+      ADD (&row, "resets", g_variant_new_uint64 (r->resets));
+      ADD (&row, "retrans", g_variant_new_uint64 (r->retrans_tx + r->retrans_rx));
+      ADD (&row, "retrans_tx", g_variant_new_uint64 (r->retrans_tx));
+      ADD (&row, "retrans_rx", g_variant_new_uint64 (r->retrans_rx));
+      add_rtt (&row, "rtt_", &r->rtt);
+      add_rtt (&row, "vm_rtt_", &r->vm_rtt);
+      ADD (&row, "first_seen", g_variant_new_double (wall_seconds (r->first_ns)));
+      ADD (&row, "last_seen", g_variant_new_double (wall_seconds (r->last_ns)));
+      ADD (&row, "flows", g_variant_new_uint32 (r->flows));
+      ADD (&row, "active", g_variant_new_uint32 (r->active));
+      g_variant_builder_add_value (&b, g_variant_builder_end (&row));
+    }
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+vnm_query_topology (VnmDaemon *daemon)
+{
+  g_autoptr(VnmTopology) topo = vnm_flow_monitor_topology (daemon->flows);
+  GVariantBuilder nodes, edges;
+
+  g_variant_builder_init (&nodes, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < topo->nodes->len; i++)
+    {
+      const VnmTopoNode *n = g_ptr_array_index (topo->nodes, i);
+      GVariantBuilder row;
+
+      g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
+      ADD (&row, "id", g_variant_new_string (n->id));
+      ADD (&row, "label", g_variant_new_string (n->label));
+      ADD (&row, "kind", g_variant_new_string (n->is_vm ? "vm" : "remote"));
+      ADD (&row, "rx_bytes", g_variant_new_uint64 (n->rx_bytes));
+      ADD (&row, "tx_bytes", g_variant_new_uint64 (n->tx_bytes));
+      g_variant_builder_add_value (&nodes, g_variant_builder_end (&row));
+    }
+  g_variant_builder_init (&edges, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < topo->edges->len; i++)
+    {
+      const VnmTopoEdge *e = g_ptr_array_index (topo->edges, i);
+      GVariantBuilder row;
+
+      g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
+      ADD (&row, "source", g_variant_new_string (e->source));
+      ADD (&row, "target", g_variant_new_string (e->target));
+      ADD (&row, "bytes_to_target", g_variant_new_uint64 (e->bytes_to_target));
+      ADD (&row, "bytes_to_source", g_variant_new_uint64 (e->bytes_to_source));
+      ADD (&row, "conns", g_variant_new_uint64 (e->conns));
+      ADD (&row, "retrans", g_variant_new_uint64 (e->retrans));
+      add_rtt (&row, "rtt_", &e->rtt);
+      g_variant_builder_add_value (&edges, g_variant_builder_end (&row));
+    }
+  return g_variant_new ("(@aa{sv}@aa{sv})", g_variant_builder_end (&nodes),
+                        g_variant_builder_end (&edges));
+}
+
+GVariant *
+vnm_query_probes (VnmDaemon *daemon)
+{
+  g_autoptr(GPtrArray) status = vnm_flow_monitor_status (daemon->flows);
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < status->len; i++)
+    {
+      const VnmProbeStatus *s = g_ptr_array_index (status, i);
+      VnmProbeTotals t;
+      GVariantBuilder row;
+
+      g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
+      ADD (&row, "iface", g_variant_new_string (s->iface));
+      ADD (&row, "ifindex", g_variant_new_int32 (s->ifindex));
+      ADD (&row, "vm_uuid", g_variant_new_string (s->domain_uuid));
+      ADD (&row, "vm_name", g_variant_new_string (s->domain_name));
+      ADD (&row, "probe", g_variant_new_string ("flows"));
+      ADD (&row, "program", g_variant_new_string (s->program));
+      ADD (&row, "hooks", g_variant_new_string ("ingress,egress"));
+      ADD (&row, "attached", g_variant_new_boolean (s->attached));
+      ADD (&row, "reason", g_variant_new_string (s->reason));
+      if (s->attached && vnm_flow_monitor_totals (daemon->flows, s->ifindex, &t))
+        {
+          ADD (&row, "flows_active", g_variant_new_uint32 (t.active));
+          ADD (&row, "flows_evicted", g_variant_new_uint64 (t.evicted));
+        }
+      g_variant_builder_add_value (&b, g_variant_builder_end (&row));
+    }
+  return g_variant_builder_end (&b);
+}
+
+GVariant *
+vnm_query_flow_table (VnmDaemon *daemon)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  ADD (&b, "available", g_variant_new_boolean (vnm_flow_monitor_available (daemon->flows)));
+  ADD (&b, "reason", g_variant_new_string (vnm_flow_monitor_unavailable_reason (daemon->flows)));
+  ADD (&b, "size", g_variant_new_uint32 (vnm_flow_monitor_table_size (daemon->flows)));
+  return g_variant_builder_end (&b);
+}
+
+void
+vnm_query_add_probe_totals (VnmDaemon *daemon, GVariantBuilder *row, gint ifindex)
+{
+  VnmProbeTotals t;
+
+  ADD (row, "probe_attached",
+       g_variant_new_boolean (vnm_flow_monitor_totals (daemon->flows, ifindex, &t)));
+  if (!t.attached)
+    return;
+  /* Guest's view, like the counters: tx = from the VM. */
+  ADD (row, "probe_tx_packets", g_variant_new_uint64 (t.totals.packets[VNM_DIR_OUT]));
+  ADD (row, "probe_rx_packets", g_variant_new_uint64 (t.totals.packets[VNM_DIR_IN]));
+  ADD (row, "probe_tx_bytes", g_variant_new_uint64 (t.totals.bytes[VNM_DIR_OUT]));
+  ADD (row, "probe_rx_bytes", g_variant_new_uint64 (t.totals.bytes[VNM_DIR_IN]));
+  ADD (row, "flow_tx_bytes", g_variant_new_uint64 (t.totals.payload_bytes[VNM_DIR_OUT]));
+  ADD (row, "flow_rx_bytes", g_variant_new_uint64 (t.totals.payload_bytes[VNM_DIR_IN]));
+  ADD (row, "flows_created", g_variant_new_uint64 (t.totals.flows_created));
+  ADD (row, "flows_active", g_variant_new_uint32 (t.active));
+  ADD (row, "flows_evicted", g_variant_new_uint64 (t.evicted));
+  ADD (row, "tcp_conns_opened", g_variant_new_uint64 (t.totals.conns_opened));
+  ADD (row, "tcp_conns_closed", g_variant_new_uint64 (t.totals.conns_closed));
+  ADD (row, "tcp_resets", g_variant_new_uint64 (t.totals.resets));
+  ADD (row, "tcp_conns_open",
+       g_variant_new_int64 (MAX ((gint64) t.totals.conns_opened - (gint64) t.totals.conns_closed -
+                                 (gint64) t.totals.resets, 0)));
+  ADD (row, "tcp_retrans_tx", g_variant_new_uint64 (t.totals.retrans[VNM_DIR_OUT]));
+  ADD (row, "tcp_retrans_rx", g_variant_new_uint64 (t.totals.retrans[VNM_DIR_IN]));
+  ADD (row, "untracked_packets", g_variant_new_uint64 (t.totals.untracked));
+}
