@@ -333,16 +333,23 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
         }
     }
 
-  /* Timestamps: a TSecr echoing the other side's newest TSval ends a round
-   * trip that started when that TSval first passed. */
+  /* Timestamps: one TSval per direction is pending at a time, from when it
+   * first passed. The TSecr that echoes it ends a round trip; a TSecr past
+   * it (its segment was lost, or acknowledged together with later ones)
+   * drops it without a sample. Then the next new TSval is pending. */
   if (p->has_ts)
     {
-      if (p->tsecr && f->tsval_ns[other] && p->tsecr == f->tsval[other])
+      if (p->tsecr && f->tsval_ns[other])
         {
-          rtt_add (leg_of_response (f, dir), now - f->tsval_ns[other]);
-          f->tsval_ns[other] = 0;
+          if (p->tsecr == f->tsval[other])
+            {
+              rtt_add (leg_of_response (f, dir), now - f->tsval_ns[other]);
+              f->tsval_ns[other] = 0;
+            }
+          else if ((__s32) (p->tsecr - f->tsval[other]) > 0)
+            f->tsval_ns[other] = 0;
         }
-      if (p->tsval != f->tsval[dir])
+      if (!f->tsval_ns[dir] && p->tsval != f->tsval[dir])
         {
           f->tsval[dir] = p->tsval;
           f->tsval_ns[dir] = now;

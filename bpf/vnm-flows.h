@@ -66,8 +66,8 @@ struct vnm_flow {
   __u32 seq_end[2];     /* highest sequence end seen per direction */
   __u64 syn_ns;         /* when the opening SYN passed */
   __u64 synack_ns;      /* when its SYN-ACK passed */
-  __u32 tsval[2];       /* newest TSval seen per direction, 0 once echoed */
-  __u64 tsval_ns[2];    /* when it first passed */
+  __u32 tsval[2];       /* the pending TSval per direction */
+  __u64 tsval_ns[2];    /* when it first passed; 0 when none is pending */
   /* remote leg: host -> remote -> host (what the VM's own TCP sees as RTT,
    * less the host<->VM hop); vm leg: host -> VM -> host. */
   struct vnm_rtt rtt_remote;

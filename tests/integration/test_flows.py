@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Integration: the per-VM flow probe against kernel ground truth.
+
+"VMs" flvm1 and flvm2 (libvirt test driver) are namespaces behind veth
+devices vnmfl-a and vnmfl-b on bridge vnmfl-br0. Their remote peer is the
+namespace vnmfl-remote, behind a delay line (tests/lib/delayline.py) that
+adds DELAY_MS each way, so TCP has a known round trip. Ground truth: exact
+byte counts the test sends, `ss -ti` in the VM (rtt, retransmissions),
+`ip -s link` (interface totals), `tc filter show` (hooks).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, make_link,  # noqa: E402
+                     make_netns, on_cleanup, require_root, sh, skip, wait_for)
+
+require_root()
+for tool in ("ethtool", "nft", "ss", "tc"):
+    if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+        skip(f"needs {tool}")
+
+DELAY_MS = 10
+t = Results()
+tmp = tempfile.mkdtemp(prefix="vnmfl-")
+on_cleanup(subprocess.run, ["rm", "-rf", tmp])
+lib = os.path.join(os.path.dirname(__file__), "..", "lib")
+
+# --- topology -------------------------------------------------------------
+vm1, vm2, remote = make_netns("vnmfl-vm1"), make_netns("vnmfl-vm2"), make_netns("vnmfl-remote")
+make_link("vnmfl-br0", "type", "bridge")
+sh("ip", "link", "set", "vnmfl-br0", "up")
+
+
+def no_offloads(dev, netns=None):
+    sh("ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off", netns=netns)
+
+
+def veth_to(host, inside, netns, addrs):
+    make_link(host, "type", "veth", "peer", "name", inside, "netns", netns)
+    for a in addrs:
+        sh("ip", "addr", "add", a, "dev", inside, "nodad", netns=netns) if ":" in a else \
+            sh("ip", "addr", "add", a, "dev", inside, netns=netns)
+    sh("ip", "link", "set", inside, "up", netns=netns)
+    no_offloads(inside, netns)
+    no_offloads(host)
+    sh("ip", "link", "set", host, "up")
+
+
+veth_to("vnmfl-a", "eth0", vm1, ["10.216.0.11/24", "fd16::11/64"])
+veth_to("vnmfl-b", "eth0", vm2, ["10.216.0.12/24", "fd16::12/64"])
+veth_to("vnmfl-r", "eth0", remote, ["10.216.0.2/24", "fd16::2/64"])
+make_link("vnmfl-x0", "type", "veth", "peer", "name", "vnmfl-x1")
+for dev in ("vnmfl-x0", "vnmfl-x1"):
+    no_offloads(dev)
+    sh("ip", "link", "set", dev, "up")
+for dev in ("vnmfl-a", "vnmfl-b", "vnmfl-x0"):
+    sh("ip", "link", "set", dev, "master", "vnmfl-br0")
+line = subprocess.Popen([sys.executable, os.path.join(lib, "delayline.py"), "vnmfl-x1", "vnmfl-r",
+                         str(DELAY_MS)], stdout=subprocess.PIPE, text=True)
+on_cleanup(line.kill)
+line.stdout.readline()
+
+# A foreign tc filter on vnmfl-b that virtnetmon must leave alone.
+sh("tc", "qdisc", "add", "dev", "vnmfl-b", "clsact")
+FOREIGN = os.path.join(build_dir(), "tests", "helpers", "foreign-tc.bpf.o")
+sh("tc", "filter", "add", "dev", "vnmfl-b", "ingress", "prio", "100", "bpf", "obj", FOREIGN, "sec", "tc", "da")
+
+node_xml = os.path.join(tmp, "node.xml")
+with open(node_xml, "w") as f:
+    f.write("<node>\n" + "".join(f"""  <domain type='test'>
+    <name>flvm{i}</name>
+    <uuid>6a1e0c52-7d1b-4c3e-9a2f-00000000000{i}</uuid>
+    <memory>65536</memory>
+    <os><type>hvm</type></os>
+    <devices>
+      <interface type='bridge'>
+        <mac address='52:54:00:16:00:0{i}'/>
+        <source bridge='vnmfl-br0'/>
+        <target dev='vnmfl-{dev}'/>
+        <model type='virtio'/>
+      </interface>
+    </devices>
+  </domain>
+""" for i, dev in ((1, "a"), (2, "b"))) + "</node>\n")
+
+# Servers in the remote namespace (and one in vm2), one port per scenario.
+SERVER = r"""
+import socket, sys, threading
+def serve(port, family, reply):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port)); s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=reply, args=(c,), daemon=True).start()
+def sink_then_send(c):          # read to EOF, answer N bytes, close
+    n = 0
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        n += len(b)
+    c.sendall(b"r" * int(sys.argv[1])); c.close()
+def echo(c):
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        c.sendall(b)
+    c.close()
+for port, fam, fn in ((5001, socket.AF_INET, sink_then_send), (5002, socket.AF_INET, sink_then_send),
+                      (5003, socket.AF_INET, echo), (5004, socket.AF_INET, sink_then_send),
+                      (5005, socket.AF_INET6, sink_then_send)):
+    threading.Thread(target=serve, args=(port, fam, fn), daemon=True).start()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5006))
+while True: u.recv(65536)
+"""
+REPLY = 300000
+for ns in (remote, vm2):
+    srv = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SERVER, str(REPLY)])
+    on_cleanup(srv.kill)
+time.sleep(0.5)
+
+CLIENT = r"""
+import socket, struct, sys, time
+host, port, send, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM); s.connect((host, port))
+if mode == "pingpong":                        # send rounds of 100 bytes, wait for the echo
+    for i in range(send):
+        s.sendall(b"p" * 100); got = 0
+        while got < 100: got += len(s.recv(100 - got))
+    print("ready", flush=True); sys.stdin.readline()   # hold it open for ss
+else:
+    print("connected", flush=True)
+    s.sendall(b"q" * send); s.shutdown(socket.SHUT_WR)
+    n = 0
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        n += len(b)
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    print(n, struct.unpack_from("I", info, 100)[0], flush=True)   # bytes, tcpi_total_retrans
+s.close()
+"""
+
+
+def client(ns, host, port, send, mode="bulk", **kw):
+    r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", CLIENT, host, str(port),
+                        str(send), mode], text=True, capture_output=True, timeout=120, **kw)
+    r.stdout = r.stdout.replace("connected\n", "")
+    return r
+
+
+bus = Bus()
+state_dir = os.path.join(tmp, "state")
+DAEMON_ARGS = ("--connect", f"test://{node_xml}", "--interval", "1", "--flow-table-size", "256",
+               "--state-dir", state_dir)
+daemon = Daemon(bus, *DAEMON_ARGS)
+
+
+def probes():
+    return {p["iface"]: p for p in cli_json(bus, "status")["probes"]}
+
+
+def our_filters(dev):
+    """virtnetmon's programs on DEV (ground truth: tc filter show)."""
+    found = []
+    for side in ("ingress", "egress"):
+        out = sh("tc", "-j", "filter", "show", "dev", dev, side, check=False).stdout or "[]"
+        for f in json.loads(out):
+            name = f.get("options", {}).get("bpf_name", "")
+            if name.startswith("vnm_tc_"):
+                found.append((side, name.split(":")[0]))
+    return found
+
+
+def has_clsact(dev):
+    return "clsact" in sh("tc", "qdisc", "show", "dev", dev, check=False).stdout
+
+
+wait_for(lambda: all(probes().get(d, {}).get("attached") for d in ("vnmfl-a", "vnmfl-b")), 10,
+         "the probe to attach to both VMs' devices")
+t.check(sorted(our_filters("vnmfl-a")) == [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")],
+        "tc shows the probe on vnmfl-a: ingress = from the VM, egress = to the VM",
+        str(our_filters("vnmfl-a")))
+st = cli(bus, "status").stdout
+t.check(re.search(r"vnmfl-a\s+flvm1\s+tc ingress,egress\s+yes", st) is not None,
+        "virtnetmon status names the program attached to each device", st)
+
+
+def flows(domain, *args):
+    return cli_json(bus, "flows", domain, *args)
+
+
+def flow_row(domain, remote_ip, port, proto="tcp", by="flow"):
+    for r in flows(domain, "--by", by):
+        if r["remote_ip"] == remote_ip and r["remote_port"] == port and r["proto"] == proto:
+            return r
+    return None
+
+
+def settle():
+    time.sleep(2.2)  # two intervals: the daemon has read the table since
+
+
+# --- exact bytes each way, one connection opened and closed --------------
+SEND = 1_000_000
+r = client(vm1, "10.216.0.2", 5001, SEND)
+received = int(r.stdout.split()[0]) if r.returncode == 0 else -1
+settle()
+row = flow_row("flvm1", "10.216.0.2", 5001)
+t.check(received == REPLY and row is not None, "TCP transfer done and its flow listed", f"{r.stderr} {row}")
+t.check(row and row["tx_bytes"] == SEND and row["rx_bytes"] == REPLY,
+        f"TCP bytes exact: tx {SEND}, rx {REPLY} (payload, VM's view)", str(row))
+t.check(row and row["direction"] == "out" and row["conns_opened"] == 1 and row["conns_closed"] == 1
+        and row["resets"] == 0, "one outgoing connection opened and closed", str(row))
+
+# --- K connections ---------------------------------------------------------
+K = 7
+for _ in range(K):
+    client(vm1, "10.216.0.2", 5002, 100)
+settle()
+row = flow_row("flvm1", "10.216.0.2", 5002, by="remote-port")
+t.check(row and row["conns_opened"] == K and row["conns_closed"] == K and row["tx_bytes"] == K * 100,
+        f"{K} connections opened and closed, grouped by remote port", str(row))
+
+# --- RTT against the kernel's own (ss -ti in the VM) ------------------------
+pp = subprocess.Popen(["ip", "netns", "exec", vm1, sys.executable, "-c", CLIENT, "10.216.0.2", "5003",
+                       "60", "pingpong"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+on_cleanup(pp.kill)
+pp.stdout.readline()
+ss = sh("ss", "-tiH", "dst", "10.216.0.2:5003", netns=vm1).stdout
+m = re.search(r"\brtt:([\d.]+)/", ss)
+kernel_rtt_us = float(m.group(1)) * 1000 if m else -1
+settle()
+row = flow_row("flvm1", "10.216.0.2", 5003)
+ours = row["rtt_avg_us"] if row else -1
+t.check(m is not None and row is not None and row["rtt_samples"] >= 30 and
+        abs(ours - kernel_rtt_us) <= max(0.10 * kernel_rtt_us, 200),
+        f"RTT agrees with ss -ti within 10% (ours {ours:.0f} us, kernel {kernel_rtt_us:.0f} us, "
+        f"{DELAY_MS} ms each way on the line)", f"{ss} {row}")
+t.check(row and row["rtt_min_us"] >= 2 * DELAY_MS * 1000 * 0.95 and row["vm_rtt_avg_us"] < 2000,
+        "the remote leg carries the delay, the VM leg does not", str(row))
+pp.stdin.write("\n")
+pp.stdin.flush()
+pp.wait(10)
+
+# --- retransmissions forced by a drop rule ----------------------------------
+sh("nft", "add", "table", "inet", "vnmfl", netns=remote)
+sh("nft", "add", "chain", "inet", "vnmfl", "in", "{ type filter hook input priority 0 ; }", netns=remote)
+BULK = 30_000_000
+bulk = subprocess.Popen(["ip", "netns", "exec", vm1, sys.executable, "-c", CLIENT, "10.216.0.2", "5004",
+                         str(BULK), "bulk"], stdout=subprocess.PIPE, text=True)
+bulk.stdout.readline()  # connected: the transfer is under way
+time.sleep(0.2)
+sh("nft", "add", "rule", "inet", "vnmfl", "in", "tcp", "dport", "5004", "drop", netns=remote)
+time.sleep(0.3)
+sh("nft", "flush", "chain", "inet", "vnmfl", "in", netns=remote)
+out = bulk.communicate(timeout=120)[0].split()
+kernel_retrans = int(out[1]) if len(out) == 2 else -1
+sh("nft", "delete", "table", "inet", "vnmfl", netns=remote)
+settle()
+row = flow_row("flvm1", "10.216.0.2", 5004)
+t.check(row and kernel_retrans > 0 and
+        abs(row["retrans_tx"] - kernel_retrans) <= max(2, 0.1 * kernel_retrans),
+        f"retransmissions match the sender's tcpi_total_retrans ({kernel_retrans})", str(row))
+t.check(row and row["tx_bytes"] >= BULK, "the retransmitted transfer's bytes counted", str(row))
+t.check(row and row["rtt_samples"] >= 20 and abs(row["rtt_min_us"] - 2000 * DELAY_MS) < 0.1 * 2000 * DELAY_MS,
+        "a bulk transfer yields timestamp RTT samples near the line's delay", str(row))
+
+# --- IPv6 -------------------------------------------------------------------
+r = client(vm1, "fd16::2", 5005, 123_456)
+settle()
+row = flow_row("flvm1", "fd16::2", 5005)
+t.check(row and row["tx_bytes"] == 123_456 and row["rx_bytes"] == REPLY and row["conns_closed"] == 1,
+        "IPv6 TCP flow with exact bytes", f"{r.stderr} {row}")
+
+# --- UDP and ICMP -------------------------------------------------------------
+UDP_N, UDP_SIZE = 40, 700
+sh(sys.executable, "-c", f"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range({UDP_N}): s.sendto(b"u" * {UDP_SIZE}, ("10.216.0.2", 5006))
+""", netns=vm1)
+sh("ping", "-c", "3", "-i", "0.2", "10.216.0.2", netns=vm1)
+settle()
+row = flow_row("flvm1", "10.216.0.2", 5006, "udp")
+t.check(row and row["tx_bytes"] == UDP_N * UDP_SIZE and row["tx_packets"] == UDP_N and
+        row["direction"] == "out", "UDP datagrams counted exactly", str(row))
+icmp = [r for r in flows("flvm1", "--proto", "icmp") if r["remote_ip"] == "10.216.0.2"]
+t.check(len(icmp) == 1 and icmp[0]["tx_packets"] == 3 and icmp[0]["rx_packets"] == 3 and
+        icmp[0]["direction"] == "out", "ping: one ICMP flow, 3 echo requests out, 3 replies in", str(icmp))
+
+# --- VM to VM: one edge in the topology ---------------------------------------
+client(vm1, "10.216.0.12", 5001, 50_000)
+settle()
+topo = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+                       "--object-path", "/org/virtnetmon/Monitor1", "--method",
+                       "org.virtnetmon.Monitor1.GetTopology"], text=True, capture_output=True).stdout
+u1, u2 = "6a1e0c52-7d1b-4c3e-9a2f-000000000001", "6a1e0c52-7d1b-4c3e-9a2f-000000000002"
+edge = re.search(rf"'source': <'{u1}'>, 'target': <'{u2}'>, 'bytes_to_target': <uint64 (\d+)>", topo)
+t.check(edge and int(edge.group(1)) >= 50_000 and len(re.findall(rf"'target': <'{u2}'>", topo)) == 1,
+        "VM-to-VM traffic is one flvm1 -> flvm2 edge of the topology", topo[:2000])
+t.check(re.search(rf"'source': <'{u1}'>, 'target': <'10.216.0.2'>", topo) is not None,
+        "VM-to-remote edge flvm1 -> 10.216.0.2", topo[:2000])
+
+# --- a flood of short flows overflows the table -------------------------------
+def totals():
+    o = cli_json(bus, "domifstat", "flvm1", "vnmfl-a")[0]
+    k = json.loads(sh("ip", "-j", "-s", "link", "show", "dev", "vnmfl-a").stdout)[0]["stats64"]
+    return o, k
+
+
+FLOOD = 1500
+before = totals()
+sh(sys.executable, "-c", f"""
+import socket
+for i in range({FLOOD}):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"f" * 10, ("10.216.0.2", 5007)); s.close()
+""", netns=vm1)
+settle()
+for _ in range(5):  # a stray neighbour packet between the two reads: read again
+    after = totals()
+    d_probe = after[0]["probe_tx_packets"] - before[0]["probe_tx_packets"]
+    d_kernel = after[1]["rx"]["packets"] - before[1]["rx"]["packets"]
+    d_probe_b = after[0]["probe_tx_bytes"] - before[0]["probe_tx_bytes"]
+    d_kernel_b = after[1]["rx"]["bytes"] - before[1]["rx"]["bytes"]
+    if d_probe == d_kernel and d_probe_b == d_kernel_b:
+        break
+    time.sleep(0.3)
+t.check(d_probe == d_kernel and d_probe_b == d_kernel_b and d_probe >= FLOOD,
+        f"interface totals exact through the flood ({d_probe} packets, {d_probe_b} bytes; "
+        f"ip -s link: {d_kernel}, {d_kernel_b})")
+ev = after[0]["flows_evicted"]
+t.check(ev >= FLOOD - 256, f"evictions reported ({ev} of {FLOOD} short flows, table of 256)", str(after[0]))
+t.check(probes()["vnmfl-a"]["flows_evicted"] == ev, "status reports the same evictions")
+
+# --- bad input -----------------------------------------------------------------
+r = cli(bus, "flows", "flvm1", "--by", "nonsense", check=False)
+t.check(r.returncode == 2 and "nonsense" in r.stderr, "a bad --by value is a usage error naming it", r.stderr)
+r = cli(bus, "flows", "no-such-vm", check=False)
+t.check(r.returncode == 1 and "no-such-vm" in r.stderr, "unknown domain named", r.stderr)
+r = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+                    "--object-path", "/org/virtnetmon/Monitor1", "--method",
+                    "org.virtnetmon.Monitor1.GetFlows", "flvm1", "{'top': <'x'>}"],
+                   text=True, capture_output=True)
+t.check("org.virtnetmon.Error.InvalidArgument" in r.stderr and "top" in r.stderr,
+        "GetFlows with a wrongly typed option: InvalidArgument naming it", r.stderr)
+
+# --- a device that disappears loses its probe; stop removes exactly ours ----------
+daemon.stop()
+t.check(our_filters("vnmfl-a") == [] and our_filters("vnmfl-b") == [],
+        "after stop no virtnetmon filter is left")
+t.check(not has_clsact("vnmfl-a"), "the clsact qdisc virtnetmon created is gone")
+foreign = sh("tc", "filter", "show", "dev", "vnmfl-b", "ingress").stdout
+t.check("foreign_pass" in foreign and has_clsact("vnmfl-b"),
+        "the foreign filter and its clsact on vnmfl-b are untouched", foreign)
+
+# --- killed daemon: the next start removes its stale hooks ---------------------
+daemon = Daemon(bus, *DAEMON_ARGS)
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach")
+os.kill(daemon.proc.pid, signal.SIGKILL)
+daemon.proc.wait()
+t.check(len(our_filters("vnmfl-a")) == 2, "a killed daemon leaves its hooks behind (as expected)")
+daemon = Daemon(bus, *DAEMON_ARGS)
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach after restart")
+t.check("stale" in daemon.output() and len(our_filters("vnmfl-a")) == 2,
+        "the restart removed the stale hooks and attached once", daemon.output()[-800:])
+sh("ip", "link", "del", "vnmfl-b")
+wait_for(lambda: not probes().get("vnmfl-b", {}).get("attached", True), 10, "vnmfl-b to lose its probe")
+t.check("not present" in probes()["vnmfl-b"]["reason"], "a vanished device is reported with why",
+        str(probes()["vnmfl-b"]))
+daemon.stop()
+t.check(our_filters("vnmfl-a") == [] and not has_clsact("vnmfl-a"), "clean after the restarted daemon stops")
+t.done()
