@@ -24,13 +24,16 @@ with tempfile.TemporaryDirectory() as tmp:
                               text=True, capture_output=True)
     # de.po restricted to the CLI's msgids: entries missing from de.po come
     # out untranslated, and so do entries de.po has with an empty msgstr.
+    # (Each msgattrib output starts with the header entry.)
     cli_po = os.path.join(tmp, "cli.po")
     with open(cli_po, "w") as f:
         f.write(run("msgmerge", "-q", "--no-fuzzy-matching", "-o", "-", de_po, pot))
-    missing = run("msgattrib", "--untranslated", "--no-obsolete", cli_po)
+    # Fuzzy entries hold a guess from another message: not a translation.
+    missing = run("msgattrib", "--untranslated", "--no-obsolete", cli_po) + \
+        run("msgattrib", "--only-fuzzy", "--no-obsolete", cli_po)
     total = len(re.findall(r"^msgid ", run("msgattrib", "--no-obsolete", cli_po), re.M)) - 1
 
-n_missing = max(len(re.findall(r"^msgid ", missing, re.M)) - 1, 0)
+n_missing = len([m for m in re.findall(r'^msgid (".*")', missing, re.M) if m != '""'])
 ok1 = compiles.returncode == 0
 print(f"{'ok' if ok1 else 'not ok'} 1 - de.po compiles (msgfmt -c)")
 if not ok1:
