@@ -1,0 +1,270 @@
+/* Unit tests of flows.c: the flow store (idle flows end, evicted flows are
+ * kept as summaries, retention), aggregation and the topology. */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flows.h"
+
+#define SEC (G_GINT64_CONSTANT (1000000))
+
+static VnmFlowEntry
+entry (guint32 ifindex, guint8 proto, const gchar *local, guint16 lport, const gchar *remote,
+       guint16 rport, guint64 tx, guint64 rx, guint8 opener, guint64 last_ns)
+{
+  VnmFlowEntry e;
+  guint32 l[4] = { 0 }, r[4] = { 0 };
+
+  memset (&e, 0, sizeof e);
+  e.key.ifindex = ifindex;
+  e.key.family = 4;
+  e.key.proto = proto;
+  e.key.local_port = lport;
+  e.key.remote_port = rport;
+  /* IPv4-mapped */
+  e.key.local_addr[10] = e.key.local_addr[11] = 0xff;
+  e.key.remote_addr[10] = e.key.remote_addr[11] = 0xff;
+  g_assert_cmpint (sscanf (local, "%u.%u.%u.%u", &l[0], &l[1], &l[2], &l[3]), ==, 4);
+  g_assert_cmpint (sscanf (remote, "%u.%u.%u.%u", &r[0], &r[1], &r[2], &r[3]), ==, 4);
+  for (int i = 0; i < 4; i++)
+    {
+      e.key.local_addr[12 + i] = l[i];
+      e.key.remote_addr[12 + i] = r[i];
+    }
+  e.flow.bytes[VNM_DIR_OUT] = tx;
+  e.flow.bytes[VNM_DIR_IN] = rx;
+  e.flow.packets[VNM_DIR_OUT] = tx ? 1 : 0;
+  e.flow.packets[VNM_DIR_IN] = rx ? 1 : 0;
+  e.flow.opener = opener;
+  e.flow.first_ns = last_ns;
+  e.flow.last_ns = last_ns;
+  return e;
+}
+
+static void
+test_store_idle_and_evicted (void)
+{
+  g_autoptr(VnmFlowStore) s = vnm_flow_store_new (60 * SEC, 900 * SEC, 100);
+  g_autoptr(GArray) read = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GArray) del = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
+  g_autoptr(GPtrArray) recs = NULL;
+  VnmFlowEntry a = entry (5, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", 80, 100, 200,
+                          VNM_OPENER_VM, 1000 * SEC * 1000);
+  VnmFlowEntry b = entry (5, IPPROTO_UDP, "10.0.0.1", 5353, "10.0.0.9", 53, 10, 20,
+                          VNM_OPENER_VM, 1000 * SEC * 1000);
+
+  /* t = 1000 s: both active. */
+  g_array_append_val (read, a);
+  g_array_append_val (read, b);
+  vnm_flow_store_update (s, read, 1000 * SEC, del);
+  g_assert_cmpuint (del->len, ==, 0);
+  g_assert_cmpuint (vnm_flow_store_active (s, 5), ==, 2);
+
+  /* t = 1030 s: b vanished from the kernel table (LRU eviction): kept as a
+   * summary, not counted as removed by the daemon. */
+  g_array_set_size (read, 0);
+  g_array_append_val (read, a);
+  vnm_flow_store_update (s, read, 1030 * SEC, del);
+  g_assert_cmpuint (vnm_flow_store_active (s, 5), ==, 1);
+  g_assert_cmpuint (vnm_flow_store_removed (s, 5), ==, 0);
+  recs = vnm_flow_store_records (s, NULL);
+  g_assert_cmpuint (recs->len, ==, 2);
+  g_clear_pointer (&recs, g_ptr_array_unref);
+
+  /* t = 1061 s: a idle for 61 s: ends, to be deleted from the kernel. */
+  vnm_flow_store_update (s, read, 1061 * SEC, del);
+  g_assert_cmpuint (del->len, ==, 1);
+  g_assert_cmpint (memcmp (&g_array_index (del, struct vnm_flow_key, 0), &a.key, sizeof a.key), ==, 0);
+  g_assert_cmpuint (vnm_flow_store_removed (s, 5), ==, 1);
+  g_assert_cmpuint (vnm_flow_store_active (s, 5), ==, 0);
+
+  /* t = 2000 s: past retention, the summaries are gone. */
+  g_array_set_size (read, 0);
+  vnm_flow_store_update (s, read, 2000 * SEC, del);
+  recs = vnm_flow_store_records (s, NULL);
+  g_assert_cmpuint (recs->len, ==, 0);
+}
+
+static void
+test_store_end_ifindex (void)
+{
+  g_autoptr(VnmFlowStore) s = vnm_flow_store_new (60 * SEC, 900 * SEC, 1);
+  g_autoptr(GArray) read = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GArray) del = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
+  g_autoptr(GPtrArray) recs = NULL;
+  g_autoptr(GHashTable) only7 = g_hash_table_new (NULL, NULL);
+  VnmFlowEntry a = entry (7, IPPROTO_TCP, "10.0.0.1", 1, "10.0.0.2", 2, 1, 1, 1, SEC * 1000);
+  VnmFlowEntry b = entry (7, IPPROTO_TCP, "10.0.0.1", 3, "10.0.0.2", 4, 1, 1, 1, SEC * 1000);
+  VnmFlowEntry c = entry (8, IPPROTO_TCP, "10.0.0.5", 3, "10.0.0.2", 4, 1, 1, 1, SEC * 1000);
+
+  g_array_append_val (read, a);
+  g_array_append_val (read, b);
+  g_array_append_val (read, c);
+  vnm_flow_store_update (s, read, SEC, del);
+  vnm_flow_store_end_ifindex (s, 7, 2 * SEC, del);
+  g_assert_cmpuint (del->len, ==, 2);
+  /* At most one summary is kept: the oldest goes, and is counted. */
+  g_assert_cmpuint (vnm_flow_store_summaries_dropped (s), ==, 1);
+  g_hash_table_add (only7, GINT_TO_POINTER (7));
+  recs = vnm_flow_store_records (s, only7);
+  g_assert_cmpuint (recs->len, ==, 1);
+  g_assert_true (((VnmFlowRecord *) recs->pdata[0])->ended);
+}
+
+static GPtrArray *
+records_of (GArray *entries, GPtrArray *keep)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < entries->len; i++)
+    {
+      VnmFlowRecord *r = g_new0 (VnmFlowRecord, 1);
+      r->key = g_array_index (entries, VnmFlowEntry, i).key;
+      r->flow = g_array_index (entries, VnmFlowEntry, i).flow;
+      g_ptr_array_add (keep, r);
+      g_ptr_array_add (out, r);
+    }
+  return out;
+}
+
+static void
+test_aggregate (void)
+{
+  g_autoptr(GArray) es = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) recs = NULL;
+  g_autoptr(GArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  VnmFlowQuery q;
+  VnmFlowEntry e;
+  const VnmFlowRow *r;
+
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 40001, "192.0.2.7", 443, 100, 5000, VNM_OPENER_VM, 1);
+  e.flow.conns_opened = e.flow.conns_closed = 1;
+  e.flow.rtt_remote = (struct vnm_rtt) { .sum_us = 3000, .jitter_sum_us = 200, .count = 3,
+                                         .min_us = 900, .max_us = 1100, .last_us = 1000 };
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 40002, "192.0.2.7", 443, 50, 7000, VNM_OPENER_VM, 2);
+  e.flow.conns_opened = 1;
+  e.flow.retrans[VNM_DIR_OUT] = 4;
+  e.flow.rtt_remote = (struct vnm_rtt) { .sum_us = 3000, .jitter_sum_us = 100, .count = 1,
+                                         .min_us = 3000, .max_us = 3000, .last_us = 3000 };
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 22, "198.51.100.1", 51000, 9000, 300, VNM_OPENER_REMOTE, 3);
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_UDP, "10.0.0.1", 5000, "192.0.2.7", 53, 10, 10, VNM_OPENER_VM, 4);
+  g_array_append_val (es, e);
+  recs = records_of (es, keep);
+
+  /* Default: by remote address and port; sorted by bytes. */
+  g_assert_true (vnm_flow_query_parse (&q, NULL, NULL, NULL, NULL, &error));
+  rows = vnm_flow_aggregate (recs, &q);
+  g_assert_cmpuint (rows->len, ==, 3);
+  r = &g_array_index (rows, VnmFlowRow, 0);
+  g_assert_cmpstr (r->remote_ip, ==, "192.0.2.7");
+  g_assert_cmpint (r->remote_port, ==, 443);
+  g_assert_cmpint (r->local_port, ==, -1);           /* two local ports: aggregated away */
+  g_assert_cmpstr (r->local_ip, ==, "10.0.0.1");
+  g_assert_cmpuint (r->tx_bytes, ==, 150);
+  g_assert_cmpuint (r->rx_bytes, ==, 12000);
+  g_assert_cmpuint (r->conns_opened, ==, 2);
+  g_assert_cmpuint (r->conns_closed, ==, 1);
+  g_assert_cmpuint (r->retrans_tx, ==, 4);
+  g_assert_cmpuint (r->rtt.count, ==, 4);
+  g_assert_cmpuint (r->rtt.sum_us, ==, 6000);         /* avg 1500 us, weighted by samples */
+  g_assert_cmpuint (r->rtt.min_us, ==, 900);
+  g_assert_cmpuint (r->rtt.max_us, ==, 3000);
+  g_assert_cmpuint (r->rtt.jitter_count, ==, 2);      /* (3-1) + (1-1) differences */
+  g_assert_cmpint (r->direction, ==, VNM_OPENER_VM);
+  g_assert_cmpuint (r->flows, ==, 2);
+  g_clear_pointer (&rows, g_array_unref);
+
+  /* Incoming TCP only. */
+  g_assert_true (vnm_flow_query_parse (&q, "flow", "in", "tcp", "conns", &error));
+  rows = vnm_flow_aggregate (recs, &q);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_cmpint (g_array_index (rows, VnmFlowRow, 0).local_port, ==, 22);
+  g_clear_pointer (&rows, g_array_unref);
+
+  /* By remote: protocols mix; top 1 by retransmissions. */
+  g_assert_true (vnm_flow_query_parse (&q, "remote", NULL, NULL, "retrans", &error));
+  q.top = 1;
+  rows = vnm_flow_aggregate (recs, &q);
+  g_assert_cmpuint (rows->len, ==, 1);
+  r = &g_array_index (rows, VnmFlowRow, 0);
+  g_assert_cmpstr (r->remote_ip, ==, "192.0.2.7");
+  g_assert_cmpint (r->proto, ==, -1);
+  g_assert_cmpint (r->remote_port, ==, -1);
+  g_clear_pointer (&rows, g_array_unref);
+
+  /* Bad words are refused with the word in the message. */
+  g_assert_false (vnm_flow_query_parse (&q, "sideways", NULL, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "sideways"));
+  g_clear_error (&error);
+  g_assert_false (vnm_flow_query_parse (&q, NULL, "up", NULL, NULL, &error));
+  g_clear_error (&error);
+  g_assert_false (vnm_flow_query_parse (&q, NULL, NULL, "sctp", NULL, &error));
+  g_clear_error (&error);
+  g_assert_false (vnm_flow_query_parse (&q, NULL, NULL, NULL, "speed", &error));
+}
+
+static void
+test_topology (void)
+{
+  g_autoptr(GArray) es = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) recs = NULL;
+  g_autoptr(GHashTable) owner = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(VnmTopology) topo = NULL;
+  VnmFlowEntry e;
+  guint vm_edges = 0, remote_edges = 0;
+
+  /* VM a (ifindex 1, 10.0.0.1) sends 1000 to VM b (ifindex 2, 10.0.0.2);
+   * both taps see it. a also talks to 192.0.2.9. */
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 1000, "10.0.0.2", 80, 1000, 50, VNM_OPENER_VM, 1);
+  g_array_append_val (es, e);
+  e = entry (2, IPPROTO_TCP, "10.0.0.2", 80, "10.0.0.1", 1000, 50, 1000, VNM_OPENER_REMOTE, 1);
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_UDP, "10.0.0.1", 5, "192.0.2.9", 53, 30, 70, VNM_OPENER_VM, 1);
+  g_array_append_val (es, e);
+  recs = records_of (es, keep);
+  g_hash_table_insert (owner, GINT_TO_POINTER (1), "uuid-a");
+  g_hash_table_insert (owner, GINT_TO_POINTER (2), "uuid-b");
+  g_hash_table_insert (names, "uuid-a", "vm-a");
+  g_hash_table_insert (names, "uuid-b", "vm-b");
+
+  topo = vnm_flow_topology (recs, owner, names);
+  g_assert_cmpuint (topo->nodes->len, ==, 3);
+  for (guint i = 0; i < topo->edges->len; i++)
+    {
+      const VnmTopoEdge *edge = g_ptr_array_index (topo->edges, i);
+      if (g_str_equal (edge->target, "uuid-b"))
+        {
+          vm_edges++;
+          g_assert_cmpstr (edge->source, ==, "uuid-a");
+          g_assert_cmpuint (edge->bytes_to_target, ==, 1000);  /* once, not twice */
+          g_assert_cmpuint (edge->bytes_to_source, ==, 50);
+        }
+      else
+        {
+          remote_edges++;
+          g_assert_cmpstr (edge->target, ==, "192.0.2.9");
+          g_assert_cmpuint (edge->bytes_to_target, ==, 30);
+        }
+    }
+  g_assert_cmpuint (vm_edges, ==, 1);
+  g_assert_cmpuint (remote_edges, ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/flows/store/idle-and-evicted", test_store_idle_and_evicted);
+  g_test_add_func ("/flows/store/end-ifindex", test_store_end_ifindex);
+  g_test_add_func ("/flows/aggregate", test_aggregate);
+  g_test_add_func ("/flows/topology", test_topology);
+  return g_test_run ();
+}
