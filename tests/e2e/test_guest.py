@@ -152,6 +152,31 @@ for iface in (vnet, "tap105i1"):
     t.check(close, f"domifstat {iface} agrees with virsh domifstat",
             f"ours { {k: o[k] for k in keys} } virsh {v}")
 
+# The flow probe on the guest's bridge port saw the downloads: outgoing TCP
+# to the peer's port 80, received bytes = what the server sent (ground
+# truth: the same response fetched here, byte for byte).
+probe = {p["iface"]: p for p in cli_json(bus, "status")["probes"]}
+t.check(probe.get(vnet, {}).get("attached") and probe.get("tap105i1", {}).get("attached"),
+        "flow probe attached to both of the guest's host devices", str(probe))
+response = sh("python3", "-c", """
+import socket
+s = socket.create_connection(("10.215.0.2", 80))
+s.sendall(b"GET /blob HTTP/1.0\\r\\nHost: 10.215.0.2\\r\\n\\r\\n")
+n = 0
+while True:
+    b = s.recv(65536)
+    if not b: break
+    n += len(b)
+print(n)
+""", netns=peer).stdout
+response_len = int(response)
+rows = [r for r in cli_json(bus, "flows", NAME, "--by", "flow", "--proto", "tcp")
+        if r["remote_ip"] == "10.215.0.2" and r["remote_port"] == 80]
+t.check(len(rows) == FETCHES and all(r["direction"] == "out" and r["conns_opened"] == 1 and
+                                     r["rx_bytes"] == response_len for r in rows),
+        f"each download is an outgoing TCP flow with rx_bytes = the {response_len}-byte response",
+        str(rows))
+
 o = cli_json(bus, "domifstat", NAME, vnet)[0]
 t.check(o["rx_bytes"] >= FETCHES * BLOB and o["tx_bytes"] < o["rx_bytes"] / 5,
         "the guest's downloads are traffic into the VM (rx, guest's view)", str(o))
