@@ -4,7 +4,9 @@
  * egress what is sent to it. Each packet updates its flow (5-tuple, VM's
  * view) in an LRU table and the interface's exact totals. Passive TCP RTT
  * from the handshake and from TCP timestamps both ways. Never changes a
- * packet and never decides its fate: TC_ACT_UNSPEC lets the next filter run. */
+ * packet and never decides its fate: TC_ACT_UNSPEC lets the next filter run.
+ * The totals map is per-CPU, so its counters need no atomic operations; a
+ * flow's counters do (its two directions may run on two CPUs). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -244,7 +246,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
         {
           f->retrans[dir] += segs;       /* the same SYN again */
           if (t)
-            __sync_fetch_and_add (&t->retrans[dir], segs);
+            t->retrans[dir] += segs;
           return;
         }
       /* A new connection on this 5-tuple (first, or after a close). */
@@ -268,13 +270,13 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->seq_end[dir] = p->seq + 1;
           f->conns_opened++;
           if (t)
-            __sync_fetch_and_add (&t->conns_opened, 1);
+            t->conns_opened++;
         }
       else if (f->tcp_state & syn_mine)
         {
           f->retrans[dir] += segs;       /* SYN-ACK again */
           if (t)
-            __sync_fetch_and_add (&t->retrans[dir], segs);
+            t->retrans[dir] += segs;
         }
       return;
     }
@@ -293,7 +295,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->tcp_state |= VNM_TCP_RESET;
           f->resets++;
           if (t)
-            __sync_fetch_and_add (&t->resets, 1);
+            t->resets++;
         }
       return;
     }
@@ -308,7 +310,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
             {
               f->retrans[dir] += segs;
               if (t)
-                __sync_fetch_and_add (&t->retrans[dir], segs);
+                t->retrans[dir] += segs;
             }
           if (seq_before (f->seq_end[dir], end))
             f->seq_end[dir] = end;
@@ -329,7 +331,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->tcp_state |= VNM_TCP_CLOSED;
           f->conns_closed++;
           if (t)
-            __sync_fetch_and_add (&t->conns_closed, 1);
+            t->conns_closed++;
         }
     }
 
@@ -370,8 +372,8 @@ handle (struct __sk_buff *skb, int dir)
 
   if (t)
     {
-      __sync_fetch_and_add (&t->packets[dir], 1);
-      __sync_fetch_and_add (&t->bytes[dir], skb->len);
+      t->packets[dir]++;
+      t->bytes[dir] += skb->len;
     }
 
   if (parse (skb, &p) < 0)
@@ -412,7 +414,7 @@ handle (struct __sk_buff *skb, int dir)
   if (!f)
     {
       if (bpf_map_update_elem (&vnm_flows, &key, &zero_flow, BPF_NOEXIST) == 0 && t)
-        __sync_fetch_and_add (&t->flows_created, 1);
+        t->flows_created++;
       f = bpf_map_lookup_elem (&vnm_flows, &key);
       if (!f)
         return TC_ACT_UNSPEC;
@@ -430,14 +432,14 @@ handle (struct __sk_buff *skb, int dir)
   __sync_fetch_and_add (&f->packets[dir], 1);
   __sync_fetch_and_add (&f->bytes[dir], p.payload);
   if (t)
-    __sync_fetch_and_add (&t->payload_bytes[dir], p.payload);
+    t->payload_bytes[dir] += p.payload;
   if (p.proto == IPPROTO_TCP)
     track_tcp (f, t, &p, dir, now, segs);
   return TC_ACT_UNSPEC;
 
 untracked:
   if (t)
-    __sync_fetch_and_add (&t->untracked, 1);
+    t->untracked++;
   return TC_ACT_UNSPEC;
 }
 

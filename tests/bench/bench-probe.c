@@ -82,7 +82,13 @@ median (gdouble *v, guint n)
 static gboolean
 write_sysctl (const gchar *value)
 {
-  return g_file_set_contents ("/proc/sys/kernel/bpf_stats_enabled", value, -1, NULL);
+  FILE *f = fopen ("/proc/sys/kernel/bpf_stats_enabled", "w");
+  gboolean ok;
+
+  if (!f)
+    return FALSE;
+  ok = fputs (value, f) >= 0;
+  return fclose (f) == 0 && ok;
 }
 
 /* run_time_ns / run_cnt of the ingress program on @ifindex. */
@@ -112,7 +118,10 @@ int
 main (int argc, char **argv)
 {
   gint packets = 300000, rounds = 5;
+  gboolean full = FALSE;
   GOptionEntry entries[] = {
+    { "full-path", 0, 0, G_OPTION_ARG_NONE, &full,
+      "Deliver the frames: tap -> bridge -> veth -> namespace -> UDP socket", NULL },
     { "packets", 'n', 0, G_OPTION_ARG_INT, &packets, "Frames per round", "N" },
     { "rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Rounds of each kind", "N" },
     { NULL }
@@ -149,6 +158,20 @@ main (int argc, char **argv)
     }
   if (system ("ip link set " TAP_NAME " up") != 0)
     return 1;
+  if (full &&
+      system ("set -e; ip netns add vnmbench-ns; ip -n vnmbench-ns link set lo up;"
+              "ip link add vnmbench-br type bridge; ip link set vnmbench-br up;"
+              "ip link add vnmbench-v0 type veth peer name eth0 netns vnmbench-ns;"
+              "ip -n vnmbench-ns link set eth0 address 52:54:00:be:4c:01 up;"
+              "ip -n vnmbench-ns addr add 198.18.1.1/24 dev eth0;"
+              "ip link set vnmbench-v0 master vnmbench-br up;"
+              "ip link set " TAP_NAME " master vnmbench-br;"
+              "ip netns exec vnmbench-ns python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,"
+              "socket.SOCK_DGRAM); s.bind((\"198.18.1.1\",5000)); time.sleep(3600)' & sleep 0.5") != 0)
+    {
+      g_printerr ("bench-probe: cannot build the full path\n");
+      return 1;
+    }
   ifindex = if_nametoindex (TAP_NAME);
   build_frame (10000);
 
@@ -172,21 +195,29 @@ main (int argc, char **argv)
           g_printerr ("bench-probe: %s\n", error->message);
           return 1;
         }
-      write_sysctl ("1");
-      program_stats (ifindex, &ns0, &n0);
       on[r] = pump (fd, packets);
-      program_stats (ifindex, &ns1, &n1);
-      write_sysctl ("0");
+      if (r == rounds - 1)
+        {
+          /* One extra round with the kernel's accounting, not timed: the
+           * accounting itself costs two clock reads per packet. */
+          write_sysctl ("1");
+          program_stats (ifindex, &ns0, &n0);
+          pump (fd, packets);
+          program_stats (ifindex, &ns1, &n1);
+          write_sysctl ("0");
+        }
       vnm_probes_detach (probes, ifindex, FALSE);
     }
   if (old_stats)
     write_sysctl (g_strstrip (old_stats));
 
   gdouble m_off = median (off, rounds), m_on = median (on, rounds);
-  g_print ("| path | packets per second (median of %d rounds of %d) |\n|---|---:|\n", rounds, packets);
-  g_print ("| tap ingress, no probe | %.0f |\n", m_off);
-  g_print ("| tap ingress, flow probe attached | %.0f |\n", m_on);
-  g_print ("\nRatio with / without: **%.3f** (target ≥ 0.95). ", m_on / m_off);
+  const gchar *path = full ? "tap -> bridge -> veth -> netns UDP socket" : "tap -> IP stack (dropped: not for this host)";
+  g_print ("| path | probe | packets per second (median of %d rounds of %d) | ratio |\n"
+           "|---|---|---:|---:|\n", rounds, packets);
+  g_print ("| %s | no | %.0f | |\n", path, m_off);
+  g_print ("| %s | flow probe | %.0f | **%.3f** |\n", path, m_on, m_on / m_off);
+  g_print ("\n");
   if (n1 > n0)
     g_print ("Probe cost from kernel.bpf_stats_enabled (last round): %.0f ns per packet "
              "over %" G_GUINT64_FORMAT " runs, %d distinct flows.\n",
@@ -196,6 +227,13 @@ main (int argc, char **argv)
 
   vnm_probes_free (probes);
   close (fd);
+  if (full)
+    {
+      int ignored = system ("kill $(ip netns pids vnmbench-ns) 2>/dev/null; sleep 0.3;"
+                            "ip netns del vnmbench-ns; ip link del vnmbench-br;"
+                            "ip link del vnmbench-v0 2>/dev/null; true");
+      (void) ignored;
+    }
   g_rmdir (state);
   return 0;
 }
