@@ -227,10 +227,14 @@ leg_of_response (struct vnm_flow *f, int dir)
   return dir == VNM_DIR_IN ? &f->rtt_remote : &f->rtt_vm;
 }
 
-static __always_inline void
+/* Returns the payload bytes of @p that are new: a retransmission's repeated
+ * bytes are not counted again, so a flow's bytes are what the application
+ * sent (the transfer), while the interface totals keep the wire bytes. */
+static __always_inline __u32
 track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *p,
            int dir, __u64 now, __u32 segs)
 {
+  __u32 new_bytes = p->payload;
   int other = !dir;
   __u8 fl = p->tcp_flags;
   __u32 seq_valid = dir == VNM_DIR_OUT ? VNM_TCP_SEQ_OUT : VNM_TCP_SEQ_IN;
@@ -247,7 +251,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->retrans[dir] += segs;       /* the same SYN again */
           if (t)
             t->retrans[dir] += segs;
-          return;
+          return new_bytes;
         }
       /* A new connection on this 5-tuple (first, or after a close). */
       f->tcp_state = syn_mine | seq_valid;
@@ -256,7 +260,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       f->synack_ns = 0;
       f->tsval_ns[0] = f->tsval_ns[1] = 0;
       f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
-      return;
+      return new_bytes;
     }
 
   if ((fl & TH_SYN) && (fl & TH_ACK))
@@ -278,7 +282,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           if (t)
             t->retrans[dir] += segs;
         }
-      return;
+      return new_bytes;
     }
 
   /* The ACK that completes the handshake measures the opener's leg. */
@@ -297,7 +301,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           if (t)
             t->resets++;
         }
-      return;
+      return new_bytes;
     }
 
   /* Repeated sequence ranges are retransmissions. */
@@ -306,6 +310,11 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       __u32 end = p->seq + seg_len;
       if (f->tcp_state & seq_valid)
         {
+          __u32 data_end = p->seq + p->payload;
+          if (!seq_before (f->seq_end[dir], data_end))
+            new_bytes = 0;
+          else if (seq_before (p->seq, f->seq_end[dir]))
+            new_bytes = data_end - f->seq_end[dir];
           if (seq_before (p->seq, f->seq_end[dir]))
             {
               f->retrans[dir] += segs;
@@ -357,6 +366,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->tsval_ns[dir] = now;
         }
     }
+  return new_bytes;
 }
 
 static __always_inline int
@@ -369,6 +379,7 @@ handle (struct __sk_buff *skb, int dir)
   struct vnm_flow *f;
   __u64 now = bpf_ktime_get_ns ();
   __u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+  __u32 payload;
 
   if (t)
     {
@@ -429,12 +440,11 @@ handle (struct __sk_buff *skb, int dir)
         f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
     }
   f->last_ns = now;
+  payload = p.proto == IPPROTO_TCP ? track_tcp (f, t, &p, dir, now, segs) : p.payload;
   __sync_fetch_and_add (&f->packets[dir], 1);
-  __sync_fetch_and_add (&f->bytes[dir], p.payload);
+  __sync_fetch_and_add (&f->bytes[dir], payload);
   if (t)
-    t->payload_bytes[dir] += p.payload;
-  if (p.proto == IPPROTO_TCP)
-    track_tcp (f, t, &p, dir, now, segs);
+    t->payload_bytes[dir] += payload;
   return TC_ACT_UNSPEC;
 
 untracked:
