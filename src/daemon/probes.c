@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
