@@ -131,10 +131,11 @@ vnm_flow_store_update (VnmFlowStore *s, const GArray *entries, gint64 now_mono_u
           continue;
         }
       g_hash_table_insert (fresh, &rec->key, rec);
-      g_hash_table_insert (s->active_count, GINT_TO_POINTER (key->ifindex),
-                           GUINT_TO_POINTER (GPOINTER_TO_UINT (
-                             g_hash_table_lookup (s->active_count,
-                                                  GINT_TO_POINTER (key->ifindex))) + 1));
+      {
+        gpointer ifx = GINT_TO_POINTER (key->ifindex);
+        guint n = GPOINTER_TO_UINT (g_hash_table_lookup (s->active_count, ifx));
+        g_hash_table_insert (s->active_count, ifx, GUINT_TO_POINTER (n + 1));
+      }
     }
   /* What was active and is no longer in the table was evicted by the LRU:
    * keep its last reading as a summary. */
@@ -342,12 +343,8 @@ record_matches (const VnmFlowRecord *rec, const VnmFlowQuery *q)
 }
 
 static gchar *
-group_key (const VnmFlowRecord *rec, VnmFlowBy by)
+group_key (const VnmFlowRecord *rec, VnmFlowBy by, const gchar *local, const gchar *remote)
 {
-  gchar local[48], remote[48];
-
-  vnm_flow_addr_to_string (rec->key.family, rec->key.local_addr, local, sizeof local);
-  vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
   switch (by)
     {
     case VNM_FLOW_BY_FLOW:
@@ -364,13 +361,11 @@ group_key (const VnmFlowRecord *rec, VnmFlowBy by)
 }
 
 static void
-row_add (VnmFlowRow *row, const VnmFlowRecord *rec, gboolean first)
+row_add (VnmFlowRow *row, const VnmFlowRecord *rec, gboolean first, const gchar *local,
+         const gchar *remote)
 {
   const struct vnm_flow *f = &rec->flow;
-  gchar local[48], remote[48];
 
-  vnm_flow_addr_to_string (rec->key.family, rec->key.local_addr, local, sizeof local);
-  vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
   if (first)
     {
       g_strlcpy (row->local_ip, local, sizeof row->local_ip);
@@ -455,21 +450,25 @@ vnm_flow_aggregate (GPtrArray *records, const VnmFlowQuery *q)
   for (guint i = 0; i < records->len; i++)
     {
       const VnmFlowRecord *rec = g_ptr_array_index (records, i);
+      gchar local[48], remote[48];
       gchar *key;
       gpointer pos;
 
       if (!record_matches (rec, q))
         continue;
-      key = group_key (rec, q->by);
+      vnm_flow_addr_to_string (rec->key.family, rec->key.local_addr, local, sizeof local);
+      vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
+      key = group_key (rec, q->by, local, remote);
       if (g_hash_table_lookup_extended (index, key, NULL, &pos))
         {
-          row_add (&g_array_index (rows, VnmFlowRow, GPOINTER_TO_UINT (pos)), rec, FALSE);
+          row_add (&g_array_index (rows, VnmFlowRow, GPOINTER_TO_UINT (pos)), rec, FALSE,
+                   local, remote);
           g_free (key);
         }
       else
         {
           VnmFlowRow row = { 0 };
-          row_add (&row, rec, TRUE);
+          row_add (&row, rec, TRUE, local, remote);
           g_hash_table_insert (index, key, GUINT_TO_POINTER (rows->len));
           g_array_append_val (rows, row);
         }

@@ -29,7 +29,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+sys.path.insert(0, os.path.dirname(__file__))
 from vnmtest import Bus, Daemon, build_dir, on_cleanup, require_root, sh, source_dir  # noqa: E402
+from update_doc import write_block  # noqa: E402
 
 URI = "qemu:///system"
 GUESTS = 2
@@ -239,13 +241,5 @@ text = "\n".join(table) + "\n"
 print(text)
 
 if args.update_doc:
-    with open(args.update_doc) as f:
-        doc = f.read()
-    begin, end = "<!-- bench-refresh:begin -->\n", "<!-- bench-refresh:end -->"
-    if begin not in doc or end not in doc:
-        sys.exit(f"bench: {args.update_doc} has no {begin.strip()} ... {end} block")
-    head, rest = doc.split(begin, 1)
-    tail = rest.split(end, 1)[1]
-    with open(args.update_doc, "w") as f:
-        f.write(head + begin + text + end + tail)
+    write_block(args.update_doc, "bench-refresh", text)
     step(f"updated {args.update_doc}")

@@ -45,8 +45,8 @@ def no_offloads(dev, netns=None):
 def veth_to(host, inside, netns, addrs):
     make_link(host, "type", "veth", "peer", "name", inside, "netns", netns)
     for a in addrs:
-        sh("ip", "addr", "add", a, "dev", inside, "nodad", netns=netns) if ":" in a else \
-            sh("ip", "addr", "add", a, "dev", inside, netns=netns)
+        nodad = ["nodad"] if ":" in a else []  # IPv6: usable at once
+        sh("ip", "addr", "add", a, "dev", inside, *nodad, netns=netns)
     sh("ip", "link", "set", inside, "up", netns=netns)
     no_offloads(inside, netns)
     no_offloads(host)
