@@ -232,8 +232,9 @@ leg_of_response (struct vnm_flow *f, int dir)
  * sent (the transfer), while the interface totals keep the wire bytes. */
 static __always_inline __u32
 track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *p,
-           int dir, __u64 now, __u32 segs)
+           int dir, __u32 segs)
 {
+  __u64 now;
   __u32 new_bytes = p->payload;
   int other = !dir;
   __u8 fl = p->tcp_flags;
@@ -256,7 +257,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       /* A new connection on this 5-tuple (first, or after a close). */
       f->tcp_state = syn_mine | seq_valid;
       f->seq_end[dir] = p->seq + 1;
-      f->syn_ns = now;
+      f->syn_ns = bpf_ktime_get_ns ();
       f->synack_ns = 0;
       f->tsval_ns[0] = f->tsval_ns[1] = 0;
       f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
@@ -267,6 +268,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
     {
       if ((f->tcp_state & syn_other) && !(f->tcp_state & VNM_TCP_ESTAB))
         {
+          now = bpf_ktime_get_ns ();
           if (f->syn_ns)
             rtt_add (leg_of_response (f, dir), now - f->syn_ns);
           f->synack_ns = now;
@@ -288,7 +290,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
   /* The ACK that completes the handshake measures the opener's leg. */
   if (f->synack_ns && (fl & TH_ACK) && (f->tcp_state & syn_mine))
     {
-      rtt_add (leg_of_response (f, dir), now - f->synack_ns);
+      rtt_add (leg_of_response (f, dir), bpf_ktime_get_ns () - f->synack_ns);
       f->synack_ns = 0;
     }
 
@@ -347,14 +349,16 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
   /* Timestamps: one TSval per direction is pending at a time, from when it
    * first passed. The TSecr that echoes it ends a round trip; a TSecr past
    * it (its segment was lost, or acknowledged together with later ones)
-   * drops it without a sample. Then the next new TSval is pending. */
+   * drops it without a sample. Then the next new TSval is pending. The
+   * precise clock is read only for those two events, not for every
+   * segment that repeats the pending TSval. */
   if (p->has_ts)
     {
       if (p->tsecr && f->tsval_ns[other])
         {
           if (p->tsecr == f->tsval[other])
             {
-              rtt_add (leg_of_response (f, dir), now - f->tsval_ns[other]);
+              rtt_add (leg_of_response (f, dir), bpf_ktime_get_ns () - f->tsval_ns[other]);
               f->tsval_ns[other] = 0;
             }
           else if ((__s32) (p->tsecr - f->tsval[other]) > 0)
@@ -363,7 +367,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       if (!f->tsval_ns[dir] && p->tsval != f->tsval[dir])
         {
           f->tsval[dir] = p->tsval;
-          f->tsval_ns[dir] = now;
+          f->tsval_ns[dir] = bpf_ktime_get_ns ();
         }
     }
   return new_bytes;
@@ -377,7 +381,9 @@ handle (struct __sk_buff *skb, int dir)
   struct packet p = {};
   struct vnm_flow_key key = {};
   struct vnm_flow *f;
-  __u64 now = bpf_ktime_get_ns ();
+  /* first/last seen need no more than the tick clock (same base as
+   * CLOCK_MONOTONIC, a few ms coarse); RTT reads the precise one. */
+  __u64 now = bpf_ktime_get_coarse_ns ();
   __u32 segs = skb->gso_segs ? skb->gso_segs : 1;
   __u32 payload;
 
@@ -440,7 +446,7 @@ handle (struct __sk_buff *skb, int dir)
         f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
     }
   f->last_ns = now;
-  payload = p.proto == IPPROTO_TCP ? track_tcp (f, t, &p, dir, now, segs) : p.payload;
+  payload = p.proto == IPPROTO_TCP ? track_tcp (f, t, &p, dir, segs) : p.payload;
   __sync_fetch_and_add (&f->packets[dir], 1);
   __sync_fetch_and_add (&f->bytes[dir], payload);
   if (t)

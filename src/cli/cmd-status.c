@@ -100,8 +100,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     {
       const gchar *reason = vnm_rec_str (flow_table, "reason");
       if (vnm_rec_bool (flow_table, "available"))
-        printf (_("Flow probe:          tc (clsact), table of %u flows\n"),
-                (guint) vnm_rec_u64 (flow_table, "size"));
+        printf (_("Flow probe:          %s, table of %u flows\n"),
+                vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
       else
         printf (_("Flow probe:          not available: %s\n"), reason);
     }

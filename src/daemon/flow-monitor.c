@@ -49,7 +49,8 @@ vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gbo
     m->unavailable = g_strdup (_("The kernel does not allow tc (sched_cls) eBPF programs."));
   else
     {
-      m->probes = vnm_probes_new (config->table_size, config->state_dir, count_filters, m, &error);
+      m->probes = vnm_probes_new (config->table_size, config->attach, config->state_dir,
+                                  count_filters, m, &error);
       if (!m->probes)
         m->unavailable = g_strdup (error->message);
     }
@@ -67,6 +68,12 @@ vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gbo
   if (stale)
     g_message (_("Removed %u stale virtnetmon tc hook(s) left by an earlier run."), stale);
   return m;
+}
+
+const gchar *
+vnm_flow_monitor_program (VnmFlowMonitor *m)
+{
+  return m->probes ? vnm_probe_attach_to_string (vnm_probes_attach_mode (m->probes)) : "";
 }
 
 gboolean
@@ -243,7 +250,7 @@ vnm_flow_monitor_status (VnmFlowMonitor *m)
           s->ifindex = link ? link->ifindex : 0;
           s->domain_uuid = g_strdup (d->uuid);
           s->domain_name = g_strdup (d->name);
-          s->program = g_strdup ("tc");
+          s->program = g_strdup (vnm_flow_monitor_program (m));
           s->attached = m->probes && link && vnm_probes_is_attached (m->probes, link->ifindex);
           if (s->attached)
             s->reason = g_strdup ("");

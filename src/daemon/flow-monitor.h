@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "flows.h"
+#include "probes.h"
 
 typedef struct {
   guint table_size;           /* flow table entries in the kernel */
@@ -16,6 +17,7 @@ typedef struct {
   gint64 retention_s;         /* ended flows are kept this long */
   guint max_ended;            /* and at most this many */
   const gchar *state_dir;     /* where the tc hook list is kept */
+  VnmProbeAttach attach;      /* tcx, clsact or auto */
 } VnmFlowMonitorConfig;
 
 typedef struct _VnmFlowMonitor VnmFlowMonitor;
@@ -30,6 +32,8 @@ gboolean vnm_flow_monitor_available (VnmFlowMonitor *m);
 /* Why flows are not available ("" when they are). */
 const gchar *vnm_flow_monitor_unavailable_reason (VnmFlowMonitor *m);
 guint vnm_flow_monitor_table_size (VnmFlowMonitor *m);
+/* "tcx" or "tc-clsact"; "" when unavailable. */
+const gchar *vnm_flow_monitor_program (VnmFlowMonitor *m);
 
 /* Attach to new VM netdevs, detach from those no longer a running VM's.
  * Call when the registry or the link list changed. */

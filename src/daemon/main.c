@@ -301,6 +301,8 @@ main (int argc, char **argv)
   gboolean version = FALSE;
   gint flow_table_size = 32768, flow_idle_timeout = 60;
   g_autofree gchar *state_dir = NULL;
+  g_autofree gchar *probe_attach = NULL;
+  VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
   const GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
@@ -318,6 +320,9 @@ main (int argc, char **argv)
       N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
     { "flow-idle-timeout", 0, 0, G_OPTION_ARG_INT, &flow_idle_timeout,
       N_("Seconds after which an idle flow ends and is kept as a summary (default: 60)"), N_("SEC") },
+    { "probe-attach", 0, 0, G_OPTION_ARG_STRING, &probe_attach,
+      N_("How probes hook a device: tcx, tc-clsact or auto (default: auto, tcx where the kernel has it)"),
+      N_("MODE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
       N_("Where to record the tc hooks virtnetmond attached (default: /run/virtnetmon)"), N_("DIR") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Read defaults from FILE"), N_("FILE") },
@@ -375,6 +380,12 @@ main (int argc, char **argv)
                   flow_idle_timeout);
       return 2;
     }
+  if (probe_attach && !vnm_probe_attach_from_string (probe_attach, &attach))
+    {
+      g_printerr (_("virtnetmond: unknown --probe-attach mode '%s' (use tcx, tc-clsact or auto).\n"),
+                  probe_attach);
+      return 2;
+    }
   if ((opt_system + opt_session + (bus_address != NULL)) > 1)
     {
       g_printerr (_("virtnetmond: choose one of --system, --session and --bus-address.\n"));
@@ -412,6 +423,7 @@ main (int argc, char **argv)
       .retention_s = 15 * 60,
       .max_ended = 100000,
       .state_dir = state_dir ? state_dir : VNM_DEFAULT_STATE_DIR,
+      .attach = attach,
     };
     ctx.d.flows = vnm_flow_monitor_new (&ctx.d, &fc, no_bpf);
   }

@@ -19,14 +19,22 @@
 
 #define STATE_FILE "tc-hooks"
 
+/* enum bpf_attach_type values of Linux 6.6, newer than the uapi headers
+ * this may be built with. */
+#define VNM_BPF_TCX_INGRESS 46
+#define VNM_BPF_TCX_EGRESS  47
+#define VNM_BPF_F_BEFORE    (1U << 3)
+
 typedef struct {
   gint ifindex;
   gchar name[IF_NAMESIZE];
   gboolean created_qdisc;  /* the clsact qdisc was ours to create */
+  int link_fd[2];          /* tcx: ingress, egress links; -1 when none */
 } Hooked;
 
 struct _VnmProbes {
   struct vnm_flows_bpf *skel;
+  VnmProbeAttach mode;     /* TCX or CLSACT */
   guint flow_table_size;
   gchar *state_path;
   VnmTcFilterCountFunc count_filters;
@@ -48,6 +56,54 @@ libbpf_log (enum libbpf_print_level level, const char *fmt, va_list args)
   return 0;
 }
 
+gboolean
+vnm_probe_attach_from_string (const gchar *s, VnmProbeAttach *out)
+{
+  if (g_str_equal (s, "auto"))
+    *out = VNM_PROBE_ATTACH_AUTO;
+  else if (g_str_equal (s, "tcx"))
+    *out = VNM_PROBE_ATTACH_TCX;
+  else if (g_str_equal (s, "tc-clsact") || g_str_equal (s, "clsact"))
+    *out = VNM_PROBE_ATTACH_CLSACT;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const gchar *
+vnm_probe_attach_to_string (VnmProbeAttach a)
+{
+  switch (a)
+    {
+    case VNM_PROBE_ATTACH_TCX:
+      return "tcx";
+    case VNM_PROBE_ATTACH_CLSACT:
+      return "tc-clsact";
+    default:
+      return "auto";
+    }
+}
+
+/* Kernels without tcx refuse the attach type in a query with EINVAL. */
+static gboolean
+kernel_has_tcx (void)
+{
+  DECLARE_LIBBPF_OPTS (bpf_prog_query_opts, q);
+  gint lo = if_nametoindex ("lo");
+
+  return lo > 0 && bpf_prog_query_opts (lo, VNM_BPF_TCX_INGRESS, &q) == 0;
+}
+
+static void
+hooked_free (Hooked *h)
+{
+  for (guint i = 0; i < 2; i++)
+    if (h->link_fd[i] >= 0)
+      close (h->link_fd[i]);
+  g_free (h);
+}
+
+/* Only clsact hooks outlive the daemon, so only they are recorded. */
 static void
 save_state (VnmProbes *p)
 {
@@ -58,20 +114,31 @@ save_state (VnmProbes *p)
 
   g_hash_table_iter_init (&it, p->hooked);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &h))
-    g_string_append_printf (text, "%d %s %d\n", h->ifindex, h->name, h->created_qdisc);
+    if (p->mode == VNM_PROBE_ATTACH_CLSACT)
+      g_string_append_printf (text, "%d %s %d\n", h->ifindex, h->name, h->created_qdisc);
   if (!g_file_set_contents (p->state_path, text->str, text->len, &error))
     g_warning (_("Cannot record tc hooks in %s: %s"), p->state_path, error->message);
 }
 
 VnmProbes *
-vnm_probes_new (guint flow_table_size, const gchar *state_dir,
+vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state_dir,
                 VnmTcFilterCountFunc count_filters, gpointer user_data, GError **error)
 {
   g_autoptr(VnmFlowsBpf) skel = NULL;
   VnmProbes *p;
+  gboolean tcx;
   int err;
 
   libbpf_set_print (libbpf_log);
+  tcx = kernel_has_tcx ();
+  if (attach == VNM_PROBE_ATTACH_TCX && !tcx)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("This kernel has no tcx hooks (Linux 6.6 or later); use tc-clsact."));
+      return NULL;
+    }
+  if (attach == VNM_PROBE_ATTACH_AUTO)
+    attach = tcx ? VNM_PROBE_ATTACH_TCX : VNM_PROBE_ATTACH_CLSACT;
   if (g_mkdir_with_parents (state_dir, 0755) < 0)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
@@ -96,11 +163,12 @@ vnm_probes_new (guint flow_table_size, const gchar *state_dir,
     }
   p = g_new0 (VnmProbes, 1);
   p->skel = g_steal_pointer (&skel);
+  p->mode = attach;
   p->flow_table_size = flow_table_size;
   p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
   p->count_filters = count_filters;
   p->user_data = user_data;
-  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) hooked_free);
   p->ncpus = libbpf_num_possible_cpus ();
   return p;
 }
@@ -109,6 +177,12 @@ guint
 vnm_probes_flow_table_size (VnmProbes *p)
 {
   return p->flow_table_size;
+}
+
+VnmProbeAttach
+vnm_probes_attach_mode (VnmProbes *p)
+{
+  return p->mode;
 }
 
 /* Whether the program with @prog_id is one of virtnetmon's. */
@@ -197,6 +271,25 @@ vnm_probes_remove_stale (VnmProbes *p, GArray *ifindexes)
 }
 
 static gboolean
+attach_side_tcx (Hooked *h, gboolean egress, struct bpf_program *prog, GError **error)
+{
+  DECLARE_LIBBPF_OPTS (bpf_link_create_opts, opts, .flags = VNM_BPF_F_BEFORE);
+  int fd = bpf_link_create (bpf_program__fd (prog), h->ifindex,
+                            egress ? VNM_BPF_TCX_EGRESS : VNM_BPF_TCX_INGRESS, &opts);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, VNM_ERROR, saved == EPERM ? VNM_ERROR_PERMISSION_DENIED : VNM_ERROR_FAILED,
+                   _("The kernel refused the tcx %s program on %s: %s"),
+                   egress ? "egress" : "ingress", h->name, g_strerror (saved));
+      return FALSE;
+    }
+  h->link_fd[egress] = fd;
+  return TRUE;
+}
+
+static gboolean
 attach_side (VnmProbes *p, gint ifindex, const gchar *ifname, enum bpf_tc_attach_point side,
              struct bpf_program *prog, GError **error)
 {
@@ -246,12 +339,33 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **err
     return TRUE;
   h = g_new0 (Hooked, 1);
   h->ifindex = ifindex;
+  h->link_fd[0] = h->link_fd[1] = -1;
   g_strlcpy (h->name, ifname, sizeof h->name);
+  if (bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_ANY) < 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("Cannot start the totals of %s: %s"), ifname, g_strerror (errno));
+      g_free (h);
+      return FALSE;
+    }
+  if (p->mode == VNM_PROBE_ATTACH_TCX)
+    {
+      g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
+      if (!attach_side_tcx (h, FALSE, p->skel->progs.vnm_tc_from_vm, error) ||
+          !attach_side_tcx (h, TRUE, p->skel->progs.vnm_tc_to_vm, error))
+        {
+          vnm_probes_detach (p, ifindex, FALSE);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
   err = bpf_tc_hook_create (&hook);
   if (err && err != -EEXIST)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
                    _("Cannot add a clsact qdisc to %s: %s"), ifname, g_strerror (-err));
+      bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key);
       g_free (h);
       return FALSE;
     }
@@ -260,13 +374,6 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **err
   g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
   save_state (p);
 
-  if (bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_ANY) < 0)
-    {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
-                   _("Cannot start the totals of %s: %s"), ifname, g_strerror (errno));
-      vnm_probes_detach (p, ifindex, FALSE);
-      return FALSE;
-    }
   if (!attach_side (p, ifindex, ifname, BPF_TC_INGRESS, p->skel->progs.vnm_tc_from_vm, error) ||
       !attach_side (p, ifindex, ifname, BPF_TC_EGRESS, p->skel->progs.vnm_tc_to_vm, error))
     {
@@ -284,7 +391,8 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
 
   if (!h)
     return;
-  if (!device_gone)
+  /* tcx: closing the links (in hooked_free) detaches them. */
+  if (!device_gone && p->mode == VNM_PROBE_ATTACH_CLSACT)
     {
       detach_side (ifindex, BPF_TC_INGRESS);
       detach_side (ifindex, BPF_TC_EGRESS);
@@ -293,7 +401,8 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
     }
   bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key);
   g_hash_table_remove (p->hooked, GINT_TO_POINTER (ifindex));
-  save_state (p);
+  if (p->mode == VNM_PROBE_ATTACH_CLSACT)
+    save_state (p);
 }
 
 gboolean

@@ -11,6 +11,20 @@
 #define VNM_TC_HANDLE   0x564e4d31u  /* "VNM1" */
 #define VNM_TC_PRIORITY 1
 
+/* How the programs hook a device's ingress and egress. tcx (Linux 6.6+)
+ * runs BPF links straight from the datapath, before any clsact filter, and
+ * the kernel drops them when their owner exits; on older kernels the
+ * programs are filters under a clsact qdisc. */
+typedef enum {
+  VNM_PROBE_ATTACH_AUTO,    /* tcx where the kernel has it, else clsact */
+  VNM_PROBE_ATTACH_TCX,
+  VNM_PROBE_ATTACH_CLSACT,
+} VnmProbeAttach;
+
+/* "auto", "tcx", "tc-clsact" (also accepts "clsact"); FALSE when unknown. */
+gboolean vnm_probe_attach_from_string (const gchar *s, VnmProbeAttach *out);
+const gchar *vnm_probe_attach_to_string (VnmProbeAttach a);
+
 typedef struct _VnmProbes VnmProbes;
 
 /* Counts the tc filters under clsact @egress/ingress of @ifindex, or -1 on
@@ -18,30 +32,36 @@ typedef struct _VnmProbes VnmProbes;
  * empty, without touching anyone else's. */
 typedef gint (*VnmTcFilterCountFunc) (gint ifindex, gboolean egress, gpointer user_data);
 
-/* Loads the probe with a flow table of @flow_table_size entries. @state_dir
- * keeps the list of devices with virtnetmon hooks, so that a restart after a
- * crash can remove them. */
-VnmProbes *vnm_probes_new (guint flow_table_size, const gchar *state_dir,
+/* Loads the probe with a flow table of @flow_table_size entries, hooking
+ * devices as @attach says (AUTO: tcx when the kernel answers a tcx query).
+ * @state_dir keeps the list of devices with clsact hooks, so that a restart
+ * after a crash can remove them (tcx links need no such list). */
+VnmProbes *vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state_dir,
                            VnmTcFilterCountFunc count_filters, gpointer user_data,
                            GError **error);
 void vnm_probes_free (VnmProbes *probes);
 
 guint vnm_probes_flow_table_size (VnmProbes *probes);
+/* VNM_PROBE_ATTACH_TCX or _CLSACT: what this kernel got. */
+VnmProbeAttach vnm_probes_attach_mode (VnmProbes *probes);
 
-/* Removes hooks a previous virtnetmond left behind: those in the state file
- * and any virtnetmon program found on @ifindexes (an array of gint). Returns
- * how many hooks were removed. */
+/* Removes clsact hooks a previous virtnetmond left behind: those in the
+ * state file and any virtnetmon filter found on @ifindexes (an array of
+ * gint). Returns how many hooks were removed. */
 guint vnm_probes_remove_stale (VnmProbes *probes, GArray *ifindexes);
 
 /* Attaches to @ifindex (ingress: from the VM, egress: to the VM) and starts
- * its totals at zero. Fails with a message naming the device when the kernel
- * refuses or another program holds virtnetmon's tc handle. */
+ * its totals at zero. tcx links go first in the device's chain, so that no
+ * other program's verdict hides a packet from the probe. Fails with a
+ * message naming the device when the kernel refuses or (clsact) another
+ * program holds virtnetmon's tc handle. */
 gboolean vnm_probes_attach (VnmProbes *probes, gint ifindex, const gchar *ifname,
                             GError **error);
 
-/* Removes virtnetmon's filters from @ifindex (only after checking they are
- * ours) and the clsact qdisc if virtnetmon created it and it is now empty.
- * With @device_gone, only forgets the device. */
+/* Closes virtnetmon's tcx links on @ifindex, or removes its clsact filters
+ * (only after checking they are ours) and the clsact qdisc if virtnetmon
+ * created it and it is now empty. With @device_gone, only forgets the
+ * device. */
 void vnm_probes_detach (VnmProbes *probes, gint ifindex, gboolean device_gone);
 
 gboolean vnm_probes_is_attached (VnmProbes *probes, gint ifindex);

@@ -6,7 +6,10 @@ devices vnmfl-a and vnmfl-b on bridge vnmfl-br0. Their remote peer is the
 namespace vnmfl-remote, behind a delay line (tests/lib/delayline.py) that
 adds DELAY_MS each way, so TCP has a known round trip. Ground truth: exact
 byte counts the test sends, `ss -ti` in the VM (rtt, retransmissions),
-`ip -s link` (interface totals), `tc filter show` (hooks).
+`ip -s link` (interface totals), the kernel's tcx program lists
+(tests/helpers/tcx-progs) and `tc filter show` (hooks). The probe runs on
+tcx, as on any kernel that has it; the crash-recovery part runs it as tc
+clsact filters, the fallback for older kernels.
 """
 import json
 import os
@@ -67,10 +70,15 @@ line = subprocess.Popen([sys.executable, os.path.join(lib, "delayline.py"), "vnm
 on_cleanup(line.kill)
 line.stdout.readline()
 
-# A foreign tc filter on vnmfl-b that virtnetmon must leave alone.
+# Foreign programs on vnmfl-b that virtnetmon must leave alone: a tc filter
+# and a tcx link (pinned, as a long-lived agent would keep it).
 sh("tc", "qdisc", "add", "dev", "vnmfl-b", "clsact")
 FOREIGN = os.path.join(build_dir(), "tests", "helpers", "foreign-tc.bpf.o")
+TCX_PROGS = os.path.join(build_dir(), "tests", "helpers", "tcx-progs")
 sh("tc", "filter", "add", "dev", "vnmfl-b", "ingress", "prio", "100", "bpf", "obj", FOREIGN, "sec", "tc", "da")
+FOREIGN_PIN = f"/sys/fs/bpf/vnmfl-foreign-{os.getpid()}"
+sh(TCX_PROGS, "pin", "vnmfl-b", FOREIGN, FOREIGN_PIN)
+on_cleanup(subprocess.run, ["rm", "-f", FOREIGN_PIN])
 
 node_xml = os.path.join(tmp, "node.xml")
 with open(node_xml, "w") as f:
@@ -168,8 +176,19 @@ def probes():
     return {p["iface"]: p for p in cli_json(bus, "status")["probes"]}
 
 
+def tcx_progs(dev):
+    """(side, program name) on DEV's tcx hooks in run order (ground truth:
+    the kernel's BPF_PROG_QUERY)."""
+    out = sh(TCX_PROGS, "show", dev, check=False).stdout
+    return [tuple(line.split()) for line in out.splitlines()]
+
+
+def our_tcx(dev):
+    return [p for p in tcx_progs(dev) if p[1].startswith("vnm_tc_")]
+
+
 def our_filters(dev):
-    """virtnetmon's programs on DEV (ground truth: tc filter show)."""
+    """virtnetmon's clsact filters on DEV (ground truth: tc filter show)."""
     found = []
     for side in ("ingress", "egress"):
         out = sh("tc", "-j", "filter", "show", "dev", dev, side, check=False).stdout or "[]"
@@ -186,11 +205,14 @@ def has_clsact(dev):
 
 wait_for(lambda: all(probes().get(d, {}).get("attached") for d in ("vnmfl-a", "vnmfl-b")), 10,
          "the probe to attach to both VMs' devices")
-t.check(sorted(our_filters("vnmfl-a")) == [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")],
-        "tc shows the probe on vnmfl-a: ingress = from the VM, egress = to the VM",
-        str(our_filters("vnmfl-a")))
+t.check(sorted(our_tcx("vnmfl-a")) == [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")],
+        "the kernel lists the probe on vnmfl-a's tcx hooks: ingress = from the VM, egress = to the VM",
+        str(tcx_progs("vnmfl-a")))
+t.check(tcx_progs("vnmfl-b")[:2] == [("ingress", "vnm_tc_from_vm"), ("ingress", "foreign_pass")],
+        "on vnmfl-b the probe runs first, before the foreign tcx program", str(tcx_progs("vnmfl-b")))
+t.check(our_filters("vnmfl-a") == [], "no clsact filter is used where tcx exists")
 st = cli(bus, "status").stdout
-t.check(re.search(r"vnmfl-a\s+flvm1\s+tc ingress,egress\s+yes", st) is not None,
+t.check(re.search(r"vnmfl-a\s+flvm1\s+tcx ingress,egress\s+yes", st) is not None,
         "virtnetmon status names the program attached to each device", st)
 
 
@@ -355,22 +377,34 @@ r = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.vi
 t.check("org.virtnetmon.Error.InvalidArgument" in r.stderr and "top" in r.stderr,
         "GetFlows with a wrongly typed option: InvalidArgument naming it", r.stderr)
 
-# --- a device that disappears loses its probe; stop removes exactly ours ----------
+# --- stop removes exactly ours -------------------------------------------------
 daemon.stop()
-t.check(our_filters("vnmfl-a") == [] and our_filters("vnmfl-b") == [],
-        "after stop no virtnetmon filter is left")
-t.check(not has_clsact("vnmfl-a"), "the clsact qdisc virtnetmon created is gone")
+t.check(our_tcx("vnmfl-a") == [] and our_tcx("vnmfl-b") == [], "after stop no virtnetmon tcx link is left")
+t.check(tcx_progs("vnmfl-b") == [("ingress", "foreign_pass")], "the foreign tcx program on vnmfl-b stays",
+        str(tcx_progs("vnmfl-b")))
 foreign = sh("tc", "filter", "show", "dev", "vnmfl-b", "ingress").stdout
 t.check("foreign_pass" in foreign and has_clsact("vnmfl-b"),
         "the foreign filter and its clsact on vnmfl-b are untouched", foreign)
 
-# --- killed daemon: the next start removes its stale hooks ---------------------
+# --- killed daemon: tcx links die with it --------------------------------------
 daemon = Daemon(bus, *DAEMON_ARGS)
 wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach")
 os.kill(daemon.proc.pid, signal.SIGKILL)
 daemon.proc.wait()
-t.check(len(our_filters("vnmfl-a")) == 2, "a killed daemon leaves its hooks behind (as expected)")
-daemon = Daemon(bus, *DAEMON_ARGS)
+t.check(our_tcx("vnmfl-a") == [], "a killed daemon's tcx links are gone with it (the kernel owns them)")
+
+# --- the tc clsact fallback: filters, the qdisc, and crash recovery -------------
+CLSACT_ARGS = DAEMON_ARGS + ("--probe-attach", "tc-clsact")
+daemon = Daemon(bus, *CLSACT_ARGS)
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach as clsact filters")
+t.check(sorted(our_filters("vnmfl-a")) == [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")]
+        and our_tcx("vnmfl-a") == [], "with --probe-attach tc-clsact, tc shows the probe as filters",
+        str(our_filters("vnmfl-a")))
+t.check(probes()["vnmfl-a"]["program"] == "tc-clsact", "status names the fallback", str(probes()["vnmfl-a"]))
+os.kill(daemon.proc.pid, signal.SIGKILL)
+daemon.proc.wait()
+t.check(len(our_filters("vnmfl-a")) == 2, "a killed daemon leaves its clsact filters behind (as expected)")
+daemon = Daemon(bus, *CLSACT_ARGS)
 wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach after restart")
 t.check("stale" in daemon.output() and len(our_filters("vnmfl-a")) == 2,
         "the restart removed the stale hooks and attached once", daemon.output()[-800:])
@@ -379,5 +413,9 @@ wait_for(lambda: not probes().get("vnmfl-b", {}).get("attached", True), 10, "vnm
 t.check("not present" in probes()["vnmfl-b"]["reason"], "a vanished device is reported with why",
         str(probes()["vnmfl-b"]))
 daemon.stop()
-t.check(our_filters("vnmfl-a") == [] and not has_clsact("vnmfl-a"), "clean after the restarted daemon stops")
+t.check(our_filters("vnmfl-a") == [] and not has_clsact("vnmfl-a"),
+        "clean after the restarted daemon stops: no filter, and the clsact qdisc it created is gone")
+r = subprocess.run([os.path.join(build_dir(), "src", "virtnetmond"), "--probe-attach", "xdp"],
+                   text=True, capture_output=True)
+t.check(r.returncode == 2 and "xdp" in r.stderr, "an unknown --probe-attach mode is refused, named", r.stderr)
 t.done()
