@@ -405,7 +405,7 @@ main (int argc, char **argv)
       if (run == RUN_NONE)
         g_print ("| %s | %s | %.0f | | |\n", path, run_label[run], m);
       else
-        g_print ("| %s | %s | %.0f | %s%.3f%s (%.3f–%.3f) | %s |\n", path, run_label[run], m,
+        g_print ("| %s | %s | %.0f | %s%.3f%s (%.3f to %.3f) | %s |\n", path, run_label[run], m,
                  run == RUN_TCX ? "**" : "", ratio[run][rounds / 2], run == RUN_TCX ? "**" : "",
                  ratio[run][rounds / 4], ratio[run][(3 * rounds) / 4], cost);
     }
