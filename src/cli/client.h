@@ -42,5 +42,6 @@ int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv);

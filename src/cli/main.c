@@ -18,6 +18,7 @@ static const Command commands[] = {
   { "domiflist", vnm_cmd_domiflist, N_("List a domain's interfaces, like virsh domiflist") },
   { "domifstat", vnm_cmd_domifstat, N_("Show a domain's interface counters and rates (guest's view)") },
   { "flows", vnm_cmd_flows, N_("Show who a domain talks to: flows, TCP RTT, retransmissions") },
+  { "history", vnm_cmd_history, N_("Show the rate history of a domain or interface (15 min per second, 48 h per minute)") },
   { "ifstat", vnm_cmd_ifstat, N_("Show every host interface with rates and its VM") },
   { "status", vnm_cmd_status, N_("Show the daemon's state and kernel capabilities") },
 };

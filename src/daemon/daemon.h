@@ -4,6 +4,7 @@
 
 #include <glib.h>
 
+#include "history.h"
 #include "kernel-caps.h"
 #include "linkstats.h"
 #include "registry.h"
@@ -24,6 +25,7 @@ typedef struct {
   VnmKernelCaps *caps;
   VnmDbusService *dbus;
   VnmFlowMonitor *flows;    /* the per-VM flow probe; never NULL once started */
+  VnmHistory *history;      /* rates of every interface and domain, 48 h */
   const gchar *proc_root;   /* for the QEMU scan, normally /proc */
 } VnmDaemon;
 

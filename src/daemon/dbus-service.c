@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dbus-service.h"
+#include "history-recorder.h"
 #include "query.h"
 #include "vnm-error.h"
 #include "vnm-generated.h"
@@ -142,6 +143,58 @@ handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpo
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static gboolean
+handle_get_history (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                    const gchar *target, const gchar *metric_name, guint since,
+                    gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  VnmHistory *history = service->daemon->history;
+  g_autofree gchar *series = NULL;
+  g_autoptr(GArray) points = NULL;
+  GVariantBuilder b;
+  VnmMetric metric;
+  gdouble scale;
+  guint resolution = 0;
+
+  if (!check_arg (invocation, "target", target) || !check_arg (invocation, "metric", metric_name))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (!vnm_metric_from_name (metric_name, &metric, &scale))
+    {
+      g_autofree gchar *names = g_strjoinv (", ", (gchar **) vnm_metric_names ());
+      g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                                             _("Unknown metric '%s': use one of %s."),
+                                             metric_name, names);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (since < 1 || since > VNM_HISTORY_COARSE_MINUTES * 60)
+    {
+      g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                                             _("History goes back 1 to %u seconds, not %u."),
+                                             VNM_HISTORY_COARSE_MINUTES * 60, since);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  series = vnm_history_recorder_series (history, service->daemon, target);
+  if (!series)
+    {
+      g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_UNKNOWN_DOMAIN,
+                                             _("No running domain and no interface with history "
+                                               "is called '%s'."), target);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  points = vnm_history_query (history, series, metric, since,
+                              g_get_real_time () / G_USEC_PER_SEC, &resolution);
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(dddd)"));
+  for (guint i = 0; points && i < points->len; i++)
+    {
+      const VnmHistoryPoint *p = &g_array_index (points, VnmHistoryPoint, i);
+      g_variant_builder_add (&b, "(dddd)", (gdouble) p->time_s, p->min * scale, p->avg * scale,
+                             p->max * scale);
+    }
+  vnm_monitor1_complete_get_history (object, invocation, resolution, g_variant_builder_end (&b));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
 {
@@ -241,6 +294,7 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   g_signal_connect (service->monitor, "handle-get-link-stats", G_CALLBACK (handle_get_link_stats), service);
   g_signal_connect (service->monitor, "handle-get-flows", G_CALLBACK (handle_get_flows), service);
   g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
+  g_signal_connect (service->monitor, "handle-get-history", G_CALLBACK (handle_get_history), service);
   vnm_monitor1_set_flow_table (service->monitor, vnm_query_flow_table (daemon));
   vnm_monitor1_set_probes (service->monitor, vnm_query_probes (daemon));
 

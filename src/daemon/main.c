@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "dbus-service.h"
 #include "flow-monitor.h"
+#include "history-recorder.h"
 #include "kernel-caps.h"
 #include "libvirt-watch.h"
 #include "linkstats.h"
@@ -112,6 +113,7 @@ refresh (gpointer user_data)
     }
   vnm_sampler_update (ctx.d.sampler, ctx.d.links, g_get_monotonic_time ());
   reindex_links (&ctx.d);
+  vnm_history_recorder_feed (ctx.d.history, &ctx.d, g_get_real_time () / G_USEC_PER_SEC);
   if (ctx.d.flows)
     vnm_flow_monitor_poll (ctx.d.flows);
   publish ();
@@ -404,6 +406,7 @@ main (int argc, char **argv)
   ctx.d.proc_root = g_getenv ("VIRTNETMON_PROC_ROOT") ? g_getenv ("VIRTNETMON_PROC_ROOT") : "/proc";
   ctx.d.registry = vnm_registry_new ();
   ctx.d.sampler = vnm_sampler_new ();
+  ctx.d.history = vnm_history_new ();
   ctx.d.links = g_array_new (FALSE, TRUE, sizeof (VnmLink));
   ctx.d.link_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   ctx.d.caps = no_bpf ? NULL : vnm_kernel_caps_detect ();

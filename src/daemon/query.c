@@ -120,12 +120,7 @@ view_stats (VnmDaemon *daemon, const VnmLink *link, gboolean guest_view, ViewSta
     .tx_bytes = link->counters.rx_bytes, .tx_packets = link->counters.rx_packets,
     .tx_errors = link->counters.rx_errors, .tx_dropped = link->counters.rx_dropped,
   };
-  out->r = (VnmRates) {
-    .rx_bytes_ps = r.tx_bytes_ps, .tx_bytes_ps = r.rx_bytes_ps,
-    .rx_pps = r.tx_pps, .tx_pps = r.rx_pps,
-    .rx_errs_ps = r.tx_errs_ps, .tx_errs_ps = r.rx_errs_ps,
-    .rx_drops_ps = r.tx_drops_ps, .tx_drops_ps = r.rx_drops_ps,
-  };
+  vnm_rates_guest_view (&r, &out->r);
 }
 
 static void

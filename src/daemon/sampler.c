@@ -139,3 +139,14 @@ vnm_sampler_get (VnmSampler *sampler, gint ifindex, VnmRates *out)
   else
     memset (out, 0, sizeof *out);
 }
+
+void
+vnm_rates_guest_view (const VnmRates *host, VnmRates *guest)
+{
+  *guest = (VnmRates) {
+    .rx_bytes_ps = host->tx_bytes_ps, .tx_bytes_ps = host->rx_bytes_ps,
+    .rx_pps = host->tx_pps, .tx_pps = host->rx_pps,
+    .rx_errs_ps = host->tx_errs_ps, .tx_errs_ps = host->rx_errs_ps,
+    .rx_drops_ps = host->tx_drops_ps, .tx_drops_ps = host->rx_drops_ps,
+  };
+}

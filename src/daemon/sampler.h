@@ -25,6 +25,10 @@ guint64 vnm_counter_delta (guint64 prev, guint64 cur, gboolean *reset);
 void vnm_rates_compute (const VnmCounters *prev, const VnmCounters *cur,
                         gint64 dt_us, VnmRates *out);
 
+/* The same rates seen from inside a VM: what the host receives on a VM's
+ * tap, the guest sent. */
+void vnm_rates_guest_view (const VnmRates *host, VnmRates *guest);
+
 typedef struct _VnmSampler VnmSampler;
 
 VnmSampler *vnm_sampler_new (void);

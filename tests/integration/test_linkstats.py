@@ -7,6 +7,7 @@ counters as the kernel does.
 whose command line is a Proxmox-style QEMU's; tap907i0 is mapped by its name.
 Ground truth is `ip -j -s link` for the same devices.
 """
+import re
 import os
 import subprocess
 import sys
@@ -166,6 +167,47 @@ t.check(row and row["tx_mbps"] < 0.01 and row["tx_pps"] < 5, "rates fall to zero
 text = cli(bus, "domifstat", "itvm1").stdout
 t.check(f"vnmit-v1 tx_bytes {k['rx_bytes']}" in text, "domifstat text output in virsh's format",
         text)
+
+# --- history: per-second rates add up to the kernel's packet count -----------
+# Every second since the daemon started has a sample of delta/dt, so their
+# sum is the counter's increase since then (the device is older than the
+# daemon only by a few IPv6 neighbour discovery packets).
+h = cli_json(bus, "history", "vnmit-v1", "--metric", "tx_pps", "--since", "15m")
+pts = h["series"]["tx_pps"]["points"]
+total = sum(p["avg"] for p in pts)
+t.check(h["series"]["tx_pps"]["resolution_seconds"] == 1 and abs(total - k["rx_packets"]) <= 0.03 * k["rx_packets"],
+        f"history: {len(pts)} one-second points whose tx_pps sum to the kernel's count "
+        f"({total:.0f} vs ip -s link {k['rx_packets']})", str(pts[-12:]))
+peak = max(p["avg"] for p in pts)
+t.check(800 <= peak <= 1200, f"history shows the ~1000 pps the VM sent (peak {peak:.0f})")
+times = [p["time"] for p in pts]
+t.check(times == sorted(times) and len(set(times)) == len(times), "points are oldest first, one per second")
+hv = cli_json(bus, "history", "itvm1", "--metric", "tx_pps", "--since", "15m")
+by_time = {p["time"]: p["avg"] for p in pts}
+vm_pts = hv["series"]["tx_pps"]["points"]
+t.check(len(vm_pts) >= 5 and all(p["time"] in by_time and abs(p["avg"] - by_time[p["time"]]) <= 1e-6 * max(p["avg"], 1)
+                                 for p in vm_pts),
+        "the domain's history is the sum of its interfaces, second by second (from when it was known)",
+        f"{[(p['time'] % 1000, round(p['avg'])) for p in pts]} vs {[(p['time'] % 1000, round(p['avg'])) for p in vm_pts]}")
+h2 = cli_json(bus, "history", "itvm1", "--since", "2h")
+mins = h2["series"]["tx_mbps"]["points"]
+t.check(h2["series"]["tx_mbps"]["resolution_seconds"] == 60 and "rx_mbps" in h2["series"] and mins
+        and max(p["max"] for p in mins) >= 0.8 * peak * PAYLOAD * 8 / 1e6,
+        "--since 2h: per-minute points whose max keeps the per-second peak", str(mins))
+text = cli(bus, "history", "itvm1", "--metric", "tx_pps").stdout
+t.check("tx_pps over the last 900 s" in text and re.search(r"max \d+", text) is not None,
+        "history text output: a sparkline and min/avg/max", text)
+r = cli(bus, "history", "itvm1", "--metric", "tx_bogus", check=False)
+t.check(r.returncode == 2 and "tx_bogus" in r.stderr, "unknown metric: exit 2, named", r.stderr)
+r = cli(bus, "history", "itvm1", "--since", "3w", check=False)
+t.check(r.returncode == 2 and "3w" in r.stderr, "bad --since: exit 2, named", r.stderr)
+r = cli(bus, "history", "no-such-vm", check=False)
+t.check(r.returncode == 1 and "no-such-vm" in r.stderr, "unknown history target: exit 1, named", r.stderr)
+r = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+                    "--object-path", "/org/virtnetmon/Monitor1", "--method",
+                    "org.virtnetmon.Monitor1.GetHistory", "itvm1", "rx_mbps", "0"],
+                   text=True, capture_output=True)
+t.check("InvalidArgument" in r.stderr, "D-Bus GetHistory with a zero span: InvalidArgument", r.stderr)
 
 # --- rows appear and vanish with devices; recreation gives no spike -----
 make_link("vnmit-new0", "type", "veth", "peer", "name", "vnmit-new0p")

@@ -1,0 +1,93 @@
+/* history-recorder.c */
+#include "config.h"
+
+#include "history-recorder.h"
+#include "qemu-scan.h"
+
+static void
+rates_to_values (const VnmRates *r, gdouble v[VNM_N_METRICS])
+{
+  v[VNM_METRIC_RX_BYTES_PS] = r->rx_bytes_ps;
+  v[VNM_METRIC_TX_BYTES_PS] = r->tx_bytes_ps;
+  v[VNM_METRIC_RX_PPS] = r->rx_pps;
+  v[VNM_METRIC_TX_PPS] = r->tx_pps;
+  v[VNM_METRIC_RX_ERRORS_PS] = r->rx_errs_ps;
+  v[VNM_METRIC_TX_ERRORS_PS] = r->tx_errs_ps;
+  v[VNM_METRIC_RX_DROPS_PS] = r->rx_drops_ps;
+  v[VNM_METRIC_TX_DROPS_PS] = r->tx_drops_ps;
+}
+
+static gchar *
+iface_series (const gchar *ifname)
+{
+  return g_strconcat ("iface:", ifname, NULL);
+}
+
+static gchar *
+vm_series (const gchar *uuid)
+{
+  return g_strconcat ("vm:", uuid, NULL);
+}
+
+void
+vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gint64 now_s)
+{
+  g_autoptr(GHashTable) vm_sums = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (daemon->registry);
+
+  /* Every running domain has a point, even with no interface up. */
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      g_hash_table_insert (vm_sums, (gpointer) d->uuid, g_new0 (gdouble, VNM_N_METRICS));
+    }
+  for (guint i = 0; i < daemon->links->len; i++)
+    {
+      const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
+      const VnmDomainInterface *iface = NULL;
+      const VnmDomain *d = vnm_registry_lookup_ifname (daemon->registry, link->name, &iface);
+      g_autofree gchar *name = iface_series (link->name);
+      gdouble v[VNM_N_METRICS];
+      VnmRates host, view;
+      guint vmid, nic;
+
+      vnm_sampler_get (daemon->sampler, link->ifindex, &host);
+      if (d || vnm_name_pattern_match (link->name, &vmid, &nic))
+        vnm_rates_guest_view (&host, &view);
+      else
+        view = host;
+      rates_to_values (&view, v);
+      vnm_history_record (history, name, now_s, v);
+      if (d)
+        {
+          gdouble *sum = g_hash_table_lookup (vm_sums, d->uuid);
+          for (guint m = 0; sum && m < VNM_N_METRICS; m++)
+            sum[m] += v[m];
+        }
+    }
+  {
+    GHashTableIter it;
+    const gchar *uuid;
+    gdouble *sum;
+
+    g_hash_table_iter_init (&it, vm_sums);
+    while (g_hash_table_iter_next (&it, (gpointer *) &uuid, (gpointer *) &sum))
+      {
+        g_autofree gchar *name = vm_series (uuid);
+        vnm_history_record (history, name, now_s, sum);
+      }
+  }
+  vnm_history_expire (history, now_s);
+}
+
+gchar *
+vnm_history_recorder_series (VnmHistory *history, VnmDaemon *daemon, const gchar *target)
+{
+  const VnmDomain *d = vnm_registry_lookup (daemon->registry, target);
+  g_autofree gchar *name = NULL;
+
+  if (d)
+    return vm_series (d->uuid);
+  name = iface_series (target);
+  return vnm_history_has_series (history, name) ? g_steal_pointer (&name) : NULL;
+}

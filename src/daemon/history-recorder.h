@@ -1,0 +1,19 @@
+/* history-recorder.h: what goes into the rate history at each refresh —
+ * every host interface in the view ifstat shows it (the guest's view for
+ * VM interfaces) and every running domain as the sum of its interfaces —
+ * and which series a client's target names. Glue between the daemon's
+ * state and the pure history module. */
+#pragma once
+
+#include <glib.h>
+
+#include "daemon.h"
+#include "history.h"
+
+/* Records the rates of the refresh just done at @now_s (Unix seconds), and
+ * drops series silent for 48 hours. */
+void vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gint64 now_s);
+
+/* The series of @target: a running domain's (name, id or uuid), else a
+ * host interface's that has history. NULL when neither. */
+gchar *vnm_history_recorder_series (VnmHistory *history, VnmDaemon *daemon, const gchar *target);

@@ -1,0 +1,274 @@
+/* history.c: two rings per series — seconds, then minutes. */
+#include "config.h"
+
+#include <string.h>
+
+#include "history.h"
+
+#define FINE VNM_HISTORY_FINE_SECONDS
+#define COARSE VNM_HISTORY_COARSE_MINUTES
+#define M VNM_N_METRICS
+
+static const gchar *const metric_names[] = {
+  "rx_mbps", "tx_mbps", "rx_pps", "tx_pps",
+  "rx_errors_ps", "tx_errors_ps", "rx_drops_ps", "tx_drops_ps", NULL,
+};
+
+gboolean
+vnm_metric_from_name (const gchar *name, VnmMetric *metric, gdouble *scale)
+{
+  for (guint i = 0; i < M; i++)
+    if (g_str_equal (name, metric_names[i]))
+      {
+        *metric = i;
+        *scale = i <= VNM_METRIC_TX_BYTES_PS ? 8e-6 : 1.0;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const gchar *const *
+vnm_metric_names (void)
+{
+  return metric_names;
+}
+
+typedef struct {
+  gint64 minute;
+  gfloat min[M], avg[M], max[M];
+} Minute;
+
+typedef struct {
+  /* 1-second ring: slot = second % FINE, valid when its stamp matches. */
+  gfloat fine[FINE][M];
+  gint64 fine_stamp[FINE];
+  /* The second being filled (samples averaged), not yet in the ring. */
+  gint64 cur_second;
+  gdouble cur_sum[M];
+  guint cur_n;
+  /* The minute being filled from finished seconds. */
+  gint64 acc_minute;
+  gdouble acc_sum[M], acc_min[M], acc_max[M];
+  guint acc_n;
+  /* 1-minute ring, grown up to COARSE entries, then overwritten. */
+  Minute *coarse;
+  guint coarse_cap, coarse_len, coarse_head;
+  gint64 last_s;
+} Series;
+
+struct _VnmHistory {
+  GHashTable *series;  /* name -> Series* */
+};
+
+static void
+series_free (Series *s)
+{
+  g_free (s->coarse);
+  g_free (s);
+}
+
+VnmHistory *
+vnm_history_new (void)
+{
+  VnmHistory *h = g_new0 (VnmHistory, 1);
+
+  h->series = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) series_free);
+  return h;
+}
+
+void
+vnm_history_free (VnmHistory *h)
+{
+  if (!h)
+    return;
+  g_hash_table_unref (h->series);
+  g_free (h);
+}
+
+static void
+push_minute (Series *s)
+{
+  Minute *m;
+
+  if (s->coarse_len < COARSE)
+    {
+      if (s->coarse_len == s->coarse_cap)
+        {
+          s->coarse_cap = MIN (COARSE, MAX (16, s->coarse_cap * 2));
+          s->coarse = g_renew (Minute, s->coarse, s->coarse_cap);
+        }
+      m = &s->coarse[s->coarse_len++];
+    }
+  else
+    {
+      m = &s->coarse[s->coarse_head];
+      s->coarse_head = (s->coarse_head + 1) % COARSE;
+    }
+  m->minute = s->acc_minute;
+  for (guint i = 0; i < M; i++)
+    {
+      m->min[i] = s->acc_min[i];
+      m->max[i] = s->acc_max[i];
+      m->avg[i] = s->acc_sum[i] / s->acc_n;
+    }
+}
+
+/* A finished second goes into the seconds ring and its minute. */
+static void
+finish_second (Series *s, gint64 second, const gdouble *v)
+{
+  guint slot = second % FINE;
+  gint64 minute = second / 60;
+
+  for (guint i = 0; i < M; i++)
+    s->fine[slot][i] = v[i];
+  s->fine_stamp[slot] = second;
+
+  if (s->acc_n && minute != s->acc_minute)
+    {
+      push_minute (s);
+      s->acc_n = 0;
+    }
+  s->acc_minute = minute;
+  for (guint i = 0; i < M; i++)
+    {
+      if (s->acc_n == 0)
+        {
+          s->acc_sum[i] = 0;
+          s->acc_min[i] = s->acc_max[i] = v[i];
+        }
+      s->acc_sum[i] += v[i];
+      s->acc_min[i] = MIN (s->acc_min[i], v[i]);
+      s->acc_max[i] = MAX (s->acc_max[i], v[i]);
+    }
+  s->acc_n++;
+}
+
+void
+vnm_history_record (VnmHistory *h, const gchar *name, gint64 now_s, const gdouble values[M])
+{
+  Series *s = g_hash_table_lookup (h->series, name);
+
+  if (now_s < 0)
+    return;
+  if (!s)
+    {
+      s = g_new0 (Series, 1);
+      for (guint i = 0; i < FINE; i++)
+        s->fine_stamp[i] = -1;
+      g_hash_table_insert (h->series, g_strdup (name), s);
+    }
+  if (s->cur_n > 0)
+    {
+      gdouble avg[M];
+
+      if (now_s < s->cur_second)
+        return;                 /* the clock went back */
+      if (now_s == s->cur_second)
+        {
+          for (guint i = 0; i < M; i++)
+            s->cur_sum[i] += values[i];
+          s->cur_n++;
+          return;
+        }
+      for (guint i = 0; i < M; i++)
+        avg[i] = s->cur_sum[i] / s->cur_n;
+      finish_second (s, s->cur_second, avg);
+      /* The new sample's rate is the mean over the seconds since. */
+      for (gint64 sec = MAX (s->cur_second + 1, now_s - FINE + 1); sec < now_s; sec++)
+        finish_second (s, sec, values);
+    }
+  s->cur_second = now_s;
+  for (guint i = 0; i < M; i++)
+    s->cur_sum[i] = values[i];
+  s->cur_n = 1;
+  s->last_s = now_s;
+}
+
+static void
+add_point (GArray *out, gint64 t, gdouble min, gdouble avg, gdouble max)
+{
+  VnmHistoryPoint p = { t, min, avg, max };
+  g_array_append_val (out, p);
+}
+
+GArray *
+vnm_history_query (VnmHistory *h, const gchar *name, VnmMetric metric, gint64 since_s,
+                   gint64 now_s, guint *resolution_s)
+{
+  Series *s = g_hash_table_lookup (h->series, name);
+  gint64 from = now_s - since_s;
+  GArray *out;
+
+  if (!s || metric >= M)
+    return NULL;
+  out = g_array_new (FALSE, FALSE, sizeof (VnmHistoryPoint));
+  if (since_s <= FINE)
+    {
+      *resolution_s = 1;
+      for (gint64 sec = MAX (from + 1, 0); sec <= now_s; sec++)
+        {
+          guint slot = sec % FINE;
+          if (s->fine_stamp[slot] == sec)
+            {
+              gdouble v = s->fine[slot][metric];
+              add_point (out, sec, v, v, v);
+            }
+          else if (s->cur_n && sec == s->cur_second)
+            {
+              gdouble v = s->cur_sum[metric] / s->cur_n;
+              add_point (out, sec, v, v, v);
+            }
+        }
+      return out;
+    }
+
+  *resolution_s = 60;
+  for (guint k = 0; k < s->coarse_len; k++)
+    {
+      const Minute *m = &s->coarse[s->coarse_len < COARSE ? k : (s->coarse_head + k) % COARSE];
+      if (m->minute * 60 + 60 > from && m->minute * 60 <= now_s)
+        add_point (out, m->minute * 60, m->min[metric], m->avg[metric], m->max[metric]);
+    }
+  if (s->acc_n && s->acc_minute * 60 + 60 > from)
+    add_point (out, s->acc_minute * 60, s->acc_min[metric], s->acc_sum[metric] / s->acc_n,
+               s->acc_max[metric]);
+  return out;
+}
+
+void
+vnm_history_expire (VnmHistory *h, gint64 now_s)
+{
+  GHashTableIter it;
+  Series *s;
+
+  g_hash_table_iter_init (&it, h->series);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
+    if (now_s - s->last_s > (gint64) COARSE * 60)
+      g_hash_table_iter_remove (&it);
+}
+
+gboolean
+vnm_history_has_series (VnmHistory *h, const gchar *name)
+{
+  return g_hash_table_contains (h->series, name);
+}
+
+guint
+vnm_history_n_series (VnmHistory *h)
+{
+  return g_hash_table_size (h->series);
+}
+
+gsize
+vnm_history_memory (VnmHistory *h)
+{
+  GHashTableIter it;
+  Series *s;
+  gsize total = 0;
+
+  g_hash_table_iter_init (&it, h->series);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
+    total += sizeof *s + s->coarse_cap * sizeof (Minute);
+  return total;
+}

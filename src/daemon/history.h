@@ -1,0 +1,67 @@
+/* history.h: rate history in fixed, bounded memory. Each series (one
+ * interface, one VM) keeps 1-second samples for the last 15 minutes and
+ * 1-minute min/avg/max for the last 48 hours, in two rings. Pure: no
+ * outside library, time is given by the caller (wall-clock seconds). */
+#pragma once
+
+#include <glib.h>
+
+/* The rates a series records, in the view ifstat shows (the guest's view
+ * for VM interfaces). */
+typedef enum {
+  VNM_METRIC_RX_BYTES_PS,
+  VNM_METRIC_TX_BYTES_PS,
+  VNM_METRIC_RX_PPS,
+  VNM_METRIC_TX_PPS,
+  VNM_METRIC_RX_ERRORS_PS,
+  VNM_METRIC_TX_ERRORS_PS,
+  VNM_METRIC_RX_DROPS_PS,
+  VNM_METRIC_TX_DROPS_PS,
+  VNM_N_METRICS
+} VnmMetric;
+
+#define VNM_HISTORY_FINE_SECONDS   (15 * 60)   /* 1-second samples */
+#define VNM_HISTORY_COARSE_MINUTES (48 * 60)   /* 1-minute min/avg/max */
+
+/* The metric names clients ask for: rx_mbps, tx_mbps (megabits per
+ * second), rx_pps, tx_pps, rx_errors_ps, tx_errors_ps, rx_drops_ps,
+ * tx_drops_ps. @scale turns the stored value into that unit. */
+gboolean vnm_metric_from_name (const gchar *name, VnmMetric *metric, gdouble *scale);
+/* A NULL-terminated list of the names, for messages and introspection. */
+const gchar *const *vnm_metric_names (void);
+
+typedef struct {
+  gint64 time_s;   /* start of the second or minute, Unix time */
+  gdouble min, avg, max;
+} VnmHistoryPoint;
+
+typedef struct _VnmHistory VnmHistory;
+
+VnmHistory *vnm_history_new (void);
+void vnm_history_free (VnmHistory *history);
+
+/* Records @values (one per VnmMetric) for @series at @now_s. Samples in
+ * the same second are averaged; seconds between two samples (an interval
+ * longer than a second, a pause) take the later sample's rate, as it is
+ * the mean over that time, up to 15 minutes of them. A clock that went
+ * back is ignored until it passes the last recorded second. */
+void vnm_history_record (VnmHistory *history, const gchar *series, gint64 now_s,
+                         const gdouble values[VNM_N_METRICS]);
+
+/* Points of @metric for @series from @now_s - @since_s to @now_s, oldest
+ * first: 1-second points when @since_s is at most 15 minutes, 1-minute
+ * min/avg/max points otherwise (@resolution_s says which). Values are in
+ * stored units (bytes, packets per second). NULL when the series is
+ * unknown. */
+GArray *vnm_history_query (VnmHistory *history, const gchar *series, VnmMetric metric,
+                           gint64 since_s, gint64 now_s, guint *resolution_s);
+
+/* Drops series with nothing newer than 48 hours before @now_s. */
+void vnm_history_expire (VnmHistory *history, gint64 now_s);
+
+gboolean vnm_history_has_series (VnmHistory *history, const gchar *series);
+guint vnm_history_n_series (VnmHistory *history);
+/* Bytes held by the rings (what grows with uptime, up to its bound). */
+gsize vnm_history_memory (VnmHistory *history);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmHistory, vnm_history_free)

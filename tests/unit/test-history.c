@@ -1,0 +1,156 @@
+/* test-history.c: the two rings — exact seconds, minute min/avg/max, gaps
+ * filled with the later rate, sub-second samples averaged, bounded
+ * memory over 50 hours, a clock that goes back, expiry. */
+#include "config.h"
+
+#include "history.h"
+
+#define T0 1789999200  /* a whole minute, in 2026 */
+
+static void
+values_of (gdouble v, gdouble out[VNM_N_METRICS])
+{
+  for (guint i = 0; i < VNM_N_METRICS; i++)
+    out[i] = v * (i + 1);
+}
+
+static void
+record (VnmHistory *h, const gchar *series, gint64 t, gdouble v)
+{
+  gdouble vals[VNM_N_METRICS];
+
+  values_of (v, vals);
+  vnm_history_record (h, series, t, vals);
+}
+
+static void
+test_seconds (void)
+{
+  g_autoptr(VnmHistory) h = vnm_history_new ();
+  g_autoptr(GArray) pts = NULL;
+  guint res = 0;
+
+  /* 20 minutes, one sample a second, value = seconds since T0. */
+  for (gint64 t = 0; t < 1200; t++)
+    record (h, "tap0", T0 + t, t);
+  pts = vnm_history_query (h, "tap0", VNM_METRIC_TX_PPS, 900, T0 + 1199, &res);
+  g_assert_cmpuint (res, ==, 1);
+  g_assert_cmpuint (pts->len, ==, 900);
+  for (guint i = 0; i < pts->len; i++)
+    {
+      VnmHistoryPoint *p = &g_array_index (pts, VnmHistoryPoint, i);
+      g_assert_cmpint (p->time_s, ==, T0 + 300 + i);
+      /* TX_PPS is metric 3: value * 4. */
+      g_assert_cmpfloat_with_epsilon (p->avg, (300.0 + i) * 4, 1e-3);
+      g_assert_cmpfloat (p->min, ==, p->avg);
+    }
+  g_assert_null (vnm_history_query (h, "nope", VNM_METRIC_RX_PPS, 60, T0 + 1199, &res));
+}
+
+static void
+test_subsecond_and_gaps (void)
+{
+  g_autoptr(VnmHistory) h = vnm_history_new ();
+  g_autoptr(GArray) pts = NULL;
+  guint res;
+
+  /* Four samples in one second are averaged. */
+  record (h, "a", T0, 1);
+  record (h, "a", T0, 2);
+  record (h, "a", T0, 3);
+  record (h, "a", T0, 6);
+  /* A 5-second interval: seconds 1..4 take the later rate. */
+  record (h, "a", T0 + 5, 10);
+  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 10, T0 + 5, &res);
+  g_assert_cmpuint (pts->len, ==, 6);
+  g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, 0).avg, 3.0, 1e-9);
+  for (guint i = 1; i < 6; i++)
+    g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, i).avg, 10.0, 1e-9);
+  g_clear_pointer (&pts, g_array_unref);
+
+  /* A clock that goes back is ignored. */
+  record (h, "a", T0 + 2, 1000);
+  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 10, T0 + 5, &res);
+  g_assert_cmpuint (pts->len, ==, 6);
+  g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, 2).avg, 10.0, 1e-9);
+}
+
+static void
+test_minutes (void)
+{
+  g_autoptr(VnmHistory) h = vnm_history_new ();
+  g_autoptr(GArray) pts = NULL;
+  guint res;
+
+  /* Three hours; within each minute the value runs 0..59. */
+  for (gint64 t = 0; t < 3 * 3600; t++)
+    record (h, "vm", T0 + t, t % 60);
+  pts = vnm_history_query (h, "vm", VNM_METRIC_RX_BYTES_PS, 2 * 3600, T0 + 3 * 3600 - 1, &res);
+  g_assert_cmpuint (res, ==, 60);
+  /* The minutes that overlap the 2 hours: 121, the last one still filling. */
+  g_assert_cmpuint (pts->len, ==, 121);
+  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 0).time_s, ==, T0 + 3540);
+  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 120).time_s, ==, T0 + 3 * 3600 - 60);
+  for (guint i = 0; i + 1 < pts->len; i++)
+    {
+      VnmHistoryPoint *p = &g_array_index (pts, VnmHistoryPoint, i);
+      g_assert_cmpfloat (p->min, ==, 0.0);
+      g_assert_cmpfloat (p->max, ==, 59.0);
+      g_assert_cmpfloat_with_epsilon (p->avg, 29.5, 1e-4);
+    }
+}
+
+static void
+test_bounded (void)
+{
+  g_autoptr(VnmHistory) h = vnm_history_new ();
+  g_autoptr(GArray) pts = NULL;
+  gsize after_48h = 0;
+  guint res;
+
+  /* 50 hours at one sample every 10 seconds (the gaps fill seconds). */
+  for (gint64 t = 0; t <= 50 * 3600; t += 10)
+    {
+      record (h, "if", T0 + t, 1);
+      if (t == 48 * 3600)
+        after_48h = vnm_history_memory (h);
+    }
+  g_assert_cmpuint (vnm_history_memory (h), ==, after_48h);
+  g_assert_cmpuint (vnm_history_memory (h), <, 400 * 1024);
+  pts = vnm_history_query (h, "if", VNM_METRIC_RX_PPS, 48 * 3600, T0 + 50 * 3600, &res);
+  g_assert_cmpuint (pts->len, <=, VNM_HISTORY_COARSE_MINUTES + 1);
+  g_assert_cmpuint (pts->len, >=, VNM_HISTORY_COARSE_MINUTES);
+  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 0).time_s, >=, T0 + 2 * 3600 - 60);
+
+  vnm_history_expire (h, T0 + 50 * 3600 + 47 * 3600);
+  g_assert_cmpuint (vnm_history_n_series (h), ==, 1);
+  vnm_history_expire (h, T0 + 50 * 3600 + 49 * 3600);
+  g_assert_cmpuint (vnm_history_n_series (h), ==, 0);
+}
+
+static void
+test_metric_names (void)
+{
+  VnmMetric m;
+  gdouble scale;
+
+  g_assert_true (vnm_metric_from_name ("tx_mbps", &m, &scale));
+  g_assert_cmpint (m, ==, VNM_METRIC_TX_BYTES_PS);
+  g_assert_cmpfloat (scale, ==, 8e-6);
+  g_assert_true (vnm_metric_from_name ("rx_drops_ps", &m, &scale));
+  g_assert_cmpint (m, ==, VNM_METRIC_RX_DROPS_PS);
+  g_assert_false (vnm_metric_from_name ("rx_bogus", &m, &scale));
+  g_assert_cmpuint (g_strv_length ((gchar **) vnm_metric_names ()), ==, VNM_N_METRICS);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/history/seconds", test_seconds);
+  g_test_add_func ("/history/subsecond-and-gaps", test_subsecond_and_gaps);
+  g_test_add_func ("/history/minutes", test_minutes);
+  g_test_add_func ("/history/bounded", test_bounded);
+  g_test_add_func ("/history/metric-names", test_metric_names);
+  return g_test_run ();
+}
