@@ -218,6 +218,28 @@ seq_before (__u32 a, __u32 b)
   return (__s32) (a - b) < 0;
 }
 
+/* The bytes of [s, e) that fall in @dir's not-yet-seen range, taken out
+ * of it: a late segment that fills the gap is new, not a retransmission.
+ * Filling the middle keeps the lower part of the range. */
+static __always_inline __u32
+fill_hole (struct vnm_flow *f, int dir, __u32 s, __u32 e)
+{
+  __u32 lo = f->hole_lo[dir], hi = f->hole_hi[dir];
+  __u32 a, b;
+
+  if (lo == hi)
+    return 0;
+  a = seq_before (s, lo) ? lo : s;
+  b = seq_before (hi, e) ? hi : e;
+  if (!seq_before (a, b))
+    return 0;
+  if (a == lo)
+    f->hole_lo[dir] = b;
+  else
+    f->hole_hi[dir] = a;
+  return b - a;
+}
+
 /* A response travelling in @dir closes a round trip to the side it came
  * from: to the VM and back is the vm leg, to the remote and back the remote
  * leg. */
@@ -257,6 +279,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       /* A new connection on this 5-tuple (first, or after a close). */
       f->tcp_state = syn_mine | seq_valid;
       f->seq_end[dir] = p->seq + 1;
+      f->hole_lo[0] = f->hole_hi[0] = f->hole_lo[1] = f->hole_hi[1] = 0;
       f->syn_ns = bpf_ktime_get_ns ();
       f->synack_ns = 0;
       f->tsval_ns[0] = f->tsval_ns[1] = 0;
@@ -306,29 +329,46 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       return new_bytes;
     }
 
-  /* Repeated sequence ranges are retransmissions. */
+  /* Repeated sequence ranges are retransmissions. Segments can pass here
+   * out of order (the sender's CPUs feed different backlogs): a jump
+   * ahead leaves a not-yet-seen range, and a late segment that fills it is
+   * new bytes, not a retransmission. */
   if (seg_len)
     {
       __u32 end = p->seq + seg_len;
+      __u32 high = f->seq_end[dir];
       if (f->tcp_state & seq_valid)
         {
           __u32 data_end = p->seq + p->payload;
-          if (!seq_before (f->seq_end[dir], data_end))
-            new_bytes = 0;
-          else if (seq_before (p->seq, f->seq_end[dir]))
-            new_bytes = data_end - f->seq_end[dir];
-          if (seq_before (p->seq, f->seq_end[dir]))
+          int repeated;
+          if (seq_before (high, p->seq))
+            {
+              if (f->hole_lo[dir] == f->hole_hi[dir])
+                f->hole_lo[dir] = high;
+              f->hole_hi[dir] = p->seq;
+              repeated = 0;
+            }
+          else
+            {
+              __u32 below_end = seq_before (high, data_end) ? high : data_end;
+              __u32 below = below_end - p->seq;
+              __u32 filled = fill_hole (f, dir, p->seq, below_end);
+              new_bytes = p->payload - below + filled;
+              repeated = p->payload ? below > filled : seq_before (p->seq, high);
+            }
+          if (repeated)
             {
               f->retrans[dir] += segs;
               if (t)
                 t->retrans[dir] += segs;
             }
-          if (seq_before (f->seq_end[dir], end))
+          if (seq_before (high, end))
             f->seq_end[dir] = end;
         }
       else
         {
           f->seq_end[dir] = end;
+          f->hole_lo[dir] = f->hole_hi[dir] = 0;
           f->tcp_state |= seq_valid;
         }
     }

@@ -64,6 +64,8 @@ struct vnm_flow {
   __u8 opener;          /* VNM_OPENER_* */
   __u8 pad[3];
   __u32 seq_end[2];     /* highest sequence end seen per direction */
+  __u32 hole_lo[2];     /* a range below seq_end not seen yet (segments */
+  __u32 hole_hi[2];     /* reordered on the way here); empty when lo == hi */
   __u64 syn_ns;         /* when the opening SYN passed */
   __u64 synack_ns;      /* when its SYN-ACK passed */
   __u32 tsval[2];       /* the pending TSval per direction */
