@@ -30,7 +30,7 @@ vm_series (const gchar *uuid)
 }
 
 void
-vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gint64 now_s)
+vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s, gdouble dt_s)
 {
   g_autoptr(GHashTable) vm_sums = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_autoptr(GPtrArray) domains = vnm_registry_list (daemon->registry);
@@ -57,7 +57,7 @@ vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gint64 now_s)
       else
         view = host;
       rates_to_values (&view, v);
-      vnm_history_record (history, name, now_s, v);
+      vnm_history_record (history, name, now_s, dt_s, v);
       if (d)
         {
           gdouble *sum = g_hash_table_lookup (vm_sums, d->uuid);
@@ -74,10 +74,10 @@ vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gint64 now_s)
     while (g_hash_table_iter_next (&it, (gpointer *) &uuid, (gpointer *) &sum))
       {
         g_autofree gchar *name = vm_series (uuid);
-        vnm_history_record (history, name, now_s, sum);
+        vnm_history_record (history, name, now_s, dt_s, sum);
       }
   }
-  vnm_history_expire (history, now_s);
+  vnm_history_expire (history, (gint64) now_s);
 }
 
 gchar *

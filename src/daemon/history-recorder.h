@@ -10,9 +10,10 @@
 #include "daemon.h"
 #include "history.h"
 
-/* Records the rates of the refresh just done at @now_s (Unix seconds), and
- * drops series silent for 48 hours. */
-void vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gint64 now_s);
+/* Records the rates of the refresh just done at @now_s (Unix seconds),
+ * which cover the @dt_s seconds since the one before, and drops series
+ * silent for 48 hours. */
+void vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s, gdouble dt_s);
 
 /* The series of @target: a running domain's (name, id or uuid), else a
  * host interface's that has history. NULL when neither. */

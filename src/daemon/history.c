@@ -42,10 +42,13 @@ typedef struct {
   /* 1-second ring: slot = second % FINE, valid when its stamp matches. */
   gfloat fine[FINE][M];
   gint64 fine_stamp[FINE];
-  /* The second being filled (samples averaged), not yet in the ring. */
+  /* The second being filled, not yet in the ring: rate x time, and how
+   * much of the second samples covered. */
   gint64 cur_second;
   gdouble cur_sum[M];
-  guint cur_n;
+  gdouble cur_cover;
+  gboolean cur_open;
+  gdouble covered_to;     /* samples cover time up to here */
   /* The minute being filled from finished seconds. */
   gint64 acc_minute;
   gdouble acc_sum[M], acc_min[M], acc_max[M];
@@ -145,11 +148,13 @@ finish_second (Series *s, gint64 second, const gdouble *v)
 }
 
 void
-vnm_history_record (VnmHistory *h, const gchar *name, gint64 now_s, const gdouble values[M])
+vnm_history_record (VnmHistory *h, const gchar *name, gdouble now_s, gdouble dt_s,
+                    const gdouble values[M])
 {
   Series *s = g_hash_table_lookup (h->series, name);
+  gdouble t;
 
-  if (now_s < 0)
+  if (now_s < 0 || dt_s < 0)
     return;
   if (!s)
     {
@@ -158,31 +163,40 @@ vnm_history_record (VnmHistory *h, const gchar *name, gint64 now_s, const gdoubl
         s->fine_stamp[i] = -1;
       g_hash_table_insert (h->series, g_strdup (name), s);
     }
-  if (s->cur_n > 0)
+  t = MAX (now_s - dt_s, now_s - FINE);
+  if (s->covered_to > 0)
+    t = MAX (t, s->covered_to);
+  if (t >= now_s)
+    return;
+  while (t < now_s)
     {
-      gdouble avg[M];
+      gint64 second = (gint64) t;
+      gdouble end = MIN ((gdouble) (second + 1), now_s);
+      gdouble w = end - t;
 
-      if (now_s < s->cur_second)
-        return;                 /* the clock went back */
-      if (now_s == s->cur_second)
+      if (s->cur_open && second != s->cur_second)
         {
+          gdouble mean[M];
           for (guint i = 0; i < M; i++)
-            s->cur_sum[i] += values[i];
-          s->cur_n++;
-          return;
+            mean[i] = s->cur_sum[i] / s->cur_cover;
+          finish_second (s, s->cur_second, mean);
+          s->cur_open = FALSE;
+        }
+      if (!s->cur_open)
+        {
+          s->cur_second = second;
+          s->cur_cover = 0;
+          for (guint i = 0; i < M; i++)
+            s->cur_sum[i] = 0;
+          s->cur_open = TRUE;
         }
       for (guint i = 0; i < M; i++)
-        avg[i] = s->cur_sum[i] / s->cur_n;
-      finish_second (s, s->cur_second, avg);
-      /* The new sample's rate is the mean over the seconds since. */
-      for (gint64 sec = MAX (s->cur_second + 1, now_s - FINE + 1); sec < now_s; sec++)
-        finish_second (s, sec, values);
+        s->cur_sum[i] += values[i] * w;
+      s->cur_cover += w;
+      t = end;
     }
-  s->cur_second = now_s;
-  for (guint i = 0; i < M; i++)
-    s->cur_sum[i] = values[i];
-  s->cur_n = 1;
-  s->last_s = now_s;
+  s->covered_to = now_s;
+  s->last_s = (gint64) now_s;
 }
 
 static void
@@ -214,9 +228,9 @@ vnm_history_query (VnmHistory *h, const gchar *name, VnmMetric metric, gint64 si
               gdouble v = s->fine[slot][metric];
               add_point (out, sec, v, v, v);
             }
-          else if (s->cur_n && sec == s->cur_second)
+          else if (s->cur_open && sec == s->cur_second && s->cur_cover > 0)
             {
-              gdouble v = s->cur_sum[metric] / s->cur_n;
+              gdouble v = s->cur_sum[metric] / s->cur_cover;
               add_point (out, sec, v, v, v);
             }
         }

@@ -40,12 +40,13 @@ typedef struct _VnmHistory VnmHistory;
 VnmHistory *vnm_history_new (void);
 void vnm_history_free (VnmHistory *history);
 
-/* Records @values (one per VnmMetric) for @series at @now_s. Samples in
- * the same second are averaged; seconds between two samples (an interval
- * longer than a second, a pause) take the later sample's rate, as it is
- * the mean over that time, up to 15 minutes of them. A clock that went
- * back is ignored until it passes the last recorded second. */
-void vnm_history_record (VnmHistory *history, const gchar *series, gint64 now_s,
+/* Records @values (one per VnmMetric), the mean rates over the @dt_s
+ * seconds before @now_s, for @series: each second gets its share, so a
+ * second's value is the mean rate over the part of it that samples covered
+ * and the values of fully covered seconds add up to the counters' increase
+ * exactly, whatever the sampling interval. At most 15 minutes back; time
+ * that was already covered (a clock that went back) is ignored. */
+void vnm_history_record (VnmHistory *history, const gchar *series, gdouble now_s, gdouble dt_s,
                          const gdouble values[VNM_N_METRICS]);
 
 /* Points of @metric for @series from @now_s - @since_s to @now_s, oldest

@@ -113,7 +113,15 @@ refresh (gpointer user_data)
     }
   vnm_sampler_update (ctx.d.sampler, ctx.d.links, g_get_monotonic_time ());
   reindex_links (&ctx.d);
-  vnm_history_recorder_feed (ctx.d.history, &ctx.d, g_get_real_time () / G_USEC_PER_SEC);
+  {
+    /* The rates cover the time since the previous refresh. */
+    static gint64 previous_us;
+    gint64 now_us = g_get_monotonic_time ();
+    if (previous_us)
+      vnm_history_recorder_feed (ctx.d.history, &ctx.d, g_get_real_time () / 1e6,
+                                 (now_us - previous_us) / 1e6);
+    previous_us = now_us;
+  }
   if (ctx.d.flows)
     vnm_flow_monitor_poll (ctx.d.flows);
   publish ();

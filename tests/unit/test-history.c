@@ -14,13 +14,14 @@ values_of (gdouble v, gdouble out[VNM_N_METRICS])
     out[i] = v * (i + 1);
 }
 
+/* A sample at @t of the mean rate @v over the @dt seconds before. */
 static void
-record (VnmHistory *h, const gchar *series, gint64 t, gdouble v)
+record (VnmHistory *h, const gchar *series, gdouble t, gdouble dt, gdouble v)
 {
   gdouble vals[VNM_N_METRICS];
 
   values_of (v, vals);
-  vnm_history_record (h, series, t, vals);
+  vnm_history_record (h, series, t, dt, vals);
 }
 
 static void
@@ -30,9 +31,9 @@ test_seconds (void)
   g_autoptr(GArray) pts = NULL;
   guint res = 0;
 
-  /* 20 minutes, one sample a second, value = seconds since T0. */
+  /* 20 minutes, one sample a second; second T0 + t gets the value t. */
   for (gint64 t = 0; t < 1200; t++)
-    record (h, "tap0", T0 + t, t);
+    record (h, "tap0", T0 + t + 1, 1, t);
   pts = vnm_history_query (h, "tap0", VNM_METRIC_TX_PPS, 900, T0 + 1199, &res);
   g_assert_cmpuint (res, ==, 1);
   g_assert_cmpuint (pts->len, ==, 900);
@@ -54,24 +55,31 @@ test_subsecond_and_gaps (void)
   g_autoptr(GArray) pts = NULL;
   guint res;
 
-  /* Four samples in one second are averaged. */
-  record (h, "a", T0, 1);
-  record (h, "a", T0, 2);
-  record (h, "a", T0, 3);
-  record (h, "a", T0, 6);
-  /* A 5-second interval: seconds 1..4 take the later rate. */
-  record (h, "a", T0 + 5, 10);
-  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 10, T0 + 5, &res);
+  /* Four samples in one second: the second's mean rate. */
+  record (h, "a", T0 + 0.25, 0.25, 1);
+  record (h, "a", T0 + 0.5, 0.25, 2);
+  record (h, "a", T0 + 0.75, 0.25, 3);
+  record (h, "a", T0 + 1.0, 0.25, 6);
+  /* A 5-second interval: each second it covers gets its rate. */
+  record (h, "a", T0 + 6, 5, 10);
+  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 10, T0 + 6, &res);
   g_assert_cmpuint (pts->len, ==, 6);
   g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, 0).avg, 3.0, 1e-9);
   for (guint i = 1; i < 6; i++)
     g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, i).avg, 10.0, 1e-9);
   g_clear_pointer (&pts, g_array_unref);
 
-  /* A clock that goes back is ignored. */
-  record (h, "a", T0 + 2, 1000);
-  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 10, T0 + 5, &res);
-  g_assert_cmpuint (pts->len, ==, 6);
+  /* A short interval across a second boundary is split by time: second
+   * T0 + 6 gets 0.5 s at 40, then 0.5 s at 20 -> mean 30; amounts add up. */
+  record (h, "a", T0 + 6.5, 0.5, 40);
+  record (h, "a", T0 + 7.2, 0.7, 20);
+  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 2, T0 + 7, &res);
+  g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, 0).avg, 30.0, 1e-9);
+  g_clear_pointer (&pts, g_array_unref);
+
+  /* Time already covered (a clock that went back) is ignored. */
+  record (h, "a", T0 + 3, 1, 1000);
+  pts = vnm_history_query (h, "a", VNM_METRIC_RX_BYTES_PS, 10, T0 + 6, &res);
   g_assert_cmpfloat_with_epsilon (g_array_index (pts, VnmHistoryPoint, 2).avg, 10.0, 1e-9);
 }
 
@@ -84,13 +92,13 @@ test_minutes (void)
 
   /* Three hours; within each minute the value runs 0..59. */
   for (gint64 t = 0; t < 3 * 3600; t++)
-    record (h, "vm", T0 + t, t % 60);
-  pts = vnm_history_query (h, "vm", VNM_METRIC_RX_BYTES_PS, 2 * 3600, T0 + 3 * 3600 - 1, &res);
+    record (h, "vm", T0 + t + 1, 1, t % 60);
+  pts = vnm_history_query (h, "vm", VNM_METRIC_RX_BYTES_PS, 2 * 3600, T0 + 3 * 3600, &res);
   g_assert_cmpuint (res, ==, 60);
-  /* The minutes that overlap the 2 hours: 121, the last one still filling. */
-  g_assert_cmpuint (pts->len, ==, 121);
-  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 0).time_s, ==, T0 + 3540);
-  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 120).time_s, ==, T0 + 3 * 3600 - 60);
+  /* The minutes inside the 2 hours: 120, the last one still filling. */
+  g_assert_cmpuint (pts->len, ==, 120);
+  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 0).time_s, ==, T0 + 3600);
+  g_assert_cmpint (g_array_index (pts, VnmHistoryPoint, 119).time_s, ==, T0 + 3 * 3600 - 60);
   for (guint i = 0; i + 1 < pts->len; i++)
     {
       VnmHistoryPoint *p = &g_array_index (pts, VnmHistoryPoint, i);
@@ -109,9 +117,9 @@ test_bounded (void)
   guint res;
 
   /* 50 hours at one sample every 10 seconds (the gaps fill seconds). */
-  for (gint64 t = 0; t <= 50 * 3600; t += 10)
+  for (gint64 t = 10; t <= 50 * 3600; t += 10)
     {
-      record (h, "if", T0 + t, 1);
+      record (h, "if", T0 + t, 10, 1);
       if (t == 48 * 3600)
         after_48h = vnm_history_memory (h);
     }
