@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "vnm-i18n.h"
+#include "vnm-names.h"
 
 #define MAX_SINCE (48 * 3600)
 
@@ -95,7 +96,8 @@ static void
 print_series (const gchar *metric, guint resolution, guint since, GVariant *points)
 {
   gsize n = g_variant_n_children (points);
-  guint width = terminal_columns () > 20 ? terminal_columns () - 2 : 18, per_cell = 0;
+  guint columns = terminal_columns (), per_cell = 0;
+  guint width = columns > 20 ? columns - 2 : 18;
   g_autofree gchar *line = sparkline (points, width, &per_cell);
   gdouble lo = G_MAXDOUBLE, hi = 0, sum = 0, last = 0, t0 = 0, t1 = 0;
 
@@ -139,13 +141,10 @@ vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  static const gchar *const known_metrics[] = {
-    "rx_mbps", "tx_mbps", "rx_pps", "tx_pps", "rx_errors_ps", "tx_errors_ps", "rx_drops_ps",
-    "tx_drops_ps", NULL,
-  };
+  static const gchar *const known_metrics[] = { VNM_HISTORY_METRIC_NAMES, NULL };
   const gchar *defaults[] = { "rx_mbps", "tx_mbps", NULL };
-  const gchar *one[] = { metric, NULL };
-  const gchar *const *metrics = metric ? one : defaults;
+  const gchar *one[] = { NULL, NULL };
+  const gchar *const *metrics;
   GVariantBuilder doc, series;
   guint since;
   int status = 0;
@@ -158,8 +157,8 @@ vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv)
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   if (!vnm_cli_parse (octx, &argc, &argv, &status))
     return status;
-  metrics = metric ? one : defaults;
   one[0] = metric;
+  metrics = metric ? one : defaults;
   if (argc < 2)
     {
       g_printerr (_("virtnetmon: history: which domain or interface?\n"));

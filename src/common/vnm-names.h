@@ -13,3 +13,9 @@
 
 /* Where virtnetmond records the tc hooks it attached (crash recovery). */
 #define VNM_DEFAULT_STATE_DIR    "/run/virtnetmon"
+
+/* The rate history's metric names, in VnmMetric order (daemon/history.h):
+ * what GetHistory and `virtnetmon history --metric` accept. */
+#define VNM_HISTORY_METRIC_NAMES \
+  "rx_mbps", "tx_mbps", "rx_pps", "tx_pps", \
+  "rx_errors_ps", "tx_errors_ps", "rx_drops_ps", "tx_drops_ps"

@@ -4,15 +4,14 @@
 #include <string.h>
 
 #include "history.h"
+#include "vnm-names.h"
 
 #define FINE VNM_HISTORY_FINE_SECONDS
 #define COARSE VNM_HISTORY_COARSE_MINUTES
 #define M VNM_N_METRICS
 
-static const gchar *const metric_names[] = {
-  "rx_mbps", "tx_mbps", "rx_pps", "tx_pps",
-  "rx_errors_ps", "tx_errors_ps", "rx_drops_ps", "tx_drops_ps", NULL,
-};
+static const gchar *const metric_names[] = { VNM_HISTORY_METRIC_NAMES, NULL };
+G_STATIC_ASSERT (G_N_ELEMENTS (metric_names) == M + 1);
 
 gboolean
 vnm_metric_from_name (const gchar *name, VnmMetric *metric, gdouble *scale)

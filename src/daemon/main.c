@@ -34,6 +34,7 @@ typedef struct {
   GMainLoop *loop;
   gint exit_status;
   guint refresh_source;
+  gint64 last_refresh_us;   /* when the sampler last read the counters */
   guint publish_source;
   guint scan_source;
   guint scan_soon_source;
@@ -104,6 +105,7 @@ static gboolean
 refresh (gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
+  gint64 now_us;
 
   if (!vnm_linkstats_dump (ctx.d.linkstats, ctx.d.links, &error))
     {
@@ -111,17 +113,14 @@ refresh (gpointer user_data)
       g_warning ("%s", error->message);
       return G_SOURCE_CONTINUE;
     }
-  vnm_sampler_update (ctx.d.sampler, ctx.d.links, g_get_monotonic_time ());
+  now_us = g_get_monotonic_time ();
+  vnm_sampler_update (ctx.d.sampler, ctx.d.links, now_us);
   reindex_links (&ctx.d);
-  {
-    /* The rates cover the time since the previous refresh. */
-    static gint64 previous_us;
-    gint64 now_us = g_get_monotonic_time ();
-    if (previous_us)
-      vnm_history_recorder_feed (ctx.d.history, &ctx.d, g_get_real_time () / 1e6,
-                                 (now_us - previous_us) / 1e6);
-    previous_us = now_us;
-  }
+  /* The rates cover the time since the previous refresh. */
+  if (ctx.last_refresh_us)
+    vnm_history_recorder_feed (ctx.d.history, &ctx.d, g_get_real_time () / 1e6,
+                               (now_us - ctx.last_refresh_us) / 1e6);
+  ctx.last_refresh_us = now_us;
   if (ctx.d.flows)
     vnm_flow_monitor_poll (ctx.d.flows);
   publish ();

@@ -19,10 +19,6 @@
 
 #define STATE_FILE "tc-hooks"
 
-/* enum bpf_attach_type values of Linux 6.6, newer than the uapi headers
- * this may be built with. */
-#define VNM_BPF_TCX_INGRESS 46
-#define VNM_BPF_TCX_EGRESS  47
 #define VNM_BPF_F_BEFORE    (1U << 3)
 
 typedef struct {

@@ -15,6 +15,11 @@
  * runs BPF links straight from the datapath, before any clsact filter, and
  * the kernel drops them when their owner exits; on older kernels the
  * programs are filters under a clsact qdisc. */
+/* enum bpf_attach_type values of Linux 6.6, newer than the uapi headers
+ * this may be built with. */
+#define VNM_BPF_TCX_INGRESS 46
+#define VNM_BPF_TCX_EGRESS  47
+
 typedef enum {
   VNM_PROBE_ATTACH_AUTO,    /* tcx where the kernel has it, else clsact */
   VNM_PROBE_ATTACH_TCX,

@@ -43,7 +43,6 @@
 #define TAP_NAME "vnmbench0"
 #define NETNS "vnmbench-ns"
 #define FLOWS 1024
-#define TCX_INGRESS 46
 
 enum { RUN_NONE, RUN_EMPTY, RUN_TCX, RUN_CLSACT, N_RUNS };
 static const gchar *const run_label[N_RUNS] = {
@@ -123,7 +122,7 @@ find_program (gint ifindex, const gchar *name)
   DECLARE_LIBBPF_OPTS (bpf_tc_opts, tc, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
   guint n = 0;
 
-  if (bpf_prog_query_opts (ifindex, TCX_INGRESS, &q) == 0)
+  if (bpf_prog_query_opts (ifindex, VNM_BPF_TCX_INGRESS, &q) == 0)
     n = q.prog_cnt;
   if (bpf_tc_query (&hook, &tc) == 0 && n < G_N_ELEMENTS (ids))
     ids[n++] = tc.prog_id;
@@ -237,7 +236,7 @@ attach (Hooks *h, gint run)
   if (run == RUN_EMPTY)
     {
       DECLARE_LIBBPF_OPTS (bpf_link_create_opts, opts);
-      h->empty_link = bpf_link_create (bpf_program__fd (h->empty), h->ifindex, TCX_INGRESS, &opts);
+      h->empty_link = bpf_link_create (bpf_program__fd (h->empty), h->ifindex, VNM_BPF_TCX_INGRESS, &opts);
       ok = h->empty_link >= 0;
     }
   else if (run == RUN_TCX)
