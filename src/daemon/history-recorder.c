@@ -49,6 +49,7 @@ vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s
       g_autofree gchar *name = iface_series (link->name);
       gdouble v[VNM_N_METRICS];
       VnmRates host, view;
+      gdouble span_s;
       guint vmid, nic;
 
       vnm_sampler_get (daemon->sampler, link->ifindex, &host);
@@ -57,7 +58,10 @@ vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s
       else
         view = host;
       rates_to_values (&view, v);
-      vnm_history_record (history, name, now_s, dt_s, v);
+      /* The span the sampler's rates cover: a link first read between
+       * refreshes has its own. */
+      span_s = vnm_sampler_get_span (daemon->sampler, link->ifindex) / 1e6;
+      vnm_history_record (history, name, now_s, span_s, v);
       if (d)
         {
           gdouble *sum = g_hash_table_lookup (vm_sums, d->uuid);

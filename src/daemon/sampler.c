@@ -52,6 +52,7 @@ vnm_rates_compute (const VnmCounters *prev, const VnmCounters *cur, gint64 dt_us
 typedef struct {
   VnmCounters counters;
   gint64 when_us;
+  gint64 dt_us;          /* the span the rates cover */
   VnmRates rates;
   guint generation;
 } Entry;
@@ -97,7 +98,10 @@ vnm_sampler_update (VnmSampler *sampler, const GArray *links, gint64 now_us)
           g_hash_table_insert (sampler->entries, GINT_TO_POINTER (link->ifindex), e);
         }
       else
-        vnm_rates_compute (&e->counters, &link->counters, now_us - e->when_us, &e->rates);
+        {
+          e->dt_us = now_us - e->when_us;
+          vnm_rates_compute (&e->counters, &link->counters, e->dt_us, &e->rates);
+        }
       e->counters = link->counters;
       e->when_us = now_us;
       e->generation = sampler->generation;
@@ -149,4 +153,12 @@ vnm_rates_guest_view (const VnmRates *host, VnmRates *guest)
     .rx_errs_ps = host->tx_errs_ps, .tx_errs_ps = host->rx_errs_ps,
     .rx_drops_ps = host->tx_drops_ps, .tx_drops_ps = host->rx_drops_ps,
   };
+}
+
+gint64
+vnm_sampler_get_span (VnmSampler *sampler, gint ifindex)
+{
+  Entry *e = g_hash_table_lookup (sampler->entries, GINT_TO_POINTER (ifindex));
+
+  return e ? e->dt_us : 0;
 }

@@ -47,5 +47,7 @@ void vnm_sampler_forget (VnmSampler *sampler, gint ifindex);
 
 /* The rates of @ifindex from the last update; zero rates when unknown. */
 void vnm_sampler_get (VnmSampler *sampler, gint ifindex, VnmRates *out);
+/* The microseconds the rates of @ifindex cover (0 before a second reading). */
+gint64 vnm_sampler_get_span (VnmSampler *sampler, gint ifindex);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmSampler, vnm_sampler_free)
