@@ -157,6 +157,12 @@ parse_link (VnmLinkStats *ls, const struct nlmsghdr *nlh, VnmLink *link)
   LinkAttrs a = { 0 };
 
   memset (link, 0, sizeof *link);
+  /* The bridge (AF_BRIDGE) and IPv6 (AF_INET6) announce their per-port state
+   * as RTM_NEWLINK/RTM_DELLINK too, without statistics, and an AF_BRIDGE
+   * RTM_DELLINK only means "left the bridge".  Only the device's own
+   * messages describe the device. */
+  if (ifm->ifi_family != AF_UNSPEC)
+    return FALSE;
   mnl_attr_parse (nlh, sizeof *ifm, link_attr_cb, &a);
   if (!a.tb[IFLA_IFNAME])
     return FALSE;

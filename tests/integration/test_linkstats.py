@@ -177,6 +177,21 @@ text = cli(bus, "domifstat", "itvm1").stdout
 t.check(f"vnmit-v1 tx_bytes {k['rx_bytes']}" in text, "domifstat text output in virsh's format",
         text)
 
+# The bridge announces port changes as RTM_NEWLINK/RTM_DELLINK of family
+# AF_BRIDGE, without statistics. They must neither zero a port's counters nor
+# remove the port until the next dump (a CI run once read rx_bytes 0 here).
+seen = []
+for flag in ("off", "on", "off", "on"):
+    sh("bridge", "link", "set", "dev", "vnmit-v1", "learning", flag)
+    for _ in range(4):
+        st = cli_json(bus, "domifstat", "itvm1", "vnmit-v1")
+        seen.append((st[0]["tx_bytes"], st[0]["rx_bytes"]))
+k = kernel_link("vnmit-v1")
+t.check(all(tx >= k["rx_bytes"] - 2000 and tx <= k["rx_bytes"] and rx <= k["tx_bytes"] and rx > 0
+            for tx, rx in seen),
+        "bridge port notifications (AF_BRIDGE) leave the port's counters intact",
+        f"read {seen} kernel rx {k['rx_bytes']} tx {k['tx_bytes']}")
+
 # --- history: per-second rates add up to the kernel's packet count -----------
 # Every second since the daemon started has a sample of delta/dt, so their
 # sum is the counter's increase since then (the device is older than the

@@ -211,6 +211,9 @@ class Results:
             self.failed += 1
             if detail:
                 print("# " + detail.replace("\n", "\n# "), flush=True)
+            # meson's failure summary shows stderr, not the TAP stream: say
+            # there what failed and with what, so a CI log is enough.
+            print(f"FAILED: {what}" + (f"\n  {detail}" if detail else ""), file=sys.stderr, flush=True)
 
     def done(self):
         print(f"1..{self.n}", flush=True)
