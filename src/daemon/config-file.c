@@ -6,7 +6,8 @@
 #include "vnm-i18n.h"
 
 gboolean
-vnm_config_load (const gchar *path, gchar **uri, gdouble *interval, GError **error)
+vnm_config_load (const gchar *path, gchar **uri, gdouble *interval, gchar **metrics_listen,
+                 GError **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GError) local = NULL;
@@ -19,7 +20,8 @@ vnm_config_load (const gchar *path, gchar **uri, gdouble *interval, GError **err
     }
   keys = g_key_file_get_keys (kf, "daemon", NULL, NULL);
   for (gchar **k = keys; k && *k; k++)
-    if (!g_str_equal (*k, "connect") && !g_str_equal (*k, "interval"))
+    if (!g_str_equal (*k, "connect") && !g_str_equal (*k, "interval") &&
+        !g_str_equal (*k, "metrics-listen"))
       {
         g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
                      _("Unknown key '%s' in section [daemon] of '%s'."), *k, path);
@@ -27,6 +29,8 @@ vnm_config_load (const gchar *path, gchar **uri, gdouble *interval, GError **err
       }
   if (!*uri && g_key_file_has_key (kf, "daemon", "connect", NULL))
     *uri = g_key_file_get_string (kf, "daemon", "connect", NULL);
+  if (!*metrics_listen && g_key_file_has_key (kf, "daemon", "metrics-listen", NULL))
+    *metrics_listen = g_key_file_get_string (kf, "daemon", "metrics-listen", NULL);
   if (g_key_file_has_key (kf, "daemon", "interval", NULL))
     {
       gdouble v = g_key_file_get_double (kf, "daemon", "interval", &local);

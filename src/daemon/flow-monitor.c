@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <netinet/in.h>
 
 #include "flow-monitor.h"
 #include "probes.h"
@@ -299,6 +300,34 @@ vnm_flow_monitor_records (VnmFlowMonitor *m, const gchar *domain_uuid)
     if (g_str_equal (value, domain_uuid))
       g_hash_table_add (ifindexes, key);
   return vnm_flow_store_records (m->store, ifindexes);
+}
+
+guint64
+vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m)
+{
+  return vnm_flow_store_summaries_dropped (m->store);
+}
+
+GHashTable *
+vnm_flow_monitor_active_rtt (VnmFlowMonitor *m)
+{
+  g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
+  GHashTable *out = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      const VnmFlowRecord *rec = g_ptr_array_index (records, i);
+      gpointer key = GINT_TO_POINTER ((gint) rec->key.ifindex);
+      VnmRttAgg *agg;
+
+      if (rec->ended || rec->key.proto != IPPROTO_TCP)
+        continue;
+      if (!(agg = g_hash_table_lookup (out, key)))
+        g_hash_table_insert (out, key, (agg = g_new0 (VnmRttAgg, 2)));
+      vnm_rtt_agg_merge (&agg[0], &rec->flow.rtt_remote);
+      vnm_rtt_agg_merge (&agg[1], &rec->flow.rtt_vm);
+    }
+  return out;
 }
 
 VnmTopology *

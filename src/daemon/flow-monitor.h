@@ -68,6 +68,11 @@ gboolean vnm_flow_monitor_totals (VnmFlowMonitor *m, gint ifindex, VnmProbeTotal
 /* Records (active and ended) of @domain_uuid's interfaces. Borrowed. */
 GPtrArray *vnm_flow_monitor_records (VnmFlowMonitor *m, const gchar *domain_uuid);
 VnmTopology *vnm_flow_monitor_topology (VnmFlowMonitor *m);
+/* Summaries of ended flows dropped because too many were kept. */
+guint64 vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m);
+/* RTT of the TCP flows in the kernel table now, per probed interface:
+ * GINT_TO_POINTER (ifindex) -> VnmRttAgg[2] (remote leg, VM leg). */
+GHashTable *vnm_flow_monitor_active_rtt (VnmFlowMonitor *m);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmFlowMonitor, vnm_flow_monitor_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmProbeStatus, vnm_probe_status_free)

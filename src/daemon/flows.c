@@ -318,8 +318,8 @@ vnm_flow_addr_to_string (guint8 family, const guint8 addr[16], gchar *buf, gsize
     inet_ntop (AF_INET6, addr, buf, len);
 }
 
-static void
-rtt_merge (VnmRttAgg *agg, const struct vnm_rtt *r)
+void
+vnm_rtt_agg_merge (VnmRttAgg *agg, const struct vnm_rtt *r)
 {
   if (!r->count)
     return;
@@ -403,8 +403,8 @@ row_add (VnmFlowRow *row, const VnmFlowRecord *rec, gboolean first, const gchar 
   row->resets += f->resets;
   row->retrans_tx += f->retrans[VNM_DIR_OUT];
   row->retrans_rx += f->retrans[VNM_DIR_IN];
-  rtt_merge (&row->rtt, &f->rtt_remote);
-  rtt_merge (&row->vm_rtt, &f->rtt_vm);
+  vnm_rtt_agg_merge (&row->rtt, &f->rtt_remote);
+  vnm_rtt_agg_merge (&row->vm_rtt, &f->rtt_vm);
   row->flows++;
   if (!rec->ended)
     row->active++;
@@ -615,7 +615,7 @@ vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names)
         {
           acc->edge.conns += f->conns_opened;
           acc->edge.retrans += f->retrans[0] + f->retrans[1];
-          rtt_merge (&acc->edge.rtt, &f->rtt_remote);
+          vnm_rtt_agg_merge (&acc->edge.rtt, &f->rtt_remote);
         }
     }
 

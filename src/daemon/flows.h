@@ -89,6 +89,9 @@ typedef struct {
   guint32 min_us, max_us;
 } VnmRttAgg;
 
+/* Adds one flow's RTT samples of one leg to @agg. */
+void vnm_rtt_agg_merge (VnmRttAgg *agg, const struct vnm_rtt *r);
+
 typedef struct {
   gchar local_ip[48], remote_ip[48];   /* "" when aggregated away */
   gint local_port, remote_port;        /* -1 when aggregated away */

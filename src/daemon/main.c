@@ -18,6 +18,8 @@
 #include "kernel-caps.h"
 #include "libvirt-watch.h"
 #include "linkstats.h"
+#include "metrics.h"
+#include "metrics-http.h"
 #include "qemu-scan.h"
 #include "registry.h"
 #include "sampler.h"
@@ -285,6 +287,12 @@ open_bus (const gchar *address, gboolean session, GError **error)
   return conn;
 }
 
+static GString *
+render_metrics (gpointer daemon)
+{
+  return vnm_metrics_render (daemon);
+}
+
 static void
 log_handler (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer verbose)
 {
@@ -304,6 +312,7 @@ main (int argc, char **argv)
   g_autofree gchar *uri = NULL;
   g_autofree gchar *bus_address = NULL;
   g_autofree gchar *metrics_listen = NULL;
+  g_autoptr(VnmMetricsHttp) metrics_http = NULL;
   g_autofree gchar *config_file = NULL;
   gdouble interval = 1.0;
   gboolean opt_system = FALSE, opt_session = FALSE, no_bpf = FALSE, verbose = FALSE;
@@ -323,7 +332,7 @@ main (int argc, char **argv)
     { "bus-address", 0, 0, G_OPTION_ARG_STRING, &bus_address,
       N_("Use the message bus at this D-Bus address"), N_("ADDR") },
     { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &metrics_listen,
-      N_("Serve Prometheus metrics on HOST:PORT (not built yet)"), N_("HOST:PORT") },
+      N_("Serve Prometheus metrics at http://HOST:PORT/metrics ([IPV6]:PORT, or :PORT for every address; default: off)"), N_("HOST:PORT") },
     { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &no_bpf, N_("Do not load or probe any eBPF program"), NULL },
     { "flow-table-size", 0, 0, G_OPTION_ARG_INT, &flow_table_size,
       N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
@@ -366,7 +375,7 @@ main (int argc, char **argv)
       g_printerr (_("virtnetmond: unexpected argument '%s'.\n"), argv[1]);
       return 2;
     }
-  if (config_file && !vnm_config_load (config_file, &uri, &interval, &error))
+  if (config_file && !vnm_config_load (config_file, &uri, &interval, &metrics_listen, &error))
     {
       g_printerr ("virtnetmond: %s\n", error->message);
       return 2;
@@ -401,8 +410,15 @@ main (int argc, char **argv)
       return 2;
     }
   if (metrics_listen)
-    g_printerr (_("virtnetmond: --metrics-listen is not available in this version; ignoring '%s'.\n"),
-                metrics_listen);
+    {
+      g_autofree gchar *host = NULL;
+      guint16 port;
+      if (!vnm_metrics_parse_listen (metrics_listen, &host, &port, &error))
+        {
+          g_printerr ("virtnetmond: --metrics-listen: %s\n", error->message);
+          return 2;
+        }
+    }
 
   g_log_set_default_handler (log_handler, GINT_TO_POINTER (verbose));
   if (!uri)
@@ -438,6 +454,19 @@ main (int argc, char **argv)
     ctx.d.flows = vnm_flow_monitor_new (&ctx.d, &fc, no_bpf);
   }
 
+  if (metrics_listen)
+    {
+      g_autofree gchar *where = NULL;
+      metrics_http = vnm_metrics_http_new (metrics_listen, render_metrics, &ctx.d, &error);
+      if (!metrics_http)
+        {
+          g_printerr ("virtnetmond: %s\n", error->message);
+          return 1;
+        }
+      where = vnm_metrics_http_describe (metrics_http);
+      g_message ("Serving Prometheus metrics at %s.", where);
+    }
+
   bus = open_bus (bus_address, opt_session, &error);
   if (!bus)
     {
@@ -471,6 +500,7 @@ main (int argc, char **argv)
   vnm_registry_set_observer (ctx.d.registry, NULL, NULL);
   vnm_flow_monitor_stop (ctx.d.flows);
   g_clear_pointer (&ctx.d.libvirt, vnm_libvirt_watch_free);
+  g_clear_pointer (&metrics_http, vnm_metrics_http_free);
   g_clear_pointer (&ctx.d.dbus, vnm_dbus_service_free);
   g_clear_pointer (&ctx.d.flows, vnm_flow_monitor_free);
   g_clear_pointer (&ctx.d.linkstats, vnm_linkstats_free);

@@ -239,19 +239,8 @@ vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *w
 typedef struct {
   const VnmLink *link;
   ViewStats s;
-  const VnmDomain *domain;
-  const gchar *mapped_by;
-  gchar *vm_id;
-  const gchar *vm_name;
-  const gchar *vm_uuid;
-  gboolean guest_view;
+  VnmLinkOwner owner;
 } Row;
-
-static void
-row_clear (Row *row)
-{
-  g_free (row->vm_id);
-}
 
 typedef struct {
   gboolean by_rx;
@@ -271,6 +260,44 @@ compare_rows (gconstpointer a, gconstpointer b, gpointer user_data)
     c = -c;
   /* Ties, most often idle interfaces: by name, always ascending. */
   return c ? c : strcmp (ra->link->name, rb->link->name);
+}
+
+void
+vnm_query_link_owner (VnmDaemon *daemon, const VnmLink *link, VnmLinkOwner *out)
+{
+  const VnmDomainInterface *iface = NULL;
+  guint vmid, nic;
+
+  *out = (VnmLinkOwner) { .mapped_by = "", .vm_name = "", .vm_uuid = "" };
+  out->domain = vnm_registry_lookup_ifname (daemon->registry, link->name, &iface);
+  if (out->domain)
+    {
+      out->mapped_by = out->domain->mapped_by;
+      out->vm_name = out->domain->name;
+      out->vm_uuid = out->domain->uuid;
+      if (out->domain->id >= 0)
+        g_snprintf (out->vm_id, sizeof out->vm_id, "%d", out->domain->id);
+      out->guest_view = TRUE;
+    }
+  else if (vnm_name_pattern_match (link->name, &vmid, &nic))
+    {
+      out->mapped_by = VNM_MAPPED_BY_NAME_PATTERN;
+      g_snprintf (out->vm_id, sizeof out->vm_id, "%u", vmid);
+      out->guest_view = TRUE;
+    }
+}
+
+void
+vnm_query_link_counters (VnmDaemon *daemon, const VnmLink *link, gboolean guest_view,
+                         VnmCounters *counters, VnmRates *rates)
+{
+  ViewStats s;
+
+  view_stats (daemon, link, guest_view, &s);
+  if (counters)
+    *counters = s.c;
+  if (rates)
+    *rates = s.r;
 }
 
 static gboolean
@@ -305,42 +332,20 @@ vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, 
                    strlen (filter), MAX_ARG_LEN);
       return NULL;
     }
-  g_array_set_clear_func (rows, (GDestroyNotify) row_clear);
 
   for (guint i = 0; i < daemon->links->len; i++)
     {
       const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
-      const VnmDomainInterface *iface = NULL;
-      Row row = { .link = link, .mapped_by = "", .vm_name = "", .vm_uuid = "" };
-      guint vmid, nic;
+      Row row = { .link = link };
 
       if (!include_hidden && vnm_is_hidden_interface (link->name))
         continue;
-      row.domain = vnm_registry_lookup_ifname (daemon->registry, link->name, &iface);
-      if (row.domain)
-        {
-          row.mapped_by = row.domain->mapped_by;
-          row.vm_name = row.domain->name;
-          row.vm_uuid = row.domain->uuid;
-          row.vm_id = row.domain->id >= 0 ? g_strdup_printf ("%d", row.domain->id) : g_strdup ("");
-          row.guest_view = TRUE;
-        }
-      else if (vnm_name_pattern_match (link->name, &vmid, &nic))
-        {
-          row.mapped_by = VNM_MAPPED_BY_NAME_PATTERN;
-          row.vm_id = g_strdup_printf ("%u", vmid);
-          row.guest_view = TRUE;
-        }
-      else
-        row.vm_id = g_strdup ("");
-
+      vnm_query_link_owner (daemon, link, &row.owner);
       if (*filter && !contains_casefold (link->name, filter) &&
-          !contains_casefold (row.vm_name, filter) && !contains_casefold (row.vm_id, filter))
-        {
-          row_clear (&row);
-          continue;
-        }
-      view_stats (daemon, link, row.guest_view, &row.s);
+          !contains_casefold (row.owner.vm_name, filter) &&
+          !contains_casefold (row.owner.vm_id, filter))
+        continue;
+      view_stats (daemon, link, row.owner.guest_view, &row.s);
       g_array_append_val (rows, row);
     }
 
@@ -374,12 +379,12 @@ vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, 
       g_variant_builder_add (&rb, "{sv}", "speed_mbps", g_variant_new_int64 (link->speed_mbps));
       add_str (&rb, "mac", link->mac);
       add_str (&rb, "master", master ? master->name : "");
-      add_str (&rb, "view", row->guest_view ? "guest" : "host");
+      add_str (&rb, "view", row->owner.guest_view ? "guest" : "host");
       add_counters_and_rates (&rb, &row->s);
-      add_str (&rb, "vm_id", row->vm_id);
-      add_str (&rb, "vm_name", row->vm_name);
-      add_str (&rb, "vm_uuid", row->vm_uuid);
-      add_str (&rb, "mapped_by", row->mapped_by);
+      add_str (&rb, "vm_id", row->owner.vm_id);
+      add_str (&rb, "vm_name", row->owner.vm_name);
+      add_str (&rb, "vm_uuid", row->owner.vm_uuid);
+      add_str (&rb, "mapped_by", row->owner.mapped_by);
       g_variant_builder_add_value (&b, g_variant_builder_end (&rb));
     }
   return g_variant_builder_end (&b);

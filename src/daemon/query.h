@@ -11,6 +11,22 @@
  * devices (fwbr*, fwpr*, fwln*, ... : fw*). */
 gboolean vnm_is_hidden_interface (const gchar *ifname);
 
+/* Who owns a host netdev: the domain whose XML (or QEMU command line) names
+ * it, or only a VM id from a Proxmox-style name (tap105i1), or nobody. */
+typedef struct {
+  const VnmDomain *domain;  /* NULL when no known domain owns it */
+  const gchar *mapped_by;   /* VNM_MAPPED_BY_*, "" for nobody */
+  const gchar *vm_name;     /* "" when unknown */
+  const gchar *vm_uuid;     /* "" when unknown */
+  gchar vm_id[16];          /* "" when none */
+  gboolean guest_view;      /* a VM's device: rx/tx are swapped into the guest's view */
+} VnmLinkOwner;
+
+void vnm_query_link_owner (VnmDaemon *daemon, const VnmLink *link, VnmLinkOwner *out);
+/* @link's counters and current rates in the guest's view or the host's. */
+void vnm_query_link_counters (VnmDaemon *daemon, const VnmLink *link, gboolean guest_view,
+                              VnmCounters *counters, VnmRates *rates);
+
 GVariant *vnm_query_domains (VnmDaemon *daemon);
 GVariant *vnm_query_domain_record (VnmDaemon *daemon, const VnmDomain *domain);
 GVariant *vnm_query_interfaces (VnmDaemon *daemon, const VnmDomain *domain);

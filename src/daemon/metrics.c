@@ -1,0 +1,384 @@
+/* metrics.c: daemon state -> Prometheus metrics.
+ *
+ * Names follow the Prometheus conventions: a virtnetmon_ prefix, base units
+ * (bytes, seconds), _total for counters. Every interface sample carries the
+ * labels iface, vm_name, vm_uuid, vm_id ("" where there is no VM). For a VM's
+ * interface, receive/transmit are the guest's view (receive = into the VM),
+ * as `virsh domifstat` and libvirt's own statistics count them; for other
+ * devices the host's view. */
+#include "config.h"
+
+#include <unistd.h>
+
+#include "flow-monitor.h"
+#include "libvirt-watch.h"
+#include "metrics.h"
+#include "prom-text.h"
+#include "query.h"
+
+typedef struct {
+  const VnmLink *link;
+  GString *labels;           /* iface, vm_name, vm_uuid, vm_id */
+  VnmLinkOwner owner;
+  VnmCounters c;
+  VnmProbeTotals probe;      /* probe.attached: the probe counts this device */
+  const VnmRttAgg *rtt;      /* [2]: remote leg, VM leg; NULL: no TCP samples */
+} Entry;
+
+static void
+entry_clear (Entry *e)
+{
+  g_string_free (e->labels, TRUE);
+}
+
+static GString *
+vm_labels (const gchar *name, const gchar *uuid, const gchar *id)
+{
+  GString *l = g_string_new (NULL);
+
+  vnm_prom_label (l, "vm_name", name);
+  vnm_prom_label (l, "vm_uuid", uuid);
+  vnm_prom_label (l, "vm_id", id);
+  return l;
+}
+
+typedef guint64 (*EntryValue) (const Entry *e);
+
+#define COUNTER(fn, expr) static guint64 fn (const Entry *e) { return (expr); }
+COUNTER (rx_bytes, e->c.rx_bytes)
+COUNTER (tx_bytes, e->c.tx_bytes)
+COUNTER (rx_packets, e->c.rx_packets)
+COUNTER (tx_packets, e->c.tx_packets)
+COUNTER (rx_errors, e->c.rx_errors)
+COUNTER (tx_errors, e->c.tx_errors)
+COUNTER (rx_dropped, e->c.rx_dropped)
+COUNTER (tx_dropped, e->c.tx_dropped)
+COUNTER (conns_opened, e->probe.totals.conns_opened)
+COUNTER (conns_closed, e->probe.totals.conns_closed)
+COUNTER (resets, e->probe.totals.resets)
+COUNTER (conns_open, (guint64) MAX ((gint64) e->probe.totals.conns_opened -
+                                    (gint64) e->probe.totals.conns_closed -
+                                    (gint64) e->probe.totals.resets, 0))
+COUNTER (flows_created, e->probe.totals.flows_created)
+COUNTER (flows_active, e->probe.active)
+COUNTER (flows_evicted, e->probe.evicted)
+COUNTER (untracked, e->probe.totals.untracked)
+#undef COUNTER
+
+static void
+family_per_entry (GString *out, GArray *entries, gboolean probed_only, const gchar *name,
+                  const gchar *type, const gchar *help, EntryValue value)
+{
+  vnm_prom_family (out, name, type, help);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *e = &g_array_index (entries, Entry, i);
+      if (!probed_only || e->probe.attached)
+        vnm_prom_sample_u64 (out, name, e->labels->str, NULL, value (e));
+    }
+}
+
+static void
+interface_metrics (GString *out, GArray *entries)
+{
+  static const struct {
+    const gchar *name, *help;
+    EntryValue value;
+  } counters[] = {
+    { "virtnetmon_interface_receive_bytes_total",
+      "Bytes received: into the VM for a VM's interface (guest's view), by the host otherwise.",
+      rx_bytes },
+    { "virtnetmon_interface_transmit_bytes_total",
+      "Bytes transmitted: sent by the VM for a VM's interface (guest's view), by the host otherwise.",
+      tx_bytes },
+    { "virtnetmon_interface_receive_packets_total", "Packets received (guest's view for a VM's interface).",
+      rx_packets },
+    { "virtnetmon_interface_transmit_packets_total", "Packets transmitted (guest's view for a VM's interface).",
+      tx_packets },
+    { "virtnetmon_interface_receive_errors_total", "Receive errors (guest's view for a VM's interface).",
+      rx_errors },
+    { "virtnetmon_interface_transmit_errors_total", "Transmit errors (guest's view for a VM's interface).",
+      tx_errors },
+    { "virtnetmon_interface_receive_drops_total", "Received packets dropped (guest's view for a VM's interface).",
+      rx_dropped },
+    { "virtnetmon_interface_transmit_drops_total",
+      "Packets dropped on transmit (guest's view for a VM's interface).", tx_dropped },
+  };
+
+  vnm_prom_family (out, "virtnetmon_interface_info", "gauge",
+                   "Always 1: an interface, its kind, state, bridge, which view its counters are in "
+                   "and how it was mapped to its VM.");
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *e = &g_array_index (entries, Entry, i);
+      g_autoptr(GString) extra = g_string_new (NULL);
+
+      vnm_prom_label (extra, "kind", e->link->kind);
+      vnm_prom_label (extra, "state", e->link->state);
+      vnm_prom_label (extra, "view", e->owner.guest_view ? "guest" : "host");
+      vnm_prom_label (extra, "mapped_by", e->owner.mapped_by);
+      vnm_prom_sample_u64 (out, "virtnetmon_interface_info", e->labels->str, extra->str, 1);
+    }
+  for (guint k = 0; k < G_N_ELEMENTS (counters); k++)
+    family_per_entry (out, entries, FALSE, counters[k].name, "counter", counters[k].help,
+                      counters[k].value);
+}
+
+static void
+rtt_family (GString *out, GArray *entries, const gchar *name, const gchar *help, guint what)
+{
+  static const gchar *legs[] = { "leg=\"remote\"", "leg=\"vm\"" };
+
+  vnm_prom_family (out, name, "gauge", help);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *e = &g_array_index (entries, Entry, i);
+      for (guint leg = 0; e->rtt && leg < 2; leg++)
+        {
+          const VnmRttAgg *r = &e->rtt[leg];
+          if (!r->count)
+            continue;
+          switch (what)
+            {
+            case 0:
+              vnm_prom_sample_double (out, name, e->labels->str, legs[leg],
+                                      (gdouble) r->sum_us / r->count / 1e6);
+              break;
+            case 1:
+              vnm_prom_sample_double (out, name, e->labels->str, legs[leg],
+                                      r->jitter_count ? (gdouble) r->jitter_sum_us / r->jitter_count / 1e6 : 0);
+              break;
+            case 2:
+              vnm_prom_sample_double (out, name, e->labels->str, legs[leg], r->max_us / 1e6);
+              break;
+            default:
+              vnm_prom_sample_u64 (out, name, e->labels->str, legs[leg], r->count);
+            }
+        }
+    }
+}
+
+static void
+probe_metrics (GString *out, GArray *entries)
+{
+  family_per_entry (out, entries, TRUE, "virtnetmon_tcp_connections_opened_total", "counter",
+                    "TCP connections opened (handshake seen) through the interface.", conns_opened);
+  family_per_entry (out, entries, TRUE, "virtnetmon_tcp_connections_closed_total", "counter",
+                    "TCP connections closed (FIN both ways).", conns_closed);
+  family_per_entry (out, entries, TRUE, "virtnetmon_tcp_resets_total", "counter",
+                    "TCP connections reset (RST).", resets);
+  family_per_entry (out, entries, TRUE, "virtnetmon_tcp_connections_open", "gauge",
+                    "TCP connections open now (opened - closed - reset since the probe attached).",
+                    conns_open);
+
+  vnm_prom_family (out, "virtnetmon_tcp_retransmissions_total", "counter",
+                   "TCP segments that repeated a sequence range already seen; direction tx: sent by "
+                   "the VM, rx: sent to the VM.");
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *e = &g_array_index (entries, Entry, i);
+      if (!e->probe.attached)
+        continue;
+      vnm_prom_sample_u64 (out, "virtnetmon_tcp_retransmissions_total", e->labels->str,
+                           "direction=\"tx\"", e->probe.totals.retrans[VNM_DIR_OUT]);
+      vnm_prom_sample_u64 (out, "virtnetmon_tcp_retransmissions_total", e->labels->str,
+                           "direction=\"rx\"", e->probe.totals.retrans[VNM_DIR_IN]);
+    }
+
+  rtt_family (out, entries, "virtnetmon_tcp_rtt_seconds",
+              "Mean passive TCP round-trip time over the flows open now; leg remote: host to the "
+              "remote end and back (what the VM's TCP sees, less the host-VM hop), leg vm: host to "
+              "the VM and back.", 0);
+  rtt_family (out, entries, "virtnetmon_tcp_rtt_jitter_seconds",
+              "Mean absolute difference of consecutive RTT samples over the flows open now.", 1);
+  rtt_family (out, entries, "virtnetmon_tcp_rtt_max_seconds",
+              "Largest RTT sample of the flows open now.", 2);
+  rtt_family (out, entries, "virtnetmon_tcp_rtt_samples",
+              "RTT samples behind virtnetmon_tcp_rtt_seconds (to weight it when summing).", 3);
+
+  family_per_entry (out, entries, TRUE, "virtnetmon_flows_created_total", "counter",
+                    "Flow table entries the probe created.", flows_created);
+  family_per_entry (out, entries, TRUE, "virtnetmon_flows_active", "gauge",
+                    "Flow table entries of the interface in the kernel now.", flows_active);
+  family_per_entry (out, entries, TRUE, "virtnetmon_flow_evictions_total", "counter",
+                    "Flow entries the full kernel table evicted (their traffic still counts in the "
+                    "interface totals).", flows_evicted);
+  family_per_entry (out, entries, TRUE, "virtnetmon_untracked_packets_total", "counter",
+                    "Packets that are not IPv4/IPv6 TCP, UDP or ICMP (ARP, ...).", untracked);
+}
+
+static void
+domain_metrics (GString *out, VnmDaemon *daemon)
+{
+  g_autoptr(GPtrArray) domains = vnm_registry_list (daemon->registry);
+  g_autoptr(GPtrArray) status = vnm_flow_monitor_status (daemon->flows);
+
+  vnm_prom_family (out, "virtnetmon_vm_info", "gauge",
+                   "Always 1: a running VM, its state and how virtnetmon found it.");
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      g_autofree gchar *id = d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
+      g_autoptr(GString) l = vm_labels (d->name, d->uuid, id);
+      g_autoptr(GString) extra = g_string_new (NULL);
+
+      vnm_prom_label (extra, "state", d->state);
+      vnm_prom_label (extra, "mapped_by", d->mapped_by);
+      vnm_prom_sample_u64 (out, "virtnetmon_vm_info", l->str, extra->str, 1);
+    }
+
+  vnm_prom_family (out, "virtnetmon_probe_attached", "gauge",
+                   "1 when the flow probe is attached to the VM interface (program says how), 0 "
+                   "when not (virtnetmon status says why).");
+  for (guint i = 0; i < status->len; i++)
+    {
+      const VnmProbeStatus *s = g_ptr_array_index (status, i);
+      const VnmDomain *d = vnm_registry_lookup_uuid (daemon->registry, s->domain_uuid);
+      g_autofree gchar *id = d && d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
+      g_autoptr(GString) l = g_string_new (NULL);
+
+      vnm_prom_label (l, "iface", s->iface);
+      vnm_prom_label (l, "vm_name", s->domain_name);
+      vnm_prom_label (l, "vm_uuid", s->domain_uuid);
+      vnm_prom_label (l, "vm_id", id);
+      vnm_prom_label (l, "program", s->attached ? s->program : "");
+      vnm_prom_sample_u64 (out, "virtnetmon_probe_attached", l->str, NULL, s->attached);
+    }
+
+  vnm_prom_family (out, "virtnetmon_vms", "gauge", "Running VMs virtnetmon knows.");
+  vnm_prom_sample_u64 (out, "virtnetmon_vms", NULL, NULL, domains->len);
+}
+
+static gboolean
+read_proc_stat (guint64 *ticks, guint64 *start_ticks, guint64 *vsize, guint64 *rss_pages)
+{
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) f = NULL;
+  const gchar *p;
+
+  if (!g_file_get_contents ("/proc/self/stat", &text, NULL, NULL) || !(p = strrchr (text, ')')))
+    return FALSE;
+  /* Fields after "(comm)": 3 state ... 14 utime 15 stime ... 22 starttime
+   * 23 vsize 24 rss; f[0] is field 3. */
+  f = g_strsplit (p + 2, " ", 0);
+  if (g_strv_length (f) < 22)
+    return FALSE;
+  *ticks = g_ascii_strtoull (f[11], NULL, 10) + g_ascii_strtoull (f[12], NULL, 10);
+  *start_ticks = g_ascii_strtoull (f[19], NULL, 10);
+  *vsize = g_ascii_strtoull (f[20], NULL, 10);
+  *rss_pages = g_ascii_strtoull (f[21], NULL, 10);
+  return TRUE;
+}
+
+static guint64
+boot_time_s (void)
+{
+  g_autofree gchar *text = NULL;
+  const gchar *p;
+
+  if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL) || !(p = strstr (text, "\nbtime ")))
+    return 0;
+  return g_ascii_strtoull (p + 7, NULL, 10);
+}
+
+static void
+process_metrics (GString *out)
+{
+  guint64 ticks, start_ticks, vsize, rss_pages;
+  gdouble hz = (gdouble) sysconf (_SC_CLK_TCK);
+  g_autoptr(GDir) fds = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n_fds = 0;
+
+  if (read_proc_stat (&ticks, &start_ticks, &vsize, &rss_pages))
+    {
+      vnm_prom_family (out, "process_cpu_seconds_total", "counter",
+                       "User and system CPU time virtnetmond spent, in seconds.");
+      vnm_prom_sample_double (out, "process_cpu_seconds_total", NULL, NULL, ticks / hz);
+      vnm_prom_family (out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+      vnm_prom_sample_u64 (out, "process_resident_memory_bytes", NULL, NULL,
+                           rss_pages * (guint64) sysconf (_SC_PAGESIZE));
+      vnm_prom_family (out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+      vnm_prom_sample_u64 (out, "process_virtual_memory_bytes", NULL, NULL, vsize);
+      vnm_prom_family (out, "process_start_time_seconds", "gauge",
+                       "Start time of the process since the Unix epoch, in seconds.");
+      vnm_prom_sample_double (out, "process_start_time_seconds", NULL, NULL,
+                              boot_time_s () + start_ticks / hz);
+    }
+  if (fds)
+    {
+      while (g_dir_read_name (fds))
+        n_fds++;
+      vnm_prom_family (out, "process_open_fds", "gauge", "Open file descriptors.");
+      /* Less the one reading the directory. */
+      vnm_prom_sample_u64 (out, "process_open_fds", NULL, NULL, n_fds ? n_fds - 1 : 0);
+    }
+}
+
+static void
+daemon_metrics (GString *out, VnmDaemon *daemon)
+{
+  g_autoptr(GString) l = g_string_new (NULL);
+
+  vnm_prom_label (l, "version", PACKAGE_VERSION);
+  vnm_prom_family (out, "virtnetmon_build_info", "gauge", "Always 1: the running virtnetmond's version.");
+  vnm_prom_sample_u64 (out, "virtnetmon_build_info", l->str, NULL, 1);
+
+  g_string_truncate (l, 0);
+  vnm_prom_label (l, "uri", daemon->libvirt ? vnm_libvirt_watch_get_uri (daemon->libvirt) : "");
+  vnm_prom_family (out, "virtnetmon_libvirt_connected", "gauge",
+                   "1 while virtnetmond is connected to libvirt (uri), 0 while it reconnects.");
+  vnm_prom_sample_u64 (out, "virtnetmon_libvirt_connected", l->str, NULL,
+                       daemon->libvirt && vnm_libvirt_watch_is_connected (daemon->libvirt));
+
+  vnm_prom_family (out, "virtnetmon_flow_probe_available", "gauge",
+                   "1 when the flow probe is loaded and can attach, 0 when the kernel refused it "
+                   "or it is switched off.");
+  vnm_prom_sample_u64 (out, "virtnetmon_flow_probe_available", NULL, NULL,
+                       vnm_flow_monitor_available (daemon->flows));
+  vnm_prom_family (out, "virtnetmon_flow_summaries_dropped_total", "counter",
+                   "Summaries of ended flows dropped because too many were kept.");
+  vnm_prom_sample_u64 (out, "virtnetmon_flow_summaries_dropped_total", NULL, NULL,
+                       vnm_flow_monitor_summaries_dropped (daemon->flows));
+  vnm_prom_family (out, "virtnetmon_history_memory_bytes", "gauge",
+                   "Memory the rate history of every interface and VM takes, in bytes.");
+  vnm_prom_sample_u64 (out, "virtnetmon_history_memory_bytes", NULL, NULL,
+                       vnm_history_memory (daemon->history));
+  vnm_prom_family (out, "virtnetmon_sample_interval_seconds", "gauge",
+                   "How often virtnetmond reads the interface counters.");
+  vnm_prom_sample_double (out, "virtnetmon_sample_interval_seconds", NULL, NULL, daemon->interval_s);
+  process_metrics (out);
+}
+
+GString *
+vnm_metrics_render (VnmDaemon *daemon)
+{
+  g_autoptr(GArray) entries = g_array_sized_new (FALSE, TRUE, sizeof (Entry), daemon->links->len);
+  g_autoptr(GHashTable) rtt = vnm_flow_monitor_active_rtt (daemon->flows);
+  GString *out = g_string_sized_new (4096 + daemon->links->len * 2048);
+
+  g_array_set_clear_func (entries, (GDestroyNotify) entry_clear);
+  for (guint i = 0; i < daemon->links->len; i++)
+    {
+      const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
+      Entry e = { .link = link };
+
+      if (vnm_is_hidden_interface (link->name))
+        continue;
+      vnm_query_link_owner (daemon, link, &e.owner);
+      vnm_query_link_counters (daemon, link, e.owner.guest_view, &e.c, NULL);
+      e.labels = g_string_new (NULL);
+      vnm_prom_label (e.labels, "iface", link->name);
+      vnm_prom_label (e.labels, "vm_name", e.owner.vm_name);
+      vnm_prom_label (e.labels, "vm_uuid", e.owner.vm_uuid);
+      vnm_prom_label (e.labels, "vm_id", e.owner.vm_id);
+      vnm_flow_monitor_totals (daemon->flows, link->ifindex, &e.probe);
+      e.rtt = g_hash_table_lookup (rtt, GINT_TO_POINTER (link->ifindex));
+      g_array_append_val (entries, e);
+    }
+
+  interface_metrics (out, entries);
+  probe_metrics (out, entries);
+  domain_metrics (out, daemon);
+  daemon_metrics (out, daemon);
+  return out;
+}
