@@ -8,7 +8,7 @@ PKGS=(
   libbpf-dev libmnl-dev libelf-dev zlib1g-dev gettext libsoup-3.0-dev
   dbus iproute2 iputils-ping ethtool nftables util-linux python3 cpio
   libvirt-daemon-system libvirt-clients qemu-system-x86 busybox-static
-  prometheus tmux libncurses-dev
+  prometheus prometheus-node-exporter tmux libncurses-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -28,6 +28,7 @@ vnm_prom_label (GString *labels, const gchar *key, const gchar *value)
 void
 vnm_prom_family (GString *out, const gchar *name, const gchar *type, const gchar *help)
 {
+  g_warn_if_fail (vnm_prom_valid_name (name));
   g_string_append_printf (out, "# HELP %s ", name);
   for (const gchar *p = help; *p; p++)
     switch (*p)
