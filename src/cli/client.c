@@ -17,50 +17,75 @@ print_not_running (void)
 }
 
 VnmMonitor1 *
-vnm_cli_connect (const VnmCliOptions *opts)
+vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(VnmMonitor1) proxy = NULL;
   g_autofree gchar *owner = NULL;
 
   (void) vnm_error_quark ();  /* map org.virtnetmon.Error.* to VNM_ERROR */
+  *not_running = FALSE;
   if (opts->bus_address)
     bus = g_dbus_connection_new_for_address_sync (opts->bus_address,
                                                   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                  NULL, NULL, &error);
+                                                  NULL, NULL, error);
   else
-    bus = g_bus_get_sync (opts->session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, &error);
+    bus = g_bus_get_sync (opts->session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
   if (!bus)
     {
-      g_printerr (_("virtnetmon: cannot connect to the D-Bus bus: %s\n"), error->message);
-      print_not_running ();
+      g_prefix_error (error, _("cannot connect to the D-Bus bus: "));
+      *not_running = TRUE;
       return NULL;
     }
   proxy = vnm_monitor1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                       VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, &error);
+                                       VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, error);
   if (!proxy)
     {
-      g_printerr (_("virtnetmon: cannot reach %s: %s\n"), VNM_DBUS_NAME, error->message);
+      g_prefix_error (error, _("cannot reach %s: "), VNM_DBUS_NAME);
       return NULL;
     }
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
   if (!owner)
     {
-      print_not_running ();
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,
+                   _("the virtnetmond daemon is not running (no owner of %s on the bus)"),
+                   VNM_DBUS_NAME);
+      *not_running = TRUE;
       return NULL;
     }
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 10000);
   return g_steal_pointer (&proxy);
 }
 
+VnmMonitor1 *
+vnm_cli_connect (const VnmCliOptions *opts)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean not_running;
+  VnmMonitor1 *proxy = vnm_cli_open (opts, &not_running, &error);
+
+  if (proxy)
+    return proxy;
+  if (!g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    g_printerr ("virtnetmon: %s\n", error->message);
+  if (not_running)
+    print_not_running ();
+  return NULL;
+}
+
+gboolean
+vnm_cli_error_is_not_running (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+         g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY);
+}
+
 int
 vnm_cli_report_error (const gchar *what, GError *error)
 {
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY))
+  if (vnm_cli_error_is_not_running (error))
     {
       print_not_running ();
       return VNM_EXIT_FAILURE;

@@ -19,6 +19,11 @@ typedef struct {
 /* A proxy to the daemon's manager object, or NULL after printing why
  * (most often: the daemon is not running, and how to start it). */
 VnmMonitor1 *vnm_cli_connect (const VnmCliOptions *opts);
+/* The same without printing: NULL with @error, *not_running set when the
+ * cause is that no daemon (or no bus) is there. */
+VnmMonitor1 *vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error);
+/* Whether a failed call failed because the daemon is gone. */
+gboolean vnm_cli_error_is_not_running (const GError *error);
 
 /* Prints a failed call's error as one line; returns the exit status. */
 int vnm_cli_report_error (const gchar *what, GError *error);
@@ -44,4 +49,5 @@ int vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv);

@@ -20,6 +20,7 @@ static const Command commands[] = {
   { "flows", vnm_cmd_flows, N_("Show who a domain talks to: flows, TCP RTT, retransmissions") },
   { "history", vnm_cmd_history, N_("Show the rate history of a domain or interface (15 min per second, 48 h per minute)") },
   { "ifstat", vnm_cmd_ifstat, N_("Show every host interface with rates and its VM") },
+  { "top", vnm_cmd_top, N_("A live full-screen view of every interface (sort, filter, flows)") },
   { "status", vnm_cmd_status, N_("Show the daemon's state and kernel capabilities") },
 };
 
