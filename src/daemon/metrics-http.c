@@ -161,42 +161,33 @@ static gboolean
 listen_on (SoupServer *server, const gchar *listen, GError **error)
 {
   g_autofree gchar *host = NULL;
-  g_autoptr(GList) addresses = NULL;
   g_autoptr(GError) local = NULL;
+  GList *addresses = NULL;
+  gboolean ok = TRUE;
   guint16 port;
 
   if (!vnm_metrics_parse_listen (listen, &host, &port, error))
     return FALSE;
   if (!*host)
-    {
-      if (!soup_server_listen_all (server, port, 0, &local))
-        goto fail;
-      return TRUE;
-    }
-  if (g_hostname_is_ip_address (host))
+    ok = soup_server_listen_all (server, port, 0, &local);
+  else if (g_hostname_is_ip_address (host))
     addresses = g_list_prepend (NULL, g_inet_address_new_from_string (host));
   else
     {
       g_autoptr(GResolver) resolver = g_resolver_get_default ();
-      if (!(addresses = g_resolver_lookup_by_name (resolver, host, NULL, &local)))
-        goto fail;
+      addresses = g_resolver_lookup_by_name (resolver, host, NULL, &local);
+      ok = addresses != NULL;
     }
-  for (GList *l = addresses; l; l = l->next)
+  for (GList *l = addresses; ok && l; l = l->next)
     {
       g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (l->data, port);
-      if (!soup_server_listen (server, sa, 0, &local))
-        {
-          g_list_free_full (g_steal_pointer (&addresses), g_object_unref);
-          goto fail;
-        }
+      ok = soup_server_listen (server, sa, 0, &local);
     }
-  g_list_free_full (g_steal_pointer (&addresses), g_object_unref);
-  return TRUE;
-
-fail:
-  g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED, _("Cannot serve metrics on %s: %s"),
-               listen, local->message);
-  return FALSE;
+  g_list_free_full (addresses, g_object_unref);
+  if (!ok)
+    g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED, _("Cannot serve metrics on %s: %s"),
+                 listen, local->message);
+  return ok;
 }
 
 VnmMetricsHttp *

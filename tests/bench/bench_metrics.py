@@ -13,7 +13,6 @@ import http.client
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
-from vnmtest import Bus, Daemon, cli_json, make_netns, on_cleanup, require_root, sh, wait_for  # noqa: E402
+from vnmtest import (Bus, Daemon, cli_json, free_port, make_netns, on_cleanup,  # noqa: E402
+                     require_root, wait_for)
 from update_doc import write_block  # noqa: E402
 
 require_root()
@@ -30,14 +30,6 @@ N = int(os.environ.get("VNM_BENCH_VMS", "200"))
 SCRAPES = 50
 tmp = tempfile.mkdtemp(prefix="vnm-bench-metrics-")
 on_cleanup(shutil.rmtree, tmp, True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 ns = make_netns("vnmbm-ns")

@@ -23,9 +23,9 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, build_dir, cli_json, kernel_link,  # noqa: E402
-                     make_link, make_netns, on_cleanup, require_root, sh, skip,
-                     source_dir, wait_for)
+from vnmtest import (Bus, Daemon, Results, build_dir, cli_json, free_port,  # noqa: E402
+                     kernel_link, make_link, netns_on_bridge, on_cleanup, require_root, sh,
+                     skip, source_dir, wait_for)
 import promtext  # noqa: E402
 
 require_root()
@@ -38,14 +38,6 @@ tmp = tempfile.mkdtemp(prefix="vnm-metrics-")
 on_cleanup(shutil.rmtree, tmp, True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 # --- two "VMs" and a peer ---------------------------------------------------
 VM2_NAME = 'pm "quoted" \\ vm2'     # label escaping, end to end
 # IPv6 off on every device here: no neighbour discovery or MLD chatter, so
@@ -53,19 +45,10 @@ VM2_NAME = 'pm "quoted" \\ vm2'     # label escaping, end to end
 make_link("vnmpm-br0", "type", "bridge")
 sh("sysctl", "-qw", "net.ipv6.conf.vnmpm-br0.disable_ipv6=1")
 sh("ip", "link", "set", "vnmpm-br0", "up")
-nets = {}
-for dev, ns_name, addr in (("vnmpm-v1", "vnmpm-vm1", "10.217.0.1"), ("vnmpm-v2", "vnmpm-vm2", "10.217.0.3"),
-                           ("vnmpm-p1", "vnmpm-peer", "10.217.0.2")):
-    ns = make_netns(ns_name)
-    nets[dev] = ns
-    make_link(dev, "type", "veth", "peer", "name", dev + "g")
-    sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
-    sh("ip", "link", "set", dev + "g", "netns", ns)
-    sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", netns=ns)
-    sh("ip", "link", "set", dev, "master", "vnmpm-br0")
-    sh("ip", "link", "set", dev, "up")
-    sh("ip", "addr", "add", addr + "/24", "dev", dev + "g", netns=ns)
-    sh("ip", "link", "set", dev + "g", "up", netns=ns)
+nets = {dev: netns_on_bridge("vnmpm-br0", dev, ns_name, addr, quiet=True)
+        for dev, ns_name, addr in (("vnmpm-v1", "vnmpm-vm1", "10.217.0.1"),
+                                   ("vnmpm-v2", "vnmpm-vm2", "10.217.0.3"),
+                                   ("vnmpm-p1", "vnmpm-peer", "10.217.0.2"))}
 
 node_xml = os.path.join(tmp, "node.xml")
 with open(node_xml, "w") as f:

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, make_link,  # noqa: E402
-                     make_netns, on_cleanup, require_root, sh, skip, wait_for)
+                     netns_on_bridge, on_cleanup, require_root, sh, skip, wait_for)
 
 require_root()
 if shutil.which("tmux") is None:
@@ -27,17 +27,10 @@ on_cleanup(shutil.rmtree, tmp, True)
 
 make_link("vnmtp-br0", "type", "bridge")
 sh("ip", "link", "set", "vnmtp-br0", "up")
-nets = {}
-for dev, ns_name, addr in (("vnmtp-v1", "vnmtp-vm1", "10.218.0.1"), ("vnmtp-v2", "vnmtp-vm2", "10.218.0.3"),
-                           ("vnmtp-p1", "vnmtp-peer", "10.218.0.2")):
-    ns = make_netns(ns_name)
-    nets[dev] = ns
-    make_link(dev, "type", "veth", "peer", "name", dev + "g")
-    sh("ip", "link", "set", dev + "g", "netns", ns)
-    sh("ip", "link", "set", dev, "master", "vnmtp-br0")
-    sh("ip", "link", "set", dev, "up")
-    sh("ip", "addr", "add", addr + "/24", "dev", dev + "g", netns=ns)
-    sh("ip", "link", "set", dev + "g", "up", netns=ns)
+nets = {dev: netns_on_bridge("vnmtp-br0", dev, ns_name, addr)
+        for dev, ns_name, addr in (("vnmtp-v1", "vnmtp-vm1", "10.218.0.1"),
+                                   ("vnmtp-v2", "vnmtp-vm2", "10.218.0.3"),
+                                   ("vnmtp-p1", "vnmtp-peer", "10.218.0.2"))}
 for i in range(30):
     make_link(f"vnmtp-x{i:02d}", "type", "veth", "peer", "name", f"vnmtp-y{i:02d}")
 

@@ -8,6 +8,7 @@ import atexit
 import json
 import os
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -65,6 +66,33 @@ def make_netns(name):
     on_cleanup(sh, "ip", "netns", "del", name)
     sh("ip", "link", "set", "lo", "up", netns=name)
     return name
+
+
+def netns_on_bridge(bridge, dev, ns_name, addr, quiet=False):
+    """A "VM": namespace @ns_name behind veth @dev (its peer @dev + "g" inside,
+    with @addr/24), @dev a port of @bridge. quiet: IPv6 off on both ends, so
+    no neighbour discovery or MLD chatter moves the counters."""
+    ns = make_netns(ns_name)
+    make_link(dev, "type", "veth", "peer", "name", dev + "g")
+    if quiet:
+        sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
+    sh("ip", "link", "set", dev + "g", "netns", ns)
+    if quiet:
+        sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", netns=ns)
+    sh("ip", "link", "set", dev, "master", bridge)
+    sh("ip", "link", "set", dev, "up")
+    sh("ip", "addr", "add", addr + "/24", "dev", dev + "g", netns=ns)
+    sh("ip", "link", "set", dev + "g", "up", netns=ns)
+    return ns
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def make_link(*args):
