@@ -139,6 +139,8 @@ vnm_rec_int (GVariant *rec, const gchar *key)
 
   if (!v)
     return 0;
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT16))
+    return g_variant_get_uint16 (v);
   if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
     return g_variant_get_int32 (v);
   if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))

@@ -46,8 +46,10 @@ gboolean vnm_cli_parse (GOptionContext *octx, int *argc, char ***argv, int *stat
 int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv);

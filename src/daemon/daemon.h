@@ -13,6 +13,7 @@
 typedef struct _VnmLibvirtWatch VnmLibvirtWatch;
 typedef struct _VnmDbusService VnmDbusService;
 typedef struct _VnmFlowMonitor VnmFlowMonitor;
+typedef struct _VnmLatencyMonitor VnmLatencyMonitor;
 
 typedef struct {
   gdouble interval_s;
@@ -25,6 +26,7 @@ typedef struct {
   VnmKernelCaps *caps;
   VnmDbusService *dbus;
   VnmFlowMonitor *flows;    /* the per-VM flow probe; never NULL once started */
+  VnmLatencyMonitor *latency; /* datapath latency and drops; never NULL once started */
   VnmHistory *history;      /* rates of every interface and domain, 48 h */
   const gchar *proc_root;   /* for the QEMU scan, normally /proc */
 } VnmDaemon;

@@ -21,6 +21,7 @@ struct _VnmDbusService {
   VnmMonitor1 *monitor;
   GHashTable *domains;   /* uuid -> VnmObjectSkeleton* */
   guint name_id;
+  GHashTable *subscribers;  /* unique bus name -> watch id */
   GCallback on_name_lost;
   gpointer user_data;
 };
@@ -195,6 +196,196 @@ handle_get_history (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* Methods that change what is traced are for root only: the bus policy
+ * lets only root send them, and the daemon checks again with the bus. */
+typedef struct {
+  VnmDbusService *service;
+  GDBusMethodInvocation *invocation;
+  gchar *domain_uuid;    /* NULL: all */
+  gboolean enabled;
+  VnmLatencySettings settings;
+} SetLatencyCall;
+
+static void
+set_latency_call_free (SetLatencyCall *call)
+{
+  g_object_unref (call->invocation);
+  g_free (call->domain_uuid);
+  g_free (call);
+}
+
+static void
+set_latency_got_uid (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  SetLatencyCall *call = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+  guint32 uid = G_MAXUINT32;
+
+  if (reply)
+    g_variant_get (reply, "(u)", &uid);
+  if (uid != 0)
+    g_dbus_method_invocation_return_error (call->invocation, VNM_ERROR, VNM_ERROR_PERMISSION_DENIED,
+                                           _("Only root may switch latency tracing on or off "
+                                             "(the caller is uid %d)."), (gint) uid);
+  else if (!vnm_latency_monitor_set (call->service->daemon->latency, call->domain_uuid,
+                                     call->enabled ? &call->settings : NULL, &error))
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+  else
+    {
+      vnm_monitor1_complete_set_latency_tracing (call->service->monitor, call->invocation);
+      vnm_dbus_service_publish_latency (call->service);
+    }
+  set_latency_call_free (call);
+}
+
+static gboolean
+handle_set_latency_tracing (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                            const gchar *domain, gboolean enabled, GVariant *options,
+                            gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  SetLatencyCall *call;
+  const VnmDomain *d = NULL;
+  VnmLatencySettings settings;
+
+  if (*domain && !(d = find_domain (service, invocation, domain)))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (!vnm_query_latency_settings (options,
+                                   vnm_latency_monitor_default_threshold (service->daemon->latency),
+                                   &settings, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  call = g_new0 (SetLatencyCall, 1);
+  call->service = service;
+  call->invocation = g_object_ref (invocation);
+  call->domain_uuid = d ? g_strdup (d->uuid) : NULL;
+  call->enabled = enabled;
+  call->settings = settings;
+  g_dbus_connection_call (service->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetConnectionUnixUser",
+                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
+                          set_latency_got_uid, call);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_latency (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                    const gchar *domain, GVariant *options, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  reply = vnm_query_latency (service->daemon, d, options, &error);
+  if (!reply)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    {
+      g_variant_ref_sink (reply);
+      vnm_monitor1_complete_get_latency (object, invocation, g_variant_get_child_value (reply, 0),
+                                         g_variant_get_child_value (reply, 1));
+    }
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_drops (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                  const gchar *domain, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+  GVariant *drops;
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  drops = vnm_query_drops (service->daemon, d, &error);
+  if (!drops)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    vnm_monitor1_complete_get_drops (object, invocation, drops);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+update_listening (VnmDbusService *service)
+{
+  vnm_latency_monitor_set_listening (service->daemon->latency,
+                                     g_hash_table_size (service->subscribers) > 0);
+  vnm_dbus_service_publish_latency (service);
+}
+
+static void
+subscriber_vanished (GDBusConnection *connection, const gchar *name, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  g_hash_table_remove (service->subscribers, name);
+  update_listening (service);
+}
+
+static gboolean
+handle_subscribe_latency_events (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                                 gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender && !g_hash_table_contains (service->subscribers, sender))
+    g_hash_table_insert (service->subscribers, g_strdup (sender),
+                         GUINT_TO_POINTER (g_bus_watch_name_on_connection (
+                           service->connection, sender, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
+                           subscriber_vanished, service, NULL)));
+  update_listening (service);
+  vnm_monitor1_complete_subscribe_latency_events (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_unsubscribe_latency_events (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                                   gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  const gchar *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender)
+    g_hash_table_remove (service->subscribers, sender);
+  update_listening (service);
+  vnm_monitor1_complete_unsubscribe_latency_events (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+latency_events (GPtrArray *events, guint64 lost, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  if (g_hash_table_size (service->subscribers))
+    vnm_monitor1_emit_latency_events (service->monitor, vnm_query_latency_events (events), lost);
+}
+
+static void
+unwatch (gpointer id)
+{
+  g_bus_unwatch_name (GPOINTER_TO_UINT (id));
+}
+
+void
+vnm_dbus_service_publish_latency (VnmDbusService *service)
+{
+  vnm_monitor1_set_latency (service->monitor,
+                            vnm_query_latency_status (service->daemon,
+                                                      g_hash_table_size (service->subscribers)));
+}
+
 static void
 name_lost (GDBusConnection *connection, const gchar *name, gpointer user_data)
 {
@@ -255,6 +446,7 @@ vnm_dbus_service_publish (VnmDbusService *service)
 
   vnm_monitor1_set_interface_count (service->monitor, service->daemon->links->len);
   vnm_monitor1_set_probes (service->monitor, vnm_query_probes (service->daemon));
+  vnm_dbus_service_publish_latency (service);
   g_hash_table_iter_init (&iter, service->domains);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -295,6 +487,14 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   g_signal_connect (service->monitor, "handle-get-flows", G_CALLBACK (handle_get_flows), service);
   g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
   g_signal_connect (service->monitor, "handle-get-history", G_CALLBACK (handle_get_history), service);
+  g_signal_connect (service->monitor, "handle-set-latency-tracing", G_CALLBACK (handle_set_latency_tracing), service);
+  g_signal_connect (service->monitor, "handle-get-latency", G_CALLBACK (handle_get_latency), service);
+  g_signal_connect (service->monitor, "handle-get-drops", G_CALLBACK (handle_get_drops), service);
+  g_signal_connect (service->monitor, "handle-subscribe-latency-events", G_CALLBACK (handle_subscribe_latency_events), service);
+  g_signal_connect (service->monitor, "handle-unsubscribe-latency-events", G_CALLBACK (handle_unsubscribe_latency_events), service);
+  service->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
+  vnm_latency_monitor_set_listener (daemon->latency, latency_events, service);
+  vnm_dbus_service_publish_latency (service);
   vnm_monitor1_set_flow_table (service->monitor, vnm_query_flow_table (daemon));
   vnm_monitor1_set_probes (service->monitor, vnm_query_probes (daemon));
 
@@ -329,6 +529,11 @@ vnm_dbus_service_free (VnmDbusService *service)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (service->monitor));
   g_clear_object (&service->monitor);
   g_clear_pointer (&service->domains, g_hash_table_unref);
+  if (service->subscribers)
+    {
+      vnm_latency_monitor_set_listener (service->daemon->latency, NULL, NULL);
+      g_clear_pointer (&service->subscribers, g_hash_table_unref);
+    }
   g_clear_object (&service->connection);
   g_free (service);
 }

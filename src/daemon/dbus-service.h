@@ -20,6 +20,8 @@ void vnm_dbus_service_set_libvirt_connected (VnmDbusService *service, gboolean c
 /* Adds, updates or removes a domain object (a registry observer). */
 void vnm_dbus_service_domain_changed (VnmDbusService *service, VnmRegistryChange change,
                                       const VnmDomain *domain);
+/* Refreshes the Latency property (settings, subscribers, counters). */
+void vnm_dbus_service_publish_latency (VnmDbusService *service);
 /* Refreshes every property that follows the samples (rates, counts). */
 void vnm_dbus_service_publish (VnmDbusService *service);
 

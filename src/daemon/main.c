@@ -16,6 +16,7 @@
 #include "flow-monitor.h"
 #include "history-recorder.h"
 #include "kernel-caps.h"
+#include "latency-monitor.h"
 #include "libvirt-watch.h"
 #include "linkstats.h"
 #include "metrics.h"
@@ -92,6 +93,8 @@ reconcile_idle (gpointer user_data)
   ctx.reconcile_source = 0;
   if (ctx.d.flows)
     vnm_flow_monitor_reconcile (ctx.d.flows);
+  if (ctx.d.latency)
+    vnm_latency_monitor_reconcile (ctx.d.latency);
   return G_SOURCE_REMOVE;
 }
 
@@ -318,6 +321,7 @@ main (int argc, char **argv)
   gboolean opt_system = FALSE, opt_session = FALSE, no_bpf = FALSE, verbose = FALSE;
   gboolean version = FALSE;
   gint flow_table_size = 32768, flow_idle_timeout = 60;
+  gint latency_threshold_us = 1000, latency_events_rate = 1000;
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *probe_attach = NULL;
   VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
@@ -338,6 +342,10 @@ main (int argc, char **argv)
       N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
     { "flow-idle-timeout", 0, 0, G_OPTION_ARG_INT, &flow_idle_timeout,
       N_("Seconds after which an idle flow ends and is kept as a summary (default: 60)"), N_("SEC") },
+    { "latency-threshold", 0, 0, G_OPTION_ARG_INT, &latency_threshold_us,
+      N_("Default slow-packet threshold of latency tracing, in microseconds (default: 1000)"), N_("USEC") },
+    { "latency-events-rate", 0, 0, G_OPTION_ARG_INT, &latency_events_rate,
+      N_("Slow-packet events passed to clients per second at most; the rest are counted as lost (default: 1000)"), N_("N") },
     { "probe-attach", 0, 0, G_OPTION_ARG_STRING, &probe_attach,
       N_("How probes hook a device: tcx, tc-clsact or auto (default: auto, tcx where the kernel has it)"),
       N_("MODE") },
@@ -398,6 +406,18 @@ main (int argc, char **argv)
                   flow_idle_timeout);
       return 2;
     }
+  if (latency_threshold_us < 0 || latency_threshold_us > 60000000)
+    {
+      g_printerr (_("virtnetmond: the latency threshold must be between 0 and 60000000 microseconds, not %d.\n"),
+                  latency_threshold_us);
+      return 2;
+    }
+  if (latency_events_rate < 1 || latency_events_rate > 1000000)
+    {
+      g_printerr (_("virtnetmond: the latency events rate must be between 1 and 1000000 a second, not %d.\n"),
+                  latency_events_rate);
+      return 2;
+    }
   if (probe_attach && !vnm_probe_attach_from_string (probe_attach, &attach))
     {
       g_printerr (_("virtnetmond: unknown --probe-attach mode '%s' (use tcx, tc-clsact or auto).\n"),
@@ -453,6 +473,14 @@ main (int argc, char **argv)
     };
     ctx.d.flows = vnm_flow_monitor_new (&ctx.d, &fc, no_bpf);
   }
+  {
+    VnmLatencyConfig lc = {
+      .paths = 16384,
+      .threshold_ns = (guint64) latency_threshold_us * 1000,
+      .max_events_per_s = latency_events_rate,
+    };
+    ctx.d.latency = vnm_latency_monitor_new (&ctx.d, &lc, no_bpf);
+  }
 
   if (metrics_listen)
     {
@@ -503,6 +531,7 @@ main (int argc, char **argv)
   g_clear_pointer (&metrics_http, vnm_metrics_http_free);
   g_clear_pointer (&ctx.d.dbus, vnm_dbus_service_free);
   g_clear_pointer (&ctx.d.flows, vnm_flow_monitor_free);
+  g_clear_pointer (&ctx.d.latency, vnm_latency_monitor_free);
   g_clear_pointer (&ctx.d.linkstats, vnm_linkstats_free);
   g_clear_pointer (&ctx.d.registry, vnm_registry_free);
   g_clear_pointer (&ctx.d.sampler, vnm_sampler_free);

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "daemon.h"
+#include "latency-monitor.h"
 
 /* Whether ifstat hides @ifname unless asked: lo and Proxmox firewall
  * devices (fwbr*, fwpr*, fwln*, ... : fw*). */
@@ -51,3 +52,19 @@ GVariant *vnm_query_probes (VnmDaemon *daemon);
 GVariant *vnm_query_flow_table (VnmDaemon *daemon);
 /* Adds the probe's exact totals of @ifindex to an interface record. */
 void vnm_query_add_probe_totals (VnmDaemon *daemon, GVariantBuilder *row, gint ifindex);
+
+/* Latency tracing settings from SetLatencyTracing's a{sv} (direction,
+ * proto, src_ip, dst_ip as s; src_port, dst_port as q, u or i;
+ * threshold_us as u, t or d). */
+gboolean vnm_query_latency_settings (GVariant *options, guint64 default_threshold_ns,
+                                     VnmLatencySettings *out, GError **error);
+/* (a{sv} state, aa{sv} stages) of @domain; @options: direction (s),
+ * interface (s), buckets (b). */
+GVariant *vnm_query_latency (VnmDaemon *daemon, const VnmDomain *domain, GVariant *options,
+                             GError **error);
+/* aa{sv}: drops of @domain by interface, direction and reason. */
+GVariant *vnm_query_drops (VnmDaemon *daemon, const VnmDomain *domain, GError **error);
+/* aa{sv}: slow packets (GPtrArray of VnmLatencyEvent*). */
+GVariant *vnm_query_latency_events (GPtrArray *events);
+/* a{sv}: the Latency property. */
+GVariant *vnm_query_latency_status (VnmDaemon *daemon, guint subscribers);

@@ -25,3 +25,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (virConnect, virConnectClose)
 typedef struct vnm_flows_bpf VnmFlowsBpf;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmFlowsBpf, vnm_flows_bpf__destroy)
 #endif
+
+#ifdef __VNM_LATENCY_BPF_SKEL_H__
+typedef struct vnm_latency_bpf VnmLatencyBpf;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmLatencyBpf, vnm_latency_bpf__destroy)
+#endif

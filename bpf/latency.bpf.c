@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* latency.bpf.c: datapath latency and drops of VMs, from tracepoints only
+ * (no kprobes, no fentry), so it runs on kernels that refuse those.
+ *
+ * A packet's path is followed by its skb address through
+ *   net:netif_receive_skb  (received: from the VM's netdev, or on a port
+ *                           that feeds a traced VM)
+ *   net:net_dev_queue      (queued on the next device)
+ *   net:net_dev_start_xmit (handed to that device's driver)
+ *   skb:consume_skb, or netif_receive_skb on the far end of a veth
+ *                          (taken by the guest)
+ * and forgotten when the skb is freed. Each stage pair adds to a histogram
+ * of its VM, direction and stage; a packet at or above the VM's threshold
+ * goes to the ring buffer while someone listens. skb:kfree_skb counts
+ * drops by reason per VM and direction, traced or not.
+ *
+ * Every program comes twice: tp_btf (BTF-typed, Linux 5.5+) and raw_tp;
+ * the daemon loads the kind the kernel allows. Kernel structures are read
+ * with CO-RE (field offsets from the running kernel's BTF). */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "vnm-latency.h"
+
+char LICENSE[] SEC ("license") = "GPL";
+
+/* The few kernel types read here; CO-RE finds the fields by name in the
+ * running kernel, wherever they are. */
+struct ns_common { unsigned int inum; } __attribute__ ((preserve_access_index));
+struct net { struct ns_common ns; } __attribute__ ((preserve_access_index));
+typedef struct { struct net *net; } possible_net_t;
+struct net_device {
+  int ifindex;
+  possible_net_t nd_net;
+} __attribute__ ((preserve_access_index));
+struct sk_buff {
+  struct net_device *dev;
+  unsigned int len;
+  __u16 protocol;
+  __u16 network_header, mac_header;
+  unsigned char *head, *data;
+} __attribute__ ((preserve_access_index));
+
+#define IPPROTO_ICMPV6_ 58
+#define HEADER_UNSET 0xffff
+/* An entry untouched this long belongs to an skb whose free was not seen. */
+#define PATH_MAX_AGE_NS (10ull * 1000000000ull)
+
+/* Set by the daemon before loading. */
+const volatile __u32 host_netns_ino = 0;
+
+struct path {
+  __u64 head;                    /* skb->head when made: a reused address has another */
+  __u64 t_rcv, t_queue, t_xmit;  /* 0 = not seen */
+  __u32 rcv_if, queue_if;
+  __u32 tx_if, rx_if;            /* traced VM netdevs: from, to; 0 = none */
+  __u32 len;
+  __u8 family, proto, parsed, pad;
+  __u16 sport, dport;
+  __u8 saddr[16], daddr[16];
+};
+
+struct {
+  __uint (type, BPF_MAP_TYPE_LRU_HASH);
+  __uint (max_entries, 16384);     /* the daemon sets the size before loading */
+  __type (key, __u64);             /* skb address */
+  __type (value, struct path);
+} vnm_lat_paths SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_HASH);
+  __uint (max_entries, 4096);
+  __type (key, __u32);             /* ifindex in the host's network namespace */
+  __type (value, struct vnm_lat_dev);
+} vnm_lat_devs SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_HASH);
+  __uint (max_entries, 4096);
+  __type (key, __u64);             /* a guest's MAC, bytes 0-5 */
+  __type (value, __u32);           /* its VM netdev */
+} vnm_lat_macs SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_HASH);
+  __uint (max_entries, 4096);
+  __uint (map_flags, BPF_F_NO_PREALLOC);
+  __type (key, struct vnm_lat_hist_key);
+  __type (value, struct vnm_lat_hist);
+} vnm_lat_hists SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_HASH);
+  __uint (max_entries, 16384);
+  __type (key, struct vnm_lat_drop_key);
+  __type (value, __u64);
+} vnm_lat_drops SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_RINGBUF);
+  __uint (max_entries, 1 << 20);
+} vnm_lat_events SEC (".maps");
+
+__u64 vnm_lat_counters[VNM_LAT_COUNTERS];
+
+static __always_inline int
+in_host_netns (struct net_device *dev)
+{
+  return BPF_CORE_READ (dev, nd_net.net, ns.inum) == host_netns_ino;
+}
+
+/* The configuration of @dev when it is one of ours. */
+static __always_inline struct vnm_lat_dev *
+dev_config (struct net_device *dev, __u32 *ifindex)
+{
+  struct vnm_lat_dev *cfg;
+
+  if (!dev)
+    return 0;
+  *ifindex = BPF_CORE_READ (dev, ifindex);
+  cfg = bpf_map_lookup_elem (&vnm_lat_devs, ifindex);
+  if (cfg && !in_host_netns (dev))
+    return 0;
+  return cfg;
+}
+
+static __always_inline struct path *
+path_of (__u64 *key, struct sk_buff *skb, __u64 now)
+{
+  struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, key);
+  __u64 last;
+
+  if (!p)
+    return 0;
+  last = p->t_xmit ? p->t_xmit : p->t_queue ? p->t_queue : p->t_rcv;
+  if (p->head != (__u64) BPF_CORE_READ (skb, head) || now - last > PATH_MAX_AGE_NS)
+    {
+      __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_STALE], 1);
+      bpf_map_delete_elem (&vnm_lat_paths, key);
+      return 0;
+    }
+  return p;
+}
+
+static __always_inline void
+v4_mapped (__u8 *dst, __u32 addr)
+{
+  __builtin_memset (dst, 0, 10);
+  dst[10] = 0xff;
+  dst[11] = 0xff;
+  __builtin_memcpy (dst + 12, &addr, 4);
+}
+
+/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order). */
+static __always_inline void
+parse_l3 (struct path *p, unsigned char *l3, __u16 proto)
+{
+  unsigned char *l4;
+  __u16 ports[2] = {};
+
+  p->parsed = 1;
+  if (proto == bpf_htons (ETH_P_IP))
+    {
+      struct { __u8 vihl, tos; __u16 tot_len, id, frag; __u8 ttl, protocol;
+               __u16 check; __u32 saddr, daddr; } ip;
+      if (bpf_probe_read_kernel (&ip, sizeof ip, l3) < 0 || (ip.vihl & 0xf) < 5)
+        return;
+      p->family = 4;
+      p->proto = ip.protocol;
+      v4_mapped (p->saddr, ip.saddr);
+      v4_mapped (p->daddr, ip.daddr);
+      if (ip.frag & bpf_htons (0x1fff))
+        return;
+      l4 = l3 + (ip.vihl & 0xf) * 4;
+    }
+  else if (proto == bpf_htons (ETH_P_IPV6))
+    {
+      struct { __u32 vtf; __u16 plen; __u8 nexthdr, hop; __u8 saddr[16], daddr[16]; } ip6;
+      if (bpf_probe_read_kernel (&ip6, sizeof ip6, l3) < 0)
+        return;
+      p->family = 6;
+      p->proto = ip6.nexthdr;
+      __builtin_memcpy (p->saddr, ip6.saddr, 16);
+      __builtin_memcpy (p->daddr, ip6.daddr, 16);
+      l4 = l3 + sizeof ip6;
+    }
+  else
+    return;
+  if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
+    {
+      if (bpf_probe_read_kernel (ports, sizeof ports, l4) == 0)
+        {
+          p->sport = bpf_ntohs (ports[0]);
+          p->dport = bpf_ntohs (ports[1]);
+        }
+    }
+}
+
+static __always_inline int
+addr_set (const __u8 *a)
+{
+  __u64 w[2];
+  __builtin_memcpy (w, a, 16);
+  return w[0] | w[1];
+}
+
+static __always_inline int
+addr_eq (const __u8 *a, const __u8 *b)
+{
+  __u64 x[2], y[2];
+  __builtin_memcpy (x, a, 16);
+  __builtin_memcpy (y, b, 16);
+  return x[0] == y[0] && x[1] == y[1];
+}
+
+static __always_inline int
+filter_ok (const struct vnm_lat_filter *f, const struct path *p)
+{
+  if (f->proto)
+    {
+      __u8 proto = p->proto == IPPROTO_ICMPV6_ ? IPPROTO_ICMP : p->proto;
+      if (!p->family || proto != f->proto)
+        return 0;
+    }
+  if (f->src_port && p->sport != f->src_port)
+    return 0;
+  if (f->dst_port && p->dport != f->dst_port)
+    return 0;
+  if (f->family && p->family != f->family)
+    return 0;
+  if (addr_set (f->src_ip) && !addr_eq (f->src_ip, p->saddr))
+    return 0;
+  if (addr_set (f->dst_ip) && !addr_eq (f->dst_ip, p->daddr))
+    return 0;
+  return 1;
+}
+
+static __always_inline void
+record (__u32 ifindex, __u8 dir, __u8 stage, __u64 ns)
+{
+  struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
+  struct vnm_lat_hist *h = bpf_map_lookup_elem (&vnm_lat_hists, &k);
+  __u32 b;
+
+  if (!h)
+    return;
+  b = vnm_lat_bucket (ns) & (VNM_LAT_BUCKETS - 1);
+  __sync_fetch_and_add (&h->buckets[b], 1);
+  __sync_fetch_and_add (&h->count, 1);
+  __sync_fetch_and_add (&h->sum_ns, ns);
+  for (int i = 0; i < 4; i++)
+    {
+      __u64 old = h->max_ns;
+      if (ns <= old || __sync_val_compare_and_swap (&h->max_ns, old, ns) == old)
+        break;
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      __u64 old = h->min_ns;
+      if (ns >= old || __sync_val_compare_and_swap (&h->min_ns, old, ns) == old)
+        break;
+    }
+}
+
+static __always_inline void
+emit (const struct path *p, __u32 ifindex, __u8 dir, __u64 now, const __u64 *stage)
+{
+  struct vnm_lat_dev *cfg = bpf_map_lookup_elem (&vnm_lat_devs, &ifindex);
+  struct vnm_lat_event *ev;
+  __u64 worst = stage[VNM_STAGE_TOTAL];
+
+  if (!cfg || !(cfg->flags & VNM_DEV_EVENTS))
+    return;
+  for (int i = 0; i < VNM_STAGE_TOTAL; i++)
+    if (stage[i] > worst)
+      worst = stage[i];
+  if (worst < cfg->threshold_ns)
+    return;
+  ev = bpf_ringbuf_reserve (&vnm_lat_events, sizeof *ev, 0);
+  if (!ev)
+    {
+      __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_EVENTS_LOST], 1);
+      return;
+    }
+  ev->time_ns = now;
+  for (int i = 0; i < VNM_STAGE_COUNT; i++)
+    ev->stage_ns[i] = stage[i];
+  ev->ifindex = ifindex;
+  ev->len = p->len;
+  ev->dir = dir;
+  ev->family = p->family;
+  ev->proto = p->proto;
+  ev->pad = 0;
+  ev->sport = p->sport;
+  ev->dport = p->dport;
+  __builtin_memcpy (ev->saddr, p->saddr, 16);
+  __builtin_memcpy (ev->daddr, p->daddr, 16);
+  bpf_ringbuf_submit (ev, 0);
+  __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_EVENTS_SENT], 1);
+}
+
+/* The guest took a packet sent to it. */
+static __always_inline void
+finish_rx (struct path *p, __u64 now)
+{
+  __u64 stage[VNM_STAGE_COUNT] = {};
+
+  stage[VNM_STAGE_XMIT_GUEST] = now - p->t_xmit;
+  record (p->rx_if, VNM_LAT_RX, VNM_STAGE_XMIT_GUEST, stage[VNM_STAGE_XMIT_GUEST]);
+  if (p->t_rcv)
+    {
+      stage[VNM_STAGE_RCV_QUEUE] = p->t_queue - p->t_rcv;
+      stage[VNM_STAGE_TOTAL] = now - p->t_rcv;
+      record (p->rx_if, VNM_LAT_RX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
+    }
+  stage[VNM_STAGE_QUEUE_XMIT] = p->t_xmit - p->t_queue;
+  emit (p, p->rx_if, VNM_LAT_RX, now, stage);
+}
+
+static __always_inline int
+on_receive (struct sk_buff *skb)
+{
+  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
+  struct net_device *dev = BPF_CORE_READ (skb, dev);
+  struct path *p = path_of (&key, skb, now);
+  struct vnm_lat_dev *cfg;
+  struct path fresh = {};
+  __u32 ifindex = 0;
+
+  if (p && p->rx_if && p->t_xmit)
+    {
+      /* The far end of the VM's veth: the guest has it. */
+      finish_rx (p, now);
+      bpf_map_delete_elem (&vnm_lat_paths, &key);
+      return 0;
+    }
+  cfg = dev_config (dev, &ifindex);
+  if (!cfg || !(cfg->flags & (VNM_DEV_TRACE_TX | VNM_DEV_FEEDER)))
+    return 0;  /* a path that goes on (bridge to host), or not ours */
+
+  fresh.head = (__u64) BPF_CORE_READ (skb, head);
+  fresh.t_rcv = now;
+  fresh.rcv_if = ifindex;
+  fresh.len = BPF_CORE_READ (skb, len);
+  if (cfg->flags & VNM_DEV_TRACE_TX)
+    {
+      /* skb->data is the network header here. */
+      parse_l3 (&fresh, BPF_CORE_READ (skb, data), BPF_CORE_READ (skb, protocol));
+      if (filter_ok (&cfg->filter, &fresh))
+        fresh.tx_if = ifindex;
+      else if (!(cfg->flags & VNM_DEV_FEEDER))
+        return 0;
+    }
+  bpf_map_update_elem (&vnm_lat_paths, &key, &fresh, BPF_ANY);
+  return 0;
+}
+
+static __always_inline int
+on_queue (struct sk_buff *skb)
+{
+  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
+  struct net_device *dev = BPF_CORE_READ (skb, dev);
+  struct path *p = path_of (&key, skb, now);
+  struct vnm_lat_dev *cfg;
+  __u32 ifindex = 0;
+
+  cfg = dev_config (dev, &ifindex);
+  if (p && p->tx_if && !p->t_queue)
+    {
+      record (p->tx_if, VNM_LAT_TX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
+      p->t_queue = now;
+      p->queue_if = ifindex ? ifindex : BPF_CORE_READ (dev, ifindex);
+    }
+  if (!cfg || !(cfg->flags & VNM_DEV_TRACE_RX))
+    return 0;
+
+  /* Queued on a traced VM's netdev: its rx path. */
+  if (!p)
+    {
+      struct path fresh = {};
+      fresh.head = (__u64) BPF_CORE_READ (skb, head);
+      bpf_map_update_elem (&vnm_lat_paths, &key, &fresh, BPF_ANY);
+      p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
+      if (!p)
+        return 0;
+    }
+  if (!p->parsed)
+    {
+      __u16 nh = BPF_CORE_READ (skb, network_header);
+      unsigned char *head = BPF_CORE_READ (skb, head);
+      if (nh != HEADER_UNSET)
+        parse_l3 (p, head + nh, BPF_CORE_READ (skb, protocol));
+      p->len = BPF_CORE_READ (skb, len);
+    }
+  if (!filter_ok (&cfg->filter, p))
+    {
+      if (!p->tx_if)
+        bpf_map_delete_elem (&vnm_lat_paths, &key);
+      return 0;
+    }
+  p->rx_if = ifindex;
+  if (p->t_rcv)
+    record (ifindex, VNM_LAT_RX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
+  p->t_queue = now;
+  p->queue_if = ifindex;
+  return 0;
+}
+
+static __always_inline int
+on_xmit (struct sk_buff *skb, struct net_device *dev)
+{
+  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
+  struct path *p = path_of (&key, skb, now);
+  __u32 ifindex;
+
+  if (!p || !p->t_queue)
+    return 0;
+  ifindex = BPF_CORE_READ (dev, ifindex);
+  if (ifindex != p->queue_if)
+    return 0;
+  if (p->tx_if)
+    {
+      __u64 stage[VNM_STAGE_COUNT] = {};
+      stage[VNM_STAGE_RCV_QUEUE] = p->t_queue - p->t_rcv;
+      stage[VNM_STAGE_QUEUE_XMIT] = now - p->t_queue;
+      stage[VNM_STAGE_TOTAL] = now - p->t_rcv;
+      record (p->tx_if, VNM_LAT_TX, VNM_STAGE_QUEUE_XMIT, stage[VNM_STAGE_QUEUE_XMIT]);
+      record (p->tx_if, VNM_LAT_TX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
+      emit (p, p->tx_if, VNM_LAT_TX, now, stage);
+      p->tx_if = 0;
+    }
+  if (p->rx_if == ifindex)
+    {
+      record (ifindex, VNM_LAT_RX, VNM_STAGE_QUEUE_XMIT, now - p->t_queue);
+      p->t_xmit = now;
+    }
+  else
+    bpf_map_delete_elem (&vnm_lat_paths, &key);
+  return 0;
+}
+
+static __always_inline int
+on_consume (struct sk_buff *skb)
+{
+  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
+  struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
+
+  if (!p)
+    return 0;
+  if (p->rx_if && p->t_xmit && p->head == (__u64) BPF_CORE_READ (skb, head))
+    finish_rx (p, now);
+  bpf_map_delete_elem (&vnm_lat_paths, &key);
+  return 0;
+}
+
+static __always_inline __u64
+mac_key (const __u8 *mac)
+{
+  __u64 k = 0;
+  __builtin_memcpy (&k, mac, 6);
+  return k;
+}
+
+/* Which VM netdev and direction a dropped skb belongs to; 0 when none. */
+static __always_inline __u32
+drop_owner (struct sk_buff *skb, __u8 *dir)
+{
+  __u64 key = (__u64) skb;
+  struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
+  struct net_device *dev = BPF_CORE_READ (skb, dev);
+  struct vnm_lat_dev *cfg;
+  __u8 eth[12];
+  __u16 mh;
+  __u32 ifindex = 0, *owner;
+  __u64 k;
+
+  if (p && p->head == (__u64) BPF_CORE_READ (skb, head))
+    {
+      if (p->rx_if && p->t_queue)
+        {
+          *dir = VNM_LAT_RX;
+          return p->rx_if;
+        }
+      if (p->tx_if)
+        {
+          *dir = VNM_LAT_TX;
+          return p->tx_if;
+        }
+    }
+  mh = BPF_CORE_READ (skb, mac_header);
+  if (mh == HEADER_UNSET ||
+      bpf_probe_read_kernel (eth, sizeof eth, BPF_CORE_READ (skb, head) + mh) < 0)
+    return 0;
+  cfg = dev_config (dev, &ifindex);
+  if (cfg && (cfg->flags & VNM_DEV_VM))
+    {
+      *dir = mac_key (eth + 6) == mac_key (cfg->mac) ? VNM_LAT_TX : VNM_LAT_RX;
+      return ifindex;
+    }
+  k = mac_key (eth);
+  if ((owner = bpf_map_lookup_elem (&vnm_lat_macs, &k)))
+    {
+      *dir = VNM_LAT_RX;
+      return *owner;
+    }
+  k = mac_key (eth + 6);
+  if ((owner = bpf_map_lookup_elem (&vnm_lat_macs, &k)))
+    {
+      *dir = VNM_LAT_TX;
+      return *owner;
+    }
+  return 0;
+}
+
+static __always_inline int
+on_drop (struct sk_buff *skb, __u32 reason)
+{
+  struct vnm_lat_drop_key k = {};
+  __u64 key = (__u64) skb, one = 1, *n;
+
+  k.ifindex = drop_owner (skb, &k.dir);
+  bpf_map_delete_elem (&vnm_lat_paths, &key);
+  if (!k.ifindex)
+    return 0;
+  k.reason = reason;
+  n = bpf_map_lookup_elem (&vnm_lat_drops, &k);
+  if (n)
+    __sync_fetch_and_add (n, 1);
+  else if (bpf_map_update_elem (&vnm_lat_drops, &k, &one, BPF_NOEXIST) != 0 &&
+           (n = bpf_map_lookup_elem (&vnm_lat_drops, &k)))
+    __sync_fetch_and_add (n, 1);
+  return 0;
+}
+
+/* Entry points: the same handlers behind tp_btf and raw_tp. The first
+ * arguments of these tracepoints are the same in both: (skb), (skb),
+ * (skb, dev), (skb, location), (skb, location, reason). */
+#define ARG(n) ((void *) ctx[n])
+
+SEC ("tp_btf/netif_receive_skb")
+int vnm_btf_receive (unsigned long long *ctx) { return on_receive (ARG (0)); }
+SEC ("tp_btf/net_dev_queue")
+int vnm_btf_queue (unsigned long long *ctx) { return on_queue (ARG (0)); }
+SEC ("tp_btf/net_dev_start_xmit")
+int vnm_btf_xmit (unsigned long long *ctx) { return on_xmit (ARG (0), ARG (1)); }
+SEC ("tp_btf/consume_skb")
+int vnm_btf_consume (unsigned long long *ctx) { return on_consume (ARG (0)); }
+SEC ("tp_btf/kfree_skb")
+int vnm_btf_drop (unsigned long long *ctx) { return on_drop (ARG (0), (__u32) ctx[2]); }
+
+SEC ("raw_tp/netif_receive_skb")
+int vnm_raw_receive (unsigned long long *ctx) { return on_receive (ARG (0)); }
+SEC ("raw_tp/net_dev_queue")
+int vnm_raw_queue (unsigned long long *ctx) { return on_queue (ARG (0)); }
+SEC ("raw_tp/net_dev_start_xmit")
+int vnm_raw_xmit (unsigned long long *ctx) { return on_xmit (ARG (0), ARG (1)); }
+SEC ("raw_tp/consume_skb")
+int vnm_raw_consume (unsigned long long *ctx) { return on_consume (ARG (0)); }
+SEC ("raw_tp/kfree_skb")
+int vnm_raw_drop (unsigned long long *ctx) { return on_drop (ARG (0), (__u32) ctx[2]); }

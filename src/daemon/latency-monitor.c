@@ -1,0 +1,580 @@
+/* latency-monitor.c: latency tracing settings and the probe's device table. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "latency-monitor.h"
+#include "latency-probe.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+
+#define FLUSH_MS 100
+
+typedef struct {
+  VnmLatencySettings s;
+  gint64 since_us;             /* real time the histograms started */
+} Setting;
+
+typedef struct {
+  struct vnm_lat_dev dev;
+  gchar *uuid;                 /* the owning domain (VM devices), else NULL */
+  gchar *name;
+  gchar *generation;           /* "uuid/since" of the histograms, NULL when untraced */
+} Device;
+
+struct _VnmLatencyMonitor {
+  VnmDaemon *daemon;
+  VnmLatencyProbe *probe;      /* NULL when unavailable */
+  gchar *unavailable;
+  gchar *extra_stages;
+  VnmLatencyConfig config;
+  GHashTable *settings;        /* uuid -> Setting* */
+  Setting *all;                /* every domain without its own; NULL when off */
+  GHashTable *devices;         /* ifindex -> Device*: what the kernel table holds */
+  GHashTable *macs;            /* guint64* mac key -> ifindex, in the kernel's MAC table */
+  gboolean listening;
+  VnmLatencyEventsFunc listener;
+  gpointer listener_data;
+  gdouble tokens;
+  gint64 refilled_us;
+  guint64 lost_rate;
+  GPtrArray *pending;          /* of VnmLatencyEvent* */
+  guint flush_source;
+};
+
+static void
+device_free (Device *d)
+{
+  g_free (d->uuid);
+  g_free (d->name);
+  g_free (d->generation);
+  g_free (d);
+}
+
+static void
+event_free (VnmLatencyEvent *e)
+{
+  g_free (e->iface);
+  g_free (e->vm_name);
+  g_free (e->vm_uuid);
+  g_free (e);
+}
+
+void
+vnm_latency_drop_free (VnmLatencyDrop *d)
+{
+  if (!d)
+    return;
+  g_free (d->iface);
+  g_free (d);
+}
+
+static gboolean
+flush (gpointer user_data)
+{
+  VnmLatencyMonitor *m = user_data;
+  VnmLatencyCounters c;
+
+  m->flush_source = 0;
+  vnm_latency_monitor_counters (m, &c);
+  if (m->listener && m->pending->len)
+    m->listener (m->pending, c.lost_kernel + c.lost_rate, m->listener_data);
+  g_ptr_array_set_size (m->pending, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_event (const struct vnm_lat_event *ev, gpointer user_data)
+{
+  VnmLatencyMonitor *m = user_data;
+  gint64 now = g_get_monotonic_time ();
+  Device *dev;
+  VnmLatencyEvent *e;
+
+  if (!m->listening)
+    return;
+  /* A token bucket: at most max_events_per_s a second, in bursts of as many. */
+  m->tokens = MIN ((gdouble) m->config.max_events_per_s,
+                   m->tokens + (now - m->refilled_us) / 1e6 * m->config.max_events_per_s);
+  m->refilled_us = now;
+  if (m->tokens < 1)
+    {
+      m->lost_rate++;
+      return;
+    }
+  m->tokens -= 1;
+  e = g_new0 (VnmLatencyEvent, 1);
+  e->ev = *ev;
+  e->time_s = g_get_real_time () / 1e6 - (now / 1e6 - ev->time_ns / 1e9);
+  dev = g_hash_table_lookup (m->devices, GUINT_TO_POINTER (ev->ifindex));
+  e->iface = g_strdup (dev ? dev->name : "");
+  if (dev && dev->uuid)
+    {
+      const VnmDomain *d = vnm_registry_lookup_uuid (m->daemon->registry, dev->uuid);
+      e->vm_uuid = g_strdup (dev->uuid);
+      e->vm_name = g_strdup (d ? d->name : "");
+    }
+  else
+    {
+      e->vm_uuid = g_strdup ("");
+      e->vm_name = g_strdup ("");
+    }
+  g_ptr_array_add (m->pending, e);
+  if (!m->flush_source)
+    m->flush_source = g_timeout_add (FLUSH_MS, flush, m);
+}
+
+static gchar *
+describe_extra_stages (const VnmKernelCaps *caps)
+{
+  if (!caps)
+    return g_strdup (_("not probed (eBPF is turned off)"));
+  if (caps->fentry || caps->kprobe)
+    return g_strdup_printf (_("the kernel allows %s; this version measures the tracepoint stages only"),
+                            caps->fentry ? "fentry" : "kprobes");
+  return g_strdup (_("not available: the kernel refuses fentry and has no kprobes; "
+                     "the tracepoint stages cover the path"));
+}
+
+VnmLatencyMonitor *
+vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboolean disabled)
+{
+  VnmLatencyMonitor *m = g_new0 (VnmLatencyMonitor, 1);
+  g_autoptr(GError) error = NULL;
+
+  m->daemon = daemon;
+  m->config = *config;
+  if (!m->config.max_events_per_s)
+    m->config.max_events_per_s = 1;
+  m->tokens = m->config.max_events_per_s;
+  m->refilled_us = g_get_monotonic_time ();
+  m->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  m->devices = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
+  m->macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  m->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
+  m->extra_stages = describe_extra_stages (daemon->caps);
+
+  if (disabled)
+    m->unavailable = g_strdup (_("eBPF is turned off (--no-bpf)."));
+  else if (daemon->caps && !daemon->caps->tp_btf && !daemon->caps->raw_tp)
+    m->unavailable = g_strdup (_("The kernel allows neither tp_btf nor raw_tp tracepoint programs."));
+  else if (daemon->caps && !daemon->caps->ringbuf)
+    m->unavailable = g_strdup (_("The kernel has no BPF ring buffer (Linux 5.8 or later)."));
+  else
+    {
+      gboolean btf = !daemon->caps || daemon->caps->tp_btf;
+      m->probe = vnm_latency_probe_new (btf, config->paths, on_event, m, &error);
+      if (!m->probe && btf && (!daemon->caps || daemon->caps->raw_tp))
+        {
+          g_message (_("tp_btf latency programs refused (%s); trying raw_tp."), error->message);
+          g_clear_error (&error);
+          m->probe = vnm_latency_probe_new (FALSE, config->paths, on_event, m, &error);
+        }
+      if (!m->probe)
+        m->unavailable = g_strdup (error->message);
+    }
+  if (m->unavailable)
+    g_message (_("Latency and drop probes are not available: %s"), m->unavailable);
+  return m;
+}
+
+void
+vnm_latency_monitor_free (VnmLatencyMonitor *m)
+{
+  if (!m)
+    return;
+  if (m->flush_source)
+    g_source_remove (m->flush_source);
+  vnm_latency_probe_free (m->probe);
+  g_hash_table_unref (m->settings);
+  g_free (m->all);
+  g_hash_table_unref (m->devices);
+  g_hash_table_unref (m->macs);
+  g_ptr_array_unref (m->pending);
+  g_free (m->unavailable);
+  g_free (m->extra_stages);
+  g_free (m);
+}
+
+gboolean
+vnm_latency_monitor_available (VnmLatencyMonitor *m)
+{
+  return m->probe != NULL;
+}
+
+const gchar *
+vnm_latency_monitor_unavailable_reason (VnmLatencyMonitor *m)
+{
+  return m->unavailable ? m->unavailable : "";
+}
+
+const gchar *
+vnm_latency_monitor_program (VnmLatencyMonitor *m)
+{
+  return m->probe ? vnm_latency_probe_program (m->probe) : "";
+}
+
+const gchar *
+vnm_latency_monitor_extra_stages (VnmLatencyMonitor *m)
+{
+  return m->extra_stages;
+}
+
+guint64
+vnm_latency_monitor_default_threshold (VnmLatencyMonitor *m)
+{
+  return m->config.threshold_ns;
+}
+
+static const Setting *
+setting_for (VnmLatencyMonitor *m, const gchar *uuid)
+{
+  const Setting *s = g_hash_table_lookup (m->settings, uuid);
+  return s ? s : m->all;
+}
+
+const VnmLatencySettings *
+vnm_latency_monitor_get (VnmLatencyMonitor *m, const gchar *domain_uuid, gdouble *since_s)
+{
+  const Setting *s = setting_for (m, domain_uuid);
+
+  if (since_s)
+    *since_s = s ? s->since_us / 1e6 : 0;
+  return s ? &s->s : NULL;
+}
+
+gboolean
+vnm_latency_monitor_all (VnmLatencyMonitor *m)
+{
+  return m->all != NULL;
+}
+
+GPtrArray *
+vnm_latency_monitor_traced (VnmLatencyMonitor *m)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (m->daemon->registry);
+
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      if (setting_for (m, d->uuid))
+        g_ptr_array_add (out, g_strdup (d->name));
+    }
+  return out;
+}
+
+gboolean
+vnm_latency_monitor_set (VnmLatencyMonitor *m, const gchar *domain_uuid,
+                         const VnmLatencySettings *settings, GError **error)
+{
+  Setting *s = NULL;
+
+  if (!m->probe)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("Latency tracing is not available: %s"), m->unavailable);
+      return FALSE;
+    }
+  if (settings)
+    {
+      s = g_new0 (Setting, 1);
+      s->s = *settings;
+      s->since_us = g_get_real_time ();
+    }
+  if (domain_uuid)
+    {
+      if (s)
+        g_hash_table_insert (m->settings, g_strdup (domain_uuid), s);
+      else
+        g_hash_table_remove (m->settings, domain_uuid);
+    }
+  else
+    {
+      /* "All" replaces every per-domain choice. */
+      g_free (m->all);
+      m->all = s;
+      g_hash_table_remove_all (m->settings);
+    }
+  vnm_latency_monitor_reconcile (m);
+  if (vnm_latency_probe_tracing (m->probe) || !settings)
+    return TRUE;
+  /* Nothing to trace yet (no netdev), or the kernel refused: say which. */
+  {
+    g_autoptr(GError) local = NULL;
+    gboolean any = FALSE;
+    GHashTableIter it;
+    Device *dev;
+
+    g_hash_table_iter_init (&it, m->devices);
+    while (g_hash_table_iter_next (&it, NULL, (gpointer *) &dev))
+      any |= (dev->dev.flags & (VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX)) != 0;
+    if (any && !vnm_latency_probe_set_tracing (m->probe, TRUE, &local))
+      {
+        g_propagate_error (error, g_steal_pointer (&local));
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_mac (const gchar *text, guint8 out[6])
+{
+  guint v[6];
+
+  if (!text || sscanf (text, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+    return FALSE;
+  for (guint i = 0; i < 6; i++)
+    out[i] = (guint8) v[i];
+  return TRUE;
+}
+
+static guint64
+mac_key (const guint8 mac[6])
+{
+  guint64 k = 0;
+  memcpy (&k, mac, 6);
+  return k;
+}
+
+void
+vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
+{
+  g_autoptr(GHashTable) want = NULL;
+  g_autoptr(GHashTable) rx_masters = NULL;
+  g_autoptr(GHashTable) want_macs = NULL;
+  g_autoptr(GPtrArray) domains = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+  gboolean traced = FALSE;
+
+  if (!m->probe)
+    return;
+  want = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
+  rx_masters = g_hash_table_new (NULL, NULL);
+  want_macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  domains = vnm_registry_list (m->daemon->registry);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      const Setting *s = setting_for (m, d->uuid);
+
+      for (guint j = 0; j < d->interfaces->len; j++)
+        {
+          const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
+          const VnmLink *link;
+          Device *dev;
+
+          if (!*iface->target_dev || !(link = vnm_daemon_find_link (m->daemon, iface->target_dev)))
+            continue;
+          dev = g_new0 (Device, 1);
+          dev->uuid = g_strdup (d->uuid);
+          dev->name = g_strdup (link->name);
+          dev->dev.flags = VNM_DEV_VM;
+          if (parse_mac (iface->mac, dev->dev.mac))
+            {
+              guint64 *k = g_new (guint64, 1);
+              *k = mac_key (dev->dev.mac);
+              g_hash_table_insert (want_macs, k, GINT_TO_POINTER (link->ifindex));
+            }
+          if (s && (s->s.tx || s->s.rx))
+            {
+              dev->dev.flags |= (s->s.tx ? VNM_DEV_TRACE_TX : 0) | (s->s.rx ? VNM_DEV_TRACE_RX : 0);
+              if (m->listening)
+                dev->dev.flags |= VNM_DEV_EVENTS;
+              dev->dev.threshold_ns = s->s.threshold_ns;
+              dev->dev.filter = s->s.filter;
+              dev->generation = g_strdup_printf ("%s/%" G_GINT64_FORMAT, d->uuid, s->since_us);
+              traced = TRUE;
+              if (s->s.rx && link->master_ifindex)
+                g_hash_table_add (rx_masters, GINT_TO_POINTER (link->master_ifindex));
+            }
+          g_hash_table_replace (want, GINT_TO_POINTER (link->ifindex), dev);
+        }
+    }
+  /* The other ports of a traced VM's bridge start its rx paths. */
+  for (guint i = 0; i < m->daemon->links->len; i++)
+    {
+      const VnmLink *link = &g_array_index (m->daemon->links, VnmLink, i);
+      Device *dev;
+
+      if (!link->master_ifindex ||
+          !g_hash_table_contains (rx_masters, GINT_TO_POINTER (link->master_ifindex)))
+        continue;
+      if (!(dev = g_hash_table_lookup (want, GINT_TO_POINTER (link->ifindex))))
+        {
+          dev = g_new0 (Device, 1);
+          dev->name = g_strdup (link->name);
+          g_hash_table_insert (want, GINT_TO_POINTER (link->ifindex), dev);
+        }
+      dev->dev.flags |= VNM_DEV_FEEDER;
+    }
+
+  /* Remove what is no longer wanted, then write what changed. */
+  g_hash_table_iter_init (&it, m->devices);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Device *old = value, *now = g_hash_table_lookup (want, key);
+      guint32 ifindex = GPOINTER_TO_UINT (key);
+
+      if (old->generation && (!now || g_strcmp0 (old->generation, now->generation) != 0))
+        vnm_latency_probe_remove_hists (m->probe, ifindex);
+      if (old->uuid && (!now || g_strcmp0 (old->uuid, now->uuid) != 0))
+        vnm_latency_probe_clear_drops (m->probe, ifindex);
+      if (!now)
+        {
+          vnm_latency_probe_remove_device (m->probe, ifindex);
+          g_hash_table_iter_remove (&it);
+        }
+    }
+  g_hash_table_iter_init (&it, want);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      Device *now = value, *old = g_hash_table_lookup (m->devices, key);
+      guint32 ifindex = GPOINTER_TO_UINT (key);
+
+      if (now->generation && (!old || g_strcmp0 (old->generation, now->generation) != 0) &&
+          !vnm_latency_probe_reset_hists (m->probe, ifindex, &error))
+        {
+          g_warning ("%s", error->message);
+          g_clear_error (&error);
+        }
+      if ((!old || memcmp (&old->dev, &now->dev, sizeof now->dev) != 0) &&
+          !vnm_latency_probe_set_device (m->probe, ifindex, &now->dev, &error))
+        {
+          g_warning ("%s", error->message);
+          g_clear_error (&error);
+        }
+      g_hash_table_iter_steal (&it);
+      g_hash_table_replace (m->devices, key, now);
+    }
+  /* MACs of the guests, for drops seen on other devices. */
+  g_hash_table_iter_init (&it, m->macs);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (g_hash_table_lookup (want_macs, key) != value)
+      {
+        guint8 mac[6];
+        memcpy (mac, key, 6);
+        vnm_latency_probe_remove_mac (m->probe, mac);
+        g_hash_table_iter_remove (&it);
+      }
+  g_hash_table_iter_init (&it, want_macs);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (!g_hash_table_contains (m->macs, key))
+      {
+        guint8 mac[6];
+        guint64 *k = g_new (guint64, 1);
+        memcpy (mac, key, 6);
+        *k = *(guint64 *) key;
+        if (vnm_latency_probe_set_mac (m->probe, mac, GPOINTER_TO_UINT (value), &error))
+          g_hash_table_insert (m->macs, k, value);
+        else
+          {
+            g_warning ("%s", error->message);
+            g_clear_error (&error);
+            g_free (k);
+          }
+      }
+
+  if (vnm_latency_probe_tracing (m->probe) != traced &&
+      !vnm_latency_probe_set_tracing (m->probe, traced, &error))
+    g_warning ("%s", error->message);
+}
+
+gboolean
+vnm_latency_monitor_hist (VnmLatencyMonitor *m, const VnmDomain *domain, const gchar *iface,
+                          guint dir, guint stage, VnmLatHist *out)
+{
+  g_autofree VnmLatHist *one = g_new (VnmLatHist, 1);
+  gboolean found = FALSE;
+
+  vnm_lat_hist_init (out);
+  if (!m->probe)
+    return FALSE;
+  for (guint j = 0; j < domain->interfaces->len; j++)
+    {
+      const VnmDomainInterface *di = g_ptr_array_index (domain->interfaces, j);
+      const VnmLink *link;
+
+      if (!*di->target_dev || (iface && g_strcmp0 (iface, di->target_dev) != 0) ||
+          !(link = vnm_daemon_find_link (m->daemon, di->target_dev)))
+        continue;
+      if (vnm_latency_probe_read_hist (m->probe, link->ifindex, dir, stage, one))
+        {
+          vnm_lat_hist_merge (out, one);
+          found = TRUE;
+        }
+    }
+  return found;
+}
+
+static gint
+drop_cmp (gconstpointer a, gconstpointer b)
+{
+  const VnmLatencyDrop *x = *(VnmLatencyDrop *const *) a, *y = *(VnmLatencyDrop *const *) b;
+
+  if (x->count != y->count)
+    return x->count < y->count ? 1 : -1;
+  return g_strcmp0 (x->iface, y->iface);
+}
+
+GPtrArray *
+vnm_latency_monitor_drops (VnmLatencyMonitor *m, const VnmDomain *domain)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_latency_drop_free);
+  g_autoptr(GArray) drops = NULL;
+
+  if (!m->probe)
+    return out;
+  drops = vnm_latency_probe_read_drops (m->probe);
+  for (guint i = 0; i < drops->len; i++)
+    {
+      const VnmLatDrop *k = &g_array_index (drops, VnmLatDrop, i);
+      Device *dev = g_hash_table_lookup (m->devices, GUINT_TO_POINTER (k->key.ifindex));
+      VnmLatencyDrop *d;
+
+      if (!dev || g_strcmp0 (dev->uuid, domain->uuid) != 0)
+        continue;
+      d = g_new0 (VnmLatencyDrop, 1);
+      d->iface = g_strdup (dev->name);
+      d->dir = k->key.dir;
+      d->reason = k->key.reason;
+      d->reason_name = vnm_latency_probe_reason_name (m->probe, k->key.reason);
+      d->count = k->count;
+      g_ptr_array_add (out, d);
+    }
+  g_ptr_array_sort (out, drop_cmp);
+  return out;
+}
+
+void
+vnm_latency_monitor_set_listener (VnmLatencyMonitor *m, VnmLatencyEventsFunc func,
+                                  gpointer user_data)
+{
+  m->listener = func;
+  m->listener_data = user_data;
+}
+
+void
+vnm_latency_monitor_set_listening (VnmLatencyMonitor *m, gboolean listening)
+{
+  if (m->listening == listening)
+    return;
+  m->listening = listening;
+  vnm_latency_monitor_reconcile (m);
+}
+
+void
+vnm_latency_monitor_counters (VnmLatencyMonitor *m, VnmLatencyCounters *out)
+{
+  memset (out, 0, sizeof *out);
+  out->lost_rate = m->lost_rate;
+  if (!m->probe)
+    return;
+  out->sent = vnm_latency_probe_counter (m->probe, VNM_LAT_EVENTS_SENT);
+  out->lost_kernel = vnm_latency_probe_counter (m->probe, VNM_LAT_EVENTS_LOST);
+  out->stale_paths = vnm_latency_probe_counter (m->probe, VNM_LAT_PATHS_STALE);
+}

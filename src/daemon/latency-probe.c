@@ -1,0 +1,348 @@
+/* latency-probe.c: libbpf side of the latency and drop probe. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <glib-unix.h>
+
+#include "latency.skel.h"
+#include "latency-probe.h"
+#include "vnm-autocleanups.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+
+#define DROP_REASON_PREFIX "SKB_DROP_REASON_"
+
+enum { PROG_RECEIVE, PROG_QUEUE, PROG_XMIT, PROG_CONSUME, PROG_DROP, N_PROGS };
+
+struct _VnmLatencyProbe {
+  struct vnm_latency_bpf *skel;
+  gboolean btf;
+  struct bpf_program *prog[N_PROGS];
+  struct bpf_link *link[N_PROGS];
+  struct ring_buffer *events;
+  guint events_source;
+  VnmLatencyEventFunc on_event;
+  gpointer user_data;
+  GHashTable *reasons;     /* GUINT_TO_POINTER (value) -> name */
+};
+
+static int
+ring_event (void *ctx, void *data, size_t size)
+{
+  VnmLatencyProbe *p = ctx;
+
+  if (size >= sizeof (struct vnm_lat_event) && p->on_event)
+    p->on_event (data, p->user_data);
+  return 0;
+}
+
+static gboolean
+ring_readable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  VnmLatencyProbe *p = user_data;
+
+  ring_buffer__consume (p->events);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+load_reason_names (VnmLatencyProbe *p)
+{
+  struct btf *vmlinux = btf__load_vmlinux_btf ();
+  const struct btf_type *t;
+  const struct btf_enum *e;
+  int id;
+
+  p->reasons = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  if (!vmlinux)
+    return;
+  id = btf__find_by_name_kind (vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
+  if (id > 0 && (t = btf__type_by_id (vmlinux, id)))
+    {
+      e = btf_enum (t);
+      for (guint i = 0; i < btf_vlen (t); i++, e++)
+        {
+          const gchar *name = btf__name_by_offset (vmlinux, e->name_off);
+          if (!name)
+            continue;
+          if (g_str_has_prefix (name, DROP_REASON_PREFIX))
+            name += strlen (DROP_REASON_PREFIX);
+          g_hash_table_insert (p->reasons, GUINT_TO_POINTER ((guint32) e->val), g_strdup (name));
+        }
+    }
+  btf__free (vmlinux);
+}
+
+VnmLatencyProbe *
+vnm_latency_probe_new (gboolean use_btf, guint paths, VnmLatencyEventFunc on_event,
+                       gpointer user_data, GError **error)
+{
+  g_autoptr(VnmLatencyBpf) skel = NULL;
+  g_autoptr(VnmLatencyProbe) p = NULL;
+  struct bpf_program *btf_progs[N_PROGS], *raw_progs[N_PROGS];
+  struct stat st;
+  int err;
+
+  if (stat ("/proc/self/ns/net", &st) < 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("Cannot tell this process's network namespace (/proc/self/ns/net): %s"),
+                   g_strerror (errno));
+      return NULL;
+    }
+  skel = vnm_latency_bpf__open ();
+  if (!skel)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("Cannot open the latency probe: %s"), g_strerror (errno));
+      return NULL;
+    }
+  skel->rodata->host_netns_ino = (__u32) st.st_ino;
+  bpf_map__set_max_entries (skel->maps.vnm_lat_paths, MAX (paths, 64u));
+
+  btf_progs[PROG_RECEIVE] = skel->progs.vnm_btf_receive;
+  btf_progs[PROG_QUEUE] = skel->progs.vnm_btf_queue;
+  btf_progs[PROG_XMIT] = skel->progs.vnm_btf_xmit;
+  btf_progs[PROG_CONSUME] = skel->progs.vnm_btf_consume;
+  btf_progs[PROG_DROP] = skel->progs.vnm_btf_drop;
+  raw_progs[PROG_RECEIVE] = skel->progs.vnm_raw_receive;
+  raw_progs[PROG_QUEUE] = skel->progs.vnm_raw_queue;
+  raw_progs[PROG_XMIT] = skel->progs.vnm_raw_xmit;
+  raw_progs[PROG_CONSUME] = skel->progs.vnm_raw_consume;
+  raw_progs[PROG_DROP] = skel->progs.vnm_raw_drop;
+  for (guint i = 0; i < N_PROGS; i++)
+    bpf_program__set_autoload (use_btf ? raw_progs[i] : btf_progs[i], false);
+
+  err = vnm_latency_bpf__load (skel);
+  if (err)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("The kernel refused the latency probe (%s tracepoint programs): %s"),
+                   use_btf ? "tp_btf" : "raw_tp", g_strerror (-err));
+      return NULL;
+    }
+
+  p = g_new0 (VnmLatencyProbe, 1);
+  p->btf = use_btf;
+  p->on_event = on_event;
+  p->user_data = user_data;
+  for (guint i = 0; i < N_PROGS; i++)
+    p->prog[i] = use_btf ? btf_progs[i] : raw_progs[i];
+  p->skel = g_steal_pointer (&skel);
+
+  /* Drops are counted whether or not any VM is traced. */
+  p->link[PROG_DROP] = bpf_program__attach (p->prog[PROG_DROP]);
+  if (!p->link[PROG_DROP])
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("The kernel refused to attach to the skb:kfree_skb tracepoint: %s"),
+                   g_strerror (errno));
+      return NULL;
+    }
+  p->events = ring_buffer__new (bpf_map__fd (p->skel->maps.vnm_lat_events), ring_event, p, NULL);
+  if (!p->events)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("Cannot read the latency probe's ring buffer: %s"), g_strerror (errno));
+      return NULL;
+    }
+  p->events_source = g_unix_fd_add (ring_buffer__epoll_fd (p->events), G_IO_IN, ring_readable, p);
+  load_reason_names (p);
+  return g_steal_pointer (&p);
+}
+
+void
+vnm_latency_probe_free (VnmLatencyProbe *p)
+{
+  if (!p)
+    return;
+  if (p->events_source)
+    g_source_remove (p->events_source);
+  if (p->events)
+    ring_buffer__free (p->events);
+  for (guint i = 0; i < N_PROGS; i++)
+    if (p->link[i])
+      bpf_link__destroy (p->link[i]);
+  if (p->skel)
+    vnm_latency_bpf__destroy (p->skel);
+  g_clear_pointer (&p->reasons, g_hash_table_unref);
+  g_free (p);
+}
+
+const gchar *
+vnm_latency_probe_program (VnmLatencyProbe *p)
+{
+  return p->btf ? "tp_btf" : "raw_tp";
+}
+
+gboolean
+vnm_latency_probe_tracing (VnmLatencyProbe *p)
+{
+  return p->link[PROG_RECEIVE] != NULL;
+}
+
+gboolean
+vnm_latency_probe_set_tracing (VnmLatencyProbe *p, gboolean on, GError **error)
+{
+  static const gchar *const names[] = { "net:netif_receive_skb", "net:net_dev_queue",
+                                        "net:net_dev_start_xmit", "skb:consume_skb" };
+
+  for (guint i = PROG_RECEIVE; i <= PROG_CONSUME; i++)
+    {
+      if (!on)
+        {
+          g_clear_pointer (&p->link[i], bpf_link__destroy);
+          continue;
+        }
+      if (p->link[i])
+        continue;
+      p->link[i] = bpf_program__attach (p->prog[i]);
+      if (!p->link[i])
+        {
+          int err = errno;
+          g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                       _("The kernel refused to attach to the %s tracepoint: %s"),
+                       names[i], g_strerror (err));
+          for (guint j = PROG_RECEIVE; j <= PROG_CONSUME; j++)
+            g_clear_pointer (&p->link[j], bpf_link__destroy);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+map_error (GError **error, const gchar *what, int err)
+{
+  g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED, _("Cannot update the latency probe's %s: %s"),
+               what, g_strerror (err < 0 ? -err : err));
+  return FALSE;
+}
+
+gboolean
+vnm_latency_probe_set_device (VnmLatencyProbe *p, guint32 ifindex, const struct vnm_lat_dev *cfg,
+                              GError **error)
+{
+  int err = bpf_map__update_elem (p->skel->maps.vnm_lat_devs, &ifindex, sizeof ifindex,
+                                   cfg, sizeof *cfg, BPF_ANY);
+  return err == 0 || map_error (error, _("device table"), err);
+}
+
+void
+vnm_latency_probe_remove_device (VnmLatencyProbe *p, guint32 ifindex)
+{
+  bpf_map__delete_elem (p->skel->maps.vnm_lat_devs, &ifindex, sizeof ifindex, 0);
+}
+
+static guint64
+mac_key (const guint8 mac[6])
+{
+  guint64 k = 0;
+  memcpy (&k, mac, 6);
+  return k;
+}
+
+gboolean
+vnm_latency_probe_set_mac (VnmLatencyProbe *p, const guint8 mac[6], guint32 ifindex, GError **error)
+{
+  guint64 k = mac_key (mac);
+  int err = bpf_map__update_elem (p->skel->maps.vnm_lat_macs, &k, sizeof k, &ifindex,
+                                   sizeof ifindex, BPF_ANY);
+  return err == 0 || map_error (error, _("MAC table"), err);
+}
+
+void
+vnm_latency_probe_remove_mac (VnmLatencyProbe *p, const guint8 mac[6])
+{
+  guint64 k = mac_key (mac);
+  bpf_map__delete_elem (p->skel->maps.vnm_lat_macs, &k, sizeof k, 0);
+}
+
+gboolean
+vnm_latency_probe_reset_hists (VnmLatencyProbe *p, guint32 ifindex, GError **error)
+{
+  g_autofree struct vnm_lat_hist *empty = g_new0 (struct vnm_lat_hist, 1);
+
+  empty->min_ns = G_MAXUINT64;
+  for (guint dir = 0; dir < 2; dir++)
+    for (guint stage = 0; stage < VNM_STAGE_COUNT; stage++)
+      {
+        struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
+        int err = bpf_map__update_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, empty,
+                                         sizeof *empty, BPF_ANY);
+        if (err)
+          return map_error (error, _("histograms"), err);
+      }
+  return TRUE;
+}
+
+void
+vnm_latency_probe_remove_hists (VnmLatencyProbe *p, guint32 ifindex)
+{
+  for (guint dir = 0; dir < 2; dir++)
+    for (guint stage = 0; stage < VNM_STAGE_COUNT; stage++)
+      {
+        struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
+        bpf_map__delete_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, 0);
+      }
+}
+
+gboolean
+vnm_latency_probe_read_hist (VnmLatencyProbe *p, guint32 ifindex, guint dir, guint stage,
+                             struct vnm_lat_hist *out)
+{
+  struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
+
+  return bpf_map__lookup_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, out, sizeof *out, 0) == 0;
+}
+
+GArray *
+vnm_latency_probe_read_drops (VnmLatencyProbe *p)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (VnmLatDrop));
+  struct bpf_map *map = p->skel->maps.vnm_lat_drops;
+  struct vnm_lat_drop_key key, next;
+  void *prev = NULL;
+
+  while (bpf_map__get_next_key (map, prev, &next, sizeof next) == 0)
+    {
+      VnmLatDrop d = { .key = next };
+      if (bpf_map__lookup_elem (map, &next, sizeof next, &d.count, sizeof d.count, 0) == 0)
+        g_array_append_val (out, d);
+      key = next;
+      prev = &key;
+    }
+  return out;
+}
+
+void
+vnm_latency_probe_clear_drops (VnmLatencyProbe *p, guint32 ifindex)
+{
+  g_autoptr(GArray) drops = vnm_latency_probe_read_drops (p);
+
+  for (guint i = 0; i < drops->len; i++)
+    {
+      VnmLatDrop *d = &g_array_index (drops, VnmLatDrop, i);
+      if (d->key.ifindex == ifindex)
+        bpf_map__delete_elem (p->skel->maps.vnm_lat_drops, &d->key, sizeof d->key, 0);
+    }
+}
+
+guint64
+vnm_latency_probe_counter (VnmLatencyProbe *p, guint which)
+{
+  return which < VNM_LAT_COUNTERS ? p->skel->bss->vnm_lat_counters[which] : 0;
+}
+
+const gchar *
+vnm_latency_probe_reason_name (VnmLatencyProbe *p, guint32 reason)
+{
+  return g_hash_table_lookup (p->reasons, GUINT_TO_POINTER (reason));
+}
