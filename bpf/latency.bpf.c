@@ -495,12 +495,8 @@ drop_owner (struct sk_buff *skb, __u8 *dir)
   if (mh == HEADER_UNSET ||
       bpf_probe_read_kernel (eth, sizeof eth, BPF_CORE_READ (skb, head) + mh) < 0)
     return 0;
-  cfg = dev_config (dev, &ifindex);
-  if (cfg && (cfg->flags & VNM_DEV_VM))
-    {
-      *dir = mac_key (eth + 6) == mac_key (cfg->mac) ? VNM_LAT_TX : VNM_LAT_RX;
-      return ifindex;
-    }
+  /* Addressed to a guest: that VM's, wherever it was dropped (a flooded
+   * copy on another VM's port too); sent by a guest: that VM's. */
   k = mac_key (eth);
   if ((owner = bpf_map_lookup_elem (&vnm_lat_macs, &k)))
     {
@@ -512,6 +508,14 @@ drop_owner (struct sk_buff *skb, __u8 *dir)
     {
       *dir = VNM_LAT_TX;
       return *owner;
+    }
+  /* Broadcast, multicast, or a guest MAC we do not know: on its way to
+   * the VM whose netdev it is on. */
+  cfg = dev_config (dev, &ifindex);
+  if (cfg && (cfg->flags & VNM_DEV_VM))
+    {
+      *dir = VNM_LAT_RX;
+      return ifindex;
     }
   return 0;
 }

@@ -90,6 +90,13 @@ vnm_cli_report_error (const gchar *what, GError *error)
       print_not_running ();
       return VNM_EXIT_FAILURE;
     }
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    {
+      /* The bus policy refused the call before the daemon saw it. */
+      g_printerr (_("virtnetmon: %s: permission denied: only root may do this (the bus refused the call).\n"),
+                  what);
+      return VNM_EXIT_FAILURE;
+    }
   g_dbus_error_strip_remote_error (error);
   g_printerr ("virtnetmon: %s: %s\n", what, error->message);
   return VNM_EXIT_FAILURE;

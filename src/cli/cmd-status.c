@@ -8,6 +8,12 @@
 #include "vnm-format.h"
 #include "vnm-i18n.h"
 
+static const gchar *
+latency_all_label (GVariant *latency)
+{
+  return vnm_rec_bool (latency, "all") ? _("every domain: ") : "";
+}
+
 int
 vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
 {
@@ -18,7 +24,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  GVariant *caps, *probes, *flow_table;
+  GVariant *caps, *probes, *flow_table, *latency;
   const gchar *version;
   int status = 0;
 
@@ -37,6 +43,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
   caps = vnm_monitor1_get_kernel_capabilities (proxy);
   probes = vnm_monitor1_get_probes (proxy);
   flow_table = vnm_monitor1_get_flow_table (proxy);
+  latency = vnm_monitor1_get_latency (proxy);
   if (!version)
     {
       g_printerr (_("virtnetmon: status: the daemon did not send its properties.\n"));
@@ -63,6 +70,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
         g_variant_builder_add (&b, "{sv}", "flow_table", flow_table);
       if (probes)
         g_variant_builder_add (&b, "{sv}", "probes", probes);
+      if (latency)
+        g_variant_builder_add (&b, "{sv}", "latency", latency);
       doc = g_variant_ref_sink (g_variant_builder_end (&b));
       vnm_cli_print_json (doc);
       return 0;
@@ -104,6 +113,25 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
                 vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
       else
         printf (_("Flow probe:          not available: %s\n"), reason);
+    }
+  if (latency)
+    {
+      if (vnm_rec_bool (latency, "available"))
+        {
+          g_autofree const gchar **traced = NULL;
+          g_autofree gchar *names = NULL;
+          g_variant_lookup (latency, "traced", "^a&s", &traced);
+          names = traced && traced[0] ? g_strjoinv (", ", (gchar **) traced) : g_strdup (_("none"));
+          printf (_("Latency probe:       %s tracepoints; traced: %s%s\n"), vnm_rec_str (latency, "program"),
+                  latency_all_label (latency), names);
+          printf (_("Slow-packet events:  %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " lost (ring full), %"
+                    G_GUINT64_FORMAT " over the rate limit, %u listening\n"),
+                  vnm_rec_u64 (latency, "events_sent"), vnm_rec_u64 (latency, "events_lost_kernel"),
+                  vnm_rec_u64 (latency, "events_lost_rate_limit"), (guint) vnm_rec_u64 (latency, "subscribers"));
+        }
+      else
+        printf (_("Latency probe:       not available: %s\n"), vnm_rec_str (latency, "reason"));
+      printf (_("kprobe/fentry stages: %s\n"), vnm_rec_str (latency, "extra_stages"));
     }
   if (probes && g_variant_n_children (probes) > 0)
     {
