@@ -7,6 +7,7 @@ traffic into the VM, and follow the domain stopping and starting again.
 The guest's only peer is a network namespace this test owns, on a bridge with
 no host address: no traffic leaves the machine.
 """
+import json
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, cli, cli_json, ifstat_row, make_link,  # noqa: E402
+from vnmtest import (Bus, Daemon, Results, cli, cli_json, ifstat_row, kernel_link, make_link,  # noqa: E402
                      make_netns, on_cleanup, require_root, sh, skip, source_dir, wait_for)
 
 require_root()
@@ -117,6 +118,9 @@ def names():
     return [d["name"] for d in cli_json(bus, "list")]
 
 
+# Latency tracing for every domain, including those started later.
+cli(bus, "latency", "--all", "--on", "--threshold", "100000")
+peer_sent_before = kernel_link("vnme2e-p")["rx_packets"]
 start_guest()
 wait_for(lambda: NAME in names(), 10, "the started domain to be listed (lifecycle event)")
 t.check(True, "started domain listed without a daemon restart")
@@ -183,6 +187,34 @@ t.check(o["rx_bytes"] >= FETCHES * BLOB and o["tx_bytes"] < o["rx_bytes"] / 5,
 row = ifstat_row(bus, "tap105i1")
 t.check(row and row["vm_name"] == NAME and row["mapped_by"] == "libvirt",
         "tap105i1 mapped by libvirt (not just by its name pattern)", str(row))
+
+# Latency: tracing was on for every domain before this one started, so
+# every packet QEMU read from the bridge port's tap was measured from the
+# tap to the guest; the tap's own counters say how many that was.
+lat = cli_json(bus, "latency", NAME, "--interface", vnet)
+rows = {(r["direction"], r["stage"]): r for r in lat["stages"]}
+guest = rows.get(("rx", "xmit_to_guest"), {})
+v = virsh_stats(vnet)
+t.check(lat["state"]["traced"] and lat["state"]["scope"] == "all",
+        "a domain started after 'latency --all --on' is traced", json.dumps(lat["state"]))
+t.check(guest and v["rx_packets"] - 10 <= guest["count"] <= v["rx_packets"] and guest["p50_us"] > 0,
+        "every packet into the guest is measured from tap to guest (QEMU's read)",
+        f"count {guest.get('count')} vs domifstat rx_packets {v['rx_packets']}")
+rcv = rows.get(("rx", "rcv_to_queue"), {})
+# Each skb the peer sent since the guest started (its port's rx counter; a
+# GSO skb counts once there and here) crossed the bridge to the guest's tap.
+peer_sent = kernel_link("vnme2e-p")["rx_packets"] - peer_sent_before
+t.check(rcv and peer_sent - 10 <= rcv["count"] <= peer_sent and rcv["p50_us"] < 5000,
+        "every skb from the peer's bridge port to the guest's tap is measured at the bridge hop",
+        f"count {rcv.get('count')} vs the port's rx_packets {peer_sent}: {json.dumps(rcv)[:200]}")
+tx = rows.get(("tx", "total"), {})
+t.check(tx and tx["count"] > 0, "the guest's requests and ACKs are measured from its tap to the next device",
+        json.dumps(tx)[:300])
+drops = cli_json(bus, "drops", NAME)
+full = sum(d["count"] for d in drops if d["iface"] == vnet and d["direction"] == "rx" and d["reason"] == "FULL_RING")
+t.check(full == v["rx_drop"], "full-queue drops into the guest agree with virsh domifstat rx_drop",
+        f"{full} vs {v['rx_drop']}: {drops}")
+cli(bus, "latency", "--all", "--off")
 
 virsh("destroy", NAME)
 wait_for(lambda: NAME not in names() and ifstat_row(bus, vnet) is None, 10,
