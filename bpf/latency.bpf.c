@@ -45,6 +45,12 @@ struct sk_buff {
   unsigned char *head, *data;
 } __attribute__ ((preserve_access_index));
 
+/* A field of a kernel object: a direct load in tp_btf programs (the
+ * verifier knows the pointer's type), a probe read in raw_tp ones. Every
+ * handler takes a constant @btf; after inlining, the compiler keeps one
+ * side only. */
+#define RD(btf, obj, ...) ((btf) ? (obj)->__VA_ARGS__ : BPF_CORE_READ (obj, __VA_ARGS__))
+
 #define IPPROTO_ICMPV6_ 58
 #define HEADER_UNSET 0xffff
 /* An entry untouched this long belongs to an skb whose free was not seen. */
@@ -66,6 +72,8 @@ struct path {
 
 struct {
   __uint (type, BPF_MAP_TYPE_LRU_HASH);
+  /* Per-CPU LRU lists: no lock shared by all CPUs on the packet path. */
+  __uint (map_flags, BPF_F_NO_COMMON_LRU);
   __uint (max_entries, 16384);     /* the daemon sets the size before loading */
   __type (key, __u64);             /* skb address */
   __type (value, struct path);
@@ -108,22 +116,24 @@ struct {
 __u64 vnm_lat_counters[VNM_LAT_COUNTERS];
 
 static __always_inline int
-in_host_netns (struct net_device *dev)
+in_host_netns (const int btf, struct net_device *dev)
 {
+  if (btf)
+    return dev->nd_net.net->ns.inum == host_netns_ino;
   return BPF_CORE_READ (dev, nd_net.net, ns.inum) == host_netns_ino;
 }
 
 /* The configuration of @dev when it is one of ours. */
 static __always_inline struct vnm_lat_dev *
-dev_config (struct net_device *dev, __u32 *ifindex)
+dev_config (const int btf, struct net_device *dev, __u32 *ifindex)
 {
   struct vnm_lat_dev *cfg;
 
   if (!dev)
     return 0;
-  *ifindex = BPF_CORE_READ (dev, ifindex);
+  *ifindex = RD (btf, dev, ifindex);
   cfg = bpf_map_lookup_elem (&vnm_lat_devs, ifindex);
-  if (cfg && !in_host_netns (dev))
+  if (cfg && !in_host_netns (btf, dev))
     return 0;
   return cfg;
 }
@@ -322,10 +332,10 @@ finish_rx (struct path *p, __u64 now)
 }
 
 static __always_inline int
-on_receive (struct sk_buff *skb)
+on_receive (const int btf, struct sk_buff *skb)
 {
   __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
-  struct net_device *dev = BPF_CORE_READ (skb, dev);
+  struct net_device *dev = RD (btf, skb, dev);
   struct path *p = path_of (&key, skb, now);
   struct vnm_lat_dev *cfg;
   struct path fresh = {};
@@ -338,18 +348,18 @@ on_receive (struct sk_buff *skb)
       bpf_map_delete_elem (&vnm_lat_paths, &key);
       return 0;
     }
-  cfg = dev_config (dev, &ifindex);
+  cfg = dev_config (btf, dev, &ifindex);
   if (!cfg || !(cfg->flags & (VNM_DEV_TRACE_TX | VNM_DEV_FEEDER)))
     return 0;  /* a path that goes on (bridge to host), or not ours */
 
   fresh.head = (__u64) BPF_CORE_READ (skb, head);
   fresh.t_rcv = now;
   fresh.rcv_if = ifindex;
-  fresh.len = BPF_CORE_READ (skb, len);
+  fresh.len = RD (btf, skb, len);
   if (cfg->flags & VNM_DEV_TRACE_TX)
     {
       /* skb->data is the network header here. */
-      parse_l3 (&fresh, BPF_CORE_READ (skb, data), BPF_CORE_READ (skb, protocol));
+      parse_l3 (&fresh, (unsigned char *) BPF_CORE_READ (skb, data), RD (btf, skb, protocol));
       if (filter_ok (&cfg->filter, &fresh))
         fresh.tx_if = ifindex;
       else if (!(cfg->flags & VNM_DEV_FEEDER))
@@ -360,20 +370,20 @@ on_receive (struct sk_buff *skb)
 }
 
 static __always_inline int
-on_queue (struct sk_buff *skb)
+on_queue (const int btf, struct sk_buff *skb)
 {
   __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
-  struct net_device *dev = BPF_CORE_READ (skb, dev);
+  struct net_device *dev = RD (btf, skb, dev);
   struct path *p = path_of (&key, skb, now);
   struct vnm_lat_dev *cfg;
   __u32 ifindex = 0;
 
-  cfg = dev_config (dev, &ifindex);
+  cfg = dev_config (btf, dev, &ifindex);
   if (p && p->tx_if && !p->t_queue)
     {
       record (p->tx_if, VNM_LAT_TX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
       p->t_queue = now;
-      p->queue_if = ifindex ? ifindex : BPF_CORE_READ (dev, ifindex);
+      p->queue_if = ifindex ? ifindex : RD (btf, dev, ifindex);
     }
   if (!cfg || !(cfg->flags & VNM_DEV_TRACE_RX))
     return 0;
@@ -390,11 +400,10 @@ on_queue (struct sk_buff *skb)
     }
   if (!p->parsed)
     {
-      __u16 nh = BPF_CORE_READ (skb, network_header);
-      unsigned char *head = BPF_CORE_READ (skb, head);
+      __u16 nh = RD (btf, skb, network_header);
       if (nh != HEADER_UNSET)
-        parse_l3 (p, head + nh, BPF_CORE_READ (skb, protocol));
-      p->len = BPF_CORE_READ (skb, len);
+        parse_l3 (p, (unsigned char *) p->head + nh, RD (btf, skb, protocol));
+      p->len = RD (btf, skb, len);
     }
   if (!filter_ok (&cfg->filter, p))
     {
@@ -411,7 +420,7 @@ on_queue (struct sk_buff *skb)
 }
 
 static __always_inline int
-on_xmit (struct sk_buff *skb, struct net_device *dev)
+on_xmit (const int btf, struct sk_buff *skb, struct net_device *dev)
 {
   __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
   struct path *p = path_of (&key, skb, now);
@@ -419,7 +428,7 @@ on_xmit (struct sk_buff *skb, struct net_device *dev)
 
   if (!p || !p->t_queue)
     return 0;
-  ifindex = BPF_CORE_READ (dev, ifindex);
+  ifindex = RD (btf, dev, ifindex);
   if (ifindex != p->queue_if)
     return 0;
   if (p->tx_if)
@@ -444,7 +453,7 @@ on_xmit (struct sk_buff *skb, struct net_device *dev)
 }
 
 static __always_inline int
-on_consume (struct sk_buff *skb)
+on_consume (const int btf, struct sk_buff *skb)
 {
   __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
   struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
@@ -467,11 +476,11 @@ mac_key (const __u8 *mac)
 
 /* Which VM netdev and direction a dropped skb belongs to; 0 when none. */
 static __always_inline __u32
-drop_owner (struct sk_buff *skb, __u8 *dir)
+drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
 {
   __u64 key = (__u64) skb;
   struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
-  struct net_device *dev = BPF_CORE_READ (skb, dev);
+  struct net_device *dev = RD (btf, skb, dev);
   struct vnm_lat_dev *cfg;
   __u8 eth[12];
   __u16 mh;
@@ -491,7 +500,7 @@ drop_owner (struct sk_buff *skb, __u8 *dir)
           return p->tx_if;
         }
     }
-  mh = BPF_CORE_READ (skb, mac_header);
+  mh = RD (btf, skb, mac_header);
   if (mh == HEADER_UNSET ||
       bpf_probe_read_kernel (eth, sizeof eth, BPF_CORE_READ (skb, head) + mh) < 0)
     return 0;
@@ -511,7 +520,7 @@ drop_owner (struct sk_buff *skb, __u8 *dir)
     }
   /* Broadcast, multicast, or a guest MAC we do not know: on its way to
    * the VM whose netdev it is on. */
-  cfg = dev_config (dev, &ifindex);
+  cfg = dev_config (btf, dev, &ifindex);
   if (cfg && (cfg->flags & VNM_DEV_VM))
     {
       *dir = VNM_LAT_RX;
@@ -521,12 +530,12 @@ drop_owner (struct sk_buff *skb, __u8 *dir)
 }
 
 static __always_inline int
-on_drop (struct sk_buff *skb, __u32 reason)
+on_drop (const int btf, struct sk_buff *skb, __u32 reason)
 {
   struct vnm_lat_drop_key k = {};
   __u64 key = (__u64) skb, one = 1, *n;
 
-  k.ifindex = drop_owner (skb, &k.dir);
+  k.ifindex = drop_owner (btf, skb, &k.dir);
   bpf_map_delete_elem (&vnm_lat_paths, &key);
   if (!k.ifindex)
     return 0;
@@ -546,23 +555,23 @@ on_drop (struct sk_buff *skb, __u32 reason)
 #define ARG(n) ((void *) ctx[n])
 
 SEC ("tp_btf/netif_receive_skb")
-int vnm_btf_receive (unsigned long long *ctx) { return on_receive (ARG (0)); }
+int vnm_btf_receive (unsigned long long *ctx) { return on_receive (1, ARG (0)); }
 SEC ("tp_btf/net_dev_queue")
-int vnm_btf_queue (unsigned long long *ctx) { return on_queue (ARG (0)); }
+int vnm_btf_queue (unsigned long long *ctx) { return on_queue (1, ARG (0)); }
 SEC ("tp_btf/net_dev_start_xmit")
-int vnm_btf_xmit (unsigned long long *ctx) { return on_xmit (ARG (0), ARG (1)); }
+int vnm_btf_xmit (unsigned long long *ctx) { return on_xmit (1, ARG (0), ARG (1)); }
 SEC ("tp_btf/consume_skb")
-int vnm_btf_consume (unsigned long long *ctx) { return on_consume (ARG (0)); }
+int vnm_btf_consume (unsigned long long *ctx) { return on_consume (1, ARG (0)); }
 SEC ("tp_btf/kfree_skb")
-int vnm_btf_drop (unsigned long long *ctx) { return on_drop (ARG (0), (__u32) ctx[2]); }
+int vnm_btf_drop (unsigned long long *ctx) { return on_drop (1, ARG (0), (__u32) ctx[2]); }
 
 SEC ("raw_tp/netif_receive_skb")
-int vnm_raw_receive (unsigned long long *ctx) { return on_receive (ARG (0)); }
+int vnm_raw_receive (unsigned long long *ctx) { return on_receive (0, ARG (0)); }
 SEC ("raw_tp/net_dev_queue")
-int vnm_raw_queue (unsigned long long *ctx) { return on_queue (ARG (0)); }
+int vnm_raw_queue (unsigned long long *ctx) { return on_queue (0, ARG (0)); }
 SEC ("raw_tp/net_dev_start_xmit")
-int vnm_raw_xmit (unsigned long long *ctx) { return on_xmit (ARG (0), ARG (1)); }
+int vnm_raw_xmit (unsigned long long *ctx) { return on_xmit (0, ARG (0), ARG (1)); }
 SEC ("raw_tp/consume_skb")
-int vnm_raw_consume (unsigned long long *ctx) { return on_consume (ARG (0)); }
+int vnm_raw_consume (unsigned long long *ctx) { return on_consume (0, ARG (0)); }
 SEC ("raw_tp/kfree_skb")
-int vnm_raw_drop (unsigned long long *ctx) { return on_drop (ARG (0), (__u32) ctx[2]); }
+int vnm_raw_drop (unsigned long long *ctx) { return on_drop (0, ARG (0), (__u32) ctx[2]); }

@@ -163,7 +163,7 @@ vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboo
     m->unavailable = g_strdup (_("The kernel has no BPF ring buffer (Linux 5.8 or later)."));
   else
     {
-      gboolean btf = !daemon->caps || daemon->caps->tp_btf;
+      gboolean btf = !config->raw_tp && (!daemon->caps || daemon->caps->tp_btf);
       m->probe = vnm_latency_probe_new (btf, config->paths, on_event, m, &error);
       if (!m->probe && btf && (!daemon->caps || daemon->caps->raw_tp))
         {

@@ -34,6 +34,7 @@ typedef struct {
   guint paths;                 /* in-flight packet table entries */
   guint64 threshold_ns;        /* default threshold */
   guint max_events_per_s;      /* events passed on to clients, per second */
+  gboolean raw_tp;             /* raw_tp programs even where tp_btf works */
 } VnmLatencyConfig;
 
 /* Never fails: when the probe cannot run, says why and serves nothing. */

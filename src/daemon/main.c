@@ -322,6 +322,7 @@ main (int argc, char **argv)
   gboolean version = FALSE;
   gint flow_table_size = 32768, flow_idle_timeout = 60;
   gint latency_threshold_us = 1000, latency_events_rate = 1000;
+  g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *probe_attach = NULL;
   VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
@@ -346,6 +347,8 @@ main (int argc, char **argv)
       N_("Default slow-packet threshold of latency tracing, in microseconds (default: 1000)"), N_("USEC") },
     { "latency-events-rate", 0, 0, G_OPTION_ARG_INT, &latency_events_rate,
       N_("Slow-packet events passed to clients per second at most; the rest are counted as lost (default: 1000)"), N_("N") },
+    { "latency-programs", 0, 0, G_OPTION_ARG_STRING, &latency_programs,
+      N_("Tracepoint programs of the latency probe: tp_btf, raw_tp or auto (default: auto, tp_btf where the kernel allows it)"), N_("KIND") },
     { "probe-attach", 0, 0, G_OPTION_ARG_STRING, &probe_attach,
       N_("How probes hook a device: tcx, tc-clsact or auto (default: auto, tcx where the kernel has it)"),
       N_("MODE") },
@@ -418,6 +421,13 @@ main (int argc, char **argv)
                   latency_events_rate);
       return 2;
     }
+  if (latency_programs && !g_str_equal (latency_programs, "auto") &&
+      !g_str_equal (latency_programs, "tp_btf") && !g_str_equal (latency_programs, "raw_tp"))
+    {
+      g_printerr (_("virtnetmond: unknown --latency-programs kind '%s' (use tp_btf, raw_tp or auto).\n"),
+                  latency_programs);
+      return 2;
+    }
   if (probe_attach && !vnm_probe_attach_from_string (probe_attach, &attach))
     {
       g_printerr (_("virtnetmond: unknown --probe-attach mode '%s' (use tcx, tc-clsact or auto).\n"),
@@ -478,6 +488,7 @@ main (int argc, char **argv)
       .paths = 16384,
       .threshold_ns = (guint64) latency_threshold_us * 1000,
       .max_events_per_s = latency_events_rate,
+      .raw_tp = g_strcmp0 (latency_programs, "raw_tp") == 0,
     };
     ctx.d.latency = vnm_latency_monitor_new (&ctx.d, &lc, no_bpf);
   }

@@ -14,6 +14,13 @@
  * local peer). The full path checks delivery against the namespace's own
  * Udp InDatagrams counter.
  *
+ * With --latency (implies --full-path) it measures the latency probe
+ * instead: tracing off (the drop counter only, as virtnetmond runs when no
+ * VM is traced) against tracing on for the tap's VM, and on with every
+ * packet sent as a slow-packet event (threshold 0) that a second thread
+ * reads from the ring buffer: how many events a second the reader keeps
+ * up with, and how many the kernel counts as lost beyond that.
+ *
  * Prints a Markdown table. Needs root and /dev/net/tun. */
 #include "config.h"
 
@@ -38,6 +45,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "latency-probe.h"
 #include "probes.h"
 
 #define TAP_NAME "vnmbench0"
@@ -220,6 +228,230 @@ start_receiver (void)
     recvmmsg (s, msgs, 64, 0, NULL);
 }
 
+static gboolean
+build_full_path (void)
+{
+  return system ("set -e; ip netns add " NETNS "; ip -n " NETNS " link set lo up;"
+                 "ip link add vnmbench-br type bridge; ip link set vnmbench-br up;"
+                 "ip link add vnmbench-v0 type veth peer name eth0 netns " NETNS ";"
+                 "ip -n " NETNS " link set eth0 address 52:54:00:be:4c:01 up;"
+                 "ip -n " NETNS " addr add 198.18.1.1/24 dev eth0;"
+                 "ip -n " NETNS " route add default dev eth0;"
+                 "ip link set vnmbench-v0 master vnmbench-br up;"
+                 "ip link set " TAP_NAME " master vnmbench-br") == 0;
+}
+
+static void
+remove_full_path (pid_t receiver)
+{
+  int ignored;
+
+  kill (receiver, SIGKILL);
+  waitpid (receiver, NULL, 0);
+  ignored = system ("ip netns del " NETNS "; ip link del vnmbench-br;"
+                    "ip link del vnmbench-v0 2>/dev/null; true");
+  (void) ignored;
+}
+
+/* --- the latency probe ------------------------------------------------ */
+
+enum { LAT_OFF, LAT_ON, LAT_EVENTS, N_LAT };
+static const gchar *const lat_label[N_LAT] = {
+  "latency tracing off (drop counter only)", "latency tracing on for the VM",
+  "latency tracing on, every packet a slow-packet event",
+};
+static const gchar *const lat_programs[] = { "vnm_btf_receive", "vnm_btf_queue", "vnm_btf_xmit",
+                                             "vnm_btf_consume", "vnm_btf_drop" };
+static gint events_read;
+static volatile gboolean reading = TRUE;
+
+static void
+count_event (const struct vnm_lat_event *ev, gpointer user_data)
+{
+  g_atomic_int_inc (&events_read);
+}
+
+/* Reads the ring buffer the way virtnetmond does: its main loop. */
+static gpointer
+event_reader (gpointer data)
+{
+  GMainContext *ctx = g_main_context_default ();
+
+  pin_to_cpu (0);
+  g_main_context_acquire (ctx);
+  while (reading)
+    g_main_context_iteration (ctx, TRUE);
+  g_main_context_release (ctx);
+  return NULL;
+}
+
+static gboolean
+wake (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+/* The sum over the latency programs of the kernel's run time and count. */
+static void
+latency_stats (__u64 *run_ns, __u64 *runs)
+{
+  __u32 id = 0;
+
+  *run_ns = *runs = 0;
+  while (bpf_prog_get_next_id (id, &id) == 0)
+    {
+      struct bpf_prog_info info = { 0 };
+      __u32 len = sizeof info;
+      int fd = bpf_prog_get_fd_by_id (id);
+      if (fd < 0)
+        continue;
+      if (bpf_obj_get_info_by_fd (fd, &info, &len) == 0)
+        for (guint i = 0; i < G_N_ELEMENTS (lat_programs); i++)
+          if (g_str_equal (info.name, lat_programs[i]))
+            {
+              *run_ns += info.run_time_ns;
+              *runs += info.run_cnt;
+            }
+      close (fd);
+    }
+}
+
+static void
+latency_attach (VnmLatencyProbe *lat, gint ifindex, gint feeder, gint run)
+{
+  struct vnm_lat_dev vm = { .flags = VNM_DEV_VM | VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX,
+                            .mac = { 0x52, 0x54, 0x00, 0xbe, 0x4c, 0x02 } };
+  struct vnm_lat_dev port = { .flags = VNM_DEV_FEEDER };
+  g_autoptr(GError) error = NULL;
+
+  if (run == LAT_OFF)
+    return;
+  if (run == LAT_EVENTS)
+    vm.flags |= VNM_DEV_EVENTS;   /* threshold 0: every packet */
+  if (!vnm_latency_probe_set_device (lat, ifindex, &vm, &error) ||
+      !vnm_latency_probe_set_device (lat, feeder, &port, &error) ||
+      !vnm_latency_probe_reset_hists (lat, ifindex, &error) ||
+      !vnm_latency_probe_set_tracing (lat, TRUE, &error))
+    g_error ("latency attach: %s", error->message);
+}
+
+static void
+latency_detach (VnmLatencyProbe *lat, gint ifindex, gint feeder)
+{
+  vnm_latency_probe_set_tracing (lat, FALSE, NULL);
+  vnm_latency_probe_remove_device (lat, ifindex);
+  vnm_latency_probe_remove_device (lat, feeder);
+}
+
+static int
+latency_main (int fd, pid_t receiver, gint packets, gint rounds)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *old_stats = NULL;
+  VnmLatencyProbe *lat;
+  gdouble *pps[N_LAT], *ratio[N_LAT], ev_rate = 0;
+  __u64 cost_ns[N_LAT] = { 0 };
+  guint64 sent = 0, in0 = 0, in1 = 0, err0 = 0, err1 = 0, ev_lost0, ev_lost1, ev_pumped = 0;
+  gint ifindex = if_nametoindex (TAP_NAME), feeder = if_nametoindex ("vnmbench-v0");
+  gint ev0, ev1;
+  GThread *reader;
+  int status;
+
+  lat = vnm_latency_probe_new (TRUE, 16384, count_event, NULL, &error);
+  if (!lat)
+    {
+      g_printerr ("bench-probe: %s\n", error->message);
+      return 1;
+    }
+  reader = g_thread_new ("events", event_reader, NULL);
+  pin_to_cpu (1);
+  for (gint r = 0; r < N_LAT; r++)
+    {
+      pps[r] = g_new0 (gdouble, rounds);
+      ratio[r] = g_new0 (gdouble, rounds);
+    }
+  pump (fd, packets / 2);  /* warm up */
+  netns_udp_counters (&in0, &err0);
+  ev_lost0 = vnm_latency_probe_counter (lat, VNM_LAT_EVENTS_LOST);
+  ev0 = g_atomic_int_get (&events_read);
+  for (gint round = 0; round < rounds; round++)
+    {
+      for (gint k = 0; k < N_LAT; k++)
+        {
+          gint run = k == 0 ? LAT_OFF : 1 + (k - 1 + round) % (N_LAT - 1);
+          latency_attach (lat, ifindex, feeder, run);
+          pps[run][round] = pump (fd, packets);
+          sent += packets;
+          if (run == LAT_EVENTS)
+            {
+              ev_rate += pps[run][round];
+              ev_pumped += packets;
+            }
+          latency_detach (lat, ifindex, feeder);
+        }
+      for (gint run = 0; run < N_LAT; run++)
+        ratio[run][round] = pps[run][round] / pps[LAT_OFF][round];
+    }
+  g_usleep (300000);
+  netns_udp_counters (&in1, &err1);
+  ev1 = g_atomic_int_get (&events_read);
+  ev_lost1 = vnm_latency_probe_counter (lat, VNM_LAT_EVENTS_LOST);
+
+  g_file_get_contents ("/proc/sys/kernel/bpf_stats_enabled", &old_stats, NULL, NULL);
+  write_sysctl ("1");
+  for (gint run = 0; run < N_LAT; run++)
+    {
+      __u64 ns0, n0, ns1, n1;
+      latency_attach (lat, ifindex, feeder, run);
+      latency_stats (&ns0, &n0);
+      pump (fd, packets);
+      latency_stats (&ns1, &n1);
+      latency_detach (lat, ifindex, feeder);
+      cost_ns[run] = ns1 - ns0;
+      (void) n0, (void) n1;
+    }
+  if (old_stats)
+    write_sysctl (g_strstrip (old_stats));
+
+  g_print ("| path | latency probe | packets per second (median of %d runs of %d) | ratio to tracing off "
+           "(median; quartiles) | probe time per packet (bpf_stats) |\n|---|---|---:|---:|---:|\n",
+           rounds, packets);
+  for (gint run = 0; run < N_LAT; run++)
+    {
+      gdouble m = median (pps[run], rounds);
+      g_autofree gchar *cost = g_strdup_printf ("%.0f ns", (gdouble) cost_ns[run] / packets);
+      qsort (ratio[run], rounds, sizeof (gdouble), compare_double);
+      if (run == LAT_OFF)
+        g_print ("| tap -> bridge -> veth -> netns, read by a UDP application | %s | %.0f | | %s |\n",
+                 lat_label[run], m, cost);
+      else
+        g_print ("| tap -> bridge -> veth -> netns, read by a UDP application | %s | %.0f | %s%.3f%s (%.3f to %.3f) | %s |\n",
+                 lat_label[run], m, run == LAT_ON ? "**" : "", ratio[run][rounds / 2],
+                 run == LAT_ON ? "**" : "", ratio[run][rounds / 4], ratio[run][(3 * rounds) / 4], cost);
+    }
+  g_print ("\nThe pump on CPU 1, the reading application and the event reader on CPU 0. "
+           "Delivered: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " timed frames reached the socket, "
+           "%" G_GUINT64_FORMAT " dropped for a full receive buffer.\n", in1 - in0, sent, err1 - err0);
+  g_print ("\nSlow-packet events (threshold 0, every packet): %" G_GUINT64_FORMAT " offered at %.0f a second; "
+           "the reader took %d (%.1f%%), the kernel counted %" G_GUINT64_FORMAT " lost (ring buffer full).\n",
+           ev_pumped, ev_rate / rounds, ev1 - ev0, 100.0 * (ev1 - ev0) / MAX (ev_pumped, 1), ev_lost1 - ev_lost0);
+
+  reading = FALSE;
+  g_idle_add (wake, NULL);
+  g_main_context_wakeup (NULL);
+  g_thread_join (reader);
+  vnm_latency_probe_free (lat);
+  close (fd);
+  remove_full_path (receiver);
+  status = (in1 - in0 < sent * 99 / 100) ? 1 : 0;
+  for (gint r = 0; r < N_LAT; r++)
+    {
+      g_free (pps[r]);
+      g_free (ratio[r]);
+    }
+  return status;
+}
+
 typedef struct {
   VnmProbes *tcx, *clsact;
   struct bpf_program *empty;
@@ -262,11 +494,13 @@ int
 main (int argc, char **argv)
 {
   gint packets = 100000, rounds = 15;
-  gboolean full = FALSE;
+  gboolean full = FALSE, latency = FALSE;
   g_autofree gchar *empty_obj = NULL;
   GOptionEntry entries[] = {
     { "full-path", 0, 0, G_OPTION_ARG_NONE, &full,
       "Deliver the frames: tap -> bridge -> veth -> namespace -> UDP socket read by an application", NULL },
+    { "latency", 0, 0, G_OPTION_ARG_NONE, &latency,
+      "Measure the latency probe (tracing off, on, on with every packet an event) on the full path", NULL },
     { "empty-program", 0, 0, G_OPTION_ARG_FILENAME, &empty_obj,
       "BPF object whose first program does nothing (the hook's own cost)", "FILE" },
     { "packets", 'n', 0, G_OPTION_ARG_INT, &packets, "Frames per run", "N" },
@@ -287,7 +521,7 @@ main (int argc, char **argv)
   int fd;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || packets < 1000 || rounds < 1 || !empty_obj)
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || packets < 1000 || rounds < 1 || (!empty_obj && !latency))
     {
       g_printerr ("bench-probe: %s\n", error ? error->message : "bad arguments (--empty-program is required)");
       return 2;
@@ -307,16 +541,9 @@ main (int argc, char **argv)
     }
   if (system ("ip link set " TAP_NAME " up") != 0)
     return 1;
-  if (full)
+  if (full || latency)
     {
-      if (system ("set -e; ip netns add " NETNS "; ip -n " NETNS " link set lo up;"
-                  "ip link add vnmbench-br type bridge; ip link set vnmbench-br up;"
-                  "ip link add vnmbench-v0 type veth peer name eth0 netns " NETNS ";"
-                  "ip -n " NETNS " link set eth0 address 52:54:00:be:4c:01 up;"
-                  "ip -n " NETNS " addr add 198.18.1.1/24 dev eth0;"
-                  "ip -n " NETNS " route add default dev eth0;"
-                  "ip link set vnmbench-v0 master vnmbench-br up;"
-                  "ip link set " TAP_NAME " master vnmbench-br") != 0)
+      if (!build_full_path ())
         {
           g_printerr ("bench-probe: cannot build the full path\n");
           return 1;
@@ -324,6 +551,8 @@ main (int argc, char **argv)
       receiver = start_receiver ();
       g_usleep (300000);
     }
+  if (latency)
+    return latency_main (fd, receiver, packets, rounds);
   pin_to_cpu (1);
   h.ifindex = if_nametoindex (TAP_NAME);
 
@@ -421,14 +650,7 @@ main (int argc, char **argv)
   bpf_object__close (empty);
   close (fd);
   if (full)
-    {
-      int ignored;
-      kill (receiver, SIGKILL);
-      waitpid (receiver, NULL, 0);
-      ignored = system ("ip netns del " NETNS "; ip link del vnmbench-br;"
-                        "ip link del vnmbench-v0 2>/dev/null; true");
-      (void) ignored;
-    }
+    remove_full_path (receiver);
   g_rmdir (state);
   for (gint r = 0; r < N_RUNS; r++)
     {

@@ -393,4 +393,23 @@ t.check(not cli_json(bus, "latency", "ltvm1")["state"]["traced"], "the state say
 daemon.stop()
 t.check(not [n for n in bpf_links() if n.startswith("vnm_")], "no virtnetmon BPF link outlives the daemon",
         str(bpf_links()))
+
+# The fallback for kernels that refuse tp_btf: the same probe as raw_tp.
+daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--latency-programs", "raw_tp")
+wait_for(lambda: "ltvm1" in [d["name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
+cli(bus, "latency", "ltvm1", "--on", "--direction", "rx", "--proto", "udp", "--dst-port", "5030")
+drain_tap()
+for _ in range(10):
+    remote_send(5030, 1)
+    select.select([tap], [], [], 2)
+    os.read(tap, 65536)
+time.sleep(0.3)
+lat = cli_json(bus, "latency", "ltvm1")
+guest = stage(lat["stages"], "rx", "xmit_to_guest")
+t.check(lat["state"]["program"] == "raw_tp" and guest and guest["count"] == 10 and
+        stage(lat["stages"], "rx", "rcv_to_queue")["count"] == 10,
+        "as raw_tp programs the probe measures the same stages", json.dumps(lat)[:300])
+t.check("vnm_raw_receive" in bpf_links() and not [n for n in bpf_links() if n.startswith("vnm_btf_")],
+        "the raw_tp programs are the ones attached", str(bpf_links()))
+daemon.stop()
 t.done()
