@@ -73,6 +73,6 @@ vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv)
     g_autofree gchar *text = vnm_table_render (table);
     fputs (text, stdout);
   }
-  g_print (_("%" G_GUINT64_FORMAT " packets dropped.\n"), total);
+  g_print (_("%llu packets dropped.\n"), (unsigned long long) total);
   return 0;
 }

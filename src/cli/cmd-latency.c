@@ -183,8 +183,8 @@ show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *if
       g_autofree gchar *p90 = format_us (vnm_rec_double (row, "p90_us"));
       g_autofree gchar *p99 = format_us (vnm_rec_double (row, "p99_us"));
       if (hist)
-        g_print ("\n%s %s (%" G_GUINT64_FORMAT " packets)\n", vnm_rec_str (row, "direction"),
-                 stage_label (vnm_rec_str (row, "stage")), vnm_rec_u64 (row, "count"));
+        g_print (_("\n%s %s (%llu packets)\n"), vnm_rec_str (row, "direction"),
+                 stage_label (vnm_rec_str (row, "stage")), (unsigned long long) vnm_rec_u64 (row, "count"));
       else if (vnm_rec_u64 (row, "count"))
         g_print ("%s %-16s P50=%s P90=%s P99=%s\n", vnm_rec_str (row, "direction"),
                  vnm_rec_str (row, "stage"), p50, p90, p99);
@@ -319,8 +319,8 @@ on_events (VnmMonitor1 *proxy, GVariant *events, guint64 lost, gpointer user_dat
     }
   if (!s->json && lost > s->lost_shown)
     {
-      g_print (_("-- %" G_GUINT64_FORMAT " events lost so far (ring buffer full or over the rate limit) --\n"),
-               lost);
+      g_print (_("-- %llu events lost so far (ring buffer full or over the rate limit) --\n"),
+               (unsigned long long) lost);
       s->lost_shown = lost;
     }
   if (s->remaining == 0)
@@ -542,8 +542,8 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (threshold < -1 || threshold > 60000000)
     {
-      g_printerr (_("virtnetmon: latency: the threshold is 0 to 60000000 microseconds, not %" G_GINT64_FORMAT ".\n"),
-                  threshold);
+      g_printerr (_("virtnetmon: latency: the threshold is 0 to 60000000 microseconds, not %lld.\n"),
+                  (long long) threshold);
       goto out;
     }
   if ((on || off) && (events || hist))

@@ -124,10 +124,11 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
           names = traced && traced[0] ? g_strjoinv (", ", (gchar **) traced) : g_strdup (_("none"));
           printf (_("Latency probe:       %s tracepoints; traced: %s%s\n"), vnm_rec_str (latency, "program"),
                   latency_all_label (latency), names);
-          printf (_("Slow-packet events:  %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " lost (ring full), %"
-                    G_GUINT64_FORMAT " over the rate limit, %u listening\n"),
-                  vnm_rec_u64 (latency, "events_sent"), vnm_rec_u64 (latency, "events_lost_kernel"),
-                  vnm_rec_u64 (latency, "events_lost_rate_limit"), (guint) vnm_rec_u64 (latency, "subscribers"));
+          printf (_("Slow-packet events:  %llu sent, %llu lost (ring full), %llu over the rate limit, %u listening\n"),
+                  (unsigned long long) vnm_rec_u64 (latency, "events_sent"),
+                  (unsigned long long) vnm_rec_u64 (latency, "events_lost_kernel"),
+                  (unsigned long long) vnm_rec_u64 (latency, "events_lost_rate_limit"),
+                  (guint) vnm_rec_u64 (latency, "subscribers"));
         }
       else
         printf (_("Latency probe:       not available: %s\n"), vnm_rec_str (latency, "reason"));
