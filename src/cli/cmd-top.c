@@ -371,7 +371,7 @@ handle_key (Top *top, gint ch)
       open_flows (top);
       break;
     case 'l':
-      set_message (top, _("Latency: this virtnetmond does not trace datapath latency yet."));
+      set_message (top, _("Latency is not shown here yet: run 'virtnetmon latency DOMAIN' (root: --on first)."));
       break;
     case KEY_UP: case 'k': top->selected--; break;
     case KEY_DOWN: case 'j': top->selected++; break;

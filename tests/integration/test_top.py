@@ -200,7 +200,7 @@ t.check(True, "q in the flows view goes back to the list")
 keys("/", "Escape")
 keys("l")
 s = wait_screen(lambda s: "latency" in s.lower(), 5, "the latency key")
-t.check("does not trace datapath latency yet" in s, "l: says latency tracing is not there yet", s)
+t.check("virtnetmon latency DOMAIN" in s, "l: points to virtnetmon latency", s)
 
 # The daemon goes away and comes back; top stays up.
 daemon.stop()
