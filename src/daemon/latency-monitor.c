@@ -227,11 +227,16 @@ vnm_latency_monitor_default_threshold (VnmLatencyMonitor *m)
   return m->config.threshold_ns;
 }
 
+/* The setting that applies to @uuid, or NULL when it is not traced (a
+ * domain switched off while every domain is traced keeps an "off" entry). */
 static const Setting *
 setting_for (VnmLatencyMonitor *m, const gchar *uuid)
 {
   const Setting *s = g_hash_table_lookup (m->settings, uuid);
-  return s ? s : m->all;
+
+  if (!s)
+    s = m->all;
+  return s && (s->s.tx || s->s.rx) ? s : NULL;
 }
 
 const VnmLatencySettings *
@@ -285,6 +290,8 @@ vnm_latency_monitor_set (VnmLatencyMonitor *m, const gchar *domain_uuid,
     }
   if (domain_uuid)
     {
+      if (!s && m->all)
+        s = g_new0 (Setting, 1);   /* off, although every domain is traced */
       if (s)
         g_hash_table_insert (m->settings, g_strdup (domain_uuid), s);
       else

@@ -384,6 +384,10 @@ rows = cli_json(bus, "latency", "ltvm2")["stages"]
 g2 = stage(rows, "rx", "xmit_to_guest")
 t.check(g2 and g2["count"] >= 5, "a veth VM's guest stage ends when its namespace receives the packet",
         json.dumps(rows)[:300])
+cli(bus, "latency", "ltvm1", "--off")
+st = cli_json(bus, "status")["latency"]
+t.check(st["all"] and st["traced"] == ["ltvm2"] and not cli_json(bus, "latency", "ltvm1")["state"]["traced"],
+        "one domain switched off while every domain is traced stays off", json.dumps(st))
 cli(bus, "latency", "--all", "--off")
 links_after = bpf_links()
 t.check("vnm_btf_receive" not in links_after and "vnm_btf_drop" in links_after,
