@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "vnm-addr.bpf.h"
 #include "vnm-flows.h"
 
 #define ETH_P_8021Q_ 0x8100
@@ -56,15 +57,6 @@ struct packet {
 #define TH_SYN 0x02
 #define TH_RST 0x04
 #define TH_ACK 0x10
-
-static __always_inline void
-v4_mapped (__u8 *dst, __be32 addr)
-{
-  __builtin_memset (dst, 0, 10);
-  dst[10] = 0xff;
-  dst[11] = 0xff;
-  __builtin_memcpy (dst + 12, &addr, 4);
-}
 
 /* TCP timestamps option, if present: NOP/EOL/other options skipped with
  * bounded steps. */

@@ -24,6 +24,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "vnm-addr.bpf.h"
 #include "vnm-latency.h"
 
 char LICENSE[] SEC ("license") = "GPL";
@@ -154,15 +155,6 @@ path_of (__u64 *key, struct sk_buff *skb, __u64 now)
       return 0;
     }
   return p;
-}
-
-static __always_inline void
-v4_mapped (__u8 *dst, __u32 addr)
-{
-  __builtin_memset (dst, 0, 10);
-  dst[10] = 0xff;
-  dst[11] = 0xff;
-  __builtin_memcpy (dst + 12, &addr, 4);
 }
 
 /* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order). */
@@ -383,7 +375,7 @@ on_queue (const int btf, struct sk_buff *skb)
     {
       record (p->tx_if, VNM_LAT_TX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
       p->t_queue = now;
-      p->queue_if = ifindex ? ifindex : RD (btf, dev, ifindex);
+      p->queue_if = ifindex;
     }
   if (!cfg || !(cfg->flags & VNM_DEV_TRACE_RX))
     return 0;
@@ -466,14 +458,6 @@ on_consume (const int btf, struct sk_buff *skb)
   return 0;
 }
 
-static __always_inline __u64
-mac_key (const __u8 *mac)
-{
-  __u64 k = 0;
-  __builtin_memcpy (&k, mac, 6);
-  return k;
-}
-
 /* Which VM netdev and direction a dropped skb belongs to; 0 when none. */
 static __always_inline __u32
 drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
@@ -506,13 +490,13 @@ drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
     return 0;
   /* Addressed to a guest: that VM's, wherever it was dropped (a flooded
    * copy on another VM's port too); sent by a guest: that VM's. */
-  k = mac_key (eth);
+  k = vnm_lat_mac_key (eth);
   if ((owner = bpf_map_lookup_elem (&vnm_lat_macs, &k)))
     {
       *dir = VNM_LAT_RX;
       return *owner;
     }
-  k = mac_key (eth + 6);
+  k = vnm_lat_mac_key (eth + 6);
   if ((owner = bpf_map_lookup_elem (&vnm_lat_macs, &k)))
     {
       *dir = VNM_LAT_TX;

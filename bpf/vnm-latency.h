@@ -82,6 +82,15 @@ vnm_lat_bucket_width (__u32 b)
   return (__u64) 1 << (b / VNM_LAT_SUB - 1);
 }
 
+/* The key of the guest-MAC table: the six bytes in a u64's first six. */
+static inline __u64
+vnm_lat_mac_key (const __u8 *mac)
+{
+  __u64 k = 0;
+  __builtin_memcpy (&k, mac, 6);
+  return k;
+}
+
 /* vnm_lat_devs: one entry per host netdev of a monitored VM (key: its
  * ifindex in the host's network namespace), and per port that feeds a
  * traced VM. */

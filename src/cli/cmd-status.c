@@ -8,12 +8,6 @@
 #include "vnm-format.h"
 #include "vnm-i18n.h"
 
-static const gchar *
-latency_all_label (GVariant *latency)
-{
-  return vnm_rec_bool (latency, "all") ? _("every domain: ") : "";
-}
-
 int
 vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
 {
@@ -123,7 +117,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
           g_variant_lookup (latency, "traced", "^a&s", &traced);
           names = traced && traced[0] ? g_strjoinv (", ", (gchar **) traced) : g_strdup (_("none"));
           printf (_("Latency probe:       %s tracepoints; traced: %s%s\n"), vnm_rec_str (latency, "program"),
-                  latency_all_label (latency), names);
+                  vnm_rec_bool (latency, "all") ? _("every domain: ") : "", names);
           printf (_("Slow-packet events:  %llu sent, %llu lost (ring full), %llu over the rate limit, %u listening\n"),
                   (unsigned long long) vnm_rec_u64 (latency, "events_sent"),
                   (unsigned long long) vnm_rec_u64 (latency, "events_lost_kernel"),

@@ -338,14 +338,6 @@ parse_mac (const gchar *text, guint8 out[6])
   return TRUE;
 }
 
-static guint64
-mac_key (const guint8 mac[6])
-{
-  guint64 k = 0;
-  memcpy (&k, mac, 6);
-  return k;
-}
-
 void
 vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
 {
@@ -384,7 +376,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
           if (parse_mac (iface->mac, dev->dev.mac))
             {
               guint64 *k = g_new (guint64, 1);
-              *k = mac_key (dev->dev.mac);
+              *k = vnm_lat_mac_key (dev->dev.mac);
               g_hash_table_insert (want_macs, k, GINT_TO_POINTER (link->ifindex));
             }
           if (s && (s->s.tx || s->s.rx))
@@ -463,26 +455,19 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
   while (g_hash_table_iter_next (&it, &key, &value))
     if (g_hash_table_lookup (want_macs, key) != value)
       {
-        guint8 mac[6];
-        memcpy (mac, key, 6);
-        vnm_latency_probe_remove_mac (m->probe, mac);
+        vnm_latency_probe_remove_mac (m->probe, *(guint64 *) key);
         g_hash_table_iter_remove (&it);
       }
   g_hash_table_iter_init (&it, want_macs);
   while (g_hash_table_iter_next (&it, &key, &value))
     if (!g_hash_table_contains (m->macs, key))
       {
-        guint8 mac[6];
-        guint64 *k = g_new (guint64, 1);
-        memcpy (mac, key, 6);
-        *k = *(guint64 *) key;
-        if (vnm_latency_probe_set_mac (m->probe, mac, GPOINTER_TO_UINT (value), &error))
-          g_hash_table_insert (m->macs, k, value);
+        if (vnm_latency_probe_set_mac (m->probe, *(guint64 *) key, GPOINTER_TO_UINT (value), &error))
+          g_hash_table_insert (m->macs, g_memdup2 (key, sizeof (guint64)), value);
         else
           {
             g_warning ("%s", error->message);
             g_clear_error (&error);
-            g_free (k);
           }
       }
 

@@ -241,27 +241,17 @@ vnm_latency_probe_remove_device (VnmLatencyProbe *p, guint32 ifindex)
   bpf_map__delete_elem (p->skel->maps.vnm_lat_devs, &ifindex, sizeof ifindex, 0);
 }
 
-static guint64
-mac_key (const guint8 mac[6])
-{
-  guint64 k = 0;
-  memcpy (&k, mac, 6);
-  return k;
-}
-
 gboolean
-vnm_latency_probe_set_mac (VnmLatencyProbe *p, const guint8 mac[6], guint32 ifindex, GError **error)
+vnm_latency_probe_set_mac (VnmLatencyProbe *p, guint64 k, guint32 ifindex, GError **error)
 {
-  guint64 k = mac_key (mac);
   int err = bpf_map__update_elem (p->skel->maps.vnm_lat_macs, &k, sizeof k, &ifindex,
                                    sizeof ifindex, BPF_ANY);
   return err == 0 || map_error (error, _("MAC table"), err);
 }
 
 void
-vnm_latency_probe_remove_mac (VnmLatencyProbe *p, const guint8 mac[6])
+vnm_latency_probe_remove_mac (VnmLatencyProbe *p, guint64 k)
 {
-  guint64 k = mac_key (mac);
   bpf_map__delete_elem (p->skel->maps.vnm_lat_macs, &k, sizeof k, 0);
 }
 

@@ -31,9 +31,10 @@ gboolean vnm_latency_probe_tracing (VnmLatencyProbe *p);
 gboolean vnm_latency_probe_set_device (VnmLatencyProbe *p, guint32 ifindex,
                                        const struct vnm_lat_dev *cfg, GError **error);
 void vnm_latency_probe_remove_device (VnmLatencyProbe *p, guint32 ifindex);
-gboolean vnm_latency_probe_set_mac (VnmLatencyProbe *p, const guint8 mac[6], guint32 ifindex,
+/* @mac_key: vnm_lat_mac_key() of a guest's MAC. */
+gboolean vnm_latency_probe_set_mac (VnmLatencyProbe *p, guint64 mac_key, guint32 ifindex,
                                     GError **error);
-void vnm_latency_probe_remove_mac (VnmLatencyProbe *p, const guint8 mac[6]);
+void vnm_latency_probe_remove_mac (VnmLatencyProbe *p, guint64 mac_key);
 
 /* Creates empty histograms for both directions and every stage of
  * @ifindex (replacing what was there), or removes them. */

@@ -20,17 +20,14 @@ static const gchar *const stage_names[VNM_STAGE_COUNT] = {
 };
 static const gchar *const dir_names[2] = { "tx", "rx" };
 
+/* As flows name them, except that the latency filter's "icmp" takes
+ * ICMPv6 too, and 0 is "any" (""). */
 static const gchar *
 proto_name (guint8 proto)
 {
-  switch (proto)
-    {
-    case 0: return "";
-    case IPPROTO_TCP: return "tcp";
-    case IPPROTO_UDP: return "udp";
-    case IPPROTO_ICMP: case IPPROTO_ICMPV6: return "icmp";
-    default: return "other";
-    }
+  if (!proto)
+    return "";
+  return vnm_flow_proto_name (proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto);
 }
 
 static gboolean

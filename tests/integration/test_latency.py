@@ -31,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, cli, cli_json, make_link, make_netns,  # noqa: E402
+from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, make_link, make_netns,  # noqa: E402
                      netns_on_bridge, on_cleanup, require_root, sh, skip, wait_for)
 
 require_root()
@@ -216,7 +216,7 @@ links_on = bpf_links()
 t.check(all(n in links_on for n in ("vnm_btf_receive", "vnm_btf_queue", "vnm_btf_xmit", "vnm_btf_consume")),
         "switching tracing on attaches the four path programs", str(links_on))
 
-events = subprocess.Popen([os.path.join(os.environ.get("VIRTNETMON_BUILD_DIR", "build"), "src", "virtnetmon"),
+events = subprocess.Popen([os.path.join(build_dir(), "src", "virtnetmon"),
                            "--bus-address", bus.address, "latency", "ltvm1", "--events", "--json"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 on_cleanup(events.kill)
