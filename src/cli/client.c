@@ -12,8 +12,31 @@
 static void
 print_not_running (void)
 {
-  g_printerr (_("virtnetmon: the virtnetmond daemon is not running (no owner of %s on the bus); start it with 'virtnetmond &' as root, or with ./run.sh.\n"),
+  g_printerr (_("virtnetmon: the virtnetmond daemon is not running (no owner of %s on the bus); start it as root with 'systemctl start virtnetmond' or 'virtnetmond &' (or ./run.sh from a source tree).\n"),
               VNM_DBUS_NAME);
+}
+
+/* Asks the bus to start virtnetmond when it has an activation file for it
+ * (an installed package). FALSE with @error unset: the bus knows no way to
+ * start it. */
+static gboolean
+activate_daemon (GDBusConnection *bus, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GVariant) reply =
+    g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                 "org.freedesktop.DBus", "StartServiceByName",
+                                 g_variant_new ("(su)", VNM_DBUS_NAME, 0), G_VARIANT_TYPE ("(u)"),
+                                 G_DBUS_CALL_FLAGS_NONE, 30000, NULL, &local);
+
+  if (reply)
+    return TRUE;
+  if (g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+    return FALSE;
+  g_dbus_error_strip_remote_error (local);
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_SPAWN_FAILED,
+               _("the bus could not start virtnetmond: %s"), local->message);
+  return FALSE;
 }
 
 VnmMonitor1 *
@@ -46,6 +69,24 @@ vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
       return NULL;
     }
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+  if (!owner)
+    {
+      /* Installed with its activation file: the bus starts the daemon. */
+      if (activate_daemon (bus, error))
+        {
+          g_clear_object (&proxy);
+          proxy = vnm_monitor1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                               VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, error);
+          if (!proxy)
+            return NULL;
+          owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+        }
+      else if (error && *error)
+        {
+          *not_running = TRUE;
+          return NULL;
+        }
+    }
   if (!owner)
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,

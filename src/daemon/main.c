@@ -326,7 +326,8 @@ main (int argc, char **argv)
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *probe_attach = NULL;
   VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
-  const GOptionEntry entries[] = {
+  g_autofree gchar *config_help = NULL;
+  GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
     { "interval", 'i', 0, G_OPTION_ARG_DOUBLE, &interval,
@@ -354,13 +355,19 @@ main (int argc, char **argv)
       N_("MODE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
       N_("Where to record the tc hooks virtnetmond attached (default: /run/virtnetmon)"), N_("DIR") },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Read defaults from FILE"), N_("FILE") },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, NULL, N_("FILE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debugging messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
   };
 
   vnm_i18n_init ();
+  /* The default file's path is the build's, so its help is made here. */
+  config_help = g_strdup_printf (_("Read defaults from FILE (default: %s, when it exists)"),
+                                 VNM_DEFAULT_CONFIG_FILE);
+  for (GOptionEntry *e = entries; e->long_name; e++)
+    if (g_str_equal (e->long_name, "config"))
+      e->description = config_help;
   octx = g_option_context_new (NULL);
   g_option_context_set_translation_domain (octx, GETTEXT_PACKAGE);
   g_option_context_set_summary (octx,
@@ -386,6 +393,9 @@ main (int argc, char **argv)
       g_printerr (_("virtnetmond: unexpected argument '%s'.\n"), argv[1]);
       return 2;
     }
+  /* Without --config, the installed defaults apply when the file exists. */
+  if (!config_file && g_file_test (VNM_DEFAULT_CONFIG_FILE, G_FILE_TEST_EXISTS))
+    config_file = g_strdup (VNM_DEFAULT_CONFIG_FILE);
   if (config_file && !vnm_config_load (config_file, &uri, &interval, &metrics_listen, &error))
     {
       g_printerr ("virtnetmond: %s\n", error->message);

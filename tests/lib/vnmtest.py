@@ -126,12 +126,13 @@ def source_dir():
 class Bus:
     """A private dbus-daemon configured like the system bus, with our policy."""
 
-    def __init__(self):
+    def __init__(self, policy=None):
+        """policy: the bus policy file to include (default: the source tree's)."""
         self.dir = tempfile.mkdtemp(prefix="vnm-bus-")
         on_cleanup(shutil.rmtree, self.dir, True)
         self.socket = os.path.join(self.dir, "bus.sock")
         self.address = f"unix:path={self.socket}"
-        policy = os.path.join(source_dir(), "dbus", "org.virtnetmon.Monitor1.conf")
+        policy = policy or os.path.join(source_dir(), "dbus", "org.virtnetmon.Monitor1.conf")
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
             f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -170,10 +171,12 @@ class Bus:
 
 
 class Daemon:
-    def __init__(self, bus, *args):
+    def __init__(self, bus, *args, exe=None, wrapper=(), name="virtnetmond"):
+        """exe: the daemon to run (default: the build tree's); wrapper: a
+        command that runs it (setpriv, strace); name: its log file's name."""
         self.bus = bus
-        self.log = open(os.path.join(bus.dir, "virtnetmond.log"), "w+")
-        self.proc = subprocess.Popen([os.path.join(build_dir(), "src", "virtnetmond"),
+        self.log = open(os.path.join(bus.dir, name + ".log"), "w+")
+        self.proc = subprocess.Popen([*wrapper, exe or os.path.join(build_dir(), "src", "virtnetmond"),
                                       "--bus-address", bus.address, *args],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         on_cleanup(self.stop)
