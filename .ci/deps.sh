@@ -9,6 +9,7 @@ PKGS=(
   dbus iproute2 iputils-ping ethtool nftables util-linux python3 cpio
   libvirt-daemon-system libvirt-clients qemu-system-x86 busybox-static
   prometheus prometheus-node-exporter tmux libncurses-dev
+  dpkg-dev debhelper lintian systemd strace man-db
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, cli, cli_json, free_port, make_link,  # noqa: E402
@@ -119,6 +120,9 @@ def bus_accepts(policy):
     line = p.stdout.readline()
     p.terminate()
     _, err = p.communicate(timeout=5)
+    # Without CAP_SYS_RESOURCE a system bus cannot raise its fd limit: a
+    # warning about this machine, not about the policy.
+    err = "\n".join(ln for ln in err.splitlines() if "Failed to set fd limit" not in ln)
     return line.startswith("unix:"), err
 
 
@@ -307,9 +311,8 @@ stats = cli_json(bus, "domifstat", "invm1", "vnmin-v1")
 tx = stats[0]["tx_packets"] if stats else 0
 lat = cli_json(bus, "latency", "invm1")
 t.check(tx >= 5 and lat, "it counts the VM's pings and answers a latency query", json.dumps(stats)[:500])
-body = subprocess.run(["curl", "-s", f"http://127.0.0.1:{PORT}/metrics"], capture_output=True, text=True).stdout \
-    if shutil.which("curl") else __import__("urllib.request").request.urlopen(
-        f"http://127.0.0.1:{PORT}/metrics", timeout=10).read().decode()
+with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=10) as resp:
+    body = resp.read().decode()
 t.check('vm_name="invm1"' in body, "it serves the Prometheus endpoint")
 cli(bus, "latency", "invm1", "--off", check=False)
 os.kill(daemon_pid(), 15)
