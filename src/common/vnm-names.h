@@ -14,6 +14,11 @@
 /* Where virtnetmond records the tc hooks it attached (crash recovery). */
 #define VNM_DEFAULT_STATE_DIR    "/run/virtnetmon"
 
+/* In the state directory: the address of the bus virtnetmond serves when it
+ * is not the system bus, for the libvirt hook (which libvirtd runs with a
+ * clean environment). Absent when the daemon serves the system bus. */
+#define VNM_BUS_ADDRESS_FILE     "bus-address"
+
 /* The rate history's metric names, in VnmMetric order (daemon/history.h):
  * what GetHistory and `virtnetmon history --metric` accept. */
 #define VNM_HISTORY_METRIC_NAMES \

@@ -29,6 +29,9 @@ typedef struct {
   VnmLatencyMonitor *latency; /* datapath latency and drops; never NULL once started */
   VnmHistory *history;      /* rates of every interface and domain, 48 h */
   const gchar *proc_root;   /* for the QEMU scan, normally /proc */
+  /* Brings the link table and the probes up to date now, instead of at the
+   * next idle: for callers that must not return before (the libvirt hook). */
+  void (*settle) (void);
 } VnmDaemon;
 
 /* The link named @name now, or NULL. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dbus-service.h"
+#include "domain-xml.h"
 #include "history-recorder.h"
 #include "query.h"
 #include "vnm-error.h"
@@ -196,47 +197,90 @@ handle_get_history (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Methods that change what is traced are for root only: the bus policy
- * lets only root send them, and the daemon checks again with the bus. */
+/* Methods that change what the daemon does are for root only: the bus
+ * policy lets only root send them, and the daemon checks again with the bus
+ * (GetConnectionUnixUser) before @func runs. */
+typedef void (*RootOnlyFunc) (VnmDbusService *service, GDBusMethodInvocation *invocation,
+                              gpointer data);
+
 typedef struct {
   VnmDbusService *service;
   GDBusMethodInvocation *invocation;
-  gchar *domain_uuid;    /* NULL: all */
-  gboolean enabled;
-  VnmLatencySettings settings;
-} SetLatencyCall;
+  const gchar *what;       /* "switch latency tracing on or off" */
+  RootOnlyFunc func;
+  gpointer data;
+  GDestroyNotify free_data;
+} RootOnlyCall;
 
 static void
-set_latency_call_free (SetLatencyCall *call)
+root_only_got_uid (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_object_unref (call->invocation);
-  g_free (call->domain_uuid);
-  g_free (call);
-}
-
-static void
-set_latency_got_uid (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  SetLatencyCall *call = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+  RootOnlyCall *call = user_data;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, NULL);
   guint32 uid = G_MAXUINT32;
 
   if (reply)
     g_variant_get (reply, "(u)", &uid);
   if (uid != 0)
     g_dbus_method_invocation_return_error (call->invocation, VNM_ERROR, VNM_ERROR_PERMISSION_DENIED,
-                                           _("Only root may switch latency tracing on or off "
-                                             "(the caller is uid %d)."), (gint) uid);
-  else if (!vnm_latency_monitor_set (call->service->daemon->latency, call->domain_uuid,
-                                     call->enabled ? &call->settings : NULL, &error))
-    g_dbus_method_invocation_return_gerror (call->invocation, error);
+                                           _("Only root may %s (the caller is uid %d)."),
+                                           call->what, (gint) uid);
+  else
+    call->func (call->service, call->invocation, call->data);
+  g_object_unref (call->invocation);
+  if (call->free_data)
+    call->free_data (call->data);
+  g_free (call);
+}
+
+static void
+run_for_root_only (VnmDbusService *service, GDBusMethodInvocation *invocation, const gchar *what,
+                   RootOnlyFunc func, gpointer data, GDestroyNotify free_data)
+{
+  RootOnlyCall *call = g_new0 (RootOnlyCall, 1);
+
+  call->service = service;
+  call->invocation = g_object_ref (invocation);
+  call->what = what;
+  call->func = func;
+  call->data = data;
+  call->free_data = free_data;
+  g_dbus_connection_call (service->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                          "org.freedesktop.DBus", "GetConnectionUnixUser",
+                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
+                          root_only_got_uid, call);
+}
+
+typedef struct {
+  gchar *domain_uuid;    /* NULL: all */
+  gboolean enabled;
+  VnmLatencySettings settings;
+} SetLatencyArgs;
+
+static void
+set_latency_args_free (gpointer data)
+{
+  SetLatencyArgs *args = data;
+
+  g_free (args->domain_uuid);
+  g_free (args);
+}
+
+static void
+set_latency_as_root (VnmDbusService *service, GDBusMethodInvocation *invocation, gpointer data)
+{
+  SetLatencyArgs *args = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!vnm_latency_monitor_set (service->daemon->latency, args->domain_uuid,
+                                args->enabled ? &args->settings : NULL, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
   else
     {
-      vnm_monitor1_complete_set_latency_tracing (call->service->monitor, call->invocation);
-      vnm_dbus_service_publish_latency (call->service);
+      vnm_monitor1_complete_set_latency_tracing (service->monitor, invocation);
+      vnm_dbus_service_publish_latency (service);
     }
-  set_latency_call_free (call);
 }
 
 static gboolean
@@ -246,7 +290,7 @@ handle_set_latency_tracing (VnmMonitor1 *object, GDBusMethodInvocation *invocati
 {
   VnmDbusService *service = user_data;
   g_autoptr(GError) error = NULL;
-  SetLatencyCall *call;
+  SetLatencyArgs *args;
   const VnmDomain *d = NULL;
   VnmLatencySettings settings;
 
@@ -259,17 +303,85 @@ handle_set_latency_tracing (VnmMonitor1 *object, GDBusMethodInvocation *invocati
       g_dbus_method_invocation_return_gerror (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  call = g_new0 (SetLatencyCall, 1);
-  call->service = service;
-  call->invocation = g_object_ref (invocation);
-  call->domain_uuid = d ? g_strdup (d->uuid) : NULL;
-  call->enabled = enabled;
-  call->settings = settings;
-  g_dbus_connection_call (service->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                          "org.freedesktop.DBus", "GetConnectionUnixUser",
-                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
-                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
-                          set_latency_got_uid, call);
+  args = g_new0 (SetLatencyArgs, 1);
+  args->domain_uuid = d ? g_strdup (d->uuid) : NULL;
+  args->enabled = enabled;
+  args->settings = settings;
+  run_for_root_only (service, invocation, _("switch latency tracing on or off"),
+                     set_latency_as_root, args, set_latency_args_free);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* The libvirt hook: map the domain and attach its probes before replying,
+ * so that QEMU, which libvirt starts after the hook returns, finds them in
+ * place. */
+typedef struct {
+  gboolean starting;
+  VnmDomainDef *def;
+} DomainHookArgs;
+
+static void
+domain_hook_args_free (gpointer data)
+{
+  DomainHookArgs *args = data;
+
+  g_clear_pointer (&args->def, vnm_domain_def_free);
+  g_free (args);
+}
+
+static void
+domain_hook_as_root (VnmDbusService *service, GDBusMethodInvocation *invocation, gpointer data)
+{
+  DomainHookArgs *args = data;
+  VnmDaemon *daemon = service->daemon;
+
+  if (args->def && args->starting)
+    {
+      g_message ("libvirt hook: domain %s (%s) is starting.", args->def->name, args->def->uuid);
+      vnm_registry_update (daemon->registry, g_steal_pointer (&args->def), "running",
+                           VNM_MAPPED_BY_LIBVIRT);
+    }
+  else if (args->def)
+    {
+      g_message ("libvirt hook: domain %s (%s) has stopped.", args->def->name, args->def->uuid);
+      vnm_registry_remove (daemon->registry, args->def->uuid);
+    }
+  if (daemon->settle)
+    daemon->settle ();
+  vnm_monitor1_complete_domain_hook (service->monitor, invocation);
+}
+
+static gboolean
+handle_domain_hook (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                    const gchar *operation, const gchar *domain_xml, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  DomainHookArgs *args;
+  gboolean starting = g_str_equal (operation, "start") || g_str_equal (operation, "started");
+  gboolean ending = g_str_equal (operation, "stopped") || g_str_equal (operation, "release");
+  VnmDomainDef *def = NULL;
+
+  if (!starting && !ending && !g_str_equal (operation, "prepare"))
+    {
+      g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                                             _("Unknown hook operation '%.32s' (use prepare, start, "
+                                               "started, stopped or release)."), operation);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (!(def = vnm_domain_xml_parse (domain_xml, -1, &error)))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  args = g_new0 (DomainHookArgs, 1);
+  args->starting = starting;
+  if (starting || ending)
+    args->def = def;
+  else
+    vnm_domain_def_free (def);
+  run_for_root_only (service, invocation, _("report libvirt hook events"),
+                     domain_hook_as_root, args, domain_hook_args_free);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -488,6 +600,7 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
   g_signal_connect (service->monitor, "handle-get-history", G_CALLBACK (handle_get_history), service);
   g_signal_connect (service->monitor, "handle-set-latency-tracing", G_CALLBACK (handle_set_latency_tracing), service);
+  g_signal_connect (service->monitor, "handle-domain-hook", G_CALLBACK (handle_domain_hook), service);
   g_signal_connect (service->monitor, "handle-get-latency", G_CALLBACK (handle_get_latency), service);
   g_signal_connect (service->monitor, "handle-get-drops", G_CALLBACK (handle_get_drops), service);
   g_signal_connect (service->monitor, "handle-subscribe-latency-events", G_CALLBACK (handle_subscribe_latency_events), service);

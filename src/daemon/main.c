@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <glib-unix.h>
 
 #include "config-file.h"
@@ -236,6 +237,63 @@ link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
   publish_soon ();
 }
 
+/* Links created a moment ago (a tap libvirt just made) may still wait in the
+ * link monitor's queue: a dump adds them, then the probes follow at once. */
+static void
+settle_now (void)
+{
+  g_autoptr(GArray) now_links = g_array_new (FALSE, TRUE, sizeof (VnmLink));
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (vnm_linkstats_dump (ctx.d.linkstats, now_links, &error))
+    {
+      for (guint i = 0; i < now_links->len; i++)
+        {
+          VnmLink *link = &g_array_index (now_links, VnmLink, i);
+          gboolean known = FALSE;
+          for (guint j = 0; j < ctx.d.links->len && !known; j++)
+            known = g_array_index (ctx.d.links, VnmLink, j).ifindex == link->ifindex;
+          if (!known)
+            {
+              g_array_append_val (ctx.d.links, *link);
+              vnm_sampler_observe (ctx.d.sampler, link, now);
+            }
+        }
+      reindex_links (&ctx.d);
+    }
+  else
+    g_warning ("%s", error->message);
+  g_clear_handle_id (&ctx.reconcile_source, g_source_remove);
+  reconcile_idle (NULL);
+  publish_soon ();
+}
+
+/* Tells the libvirt hook where to find this daemon when it does not serve
+ * the system bus (see VNM_BUS_ADDRESS_FILE); removes a stale note when it does. */
+static void
+publish_bus_address (const gchar *path, const gchar *bus_address, gboolean session)
+{
+  g_autofree gchar *address = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (bus_address)
+    address = g_strdup (bus_address);
+  else if (session)
+    address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  if (!address)
+    {
+      g_unlink (path);
+      return;
+    }
+  {
+    g_autofree gchar *dir = g_path_get_dirname (path);
+    g_mkdir_with_parents (dir, 0755);
+  }
+  if (!g_file_set_contents (path, address, -1, &error))
+    g_warning (_("Cannot tell the libvirt hook where the bus is: %s"), error->message);
+}
+
 static void
 registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer user_data)
 {
@@ -324,6 +382,7 @@ main (int argc, char **argv)
   gint latency_threshold_us = 1000, latency_events_rate = 1000;
   g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
+  g_autofree gchar *bus_file = NULL;
   g_autofree gchar *probe_attach = NULL;
   VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
   g_autofree gchar *config_help = NULL;
@@ -474,6 +533,7 @@ main (int argc, char **argv)
   ctx.d.link_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   ctx.d.caps = no_bpf ? NULL : vnm_kernel_caps_detect ();
   vnm_registry_set_observer (ctx.d.registry, registry_changed, NULL);
+  ctx.d.settle = settle_now;
 
   ctx.d.linkstats = vnm_linkstats_new (&error);
   if (!ctx.d.linkstats || !vnm_linkstats_monitor (ctx.d.linkstats, link_event, NULL, &error))
@@ -529,6 +589,9 @@ main (int argc, char **argv)
       return 1;
     }
 
+  bus_file = g_build_filename (state_dir ? state_dir : VNM_DEFAULT_STATE_DIR, VNM_BUS_ADDRESS_FILE, NULL);
+  publish_bus_address (bus_file, bus_address, opt_session);
+
   ctx.d.libvirt = vnm_libvirt_watch_new (uri, ctx.d.registry, libvirt_state, NULL);
   vnm_libvirt_watch_start (ctx.d.libvirt);
   scan_qemu (NULL);
@@ -542,6 +605,8 @@ main (int argc, char **argv)
   g_message ("Serving %s (interval %.1f s, libvirt %s).", VNM_DBUS_NAME, interval, uri);
   g_main_loop_run (ctx.loop);
 
+  if (bus_address || opt_session)
+    g_unlink (bus_file);
   g_source_remove (ctx.refresh_source);
   g_source_remove (ctx.scan_source);
   if (ctx.reconcile_source)

@@ -11,14 +11,15 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, cli, cli_json, ifstat_row, kernel_link, make_link,  # noqa: E402
-                     make_netns, on_cleanup, require_root, sh, skip, source_dir, wait_for)
+from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, ifstat_row, kernel_link,  # noqa: E402
+                     make_link, make_netns, on_cleanup, require_root, sh, skip, source_dir, wait_for)
 
 require_root()
 for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox"):
@@ -97,7 +98,37 @@ with open(xml_path, "w") as f:
     f.write(DOMAIN_XML)
 
 bus = Bus()
+
+# The libvirt hook, as installed (a link in qemu.d to the hook program), and
+# after it a hook of this test's that records, at "start" -- QEMU not yet
+# running -- what virtnetmond already knows. libvirtd looks for hooks when it
+# starts: restart it with them in place.
+HOOK_DIR = "/etc/libvirt/hooks/qemu.d"
+hook = os.path.join(HOOK_DIR, "virtnetmon")
+check_hook = os.path.join(HOOK_DIR, "zz-vnm-e2e-check")
+seen_at_start = os.path.join(www, "seen-at-start.json")
+os.makedirs(HOOK_DIR, exist_ok=True)
+for p in (hook, check_hook):
+    if os.path.lexists(p):
+        os.unlink(p)
+os.symlink(os.path.join(build_dir(), "hooks", "virtnetmon-libvirt-hook"), hook)
+on_cleanup(os.unlink, hook)
+with open(check_hook, "w") as f:
+    f.write(f"""#!/bin/sh
+[ "$2" = start ] || exit 0
+cat >/dev/null
+{os.path.join(build_dir(), "src", "virtnetmon")} --bus-address '{bus.address}' status --json > {seen_at_start}.tmp 2>&1
+mv {seen_at_start}.tmp {seen_at_start}
+exit 0
+""")
+os.chmod(check_hook, 0o755)
+on_cleanup(os.unlink, check_hook)
+sh("pkill", "-x", "libvirtd", check=False)
+wait_for(lambda: sh("pgrep", "-x", "libvirtd", check=False).returncode != 0, 30, "libvirtd to exit")
+sh(os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh"))
+
 daemon = Daemon(bus, "--connect", URI, "--interval", "1")
+wait_for(lambda: cli_json(bus, "status")["libvirt_connected"], 15, "virtnetmond to reach libvirtd")
 
 
 def start_guest():
@@ -155,6 +186,48 @@ for iface in (vnet, "tap105i1"):
     close = all(abs(o[k] - v[k]) <= (300 if "bytes" in k else 3) for k in keys)
     t.check(close, f"domifstat {iface} agrees with virsh domifstat",
             f"ours { {k: o[k] for k in keys} } virsh {v}")
+
+# The hook: at "start", before QEMU ran, the domain was mapped and both of its
+# devices had their probe; so the probe counted every packet the guest sent.
+try:
+    with open(seen_at_start) as f:
+        at_start = json.load(f)
+except (OSError, ValueError) as e:
+    at_start = {"error": str(e)}
+probed = {p["iface"]: p["attached"] for p in at_start.get("probes", []) if p.get("vm_name") == NAME}
+t.check(probed.get(vnet) and probed.get("tap105i1"),
+        "libvirt hook: at \"start\", before QEMU runs, both devices are mapped and probed", str(at_start)[:800])
+for _ in range(5):      # a stray packet between the two reads: read again
+    o = cli_json(bus, "domifstat", NAME, vnet)[0]
+    k = kernel_link(vnet)
+    if o["probe_tx_packets"] == k["rx_packets"]:
+        break
+    time.sleep(0.3)
+t.check(o["probe_tx_packets"] == k["rx_packets"] and k["rx_packets"] > 0,
+        f"every packet the guest sent since boot ({k['rx_packets']}) was counted by the probe",
+        f"probe {o['probe_tx_packets']} kernel {k['rx_packets']}")
+
+# The hook never holds libvirt up: with the daemon frozen it gives up within
+# a second, and it always exits 0 (a failing start hook fails the VM).
+hook_bin = os.path.join(build_dir(), "hooks", "virtnetmon-libvirt-hook")
+os.kill(daemon.proc.pid, signal.SIGSTOP)
+t0 = time.monotonic()
+r = subprocess.run([hook_bin, NAME, "start", "begin", "-"], input=DOMAIN_XML, capture_output=True,
+                   text=True, timeout=10)
+took = time.monotonic() - t0
+os.kill(daemon.proc.pid, signal.SIGCONT)
+t.check(r.returncode == 0 and took < 1.5 and "virtnetmond" in r.stderr,
+        f"hook with the daemon not answering: exit 0 after {took:.2f} s, saying why", r.stderr)
+r = subprocess.run([hook_bin, NAME, "start", "begin", "-"], input="<domain><oops", capture_output=True,
+                   text=True, timeout=10)
+t.check(r.returncode == 0 and "XML" in r.stderr, "hook with malformed XML: exit 0, the daemon's parse error shown",
+        r.stderr)
+r = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+                    "--object-path", "/org/virtnetmon/Monitor1", "--method",
+                    "org.virtnetmon.Monitor1.DomainHook", "migrate", "<domain/>"],
+                   capture_output=True, text=True)
+t.check(r.returncode != 0 and "InvalidArgument" in r.stderr and "migrate" in r.stderr,
+        "DomainHook names an unknown operation", r.stderr)
 
 # The flow probe on the guest's bridge port saw the downloads: outgoing TCP
 # to the peer's port 80, received bytes = what the server sent (ground

@@ -82,10 +82,12 @@ for p in ("/usr/sbin/virtnetmond", "/usr/bin/virtnetmon", "/lib/systemd/system/v
           "/usr/share/dbus-1/interfaces/org.virtnetmon.Monitor1.xml",
           "/usr/share/polkit-1/actions/org.virtnetmon.policy", "/etc/virtnetmon/virtnetmond.conf",
           "/usr/share/man/man8/virtnetmond.8.gz", "/usr/share/man/man1/virtnetmon.1.gz",
-          "/usr/share/locale/de/LC_MESSAGES/virtnetmon.mo", "/usr/share/doc/virtnetmon/copyright"):
+          "/usr/share/locale/de/LC_MESSAGES/virtnetmon.mo", "/usr/share/doc/virtnetmon/copyright",
+          "/usr/libexec/virtnetmon-libvirt-hook", "/etc/libvirt/hooks/qemu.d/virtnetmon"):
     if p not in paths:
         t.check(False, f"the package holds {p}", contents)
-t.check(True, "the package holds the daemon, CLI, unit, bus policy, activation, polkit, man pages, translations")
+t.check(True, "the package holds the daemon, CLI, unit, bus policy, activation, polkit, libvirt hook, "
+        "man pages, translations")
 ctl = os.path.join(tmp, "control")
 sh("dpkg-deb", "-e", deb, ctl)
 with open(os.path.join(ctl, "conffiles")) as f:
@@ -136,6 +138,9 @@ if name_owner_pid():
 r = sh("dpkg", "-i", deb, check=False)
 t.check(r.returncode == 0 and installed(), "dpkg -i installs the package", r.stdout + r.stderr)
 owned = [p for p in sh("dpkg", "-L", PKG).stdout.split("\n") if p and os.path.isfile(p)]
+t.check(os.path.realpath("/etc/libvirt/hooks/qemu.d/virtnetmon") == "/usr/libexec/virtnetmon-libvirt-hook"
+        and os.access("/etc/libvirt/hooks/qemu.d/virtnetmon", os.X_OK),
+        "the libvirt hook is in place in /etc/libvirt/hooks/qemu.d")
 t.check(os.path.islink("/etc/systemd/system/multi-user.target.wants/virtnetmond.service") and
         os.path.islink("/etc/systemd/system/dbus-org.virtnetmon.Monitor1.service"),
         "the unit is enabled (multi-user.target wants it; the bus name alias points at it)")
@@ -185,6 +190,7 @@ t.check(not pid or not os.path.exists(f"/proc/{pid}"), "the running daemon was s
 t.check(name_owner_pid() is None, f"{NAME} has no owner on the system bus any more")
 left = [p for p in owned if os.path.lexists(p)]
 left += [p for p in ("/etc/virtnetmon", "/run/virtnetmon", "/sys/fs/bpf/virtnetmon",
+                     "/etc/libvirt/hooks/qemu.d/virtnetmon",
                      "/etc/systemd/system/multi-user.target.wants/virtnetmond.service",
                      "/etc/systemd/system/dbus-org.virtnetmon.Monitor1.service") if os.path.lexists(p)]
 t.check(not left and len(owned) >= 12,

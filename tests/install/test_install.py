@@ -47,7 +47,8 @@ def setup_and_install(destdir, *options):
         sh("meson", "setup", "--reconfigure", build, SRC, *args)
     else:
         sh("meson", "setup", build, SRC, *args)
-    sh("ninja", "-C", build, "src/virtnetmond", "src/virtnetmon", "po/de/LC_MESSAGES/virtnetmon.mo")
+    sh("ninja", "-C", build, "src/virtnetmond", "src/virtnetmon", "hooks/virtnetmon-libvirt-hook",
+       "po/de/LC_MESSAGES/virtnetmon.mo")
     shutil.rmtree(destdir, True)
     r = sh("meson", "install", "-C", build, "--destdir", destdir, "--no-rebuild", "--quiet", check=False)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -73,16 +74,17 @@ OPTIONAL = {
     "polkit": {"/usr/share/polkit-1/actions/org.virtnetmon.policy"},
     "config_file": {"/etc/virtnetmon/virtnetmond.conf"},
     "systemd": {"/lib/systemd/system/virtnetmond.service"},
+    "libvirt_hook": {"/usr/libexec/virtnetmon-libvirt-hook", "/etc/libvirt/hooks/qemu.d/virtnetmon"},
 }
 files = setup_and_install(dest, "-Dsystemd=enabled", "-Ddbus_activation=true", "-Dpolkit=true",
-                          "-Dconfig_file=true")
+                          "-Dconfig_file=true", "-Dlibvirt_hook=true")
 want = CORE.union(*OPTIONAL.values())
 t.check(files == want, f"meson install puts the {len(want)} files where a Debian host expects them",
         f"missing {sorted(want - files)}, unexpected {sorted(files - want)}")
 
 lean = setup_and_install(os.path.join(tmp, "lean"), "-Dsystemd=disabled", "-Ddbus_activation=false",
-                         "-Dpolkit=false", "-Dconfig_file=false")
-t.check(lean == CORE, "options deselect the optional parts (unit, activation, polkit, config)",
+                         "-Dpolkit=false", "-Dconfig_file=false", "-Dlibvirt_hook=false")
+t.check(lean == CORE, "options deselect the optional parts (unit, activation, polkit, config, hook)",
         f"got {sorted(lean ^ CORE)} differing")
 unitdir = setup_and_install(os.path.join(tmp, "unitdir"), "-Dsystemd=auto",
                             "-Dsystemdsystemunitdir=/usr/lib/systemd/system")
@@ -93,6 +95,11 @@ t.check("/usr/lib/systemd/system/virtnetmond.service" in unitdir and
 
 def D(path):
     return dest + path
+
+
+link = os.readlink(D("/etc/libvirt/hooks/qemu.d/virtnetmon"))
+t.check(link == "/usr/libexec/virtnetmon-libvirt-hook" and os.access(D(link), os.X_OK),
+        "the libvirt hook is a link in qemu.d to the hook program in libexecdir", link)
 
 
 # --- the bus policy ---------------------------------------------------------------
