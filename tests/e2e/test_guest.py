@@ -228,6 +228,13 @@ r = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.vi
                    capture_output=True, text=True)
 t.check(r.returncode != 0 and "InvalidArgument" in r.stderr and "migrate" in r.stderr,
         "DomainHook names an unknown operation", r.stderr)
+r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                    "gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+                    "--object-path", "/org/virtnetmon/Monitor1", "--method",
+                    "org.virtnetmon.Monitor1.DomainHook", "release", DOMAIN_XML],
+                   capture_output=True, text=True)
+t.check(r.returncode != 0 and "AccessDenied" in r.stderr and NAME in names(),
+        "DomainHook from a user other than root: refused by the bus, the domain stays", r.stderr)
 
 # The flow probe on the guest's bridge port saw the downloads: outgoing TCP
 # to the peer's port 80, received bytes = what the server sent (ground
