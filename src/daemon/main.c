@@ -383,6 +383,7 @@ main (int argc, char **argv)
   g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *bus_file = NULL;
+  gboolean listen_given = FALSE;
   g_autofree gchar *probe_attach = NULL;
   VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
   g_autofree gchar *config_help = NULL;
@@ -452,6 +453,7 @@ main (int argc, char **argv)
       g_printerr (_("virtnetmond: unexpected argument '%s'.\n"), argv[1]);
       return 2;
     }
+  listen_given = metrics_listen != NULL;
   /* Without --config, the installed defaults apply when the file exists. */
   if (!config_file && g_file_test (VNM_DEFAULT_CONFIG_FILE, G_FILE_TEST_EXISTS))
     config_file = g_strdup (VNM_DEFAULT_CONFIG_FILE);
@@ -514,7 +516,10 @@ main (int argc, char **argv)
       guint16 port;
       if (!vnm_metrics_parse_listen (metrics_listen, &host, &port, &error))
         {
-          g_printerr ("virtnetmond: --metrics-listen: %s\n", error->message);
+          if (listen_given)
+            g_printerr ("virtnetmond: --metrics-listen: %s\n", error->message);
+          else
+            g_printerr (_("virtnetmond: metrics-listen= in %s: %s\n"), config_file, error->message);
           return 2;
         }
     }

@@ -210,6 +210,12 @@ for bad, word in (("localhost", "localhost"), ("127.0.0.1:0", "'0'"), ("[::1:910
                   ("[nope]:9100", "'nope'")):
     r = subprocess.run([vnmd, "--metrics-listen", bad], capture_output=True, text=True, timeout=20)
     t.check(r.returncode == 2 and word in r.stderr, f"--metrics-listen {bad}: exit 2, named", r.stderr)
+bad_conf = os.path.join(tmp, "bad-listen.conf")
+with open(bad_conf, "w") as f:
+    f.write("[daemon]\nmetrics-listen=localhost\n")
+r = subprocess.run([vnmd, "--config", bad_conf], capture_output=True, text=True, timeout=20)
+t.check(r.returncode == 2 and f"metrics-listen= in {bad_conf}" in r.stderr and "--metrics-listen" not in r.stderr,
+        "a bad metrics-listen= in the config file: exit 2, naming the file, not the option", r.stderr)
 
 # --- the real Prometheus scrapes it ------------------------------------------------
 PPORT = free_port()
