@@ -19,6 +19,7 @@
 
 #include <gio/gio.h>
 
+#include "vnm-bus.h"
 #include "vnm-names.h"
 
 /* The whole hook, connect and call included, ends by then. */
@@ -56,12 +57,9 @@ open_bus (GError **error)
   g_autofree gchar *path = g_build_filename (VNM_DEFAULT_STATE_DIR, VNM_BUS_ADDRESS_FILE, NULL);
 
   /* A daemon on another bus (tests, a second instance) says where it is. */
-  if (g_file_get_contents (path, &address, NULL, NULL) && *g_strstrip (address))
-    return g_dbus_connection_new_for_address_sync (address,
-                                                   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                   NULL, NULL, error);
-  return g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  if (g_file_get_contents (path, &address, NULL, NULL) && !*g_strstrip (address))
+    g_clear_pointer (&address, g_free);
+  return vnm_bus_open (address, FALSE, error);
 }
 
 int
@@ -99,7 +97,7 @@ main (int argc, char **argv)
   bus = open_bus (&error);
   if (!bus)
     {
-      g_printerr ("virtnetmon hook: no D-Bus (%s); %s goes on without virtnetmond.\n",
+      g_printerr ("virtnetmon hook: %s; %s goes on without virtnetmond.\n",
                   error->message, domain);
       return 0;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "client.h"
+#include "vnm-bus.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 #include "vnm-json.h"
@@ -48,16 +49,9 @@ vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
 
   (void) vnm_error_quark ();  /* map org.virtnetmon.Error.* to VNM_ERROR */
   *not_running = FALSE;
-  if (opts->bus_address)
-    bus = g_dbus_connection_new_for_address_sync (opts->bus_address,
-                                                  G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                  G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                  NULL, NULL, error);
-  else
-    bus = g_bus_get_sync (opts->session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
+  bus = vnm_bus_open (opts->bus_address, opts->session, error);
   if (!bus)
     {
-      g_prefix_error (error, _("cannot connect to the D-Bus bus: "));
       *not_running = TRUE;
       return NULL;
     }

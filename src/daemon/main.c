@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 
 #include "config-file.h"
+#include "vnm-bus.h"
 #include "daemon.h"
 #include "dbus-service.h"
 #include "flow-monitor.h"
@@ -326,28 +327,6 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static GDBusConnection *
-open_bus (const gchar *address, gboolean session, GError **error)
-{
-  GDBusConnection *conn;
-
-  if (address)
-    {
-      conn = g_dbus_connection_new_for_address_sync (address,
-                                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                     G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                     NULL, NULL, error);
-      if (!conn)
-        g_prefix_error (error, _("Cannot connect to the D-Bus bus at '%s': "), address);
-      return conn;
-    }
-  conn = g_bus_get_sync (session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
-  if (!conn)
-    g_prefix_error (error, session ? _("Cannot connect to the session bus: ")
-                                   : _("Cannot connect to the system bus: "));
-  return conn;
-}
-
 static GString *
 render_metrics (gpointer daemon)
 {
@@ -581,7 +560,7 @@ main (int argc, char **argv)
       g_message ("Serving Prometheus metrics at %s.", where);
     }
 
-  bus = open_bus (bus_address, opt_session, &error);
+  bus = vnm_bus_open (bus_address, opt_session, &error);
   if (!bus)
     {
       g_printerr ("virtnetmond: %s\n", error->message);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Every message the CLI prints has a German translation in po/de.po, and
-de.po compiles cleanly (msgfmt -c)."""
+"""Every message the CLI prints (its own, and those of src/common it shows)
+has a German translation in po/de.po, and de.po compiles cleanly (msgfmt -c)."""
 import os
 import re
 import subprocess
@@ -10,7 +10,9 @@ import tempfile
 top = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 de_po = os.path.join(top, "po", "de.po")
 cli_dir = os.path.join(top, "src", "cli")
-sources = sorted(os.path.join("src", "cli", f) for f in os.listdir(cli_dir) if f.endswith(".c"))
+common_dir = os.path.join(top, "src", "common")
+sources = sorted([os.path.join("src", "cli", f) for f in os.listdir(cli_dir) if f.endswith(".c")] +
+                 [os.path.join("src", "common", f) for f in os.listdir(common_dir) if f.endswith(".c")])
 
 
 def run(*cmd):
