@@ -190,6 +190,27 @@ scan_soon_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Adds @link to the table or refreshes its entry (by ifindex); callers
+ * reindex. A new link starts its sampling, and a new tap nobody maps yet may
+ * belong to a QEMU that just started: scan soon. */
+static void
+upsert_link (const VnmLink *link, gint64 now)
+{
+  for (guint i = 0; i < ctx.d.links->len; i++)
+    {
+      VnmLink *l = &g_array_index (ctx.d.links, VnmLink, i);
+      if (l->ifindex == link->ifindex)
+        {
+          *l = *link;
+          return;
+        }
+    }
+  g_array_append_val (ctx.d.links, *link);
+  vnm_sampler_observe (ctx.d.sampler, link, now);
+  if (!vnm_registry_lookup_ifname (ctx.d.registry, link->name, NULL) && !ctx.scan_soon_source)
+    ctx.scan_soon_source = g_timeout_add (200, scan_soon_cb, NULL);
+}
+
 static void
 link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
 {
@@ -202,25 +223,7 @@ link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
       return;
     case VNM_LINK_EVENT_NEW:
       {
-        gboolean found = FALSE;
-        for (guint i = 0; i < ctx.d.links->len; i++)
-          {
-            VnmLink *l = &g_array_index (ctx.d.links, VnmLink, i);
-            if (l->ifindex == link->ifindex)
-              {
-                *l = *link;
-                found = TRUE;
-              }
-          }
-        if (!found)
-          {
-            g_array_append_val (ctx.d.links, *link);
-            vnm_sampler_observe (ctx.d.sampler, link, now);
-            /* A new tap may belong to a QEMU that just started. */
-            if (!vnm_registry_lookup_ifname (ctx.d.registry, link->name, NULL) &&
-                !ctx.scan_soon_source)
-              ctx.scan_soon_source = g_timeout_add (200, scan_soon_cb, NULL);
-          }
+        upsert_link (link, now);
         break;
       }
     case VNM_LINK_EVENT_DEL:
@@ -250,17 +253,7 @@ settle_now (void)
   if (vnm_linkstats_dump (ctx.d.linkstats, now_links, &error))
     {
       for (guint i = 0; i < now_links->len; i++)
-        {
-          VnmLink *link = &g_array_index (now_links, VnmLink, i);
-          gboolean known = FALSE;
-          for (guint j = 0; j < ctx.d.links->len && !known; j++)
-            known = g_array_index (ctx.d.links, VnmLink, j).ifindex == link->ifindex;
-          if (!known)
-            {
-              g_array_append_val (ctx.d.links, *link);
-              vnm_sampler_observe (ctx.d.sampler, link, now);
-            }
-        }
+        upsert_link (&g_array_index (now_links, VnmLink, i), now);
       reindex_links (&ctx.d);
     }
   else

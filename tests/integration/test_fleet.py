@@ -22,7 +22,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, free_port, kernel_link, make_link,  # noqa: E402
-                     netns_on_bridge, on_cleanup, require_root, sh, skip, source_dir, wait_for)
+                     netns_on_bridge, on_cleanup, require_root, sh, skip, source_dir, wait_for,
+                     write_test_node)
 
 require_root()
 for tool in ("promtool", "prometheus", "ping"):
@@ -63,22 +64,8 @@ for key, host in HOSTS.items():
         dev = f"vnmf{k}-v{i}"
         host["devs"][name] = dev
         netns_on_bridge(br, dev, f"vnmf{k}-vm{i}", f"{host['net']}.{i}", quiet=True)
-        domains.append(f"""  <domain type='test'>
-    <name>{name}</name>
-    <uuid>{uuid}</uuid>
-    <memory>65536</memory>
-    <os><type>hvm</type></os>
-    <devices>
-      <interface type='bridge'>
-        <mac address='52:54:00:21:{ord(key):02x}:{i:02x}'/>
-        <source bridge='{br}'/>
-        <target dev='{dev}'/>
-      </interface>
-    </devices>
-  </domain>""")
-    node = os.path.join(tmp, f"node-{k}.xml")
-    with open(node, "w") as f:
-        f.write("<node>\n" + "\n".join(domains) + "\n</node>\n")
+        domains.append((name, uuid, [(f"52:54:00:21:{ord(key):02x}:{i:02x}", br, dev)]))
+    node = write_test_node(os.path.join(tmp, f"node-{k}.xml"), domains)
     host["port"] = free_port()
     host["bus"] = Bus()
     host["daemon"] = Daemon(host["bus"], "--connect", f"test://{node}", "--interval", "1",

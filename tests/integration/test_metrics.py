@@ -25,7 +25,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, build_dir, cli_json, free_port,  # noqa: E402
                      kernel_link, make_link, netns_on_bridge, on_cleanup, require_root, sh,
-                     skip, source_dir, wait_for)
+                     skip, source_dir, wait_for, write_test_node)
 import promtext  # noqa: E402
 
 require_root()
@@ -50,37 +50,9 @@ nets = {dev: netns_on_bridge("vnmpm-br0", dev, ns_name, addr, quiet=True)
                                    ("vnmpm-v2", "vnmpm-vm2", "10.217.0.3"),
                                    ("vnmpm-p1", "vnmpm-peer", "10.217.0.2"))}
 
-node_xml = os.path.join(tmp, "node.xml")
-with open(node_xml, "w") as f:
-    f.write(f"""<node>
-  <domain type='test'>
-    <name>pmvm1</name>
-    <uuid>6a1e2f3c-0b4d-4c5e-8f70-112233445501</uuid>
-    <memory>65536</memory>
-    <os><type>hvm</type></os>
-    <devices>
-      <interface type='bridge'>
-        <mac address='52:54:00:17:00:01'/>
-        <source bridge='vnmpm-br0'/>
-        <target dev='vnmpm-v1'/>
-      </interface>
-    </devices>
-  </domain>
-  <domain type='test'>
-    <name>{VM2_NAME.replace('"', '&quot;')}</name>
-    <uuid>6a1e2f3c-0b4d-4c5e-8f70-112233445502</uuid>
-    <memory>65536</memory>
-    <os><type>hvm</type></os>
-    <devices>
-      <interface type='bridge'>
-        <mac address='52:54:00:17:00:02'/>
-        <source bridge='vnmpm-br0'/>
-        <target dev='vnmpm-v2'/>
-      </interface>
-    </devices>
-  </domain>
-</node>
-""")
+node_xml = write_test_node(os.path.join(tmp, "node.xml"), [
+    ("pmvm1", "6a1e2f3c-0b4d-4c5e-8f70-112233445501", [("52:54:00:17:00:01", "vnmpm-br0", "vnmpm-v1")]),
+    (VM2_NAME, "6a1e2f3c-0b4d-4c5e-8f70-112233445502", [("52:54:00:17:00:02", "vnmpm-br0", "vnmpm-v2")])])
 
 PORT = free_port()
 URL = f"http://127.0.0.1:{PORT}"

@@ -86,6 +86,33 @@ def netns_on_bridge(bridge, dev, ns_name, addr, quiet=False):
     return ns
 
 
+def write_test_node(path, domains):
+    """Writes a libvirt test-driver node (for `--connect test://PATH`):
+    @domains is a list of (name, uuid, [(mac, bridge, dev), ...]), one bridge
+    interface per tuple. Names are XML-escaped."""
+    from xml.sax.saxutils import escape
+    parts = []
+    for name, uuid, ifaces in domains:
+        nics = "".join(f"""
+      <interface type='bridge'>
+        <mac address='{mac}'/>
+        <source bridge='{bridge}'/>
+        <target dev='{dev}'/>
+      </interface>""" for mac, bridge, dev in ifaces)
+        parts.append(f"""  <domain type='test'>
+    <name>{escape(name, {'"': "&quot;"})}</name>
+    <uuid>{uuid}</uuid>
+    <memory>65536</memory>
+    <os><type>hvm</type></os>
+    <devices>{nics}
+    </devices>
+  </domain>
+""")
+    with open(path, "w") as f:
+        f.write("<node>\n" + "".join(parts) + "</node>\n")
+    return path
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on now."""
     s = socket.socket()
