@@ -519,6 +519,7 @@ update_domain_object (VnmDbusService *service, VnmObjectSkeleton *object, const 
   vnm_domain1_set_mapped_by (iface, d->mapped_by);
   vnm_domain1_set_interfaces (iface, vnm_query_interfaces (service->daemon, d));
   vnm_domain1_set_rates (iface, vnm_query_domain_rates (service->daemon, d));
+  vnm_domain1_set_interface_stats (iface, vnm_query_interface_stats (service->daemon, d, "", NULL));
 }
 
 void

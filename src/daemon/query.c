@@ -221,6 +221,7 @@ vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *w
       add_str (&row, "iface", link->name);
       g_variant_builder_add (&row, "{sv}", "ifindex", g_variant_new_int32 (link->ifindex));
       add_str (&row, "mac", iface->mac);
+      add_str (&row, "state", link->state);
       add_counters_and_rates (&row, &s);
       vnm_query_add_probe_totals (daemon, &row, link->ifindex);
       g_variant_builder_add_value (&b, g_variant_builder_end (&row));
