@@ -109,7 +109,7 @@
             else if (attrs[k] !== undefined && attrs[k] !== null)
                 node.setAttribute(k, attrs[k]);
         }
-        for (const c of children.flat()) {
+        for (const c of children.flat(Infinity)) {
             if (c === null || c === undefined)
                 continue;
             node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
@@ -125,7 +125,7 @@
             else
                 node.setAttribute(k, attrs[k]);
         }
-        for (const c of children.flat())
+        for (const c of children.flat(Infinity))
             if (c !== null && c !== undefined)
                 node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
         return node;
@@ -154,10 +154,11 @@
      * cells {text, value, node}. */
     function table(id, columns, label, sort, onSort) {
         const head = el("tr", { role: "row" }, columns.map(c => {
-            const cls = ["pf-c-table__sort", c.numeric ? "vnm-num" : "",
+            /* pf-m-nowrap: PatternFly truncates header cells otherwise. */
+            const cls = ["pf-c-table__sort pf-m-nowrap", c.numeric ? "vnm-num" : "",
                 sort && sort.key === c.key ? "pf-m-selected" : ""].join(" ");
             if (!onSort || c.sortable === false)
-                return el("th", { role: "columnheader", scope: "col", "data-col": c.key, class: c.numeric ? "vnm-num" : "" }, c.label);
+                return el("th", { role: "columnheader", scope: "col", "data-col": c.key, class: "pf-m-nowrap" + (c.numeric ? " vnm-num" : "") }, c.label);
             const dir = sort && sort.key === c.key ? (sort.asc ? "ascending" : "descending") : "none";
             return el("th", { role: "columnheader", scope: "col", "data-col": c.key, class: cls, "aria-sort": dir },
                       el("button", { class: "pf-c-table__button", type: "button", onclick: () => onSort(c.key) },
@@ -379,8 +380,8 @@
     ];
 
     const flowColumns = [
-        { key: "remote", label: _("IP/port"), cell: r => ({ text: endpoint(r.remote_ip, r.remote_port), value: endpoint(r.remote_ip, r.remote_port) }) },
-        { key: "local_port", label: _("Local port"), cell: r => ({ text: r.local_port >= 0 ? String(r.local_port) : "*", value: r.local_port }) },
+        { key: "remote", label: _("IP/port"), cell: r => ({ text: endpoint(r.remote_ip, r.remote_port, r.proto), value: endpoint(r.remote_ip, r.remote_port, r.proto) }) },
+        { key: "local_port", label: _("Local port"), cell: r => ({ text: r.proto === "icmp" ? "–" : r.local_port >= 0 ? String(r.local_port) : "*", value: r.local_port }) },
         { key: "proto", label: _("Protocol"), cell: r => ({ text: r.proto.toUpperCase(), value: r.proto }) },
         { key: "direction", label: _("Direction"), cell: r => ({ text: directionText(r.direction), value: r.direction }) },
         { key: "tx_bytes", label: _("Sent"), numeric: true, cell: r => ({ text: fmtBytes(r.tx_bytes), value: r.tx_bytes, title: String(r.tx_bytes) }) },
@@ -411,11 +412,12 @@
         { key: "count", label: _("Packets"), numeric: true, cell: r => ({ text: fmtNumber(r.count, 0), value: r.count }) },
     ];
 
-    function endpoint(ip, port) {
+    /* ICMP has no ports: its flows are told apart by the echo id. */
+    function endpoint(ip, port, proto) {
         if (!ip)
             return "*";
         const host = ip.includes(":") ? "[" + ip + "]" : ip;
-        return port >= 0 ? host + ":" + port : host;
+        return port >= 0 && proto !== "icmp" ? host + ":" + port : host;
     }
 
     function directionText(d) {
@@ -570,7 +572,7 @@
             const flows = call("GetFlows", [this.name, variantOptions(flowOpts)])
                     .then(([rows]) => {
                         this.flowsNote.replaceChildren();
-                        fillTable(this.flows, flowColumns, rows, r => ({ "data-remote": endpoint(r.remote_ip, r.remote_port), "data-proto": r.proto }));
+                        fillTable(this.flows, flowColumns, rows, r => ({ "data-remote": endpoint(r.remote_ip, r.remote_port, r.proto), "data-proto": r.proto }));
                         if (!rows.length)
                             this.flowsNote.replaceChildren(smallNote("none", _("No flows seen yet.")));
                     })
@@ -600,7 +602,7 @@
             const drops = call("GetDrops", [this.name])
                     .then(([rows]) => {
                         fillTable(this.drops, dropColumns, rows);
-                        this.dropsNote.replaceChildren(rows.length ? null : smallNote("none", _("No packet of this VM was dropped.")));
+                        this.dropsNote.replaceChildren(...(rows.length ? [] : [smallNote("none", _("No packet of this VM was dropped."))]));
                     })
                     .catch(e => {
                         fillTable(this.drops, dropColumns, []);
@@ -830,7 +832,7 @@
                     class: "pf-c-tabs__link", type: "button", id: "vnm-tab-" + key,
                     "aria-selected": active === key ? "true" : "false", onclick: () => cockpit.location.go(path)
                 }, el("span", { class: "pf-c-tabs__item-text" }, label)));
-            const version = conn.monitor && conn.monitor.valid ? conn.monitor.Version : "";
+            const version = daemonUp() ? conn.monitor.Version : "";
             return el("section", { class: "pf-c-page__main-section pf-m-light vnm-header" },
                       el("div", { class: "vnm-title-row" },
                          el("h1", { class: "pf-c-title pf-m-xl" }, _("VM network")),

@@ -56,7 +56,7 @@ const commands = {
         });
         const context = await browser.newContext({
             locale: locale || "en-US",
-            viewport: { width: 1400, height: 1000 },
+            viewport: { width: 1400, height: 2000 },
         });
         page = await context.newPage();
         page.on("console", msg => {

@@ -12,7 +12,10 @@ class BrowserError(Exception):
 
 
 class Browser:
-    def __init__(self, locale="en-US"):
+    def __init__(self, locale="en-US", shots=None):
+        """shots: where to save a screenshot when a wait fails."""
+        self.shots = shots
+        self.failures = 0
         self.proc = subprocess.Popen(["node", os.path.join(HERE, "browser-driver.mjs")],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, cwd=HERE)
@@ -35,7 +38,28 @@ class Browser:
         return self.cmd("eval", expr=expr, frame=frame)
 
     def wait(self, expr, frame=None, timeout=10):
-        return self.cmd("wait", expr=expr, frame=frame, timeout=int(timeout * 1000))
+        try:
+            return self.cmd("wait", expr=expr, frame=frame, timeout=int(timeout * 1000))
+        except BrowserError:
+            self.evidence()
+            raise
+
+    def evidence(self):
+        """After a failed wait: a screenshot and the page's text, for the log."""
+        if not self.shots:
+            return
+        self.failures += 1
+        path = os.path.join(self.shots, f"failure-{self.failures}.png")
+        try:
+            self.cmd("screenshot", path=path)
+            text = self.cmd("eval", expr="[...document.querySelectorAll('iframe')].map(f => "
+                            "f.contentDocument ? f.contentDocument.body.innerText : '').join('\\n')")
+            print(f"# page when the wait failed (screenshot {path}):\n# " +
+                  text[:3000].replace("\n", "\n# "), flush=True)
+            for line in self.cmd("console"):
+                print(f"# console: {line}", flush=True)
+        except BrowserError as e:
+            print(f"# no evidence: {e}", flush=True)
 
     def close(self):
         if self.proc.poll() is None:

@@ -138,6 +138,8 @@ def kernel_link(name):
     st = info["stats64"]
     return {"rx_bytes": st["rx"]["bytes"], "rx_packets": st["rx"]["packets"],
             "tx_bytes": st["tx"]["bytes"], "tx_packets": st["tx"]["packets"],
+            "rx_errors": st["rx"]["errors"], "rx_dropped": st["rx"]["dropped"],
+            "tx_errors": st["tx"]["errors"], "tx_dropped": st["tx"]["dropped"],
             "ifindex": info["ifindex"], "operstate": info.get("operstate", "")}
 
 
