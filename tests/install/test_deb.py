@@ -59,6 +59,10 @@ if os.path.isdir(os.path.join(top, ".git")):
             shutil.copy2(os.path.join(top, n), os.path.join(src, n), follow_symlinks=False)
 else:
     shutil.copytree(top, src, symlinks=True, ignore=shutil.ignore_patterns("build", "_build*", ".git"))
+# PatternFly for the Cockpit page: npm's, as the README tells a package builder.
+pf = os.path.join("src", "cockpit", "node_modules")
+if os.path.isdir(os.path.join(top, pf)) and not os.path.isdir(os.path.join(src, pf)):
+    shutil.copytree(os.path.join(top, pf), os.path.join(src, pf), symlinks=True)
 env = dict(os.environ, DEB_BUILD_OPTIONS="parallel=2")
 env.pop("VIRTNETMON_BUILD_DIR", None)
 r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, env=env,
@@ -83,11 +87,14 @@ for p in ("/usr/sbin/virtnetmond", "/usr/bin/virtnetmon", "/lib/systemd/system/v
           "/usr/share/polkit-1/actions/org.virtnetmon.policy", "/etc/virtnetmon/virtnetmond.conf",
           "/usr/share/man/man8/virtnetmond.8.gz", "/usr/share/man/man1/virtnetmon.1.gz",
           "/usr/share/locale/de/LC_MESSAGES/virtnetmon.mo", "/usr/share/doc/virtnetmon/copyright",
-          "/usr/libexec/virtnetmon-libvirt-hook", "/etc/libvirt/hooks/qemu.d/virtnetmon"):
+          "/usr/libexec/virtnetmon-libvirt-hook", "/etc/libvirt/hooks/qemu.d/virtnetmon",
+          "/usr/share/cockpit/virtnetmon/manifest.json", "/usr/share/cockpit/virtnetmon/index.html",
+          "/usr/share/cockpit/virtnetmon/virtnetmon.js", "/usr/share/cockpit/virtnetmon/patternfly.css",
+          "/usr/share/cockpit/virtnetmon/po.de.js"):
     if p not in paths:
         t.check(False, f"the package holds {p}", contents)
 t.check(True, "the package holds the daemon, CLI, unit, bus policy, activation, polkit, libvirt hook, "
-        "man pages, translations")
+        "Cockpit page, man pages, translations")
 ctl = os.path.join(tmp, "control")
 sh("dpkg-deb", "-e", deb, ctl)
 with open(os.path.join(ctl, "conffiles")) as f:
@@ -141,6 +148,10 @@ owned = [p for p in sh("dpkg", "-L", PKG).stdout.split("\n") if p and os.path.is
 t.check(os.path.realpath("/etc/libvirt/hooks/qemu.d/virtnetmon") == "/usr/libexec/virtnetmon-libvirt-hook"
         and os.access("/etc/libvirt/hooks/qemu.d/virtnetmon", os.X_OK),
         "the libvirt hook is in place in /etc/libvirt/hooks/qemu.d")
+r = sh("cockpit-bridge", "--packages", check=False)
+t.check(any(line.split()[:1] == ["virtnetmon"] and "/usr/share/cockpit/virtnetmon" in line
+            for line in r.stdout.splitlines()),
+        "Cockpit finds the installed page (cockpit-bridge --packages)", r.stdout + r.stderr)
 t.check(os.path.islink("/etc/systemd/system/multi-user.target.wants/virtnetmond.service") and
         os.path.islink("/etc/systemd/system/dbus-org.virtnetmon.Monitor1.service"),
         "the unit is enabled (multi-user.target wants it; the bus name alias points at it)")
@@ -193,7 +204,7 @@ left += [p for p in ("/etc/virtnetmon", "/run/virtnetmon", "/sys/fs/bpf/virtnetm
                      "/etc/libvirt/hooks/qemu.d/virtnetmon",
                      "/etc/systemd/system/multi-user.target.wants/virtnetmond.service",
                      "/etc/systemd/system/dbus-org.virtnetmon.Monitor1.service") if os.path.lexists(p)]
-t.check(not left and len(owned) >= 12,
+t.check(not left and len(owned) >= 18,
         f"nothing of it is left: its {len(owned)} files, /etc/virtnetmon, run-time state, pinned maps, unit links",
         str(left))
 links = json.loads(sh("bpftool", "-j", "link", "show").stdout or "[]")

@@ -48,8 +48,11 @@ def setup_and_install(destdir, *options):
         sh("meson", "setup", "--reconfigure", build, SRC, *args)
     else:
         sh("meson", "setup", build, SRC, *args)
+    # The Cockpit page's generated files, when it is configured in.
+    page = [os.path.relpath(f, build) for tgt in json.loads(sh("meson", "introspect", "--targets", build).stdout)
+            if tgt["defined_in"].endswith(os.path.join("src", "cockpit", "meson.build")) for f in tgt["filename"]]
     sh("ninja", "-C", build, "src/virtnetmond", "src/virtnetmon", "hooks/virtnetmon-libvirt-hook",
-       "po/de/LC_MESSAGES/virtnetmon.mo")
+       "po/de/LC_MESSAGES/virtnetmon.mo", *page)
     shutil.rmtree(destdir, True)
     r = sh("meson", "install", "-C", build, "--destdir", destdir, "--no-rebuild", "--quiet", check=False)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -76,16 +79,19 @@ OPTIONAL = {
     "config_file": {"/etc/virtnetmon/virtnetmond.conf"},
     "systemd": {"/lib/systemd/system/virtnetmond.service"},
     "libvirt_hook": {"/usr/libexec/virtnetmon-libvirt-hook", "/etc/libvirt/hooks/qemu.d/virtnetmon"},
+    "cockpit": {f"/usr/share/cockpit/virtnetmon/{f}" for f in (
+        "manifest.json", "index.html", "virtnetmon.js", "virtnetmon.css", "patternfly.css", "po.de.js")},
 }
 files = setup_and_install(dest, "-Dsystemd=enabled", "-Ddbus_activation=true", "-Dpolkit=true",
-                          "-Dconfig_file=true", "-Dlibvirt_hook=true")
+                          "-Dconfig_file=true", "-Dlibvirt_hook=true", "-Dcockpit=enabled")
 want = CORE.union(*OPTIONAL.values())
 t.check(files == want, f"meson install puts the {len(want)} files where a Debian host expects them",
         f"missing {sorted(want - files)}, unexpected {sorted(files - want)}")
 
 lean = setup_and_install(os.path.join(tmp, "lean"), "-Dsystemd=disabled", "-Ddbus_activation=false",
-                         "-Dpolkit=false", "-Dconfig_file=false", "-Dlibvirt_hook=false")
-t.check(lean == CORE, "options deselect the optional parts (unit, activation, polkit, config, hook)",
+                         "-Dpolkit=false", "-Dconfig_file=false", "-Dlibvirt_hook=false",
+                         "-Dcockpit=disabled")
+t.check(lean == CORE, "options deselect the optional parts (unit, activation, polkit, config, hook, Cockpit page)",
         f"got {sorted(lean ^ CORE)} differing")
 unitdir = setup_and_install(os.path.join(tmp, "unitdir"), "-Dsystemd=auto",
                             "-Dsystemdsystemunitdir=/usr/lib/systemd/system")

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Every message the CLI prints (its own, and those of src/common it shows)
-has a German translation in po/de.po, and de.po compiles cleanly (msgfmt -c)."""
+and every message of the Cockpit page (src/cockpit/*.js) has a German
+translation in po/de.po, and de.po compiles cleanly (msgfmt -c)."""
 import os
 import re
 import subprocess
@@ -9,40 +10,53 @@ import tempfile
 
 top = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 de_po = os.path.join(top, "po", "de.po")
-cli_dir = os.path.join(top, "src", "cli")
-common_dir = os.path.join(top, "src", "common")
-sources = sorted([os.path.join("src", "cli", f) for f in os.listdir(cli_dir) if f.endswith(".c")] +
-                 [os.path.join("src", "common", f) for f in os.listdir(common_dir) if f.endswith(".c")])
+
+
+def sources(subdir, ext):
+    d = os.path.join(top, "src", subdir)
+    return [os.path.join("src", subdir, f) for f in sorted(os.listdir(d)) if f.endswith(ext)]
 
 
 def run(*cmd):
     return subprocess.run(cmd, text=True, capture_output=True, check=True).stdout
 
 
-with tempfile.TemporaryDirectory() as tmp:
-    pot = os.path.join(tmp, "cli.pot")
-    run("xgettext", "--from-code=UTF-8", "-k_", "-kN_", "-o", pot, "-D", top, *sources)
-    compiles = subprocess.run(["msgfmt", "-c", "-o", os.path.join(tmp, "de.mo"), de_po],
-                              text=True, capture_output=True)
-    # de.po restricted to the CLI's msgids: entries missing from de.po come
-    # out untranslated, and so do entries de.po has with an empty msgstr.
+def untranslated(tmp, name, files):
+    """(messages, missing entries) of @files against de.po."""
+    pot = os.path.join(tmp, name + ".pot")
+    run("xgettext", "--from-code=UTF-8", "-k_", "-kN_", "-o", pot, "-D", top, *files)
+    # de.po restricted to these msgids: entries missing from de.po come out
+    # untranslated, and so do entries de.po has with an empty msgstr.
     # (Each msgattrib output starts with the header entry.)
-    cli_po = os.path.join(tmp, "cli.po")
-    with open(cli_po, "w") as f:
+    po = os.path.join(tmp, name + ".po")
+    with open(po, "w") as f:
         f.write(run("msgmerge", "-q", "--no-fuzzy-matching", "-o", "-", de_po, pot))
     # Fuzzy entries hold a guess from another message: not a translation.
-    missing = run("msgattrib", "--untranslated", "--no-obsolete", cli_po) + \
-        run("msgattrib", "--only-fuzzy", "--no-obsolete", cli_po)
-    total = len(re.findall(r"^msgid ", run("msgattrib", "--no-obsolete", cli_po), re.M)) - 1
+    missing = run("msgattrib", "--untranslated", "--no-obsolete", po) + \
+        run("msgattrib", "--only-fuzzy", "--no-obsolete", po)
+    total = len(re.findall(r"^msgid ", run("msgattrib", "--no-obsolete", po), re.M)) - 1
+    return total, missing
 
-n_missing = len([m for m in re.findall(r'^msgid (".*")', missing, re.M) if m != '""'])
-ok1 = compiles.returncode == 0
-print(f"{'ok' if ok1 else 'not ok'} 1 - de.po compiles (msgfmt -c)")
-if not ok1:
-    print("# " + compiles.stderr.replace("\n", "\n# "))
-ok2 = n_missing == 0 and total > 0
-print(f"{'ok' if ok2 else 'not ok'} 2 - all {total} CLI messages are translated ({n_missing} missing)")
-if n_missing:
-    print("# " + missing.replace("\n", "\n# "))
-print("1..2")
-sys.exit(0 if ok1 and ok2 else 1)
+
+groups = (("CLI", sources("cli", ".c") + sources("common", ".c")),
+          ("Cockpit page", sources("cockpit", ".js")))
+n, failed = 0, False
+with tempfile.TemporaryDirectory() as tmp:
+    compiles = subprocess.run(["msgfmt", "-c", "-o", os.path.join(tmp, "de.mo"), de_po],
+                              text=True, capture_output=True)
+    n += 1
+    print(f"{'ok' if compiles.returncode == 0 else 'not ok'} {n} - de.po compiles (msgfmt -c)")
+    if compiles.returncode:
+        failed = True
+        print("# " + compiles.stderr.replace("\n", "\n# "))
+    for name, files in groups:
+        total, missing = untranslated(tmp, name.split()[0].lower(), files)
+        n_missing = len([m for m in re.findall(r'^msgid (".*")', missing, re.M) if m != '""'])
+        ok = n_missing == 0 and total > 0
+        failed |= not ok
+        n += 1
+        print(f"{'ok' if ok else 'not ok'} {n} - all {total} {name} messages are translated ({n_missing} missing)")
+        if n_missing:
+            print("# " + missing.replace("\n", "\n# "))
+print(f"1..{n}")
+sys.exit(1 if failed else 0)
