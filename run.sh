@@ -2,13 +2,16 @@
 # ./run.sh        installs what is missing, builds, starts the system D-Bus,
 #                 virtlogd, libvirtd and virtnetmond, boots two demo guests
 #                 when no domain runs, and prints `virtnetmon ifstat`.
-# ./run.sh stop   stops virtnetmond and the demo guests (libvirtd and the
-#                 system bus are left running).
+#                 When Cockpit is installed it also serves the Cockpit page
+#                 at http://127.0.0.1:9090/virtnetmon (a local session).
+# ./run.sh stop   stops virtnetmond, cockpit-ws and the demo guests (libvirtd
+#                 and the system bus are left running).
 # Idempotent: running it again starts only what is not running.
 set -euo pipefail
 cd "$(dirname "$0")"
 TOP=$PWD
 PIDFILE=/run/virtnetmon/virtnetmond.pid
+COCKPIT_PIDFILE=/run/virtnetmon/cockpit-ws.pid
 LOG=/var/log/virtnetmond.log
 DEMO_BRIDGE=vnmdemo0
 GUEST=/var/lib/virtnetmon/guest
@@ -18,6 +21,8 @@ daemon_running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null;
 if [ "${1:-}" = "stop" ]; then
   if daemon_running; then kill "$(cat "$PIDFILE")"; echo "Stopped virtnetmond."; fi
   rm -f "$PIDFILE"
+  if [ -f "$COCKPIT_PIDFILE" ] && kill "$(cat "$COCKPIT_PIDFILE")" 2>/dev/null; then echo "Stopped cockpit-ws."; fi
+  rm -f "$COCKPIT_PIDFILE"
   for d in vnm-demo-a vnm-demo-b; do
     virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 && echo "Stopped demo guest $d."
   done
@@ -87,6 +92,18 @@ XML
     sleep 1
   done
 fi
+# The Cockpit page: root's own Cockpit package directory points at the build
+# tree, and cockpit-ws serves a local session (no login: loopback only).
+if [ -x /usr/lib/cockpit/cockpit-ws ] && [ -f build/src/cockpit/patternfly.css ]; then
+  mkdir -p "$HOME/.local/share/cockpit"
+  ln -sfn "$TOP/build/src/cockpit" "$HOME/.local/share/cockpit/virtnetmon"
+  if ! [ -f "$COCKPIT_PIDFILE" ] || ! kill -0 "$(cat "$COCKPIT_PIDFILE")" 2>/dev/null; then
+    nohup /usr/lib/cockpit/cockpit-ws --no-tls --local-session=cockpit-bridge \
+      --address 127.0.0.1 --port 9090 >>/var/log/virtnetmon-cockpit-ws.log 2>&1 &
+    echo $! > "$COCKPIT_PIDFILE"
+  fi
+  COCKPIT_URL="http://127.0.0.1:9090/virtnetmon"
+fi
 sleep 2
 echo
 build/src/virtnetmon ifstat
@@ -99,3 +116,4 @@ virtnetmon reads everything from virtnetmond over D-Bus. Try:
   build/src/virtnetmon ifstat --json
 Stop virtnetmond and the demo guests with: ./run.sh stop
 MSG
+[ -z "${COCKPIT_URL:-}" ] || echo "The Cockpit page (VM network): $COCKPIT_URL"

@@ -11,7 +11,7 @@ PKGS=(
   libvirt-daemon-system libvirt-clients qemu-system-x86 busybox-static
   prometheus prometheus-node-exporter tmux libncurses-dev
   dpkg-dev debhelper lintian systemd strace man-db
-  cockpit-ws cockpit-bridge cockpit-system chromium
+  cockpit-ws cockpit-bridge cockpit-system chromium curl
 )
 missing=()
 for p in "${PKGS[@]}"; do
