@@ -446,6 +446,9 @@
 
     const vmPage = {
         build(main, name) {
+            /* Replies to calls made for a page built before are dropped. */
+            this.generation = (this.generation || 0) + 1;
+            this.refreshing = false;
             this.name = name;
             this.points = [];
             this.historyLoaded = false;
@@ -516,8 +519,11 @@
             }
         },
         loadHistory() {
+            const gen = this.generation;
             Promise.all(["rx_mbps", "tx_mbps"].map(m => call("GetHistory", [this.name, m, CHART_SECONDS])))
                     .then(([rx, tx]) => {
+                        if (gen !== this.generation)
+                            return;
                         const byTime = new Map();
                         for (const [t, , avg] of rx[1])
                             byTime.set(t, { t, rx: avg, tx: 0 });
@@ -529,7 +535,7 @@
                         this.historyLoaded = true;
                         this.drawChart();
                     })
-                    .catch(e => this.chart.replaceChildren(smallNote("error", errorText(e))));
+                    .catch(e => gen === this.generation && this.chart.replaceChildren(smallNote("error", errorText(e))));
         },
         drawChart() {
             const now = Date.now() / 1000;
@@ -564,6 +570,8 @@
             if (!force && this.refreshing)
                 return;
             this.refreshing = true;
+            const gen = this.generation;
+            const live = () => gen === this.generation;
             if (!this.historyLoaded)
                 this.loadHistory();
             const flowOpts = { by: vmState.flowsBy, top: 100 };
@@ -571,17 +579,23 @@
                 flowOpts.proto = vmState.flowsProto;
             const flows = call("GetFlows", [this.name, variantOptions(flowOpts)])
                     .then(([rows]) => {
+                        if (!live())
+                            return;
                         this.flowsNote.replaceChildren();
                         fillTable(this.flows, flowColumns, rows, r => ({ "data-remote": endpoint(r.remote_ip, r.remote_port, r.proto), "data-proto": r.proto }));
                         if (!rows.length)
                             this.flowsNote.replaceChildren(smallNote("none", _("No flows seen yet.")));
                     })
                     .catch(e => {
+                        if (!live())
+                            return;
                         fillTable(this.flows, flowColumns, []);
                         this.flowsNote.replaceChildren(smallNote("error", errorText(e)));
                     });
             const latency = call("GetLatency", [this.name, variantOptions({ buckets: true })])
                     .then(([st, stages]) => {
+                        if (!live())
+                            return;
                         if (!st.traced) {
                             fillTable(this.latency, latencyColumns, []);
                             this.hist.replaceChildren();
@@ -595,20 +609,29 @@
                         this.drawHistogram(stages.find(s => s.direction === vmState.latencyDirection && s.stage === "total"));
                     })
                     .catch(e => {
+                        if (!live())
+                            return;
                         fillTable(this.latency, latencyColumns, []);
                         this.hist.replaceChildren();
                         this.latencyNote.replaceChildren(smallNote("error", errorText(e)));
                     });
             const drops = call("GetDrops", [this.name])
                     .then(([rows]) => {
+                        if (!live())
+                            return;
                         fillTable(this.drops, dropColumns, rows);
                         this.dropsNote.replaceChildren(...(rows.length ? [] : [smallNote("none", _("No packet of this VM was dropped."))]));
                     })
                     .catch(e => {
+                        if (!live())
+                            return;
                         fillTable(this.drops, dropColumns, []);
                         this.dropsNote.replaceChildren(smallNote("error", errorText(e)));
                     });
-            Promise.allSettled([flows, latency, drops]).then(() => { this.refreshing = false });
+            Promise.allSettled([flows, latency, drops]).then(() => {
+                if (live())
+                    this.refreshing = false;
+            });
         },
         /* Buckets gathered per power of two of nanoseconds, drawn as bars, as
          * the reference latency tool prints them. */
@@ -673,6 +696,8 @@
             const colorBy = select("vnm-topology-color", _("Color lines by"), [
                 ["rtt", _("Color by TCP delay")], ["retrans", _("Color by retransmissions")]],
             topoState.color, v => { topoState.color = v; this.refresh(true) });
+            this.generation = (this.generation || 0) + 1;
+            this.refreshing = false;
             main.append(card(_("Who talks to whom"), "vnm-topology-card",
                              el("div", { class: "vnm-card-tools" }, colorBy),
                              this.note, this.canvas, this.details));
@@ -682,10 +707,19 @@
             if (!force && this.refreshing)
                 return;
             this.refreshing = true;
+            const gen = this.generation;
             call("GetTopology", [])
-                    .then(([nodes, edges]) => { this.note.replaceChildren(); this.draw(nodes, edges) })
-                    .catch(e => this.note.replaceChildren(smallNote("error", errorText(e))))
-                    .finally(() => { this.refreshing = false });
+                    .then(([nodes, edges]) => {
+                        if (gen === this.generation) {
+                            this.note.replaceChildren();
+                            this.draw(nodes, edges);
+                        }
+                    })
+                    .catch(e => gen === this.generation && this.note.replaceChildren(smallNote("error", errorText(e))))
+                    .finally(() => {
+                        if (gen === this.generation)
+                            this.refreshing = false;
+                    });
         },
         draw(nodes, edges) {
             if (!nodes.length) {

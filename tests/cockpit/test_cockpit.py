@@ -108,8 +108,9 @@ URL = f"http://127.0.0.1:{PORT}"
 ws_log = open(os.path.join(tmp, "cockpit-ws.log"), "w+")
 ws = subprocess.Popen([WS, "--no-tls", "--local-session=cockpit-bridge", "--address", "127.0.0.1",
                        "--port", str(PORT)], stdout=ws_log, stderr=subprocess.STDOUT,
+                      # XDG_DATA_HOME: not root's own Cockpit packages (./run.sh links one).
                       env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address,
-                               XDG_DATA_DIRS=f"{share}:/usr/share"))
+                               XDG_DATA_DIRS=f"{share}:/usr/share", XDG_DATA_HOME=os.path.join(tmp, "home")))
 
 
 def stop_ws():
@@ -319,8 +320,11 @@ t.check(sum(bars) == want_lat[("rx", "total")]["count"] and len(bars) >= 1,
 browser.cmd("screenshot", path=os.path.join(SHOTS, "vm.png"))
 
 browser.cmd("goto", url=f"{URL}/virtnetmon#/vm/ckvm2")
+browser.wait("document.querySelector('#vnm-vm-title') && document.querySelector('#vnm-vm-title').textContent === 'ckvm2'",
+             frame=FRAME)
 DROP_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-drops-table")
-drops = browser.wait(f"(() => {{ const r = {DROP_ROWS}; return r.length && r }})()", frame=FRAME, timeout=15)
+drops = browser.wait(f"(() => {{ const r = {DROP_ROWS}; return r.some(x => x.reason.value === 'NETFILTER_DROP') && r }})()",
+                     frame=FRAME, timeout=15)
 nft = json.loads(sh("nft", "-j", "list", "chain", "bridge", "vnmck", "vm_forward").stdout)
 nft_packets = next(x["rule"]["expr"][2]["counter"]["packets"] for x in nft["nftables"] if "rule" in x)
 dbus_drops = {(d["reason"], d["direction"]): d["count"] for d in cli_json(bus, "drops", "ckvm2")}
@@ -328,7 +332,7 @@ page_drops = {(d["reason"]["value"], d["direction"]["value"]): int(d["count"]["v
 t.check(page_drops.get(("NETFILTER_DROP", "tx")) == nft_packets == DROPPED and page_drops == dbus_drops,
         "drops of ckvm2: NETFILTER_DROP, from the VM, as many as nftables counted, as GetDrops says",
         f"page {page_drops} D-Bus {dbus_drops} nft {nft_packets}")
-note = browser.eval("document.querySelector('#vnm-latency-note').textContent", frame=FRAME)
+note = browser.wait("document.querySelector('#vnm-latency-note').textContent", frame=FRAME)
 t.check("virtnetmon latency ckvm2 --on" in note, "a VM without latency tracing says how to switch it on", note)
 browser.cmd("goto", url=f"{URL}/virtnetmon#/vm/nosuchvm")
 empty = browser.wait("document.querySelector('#vnm-empty') && document.querySelector('#vnm-empty').dataset.reason",
