@@ -452,7 +452,7 @@
             this.name = name;
             this.points = [];
             this.historyLoaded = false;
-            this.lastRates = null;
+            this.lastSecond = null;
             this.title = el("h1", { class: "pf-c-title pf-m-2xl", id: "vnm-vm-title" }, name);
             this.summary = el("dl", { class: "pf-c-description-list pf-m-horizontal pf-m-compact vnm-summary", id: "vnm-vm-summary" });
             this.ifaces = table("vnm-ifaces-table", ifaceColumns, _("Interfaces"));
@@ -512,9 +512,12 @@
                 item(_("UUID"), d.uuid, "vnm-vm-uuid"),
                 item(_("Receiving"), fmtMbps(d.rates.rx_mbps), "vnm-vm-rx"),
                 item(_("Sending"), fmtMbps(d.rates.tx_mbps), "vnm-vm-tx"));
-            if (this.lastRates !== d.rates) {
-                this.lastRates = d.rates;
-                this.points.push({ t: Date.now() / 1000, rx: d.rates.rx_mbps || 0, tx: d.rates.tx_mbps || 0 });
+            /* One live point per second: updates also come when other
+             * domains' properties change. */
+            const now = Date.now() / 1000;
+            if (Math.floor(now) !== this.lastSecond) {
+                this.lastSecond = Math.floor(now);
+                this.points.push({ t: now, rx: d.rates.rx_mbps || 0, tx: d.rates.tx_mbps || 0 });
                 this.drawChart();
             }
         },

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, free_port,  # noqa: E402
                      kernel_link, make_link, netns_on_bridge, on_cleanup, require_root, sh,
-                     skip, wait_for, write_test_node)
+                     skip, tcp_clients, tcp_server, wait_for, write_test_node)
 
 require_root()
 WS = "/usr/lib/cockpit/cockpit-ws"
@@ -124,28 +124,12 @@ wait_for(lambda: sh("curl", "-sf", "-o", "/dev/null", f"{URL}/cockpit/@localhost
 
 # --- traffic with known amounts ---------------------------------------------------
 K, SEND, REPLY = 3, 200000, 54321
-server = subprocess.Popen(["ip", "netns", "exec", ns["vnmck-p1"], "python3", "-c", f"""
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.218.0.2", 7002)); s.listen(16)
-for _ in range({K}):
-    c, _ = s.accept()
-    while c.recv(65536): pass
-    c.sendall(b"r" * {REPLY}); c.close()
-"""])
-on_cleanup(server.kill)
+server = tcp_server(ns["vnmck-p1"], "10.218.0.2", 7002, K, reply=REPLY)
 wait_for(lambda: sum(p["iface"].startswith("vnmck-v") and p["attached"]
                      for p in cli_json(bus, "status")["probes"]) == 2, 10, "the flow probes on both VMs")
 cli(bus, "latency", "ckvm1", "--on")
 time.sleep(0.5)
-sh("ip", "netns", "exec", ns["vnmck-v1"], "python3", "-c", f"""
-import socket
-for _ in range({K}):
-    s = socket.create_connection(("10.218.0.2", 7002))
-    s.sendall(b"m" * {SEND}); s.shutdown(socket.SHUT_WR)
-    while s.recv(65536): pass
-    s.close()
-""")
+tcp_clients(ns["vnmck-v1"], "10.218.0.2", 7002, K, SEND)
 server.wait(20)
 sh("ping", "-q", "-c", "20", "-i", "0.05", "10.218.0.2", netns=ns["vnmck-v1"])
 

@@ -25,7 +25,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, build_dir, cli_json, free_port,  # noqa: E402
                      kernel_link, make_link, netns_on_bridge, on_cleanup, require_root, sh,
-                     skip, source_dir, wait_for, write_test_node)
+                     skip, source_dir, tcp_clients, tcp_server, wait_for, write_test_node)
 import promtext  # noqa: E402
 
 require_root()
@@ -80,27 +80,11 @@ def scrape():
 
 # --- traffic: K TCP connections from pmvm1 to the peer, exact bytes ------------
 K, SEND = 4, 300000
-server = subprocess.Popen(["ip", "netns", "exec", nets["vnmpm-p1"], "python3", "-c", f"""
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.217.0.2", 7001)); s.listen(16)
-for _ in range({K}):
-    c, _ = s.accept()
-    while c.recv(65536): pass
-    c.close()
-"""])
-on_cleanup(server.kill)
+server = tcp_server(nets["vnmpm-p1"], "10.217.0.2", 7001, K)
 time.sleep(0.5)
 wait_for(lambda: any(p["iface"] == "vnmpm-v1" and p["attached"]
                      for p in cli_json(bus, "status")["probes"]), 10, "the probe on vnmpm-v1")
-sh("ip", "netns", "exec", nets["vnmpm-v1"], "python3", "-c", f"""
-import socket
-for _ in range({K}):
-    s = socket.create_connection(("10.217.0.2", 7001))
-    s.sendall(b"m" * {SEND}); s.shutdown(socket.SHUT_WR)
-    while s.recv(65536): pass
-    s.close()
-""")
+tcp_clients(nets["vnmpm-v1"], "10.217.0.2", 7001, K, SEND)
 server.wait(20)
 time.sleep(2.5)       # two samples after the last packet
 

@@ -113,6 +113,35 @@ def write_test_node(path, domains):
     return path
 
 
+def tcp_server(netns, addr, port, k, reply=0):
+    """A server in @netns that accepts @k connections on @addr:@port, reads
+    each to its end, then sends @reply bytes and closes. Killed at cleanup."""
+    proc = subprocess.Popen(["ip", "netns", "exec", netns, "python3", "-c", f"""
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(({addr!r}, {port})); s.listen(16)
+for _ in range({k}):
+    c, _ = s.accept()
+    while c.recv(65536): pass
+    c.sendall(b"r" * {reply}); c.close()
+"""])
+    on_cleanup(proc.kill)
+    return proc
+
+
+def tcp_clients(netns, addr, port, k, send):
+    """@k connections from @netns to @addr:@port, one after the other, each
+    sending exactly @send bytes and reading whatever comes back."""
+    sh("ip", "netns", "exec", netns, "python3", "-c", f"""
+import socket
+for _ in range({k}):
+    s = socket.create_connection(({addr!r}, {port}))
+    s.sendall(b"m" * {send}); s.shutdown(socket.SHUT_WR)
+    while s.recv(65536): pass
+    s.close()
+""")
+
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on now."""
     s = socket.socket()
