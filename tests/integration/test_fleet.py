@@ -124,7 +124,10 @@ def promql(port, q):
         with urllib.request.urlopen(url, timeout=10) as r:
             return json.load(r)
     except urllib.error.HTTPError as e:
-        return json.load(e)
+        try:
+            return json.load(e)
+        except ValueError:      # not ready yet: a plain-text 503
+            return {"status": "down", "code": e.code}
     except OSError:
         return {"status": "down"}
 

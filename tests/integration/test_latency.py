@@ -284,7 +284,9 @@ t.check(all(e["direction"] == "rx" and e["dst_port"] == 5001 and e["dst_ip"] == 
         "each event names the VM, the interface, the direction and the 5-tuple", json.dumps(got[:2]))
 pairs = list(zip(sorted(e["xmit_to_guest_us"] for e in got), sorted(slow)))
 t.check(pairs and all(abs(a - b) <= 0.03 * b + 300 for a, b in pairs),
-        "each event's guest stage is the wait the test recorded", str(pairs[:5]))
+        "each event's guest stage is the wait the test recorded",
+        "off by more than 3 % + 300 us (event, recorded): "
+        + str([(a, b) for a, b in pairs if abs(a - b) > 0.03 * b + 300]) + f" of {len(pairs)}")
 t.check(all(e["lost_total"] == 0 for e in got), "no event was lost", "")
 wait_for(lambda: cli_json(bus, "status")["latency"]["subscribers"] == 0, 10,
          "the subscription to end when the client leaves")
@@ -310,7 +312,10 @@ qx = stage(rows, "tx", "queue_to_xmit")
 t.check(qx and qx["count"] == 2 * PAIRS, f"all {2 * PAIRS} packets from the VM are measured at the qdisc",
         json.dumps(qx)[:300])
 waits = [(lo, hi, n) for lo, hi, n in (qx["buckets_ns"] if qx else [])]
-near = sum(n for lo, hi, n in waits if 0.9 * PACKET_US * 1000 <= lo and hi <= 1.1 * PACKET_US * 1000)
+# A bucket counts as near when it can hold a wait within +-10%: it starts at
+# or above -10% and at or below +10% (buckets are 1/32 of their low bound
+# wide, so one may end just past +10%: CI once saw 10.75-11.01 ms).
+near = sum(n for lo, hi, n in waits if 0.9 * PACKET_US * 1000 <= lo <= 1.1 * PACKET_US * 1000)
 quick = sum(n for lo, hi, n in waits if hi <= 1_000_000)
 t.check(near == PAIRS and quick == PAIRS,
         f"half wait one packet time ({PACKET_US / 1000:.1f} ms +-10%) in the qdisc, half pass at once",
