@@ -40,6 +40,7 @@ vnm_domain_def_new (void)
   VnmDomainDef *def = g_new0 (VnmDomainDef, 1);
 
   def->id = -1;
+  vnm_domain_settings_init (&def->settings);
   def->name = g_strdup ("");
   def->uuid = g_strdup ("");
   def->interfaces =
@@ -54,6 +55,7 @@ vnm_domain_def_free (VnmDomainDef *def)
     return;
   g_free (def->name);
   g_free (def->uuid);
+  g_free (def->settings_error);
   g_ptr_array_unref (def->interfaces);
   g_free (def);
 }
@@ -269,31 +271,26 @@ canonical_uuid (const gchar *s)
   return g_string_free (hex, FALSE);
 }
 
-VnmDomainDef *
-vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
+/* Parses @xml (@what names it in messages) with no network, no entities and
+ * no DTD; returns the document or NULL with VNM_ERROR_PARSE. */
+static xmlDoc *
+read_document (const gchar *xml, gssize len, const gchar *what, gsize max_len, GError **error)
 {
   g_autoptr(xmlParserCtxt) ctxt = NULL;
   g_autoptr(xmlDoc) doc = NULL;
-  g_autoptr(VnmDomainDef) def = NULL;
-  g_autofree gchar *uuid = NULL;
-  g_autofree gchar *id = NULL;
-  xmlNode *root;
-  xmlNode *devices;
-
-  g_return_val_if_fail (xml != NULL, NULL);
 
   if (len < 0)
     len = strlen (xml);
   if (len == 0)
     {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE, _("The domain XML is empty."));
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE, _("The %s is empty."), what);
       return NULL;
     }
-  if (len > VNM_DOMAIN_XML_MAX_BYTES)
+  if ((gsize) len > max_len)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
-                   _("The domain XML is %" G_GSSIZE_FORMAT " bytes long; more than %d bytes is refused."),
-                   len, VNM_DOMAIN_XML_MAX_BYTES);
+                   _("The %s is %" G_GSSIZE_FORMAT " bytes long; more than %" G_GSIZE_FORMAT " bytes is refused."),
+                   what, len, max_len);
       return NULL;
     }
 
@@ -315,16 +312,226 @@ vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
 
       g_strstrip (msg);
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
-                   _("The domain XML is malformed at line %d: %s"),
-                   e ? e->line : 0, msg);
+                   _("The %s is malformed at line %d: %s"), what, e ? e->line : 0, msg);
       return NULL;
     }
   if (doc->intSubset || doc->extSubset)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
-                   _("The domain XML has a document type declaration; entities are not allowed in domain XML."));
+                   _("The %s has a document type declaration; entities are not allowed in it."),
+                   what);
       return NULL;
     }
+  return g_steal_pointer (&doc);
+}
+
+void
+vnm_domain_settings_init (VnmDomainSettings *settings)
+{
+  settings->monitoring = -1;
+  settings->latency = -1;
+  settings->latency_threshold_us = -1;
+  settings->flow_table_size = -1;
+}
+
+static gboolean
+is_ours (xmlNode *node)
+{
+  return node->type == XML_ELEMENT_NODE && node->ns &&
+         xmlStrEqual (node->ns->href, (const xmlChar *) VNM_METADATA_NS);
+}
+
+/* yes/no (also on/off, true/false, 1/0) -> 1/0; -1 when absent. */
+static gboolean
+settings_bool (xmlNode *node, const gchar *name, gint *out, GError **error)
+{
+  g_autofree gchar *v = attr (node, name);
+
+  if (!*v)
+    return TRUE;
+  if (g_str_equal (v, "yes") || g_str_equal (v, "on") || g_str_equal (v, "true") ||
+      g_str_equal (v, "1"))
+    *out = 1;
+  else if (g_str_equal (v, "no") || g_str_equal (v, "off") || g_str_equal (v, "false") ||
+           g_str_equal (v, "0"))
+    *out = 0;
+  else
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("<%s %s='%.40s'> is not yes or no."), (const char *) node->name, name, v);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+settings_number (xmlNode *node, const gchar *name, gint64 min, gint64 max, gint64 *out,
+                 GError **error)
+{
+  g_autofree gchar *v = attr (node, name);
+  gint64 n;
+
+  if (!*v)
+    return TRUE;
+  if (!g_ascii_string_to_signed (v, 10, min, max, &n, NULL))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("<%s %s='%.40s'> is not a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT "."),
+                   (const char *) node->name, name, v, min, max);
+      return FALSE;
+    }
+  *out = n;
+  return TRUE;
+}
+
+static gboolean
+settings_check_attrs (xmlNode *node, const gchar *const *known, GError **error)
+{
+  for (xmlAttr *a = node->properties; a; a = a->next)
+    if (!g_strv_contains (known, (const gchar *) a->name))
+      {
+        g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                     _("<%s> has an unknown attribute '%.40s'."), (const char *) node->name,
+                     (const char *) a->name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* <settings> in VNM_METADATA_NS -> @out. */
+static gboolean
+parse_settings_node (xmlNode *root, VnmDomainSettings *out, GError **error)
+{
+  static const gchar *const enabled_only[] = { "enabled", NULL };
+  static const gchar *const latency_attrs[] = { "enabled", "threshold-us", NULL };
+  static const gchar *const flows_attrs[] = { "table-size", NULL };
+  VnmDomainSettings s;
+
+  vnm_domain_settings_init (&s);
+  if (!is_ours (root) || !xmlStrEqual (root->name, (const xmlChar *) "settings"))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                   _("The settings element is <%.64s>, not <settings> in namespace %s."),
+                   (const char *) root->name, VNM_METADATA_NS);
+      return FALSE;
+    }
+  for (xmlNode *n = root->children; n; n = n->next)
+    {
+      if (n->type != XML_ELEMENT_NODE)
+        continue;
+      if (!is_ours (n))
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                       _("<%.64s> inside <settings> is not in namespace %s."),
+                       (const char *) n->name, VNM_METADATA_NS);
+          return FALSE;
+        }
+      if (xmlStrEqual (n->name, (const xmlChar *) "monitoring"))
+        {
+          if (!settings_check_attrs (n, enabled_only, error) ||
+              !settings_bool (n, "enabled", &s.monitoring, error))
+            return FALSE;
+        }
+      else if (xmlStrEqual (n->name, (const xmlChar *) "latency"))
+        {
+          if (!settings_check_attrs (n, latency_attrs, error) ||
+              !settings_bool (n, "enabled", &s.latency, error) ||
+              !settings_number (n, "threshold-us", 0, VNM_SETTINGS_THRESHOLD_MAX_US,
+                                &s.latency_threshold_us, error))
+            return FALSE;
+        }
+      else if (xmlStrEqual (n->name, (const xmlChar *) "flows"))
+        {
+          if (!settings_check_attrs (n, flows_attrs, error) ||
+              !settings_number (n, "table-size", VNM_SETTINGS_TABLE_MIN, VNM_SETTINGS_TABLE_MAX,
+                                &s.flow_table_size, error))
+            return FALSE;
+        }
+      else
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
+                       _("Unknown element <%.64s> in virtnetmon's settings (known: monitoring, latency, flows)."),
+                       (const char *) n->name);
+          return FALSE;
+        }
+    }
+  *out = s;
+  return TRUE;
+}
+
+gboolean
+vnm_domain_settings_parse (const gchar *xml, gssize len, VnmDomainSettings *out, GError **error)
+{
+  g_autoptr(xmlDoc) doc = NULL;
+  xmlNode *root;
+
+  g_return_val_if_fail (xml != NULL, FALSE);
+  doc = read_document (xml, len, _("virtnetmon settings XML"), 64 * 1024, error);
+  if (!doc)
+    return FALSE;
+  root = xmlDocGetRootElement (doc);
+  if (!root)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE, _("The virtnetmon settings XML has no element."));
+      return FALSE;
+    }
+  return parse_settings_node (root, out, error);
+}
+
+gchar *
+vnm_domain_settings_to_xml (const VnmDomainSettings *s)
+{
+  GString *out = g_string_new ("<settings xmlns=\"" VNM_METADATA_NS "\">");
+
+  if (s->monitoring >= 0)
+    g_string_append_printf (out, "<monitoring enabled=\"%s\"/>", s->monitoring ? "yes" : "no");
+  if (s->latency >= 0 || s->latency_threshold_us >= 0)
+    {
+      g_string_append (out, "<latency");
+      if (s->latency >= 0)
+        g_string_append_printf (out, " enabled=\"%s\"", s->latency ? "yes" : "no");
+      if (s->latency_threshold_us >= 0)
+        g_string_append_printf (out, " threshold-us=\"%" G_GINT64_FORMAT "\"",
+                                s->latency_threshold_us);
+      g_string_append (out, "/>");
+    }
+  if (s->flow_table_size >= 0)
+    g_string_append_printf (out, "<flows table-size=\"%" G_GINT64_FORMAT "\"/>",
+                            s->flow_table_size);
+  g_string_append (out, "</settings>");
+  return g_string_free (out, FALSE);
+}
+
+/* virtnetmon's element in <metadata>, if any. */
+static xmlNode *
+find_settings (xmlNode *root)
+{
+  xmlNode *metadata = child (root, "metadata");
+
+  if (!metadata)
+    return NULL;
+  for (xmlNode *n = metadata->children; n; n = n->next)
+    if (is_ours (n))
+      return n;
+  return NULL;
+}
+
+VnmDomainDef *
+vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
+{
+  g_autoptr(xmlDoc) doc = NULL;
+  g_autoptr(VnmDomainDef) def = NULL;
+  g_autofree gchar *uuid = NULL;
+  g_autofree gchar *id = NULL;
+  xmlNode *root;
+  xmlNode *devices;
+  xmlNode *settings;
+
+  g_return_val_if_fail (xml != NULL, NULL);
+
+  doc = read_document (xml, len, _("domain XML"), VNM_DOMAIN_XML_MAX_BYTES, error);
+  if (!doc)
+    return NULL;
 
   root = xmlDocGetRootElement (doc);
   if (!root || !xmlStrEqual (root->name, (const xmlChar *) "domain"))
@@ -366,6 +573,15 @@ vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
     for (xmlNode *n = devices->children; n; n = n->next)
       if (n->type == XML_ELEMENT_NODE && xmlStrEqual (n->name, (const xmlChar *) "interface"))
         g_ptr_array_add (def->interfaces, parse_interface (n));
+
+  /* Bad settings never fail the domain: they are ignored, and said why. */
+  settings = find_settings (root);
+  if (settings)
+    {
+      g_autoptr(GError) local = NULL;
+      if (!parse_settings_node (settings, &def->settings, &local))
+        def->settings_error = g_strdup (local->message);
+    }
 
   return g_steal_pointer (&def);
 }

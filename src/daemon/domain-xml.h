@@ -23,11 +23,31 @@ typedef struct {
   gchar *no_stats_reason;
 } VnmDomainInterface;
 
+/* virtnetmon's settings for one domain, from its <metadata> (see
+ * xml/virtnetmon-settings.rng). -1 in a field: not set, the daemon's
+ * default applies. */
+typedef struct {
+  gint monitoring;          /* 1: probes on this domain's interfaces, 0: none */
+  gint latency;             /* 1: latency tracing on, 0: off */
+  gint64 latency_threshold_us;
+  gint64 flow_table_size;   /* most flows kept for this domain at once */
+} VnmDomainSettings;
+
+/* The namespace of virtnetmon's element in a domain's <metadata>, and the
+ * prefix libvirt is given for it. */
+#define VNM_METADATA_NS "http://virtnetmon.org/xmlns/domain/1.0"
+#define VNM_METADATA_PREFIX "virtnetmon"
+#define VNM_SETTINGS_THRESHOLD_MAX_US 60000000
+#define VNM_SETTINGS_TABLE_MIN 16
+#define VNM_SETTINGS_TABLE_MAX (4 * 1024 * 1024)
+
 typedef struct {
   gchar *name;
   gchar *uuid;             /* lower-case canonical form */
   gint id;                 /* domain id, -1 when not running */
   GPtrArray *interfaces;   /* of VnmDomainInterface*, owned */
+  VnmDomainSettings settings; /* from <metadata>; all -1 when absent */
+  gchar *settings_error;   /* why <metadata>'s settings were ignored, or NULL */
 } VnmDomainDef;
 
 /* Longest domain XML accepted (libvirt's own limit is 10 MiB). */
@@ -39,6 +59,18 @@ typedef struct {
  * Problems inside one <interface> never fail the domain: the interface is
  * kept with no_stats_reason set. */
 VnmDomainDef *vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error);
+
+/* Parses virtnetmon's <settings> element on its own (what
+ * virDomainGetMetadata returns for VNM_METADATA_NS). Fails with
+ * VNM_ERROR_PARSE naming the element or value that is wrong; @out is set
+ * only on success. */
+gboolean vnm_domain_settings_parse (const gchar *xml, gssize len, VnmDomainSettings *out,
+                                    GError **error);
+/* Every field unset (-1). */
+void vnm_domain_settings_init (VnmDomainSettings *settings);
+/* The <settings> element for @settings (unset fields left out), for
+ * virDomainSetMetadata with VNM_METADATA_NS. */
+gchar *vnm_domain_settings_to_xml (const VnmDomainSettings *settings);
 
 /* The display form of an interface's source, as `virsh domiflist` prints. */
 const gchar *vnm_domain_interface_source (const VnmDomainInterface *iface);

@@ -72,6 +72,10 @@ CORE = {
     "/usr/share/dbus-1/system.d/org.virtnetmon.Monitor1.conf",
     "/usr/share/dbus-1/interfaces/org.virtnetmon.Monitor1.xml",
     "/usr/share/locale/de/LC_MESSAGES/virtnetmon.mo",
+    "/usr/share/virtnetmon/schemas/virtnetmon-settings.rng",
+    "/usr/share/doc/virtnetmon/examples/settings-all.xml",
+    "/usr/share/doc/virtnetmon/examples/settings-counters-only.xml",
+    "/usr/share/doc/virtnetmon/examples/domain-with-settings.xml",
 }
 OPTIONAL = {
     "dbus_activation": {"/usr/share/dbus-1/system-services/org.virtnetmon.Monitor1.service"},

@@ -195,6 +195,121 @@ test_ifname_validity (void)
   g_assert_false (vnm_is_valid_ifname (".."));
 }
 
+static gchar *
+read_data (const gchar *first, ...)
+{
+  g_autofree gchar *xml = NULL;
+  g_autofree gchar *path = NULL;
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first);
+  for (const gchar *p = first; p; p = va_arg (ap, const gchar *))
+    g_ptr_array_add (parts, (gpointer) p);
+  va_end (ap);
+  g_ptr_array_add (parts, NULL);
+  path = g_build_filenamev ((gchar **) parts->pdata);
+  g_assert_true (g_file_get_contents (path, &xml, NULL, NULL));
+  return g_steal_pointer (&xml);
+}
+
+/* The example that shows where the element sits in a domain. */
+static void
+test_settings_in_domain (void)
+{
+  g_autofree gchar *dir = g_test_build_filename (G_TEST_DIST, "..", "..", "xml", "examples", NULL);
+  g_autofree gchar *xml = read_data (dir, "domain-with-settings.xml", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = vnm_domain_xml_parse (xml, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_null (def->settings_error);
+  g_assert_cmpint (def->settings.monitoring, ==, -1);
+  g_assert_cmpint (def->settings.latency, ==, 1);
+  g_assert_cmpint (def->settings.latency_threshold_us, ==, 2000);
+  g_assert_cmpint (def->settings.flow_table_size, ==, 1024);
+  g_assert_cmpuint (def->interfaces->len, ==, 1);
+}
+
+/* Bad settings never cost the domain its mapping: they are ignored with a
+ * reason, and every field stays unset. */
+static void
+test_settings_bad_in_domain (void)
+{
+  const gchar *xml =
+    "<domain><name>d</name><uuid>5f1c7e0a-3b7d-4c1e-9a55-0d7e4bb0a001</uuid>"
+    "<metadata><other xmlns='urn:x'/><v:settings xmlns:v='" VNM_METADATA_NS "'>"
+    "<v:monitoring enabled='no'/><v:flows table-size='lots'/></v:settings></metadata>"
+    "<devices><interface type='ethernet'><target dev='tap0'/></interface></devices></domain>";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = vnm_domain_xml_parse (xml, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (def->interfaces->len, ==, 1);
+  g_assert_nonnull (def->settings_error);
+  g_assert_nonnull (strstr (def->settings_error, "table-size='lots'"));
+  g_assert_cmpint (def->settings.monitoring, ==, -1);
+  g_assert_cmpint (def->settings.flow_table_size, ==, -1);
+}
+
+/* Every fixture in tests/data/settings/valid parses and every one in
+ * invalid/ is refused with a message; the schema test checks that the
+ * RelaxNG schema says the same of the same files. */
+static void
+test_settings_fixtures (void)
+{
+  const gchar *kinds[] = { "valid", "invalid" };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autofree gchar *dir = g_test_build_filename (G_TEST_DIST, "..", "data", "settings",
+                                                     kinds[k], NULL);
+      g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+      const gchar *name;
+      guint n = 0;
+
+      g_assert_nonnull (d);
+      while ((name = g_dir_read_name (d)))
+        {
+          g_autofree gchar *xml = read_data (dir, name, NULL);
+          g_autoptr(GError) error = NULL;
+          VnmDomainSettings s;
+          gboolean ok = vnm_domain_settings_parse (xml, -1, &s, &error);
+
+          g_test_message ("%s/%s: %s", kinds[k], name, ok ? "parsed" : error->message);
+          if (k == 0)
+            g_assert_no_error (error);
+          else
+            {
+              g_assert_false (ok);
+              g_assert_error (error, VNM_ERROR, VNM_ERROR_PARSE);
+            }
+          n++;
+        }
+      g_assert_cmpuint (n, >=, 4);
+    }
+}
+
+static void
+test_settings_round_trip (void)
+{
+  VnmDomainSettings in = { 0, 1, 750, 2048 }, out, none;
+  g_autofree gchar *xml = vnm_domain_settings_to_xml (&in);
+  g_autofree gchar *empty = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (vnm_domain_settings_parse (xml, -1, &out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (&in, sizeof in, &out, sizeof out);
+
+  vnm_domain_settings_init (&none);
+  empty = vnm_domain_settings_to_xml (&none);
+  g_assert_cmpstr (empty, ==, "<settings xmlns=\"" VNM_METADATA_NS "\"></settings>");
+  g_assert_true (vnm_domain_settings_parse (empty, -1, &out, &error));
+  g_assert_cmpint (out.monitoring, ==, -1);
+  g_assert_cmpint (out.flow_table_size, ==, -1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -210,5 +325,9 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/huge-names", test_huge_names);
   g_test_add_func ("/domain-xml/empty-and-oversized", test_empty_and_oversized);
   g_test_add_func ("/domain-xml/ifname-validity", test_ifname_validity);
+  g_test_add_func ("/domain-xml/settings-in-domain", test_settings_in_domain);
+  g_test_add_func ("/domain-xml/settings-bad-in-domain", test_settings_bad_in_domain);
+  g_test_add_func ("/domain-xml/settings-fixtures", test_settings_fixtures);
+  g_test_add_func ("/domain-xml/settings-round-trip", test_settings_round_trip);
   return g_test_run ();
 }
