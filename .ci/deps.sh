@@ -12,6 +12,7 @@ PKGS=(
   prometheus prometheus-node-exporter tmux libncurses-dev
   dpkg-dev debhelper lintian systemd strace man-db
   cockpit-ws cockpit-bridge cockpit-system chromium curl
+  libclang-rt-14-dev polkitd
 )
 missing=()
 for p in "${PKGS[@]}"; do
