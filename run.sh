@@ -37,7 +37,7 @@ ninja -C build >/dev/null
 echo "Built virtnetmond and virtnetmon in build/src/."
 
 # The system bus, with our policy.
-install -D -m 644 dbus/org.virtnetmon.Monitor1.conf /etc/dbus-1/system.d/org.virtnetmon.Monitor1.conf
+install -D -m 644 build/dbus/org.virtnetmon.Monitor1.conf /etc/dbus-1/system.d/org.virtnetmon.Monitor1.conf
 if [ ! -S /run/dbus/system_bus_socket ] || ! dbus-send --system --dest=org.freedesktop.DBus --print-reply / org.freedesktop.DBus.GetId >/dev/null 2>&1; then
   mkdir -p /run/dbus
   rm -f /run/dbus/pid

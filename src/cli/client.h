@@ -52,4 +52,5 @@ int vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv);

@@ -4,13 +4,27 @@
  *   connect=qemu:///system
  *   interval=1
  *   metrics-listen=127.0.0.1:9477
+ *
+ *   [domains]            what applies where a domain's <metadata> is silent
+ *   monitoring=yes
+ *   latency=no
+ *   latency-threshold-us=1000
+ *   flow-table-size=32768
  */
 #pragma once
 
 #include <glib.h>
 
-/* Fills *uri and *metrics_listen (when still NULL) and *interval (when
- * still the built-in default) from @path. Fails naming the file and the key
- * on bad input. */
-gboolean vnm_config_load (const gchar *path, gchar **uri, gdouble *interval,
-                          gchar **metrics_listen, GError **error);
+#include "domain-xml.h"
+
+typedef struct {
+  gchar *uri;               /* [daemon] connect, or NULL */
+  gdouble interval;         /* [daemon] interval, or 0 */
+  gchar *metrics_listen;    /* [daemon] metrics-listen, or NULL */
+  VnmDomainSettings domains; /* [domains]; -1 where the file is silent */
+} VnmConfig;
+
+/* Reads @path into @out (zeroed first). Fails naming the file, the section
+ * and the key on an unknown key or a bad value. */
+gboolean vnm_config_load (const gchar *path, VnmConfig *out, GError **error);
+void vnm_config_clear (VnmConfig *config);

@@ -28,6 +28,9 @@ typedef struct {
   VnmFlowMonitor *flows;    /* the per-VM flow probe; never NULL once started */
   VnmLatencyMonitor *latency; /* datapath latency and drops; never NULL once started */
   VnmHistory *history;      /* rates of every interface and domain, 48 h */
+  /* What applies to a domain whose <metadata> leaves a setting out
+   * (virtnetmond.conf [domains]); every field set. */
+  VnmDomainSettings defaults;
   const gchar *proc_root;   /* for the QEMU scan, normally /proc */
   /* Brings the link table and the probes up to date now, instead of at the
    * next idle: for callers that must not return before (the libvirt hook). */

@@ -3,9 +3,11 @@
 
 #include <string.h>
 
+#include "authz.h"
 #include "dbus-service.h"
 #include "domain-xml.h"
 #include "history-recorder.h"
+#include "libvirt-watch.h"
 #include "query.h"
 #include "vnm-error.h"
 #include "vnm-generated.h"
@@ -197,59 +199,45 @@ handle_get_history (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Methods that change what the daemon does are for root only: the bus
- * policy lets only root send them, and the daemon checks again with the bus
- * (GetConnectionUnixUser) before @func runs. */
-typedef void (*RootOnlyFunc) (VnmDbusService *service, GDBusMethodInvocation *invocation,
-                              gpointer data);
+/* Methods that change what the daemon does run only once authz said yes:
+ * root, or (with an action id) whom polkit authorizes. */
+typedef void (*AuthorizedFunc) (VnmDbusService *service, GDBusMethodInvocation *invocation,
+                                gpointer data);
 
 typedef struct {
   VnmDbusService *service;
-  GDBusMethodInvocation *invocation;
-  const gchar *what;       /* "switch latency tracing on or off" */
-  RootOnlyFunc func;
+  AuthorizedFunc func;
   gpointer data;
   GDestroyNotify free_data;
-} RootOnlyCall;
+} AuthorizedCall;
 
 static void
-root_only_got_uid (GObject *source, GAsyncResult *res, gpointer user_data)
+authz_decided (GDBusMethodInvocation *invocation, gboolean allowed, const GError *error,
+               gpointer user_data)
 {
-  RootOnlyCall *call = user_data;
-  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, NULL);
-  guint32 uid = G_MAXUINT32;
+  AuthorizedCall *call = user_data;
 
-  if (reply)
-    g_variant_get (reply, "(u)", &uid);
-  if (uid != 0)
-    g_dbus_method_invocation_return_error (call->invocation, VNM_ERROR, VNM_ERROR_PERMISSION_DENIED,
-                                           _("Only root may %s (the caller is uid %d)."),
-                                           call->what, (gint) uid);
+  if (allowed)
+    call->func (call->service, invocation, call->data);
   else
-    call->func (call->service, call->invocation, call->data);
-  g_object_unref (call->invocation);
+    g_dbus_method_invocation_return_gerror (invocation, error);
   if (call->free_data)
     call->free_data (call->data);
   g_free (call);
 }
 
 static void
-run_for_root_only (VnmDbusService *service, GDBusMethodInvocation *invocation, const gchar *what,
-                   RootOnlyFunc func, gpointer data, GDestroyNotify free_data)
+run_authorized (VnmDbusService *service, GDBusMethodInvocation *invocation, const gchar *what,
+                const gchar *action_id, AuthorizedFunc func, gpointer data,
+                GDestroyNotify free_data)
 {
-  RootOnlyCall *call = g_new0 (RootOnlyCall, 1);
+  AuthorizedCall *call = g_new0 (AuthorizedCall, 1);
 
   call->service = service;
-  call->invocation = g_object_ref (invocation);
-  call->what = what;
   call->func = func;
   call->data = data;
   call->free_data = free_data;
-  g_dbus_connection_call (service->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                          "org.freedesktop.DBus", "GetConnectionUnixUser",
-                          g_variant_new ("(s)", g_dbus_method_invocation_get_sender (invocation)),
-                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
-                          root_only_got_uid, call);
+  vnm_authz_check (service->connection, invocation, what, action_id, authz_decided, call);
 }
 
 typedef struct {
@@ -268,7 +256,7 @@ set_latency_args_free (gpointer data)
 }
 
 static void
-set_latency_as_root (VnmDbusService *service, GDBusMethodInvocation *invocation, gpointer data)
+set_latency_authorized (VnmDbusService *service, GDBusMethodInvocation *invocation, gpointer data)
 {
   SetLatencyArgs *args = data;
   g_autoptr(GError) error = NULL;
@@ -307,8 +295,8 @@ handle_set_latency_tracing (VnmMonitor1 *object, GDBusMethodInvocation *invocati
   args->domain_uuid = d ? g_strdup (d->uuid) : NULL;
   args->enabled = enabled;
   args->settings = settings;
-  run_for_root_only (service, invocation, _("switch latency tracing on or off"),
-                     set_latency_as_root, args, set_latency_args_free);
+  run_authorized (service, invocation, _("switch latency tracing on or off"),
+                  VNM_POLKIT_ACTION_CONFIGURE, set_latency_authorized, args, set_latency_args_free);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -380,8 +368,90 @@ handle_domain_hook (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
     args->def = def;
   else
     vnm_domain_def_free (def);
-  run_for_root_only (service, invocation, _("report libvirt hook events"),
-                     domain_hook_as_root, args, domain_hook_args_free);
+  run_authorized (service, invocation, _("report libvirt hook events"), NULL,
+                  domain_hook_as_root, args, domain_hook_args_free);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+typedef struct {
+  gchar *uuid, *name;
+  VnmDomainSettings change;
+} SetSettingsArgs;
+
+static void
+set_settings_args_free (gpointer data)
+{
+  SetSettingsArgs *args = data;
+
+  g_free (args->uuid);
+  g_free (args->name);
+  g_free (args);
+}
+
+static void
+set_settings_authorized (VnmDbusService *service, GDBusMethodInvocation *invocation,
+                         gpointer data)
+{
+  SetSettingsArgs *args = data;
+  VnmLibvirtWatch *watch = service->daemon->libvirt;
+  g_autoptr(GError) error = NULL;
+  VnmDomainSettings settings;
+
+  /* Read what libvirt has now, so that a concurrent `virsh metadata` is
+   * not undone; settings that are not valid are replaced. */
+  if (!vnm_libvirt_watch_read_settings (watch, args->uuid, &settings, &error))
+    {
+      if (!g_error_matches (error, VNM_ERROR, VNM_ERROR_PARSE))
+        {
+          g_dbus_method_invocation_return_gerror (invocation, error);
+          return;
+        }
+      g_message ("Replacing settings of domain %s that were not valid: %s", args->name,
+                 error->message);
+      vnm_domain_settings_init (&settings);
+      g_clear_error (&error);
+    }
+  vnm_domain_settings_apply_change (&settings, &args->change);
+  if (!vnm_libvirt_watch_write_settings (watch, args->uuid, &settings, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  g_message ("Wrote the virtnetmon settings of domain %s into its metadata.", args->name);
+  vnm_monitor1_complete_set_domain_settings (service->monitor, invocation);
+}
+
+static gboolean
+handle_set_domain_settings (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                            const gchar *domain, GVariant *settings, const gchar *const *unset,
+                            gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+  SetSettingsArgs *args;
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (!g_str_equal (d->mapped_by, VNM_MAPPED_BY_LIBVIRT) || !service->daemon->libvirt)
+    {
+      g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                                             _("Domain '%s' is not run by libvirt, so it has no <metadata> to keep settings in; the defaults of virtnetmond.conf apply to it."),
+                                             d->name);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  args = g_new0 (SetSettingsArgs, 1);
+  if (!vnm_query_settings_change (settings, unset, &args->change, &error))
+    {
+      set_settings_args_free (args);
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  args->uuid = g_strdup (d->uuid);
+  args->name = g_strdup (d->name);
+  run_authorized (service, invocation, _("change a domain's virtnetmon settings"),
+                  VNM_POLKIT_ACTION_CONFIGURE, set_settings_authorized, args,
+                  set_settings_args_free);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -520,6 +590,7 @@ update_domain_object (VnmDbusService *service, VnmObjectSkeleton *object, const 
   vnm_domain1_set_interfaces (iface, vnm_query_interfaces (service->daemon, d));
   vnm_domain1_set_rates (iface, vnm_query_domain_rates (service->daemon, d));
   vnm_domain1_set_interface_stats (iface, vnm_query_interface_stats (service->daemon, d, "", NULL));
+  vnm_domain1_set_settings (iface, vnm_query_domain_settings (service->daemon, d));
 }
 
 void
@@ -601,6 +672,7 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
   g_signal_connect (service->monitor, "handle-get-history", G_CALLBACK (handle_get_history), service);
   g_signal_connect (service->monitor, "handle-set-latency-tracing", G_CALLBACK (handle_set_latency_tracing), service);
+  g_signal_connect (service->monitor, "handle-set-domain-settings", G_CALLBACK (handle_set_domain_settings), service);
   g_signal_connect (service->monitor, "handle-domain-hook", G_CALLBACK (handle_domain_hook), service);
   g_signal_connect (service->monitor, "handle-get-latency", G_CALLBACK (handle_get_latency), service);
   g_signal_connect (service->monitor, "handle-get-drops", G_CALLBACK (handle_get_drops), service);

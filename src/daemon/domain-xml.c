@@ -335,10 +335,13 @@ vnm_domain_settings_init (VnmDomainSettings *settings)
 }
 
 static gboolean
-is_ours (xmlNode *node)
+is_ours (xmlNode *node, gboolean ns_implied)
 {
-  return node->type == XML_ELEMENT_NODE && node->ns &&
-         xmlStrEqual (node->ns->href, (const xmlChar *) VNM_METADATA_NS);
+  if (node->type != XML_ELEMENT_NODE)
+    return FALSE;
+  if (!node->ns)
+    return ns_implied;
+  return xmlStrEqual (node->ns->href, (const xmlChar *) VNM_METADATA_NS);
 }
 
 /* yes/no (also on/off, true/false, 1/0) -> 1/0; -1 when absent. */
@@ -400,7 +403,7 @@ settings_check_attrs (xmlNode *node, const gchar *const *known, GError **error)
 
 /* <settings> in VNM_METADATA_NS -> @out. */
 static gboolean
-parse_settings_node (xmlNode *root, VnmDomainSettings *out, GError **error)
+parse_settings_node (xmlNode *root, gboolean ns_implied, VnmDomainSettings *out, GError **error)
 {
   static const gchar *const enabled_only[] = { "enabled", NULL };
   static const gchar *const latency_attrs[] = { "enabled", "threshold-us", NULL };
@@ -408,7 +411,7 @@ parse_settings_node (xmlNode *root, VnmDomainSettings *out, GError **error)
   VnmDomainSettings s;
 
   vnm_domain_settings_init (&s);
-  if (!is_ours (root) || !xmlStrEqual (root->name, (const xmlChar *) "settings"))
+  if (!is_ours (root, ns_implied) || !xmlStrEqual (root->name, (const xmlChar *) "settings"))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
                    _("The settings element is <%.64s>, not <settings> in namespace %s."),
@@ -419,7 +422,7 @@ parse_settings_node (xmlNode *root, VnmDomainSettings *out, GError **error)
     {
       if (n->type != XML_ELEMENT_NODE)
         continue;
-      if (!is_ours (n))
+      if (!is_ours (n, ns_implied && !root->ns))
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
                        _("<%.64s> inside <settings> is not in namespace %s."),
@@ -460,7 +463,8 @@ parse_settings_node (xmlNode *root, VnmDomainSettings *out, GError **error)
 }
 
 gboolean
-vnm_domain_settings_parse (const gchar *xml, gssize len, VnmDomainSettings *out, GError **error)
+vnm_domain_settings_parse (const gchar *xml, gssize len, gboolean ns_implied,
+                           VnmDomainSettings *out, GError **error)
 {
   g_autoptr(xmlDoc) doc = NULL;
   xmlNode *root;
@@ -475,7 +479,7 @@ vnm_domain_settings_parse (const gchar *xml, gssize len, VnmDomainSettings *out,
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE, _("The virtnetmon settings XML has no element."));
       return FALSE;
     }
-  return parse_settings_node (root, out, error);
+  return parse_settings_node (root, ns_implied, out, error);
 }
 
 gchar *
@@ -511,7 +515,7 @@ find_settings (xmlNode *root)
   if (!metadata)
     return NULL;
   for (xmlNode *n = metadata->children; n; n = n->next)
-    if (is_ours (n))
+    if (is_ours (n, FALSE))
       return n;
   return NULL;
 }
@@ -579,7 +583,7 @@ vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
   if (settings)
     {
       g_autoptr(GError) local = NULL;
-      if (!parse_settings_node (settings, &def->settings, &local))
+      if (!parse_settings_node (settings, FALSE, &def->settings, &local))
         def->settings_error = g_strdup (local->message);
     }
 

@@ -60,12 +60,13 @@ typedef struct {
  * kept with no_stats_reason set. */
 VnmDomainDef *vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error);
 
-/* Parses virtnetmon's <settings> element on its own (what
- * virDomainGetMetadata returns for VNM_METADATA_NS). Fails with
- * VNM_ERROR_PARSE naming the element or value that is wrong; @out is set
- * only on success. */
-gboolean vnm_domain_settings_parse (const gchar *xml, gssize len, VnmDomainSettings *out,
-                                    GError **error);
+/* Parses virtnetmon's <settings> element on its own. With @ns_implied, an
+ * element without a namespace counts as VNM_METADATA_NS: what
+ * virDomainGetMetadata returns, having picked it by namespace and dropped
+ * the declaration. Fails with VNM_ERROR_PARSE naming the element or value
+ * that is wrong; @out is set only on success. */
+gboolean vnm_domain_settings_parse (const gchar *xml, gssize len, gboolean ns_implied,
+                                    VnmDomainSettings *out, GError **error);
 /* Every field unset (-1). */
 void vnm_domain_settings_init (VnmDomainSettings *settings);
 /* The <settings> element for @settings (unset fields left out), for

@@ -121,6 +121,11 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
   for (guint i = 0; i < domains->len; i++)
     {
       const VnmDomain *d = g_ptr_array_index (domains, i);
+      VnmDomainSettings eff;
+
+      vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
+      if (!eff.monitoring)
+        continue;
       for (guint j = 0; j < d->interfaces->len; j++)
         {
           const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
@@ -164,6 +169,44 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
     }
 }
 
+/* Domains whose settings give a flow table size below the kernel table's
+ * keep at most that many flows: the least recently seen beyond it end. */
+static void
+limit_domains (VnmFlowMonitor *m, GArray *to_delete)
+{
+  g_autoptr(GHashTable) by_domain = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                           (GDestroyNotify) g_hash_table_unref);
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, m->owner);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      GHashTable *set = g_hash_table_lookup (by_domain, value);
+      if (!set)
+        g_hash_table_insert (by_domain, value, (set = g_hash_table_new (NULL, NULL)));
+      g_hash_table_add (set, key);
+    }
+  g_hash_table_iter_init (&it, by_domain);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const VnmDomain *d = vnm_registry_lookup_uuid (m->daemon->registry, key);
+      VnmDomainSettings eff;
+      guint ended;
+
+      if (!d)
+        continue;
+      vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
+      if (eff.flow_table_size <= 0 || eff.flow_table_size >= m->table_size)
+        continue;
+      ended = vnm_flow_store_limit (m->store, value, (guint) eff.flow_table_size,
+                                    g_get_monotonic_time (), to_delete);
+      if (ended)
+        g_debug ("Domain %s is over its flow table size %" G_GINT64_FORMAT ": %u flow(s) ended.",
+                 d->name, eff.flow_table_size, ended);
+    }
+}
+
 void
 vnm_flow_monitor_poll (VnmFlowMonitor *m)
 {
@@ -191,6 +234,7 @@ vnm_flow_monitor_poll (VnmFlowMonitor *m)
     }
   to_delete = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
   vnm_flow_store_update (m->store, entries, g_get_monotonic_time (), to_delete);
+  limit_domains (m, to_delete);
   for (guint i = 0; i < to_delete->len; i++)
     vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
 }
@@ -246,7 +290,9 @@ vnm_flow_monitor_status (VnmFlowMonitor *m)
                                 ? vnm_daemon_find_link (m->daemon, iface->target_dev) : NULL;
           VnmProbeStatus *s = g_new0 (VnmProbeStatus, 1);
           const gchar *err;
+          VnmDomainSettings eff;
 
+          vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
           s->iface = g_strdup (iface->target_dev);
           s->ifindex = link ? link->ifindex : 0;
           s->domain_uuid = g_strdup (d->uuid);
@@ -262,6 +308,10 @@ vnm_flow_monitor_status (VnmFlowMonitor *m)
             s->reason = g_strdup_printf (_("The device %s is not present."), iface->target_dev);
           else if (m->unavailable)
             s->reason = g_strdup (m->unavailable);
+          else if (!eff.monitoring)
+            s->reason = g_strdup (d->settings.monitoring == 0
+                                  ? _("Monitoring is off in this domain's settings (virtnetmon set DOMAIN --monitoring on).")
+                                  : _("Monitoring is off for domains by default ([domains] monitoring= in virtnetmond.conf)."));
           else if ((err = g_hash_table_lookup (m->attach_error, iface->target_dev)))
             s->reason = g_strdup (err);
           else

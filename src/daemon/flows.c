@@ -168,6 +168,46 @@ vnm_flow_store_end_ifindex (VnmFlowStore *s, gint ifindex, gint64 now_mono_us, G
   prune_ended (s, now_mono_us * NS_PER_US);
 }
 
+static gint
+by_last_seen (gconstpointer a, gconstpointer b)
+{
+  const VnmFlowRecord *x = *(VnmFlowRecord *const *) a, *y = *(VnmFlowRecord *const *) b;
+
+  return x->flow.last_ns < y->flow.last_ns ? -1 : x->flow.last_ns > y->flow.last_ns;
+}
+
+guint
+vnm_flow_store_limit (VnmFlowStore *s, GHashTable *ifindexes, guint keep, gint64 now_mono_us,
+                      GArray *to_delete)
+{
+  g_autoptr(GPtrArray) mine = g_ptr_array_new ();
+  GHashTableIter it;
+  VnmFlowRecord *rec;
+  guint over;
+
+  g_hash_table_iter_init (&it, s->active);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &rec))
+    if (g_hash_table_contains (ifindexes, GINT_TO_POINTER ((gint) rec->key.ifindex)))
+      g_ptr_array_add (mine, rec);
+  if (mine->len <= keep)
+    return 0;
+  over = mine->len - keep;
+  g_ptr_array_sort (mine, by_last_seen);
+  for (guint i = 0; i < over; i++)
+    {
+      gpointer ifx;
+      rec = g_ptr_array_index (mine, i);
+      ifx = GINT_TO_POINTER ((gint) rec->key.ifindex);
+      g_hash_table_steal (s->active, &rec->key);
+      g_array_append_val (to_delete, rec->key);
+      g_hash_table_insert (s->active_count, ifx,
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (s->active_count, ifx)) - 1));
+      end_record (s, rec, now_mono_us * NS_PER_US);
+    }
+  prune_ended (s, now_mono_us * NS_PER_US);
+  return over;
+}
+
 void
 vnm_flow_store_reset_ifindex (VnmFlowStore *s, gint ifindex)
 {

@@ -39,6 +39,14 @@ void vnm_flow_store_update (VnmFlowStore *store, const GArray *entries, gint64 n
 void vnm_flow_store_end_ifindex (VnmFlowStore *store, gint ifindex, gint64 now_mono_us,
                                  GArray *to_delete);
 
+/* A domain may keep at most @keep flows (its settings' flow table size):
+ * of the active flows of @ifindexes (a set of GINT_TO_POINTER), the least
+ * recently seen beyond @keep end now, their keys appended to @to_delete.
+ * They are not counted as removed, so they show as evicted, like the LRU
+ * table's own evictions. Returns how many ended. */
+guint vnm_flow_store_limit (VnmFlowStore *store, GHashTable *ifindexes, guint keep,
+                            gint64 now_mono_us, GArray *to_delete);
+
 /* Probe (re)attached to @ifindex: its totals restart, so does the count of
  * entries the daemon removed. */
 void vnm_flow_store_reset_ifindex (VnmFlowStore *store, gint ifindex);

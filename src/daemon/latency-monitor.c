@@ -360,7 +360,12 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
     {
       const VnmDomain *d = g_ptr_array_index (domains, i);
       const Setting *s = setting_for (m, d->uuid);
+      VnmDomainSettings eff;
 
+      /* Monitoring off: neither latency nor drops for this domain. */
+      vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
+      if (!eff.monitoring)
+        continue;
       for (guint j = 0; j < d->interfaces->len; j++)
         {
           const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);

@@ -7,6 +7,7 @@
 #include "libvirt-watch.h"
 #include "libvirt-events-glib.h"
 #include "vnm-autocleanups.h"
+#include "vnm-error.h"
 #include "vnm-i18n.h"
 #include "vnm-names.h"
 
@@ -19,7 +20,7 @@ struct _VnmLibvirtWatch {
   VnmLibvirtStateFunc func;
   gpointer user_data;
   virConnectPtr conn;
-  int callback_ids[3];
+  int callback_ids[4];
   guint retry_source;
   guint backoff_s;
   GHashTable *pending;      /* uuids to re-read */
@@ -147,6 +148,16 @@ device_cb (virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque
   schedule_refresh (opaque, dom);
 }
 
+/* Settings written with virsh metadata or virtnetmon set: read the domain
+ * again (its XML carries the metadata). */
+static void
+metadata_cb (virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque)
+{
+  if (type == VIR_DOMAIN_METADATA_ELEMENT && g_strcmp0 (nsuri, VNM_METADATA_NS) != 0)
+    return;
+  schedule_refresh (opaque, dom);
+}
+
 /* Lists running domains and makes the registry's libvirt part match. */
 static void
 reconcile (VnmLibvirtWatch *watch)
@@ -270,6 +281,9 @@ connect_now (VnmLibvirtWatch *watch)
   watch->callback_ids[2] =
     virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
                                       VIR_DOMAIN_EVENT_CALLBACK (device_cb), watch, NULL);
+  watch->callback_ids[3] =
+    virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                      VIR_DOMAIN_EVENT_CALLBACK (metadata_cb), watch, NULL);
   if (watch->callback_ids[0] < 0)
     g_warning ("Cannot subscribe to libvirt lifecycle events: %s", virGetLastErrorMessage ());
   g_message ("Connected to libvirt at %s.", watch->uri);
@@ -319,6 +333,87 @@ vnm_libvirt_watch_free (VnmLibvirtWatch *watch)
   g_free (watch->last_error);
   g_free (watch->uri);
   g_free (watch);
+}
+
+static virDomainPtr
+lookup_for_settings (VnmLibvirtWatch *watch, const gchar *uuid, GError **error)
+{
+  virDomainPtr dom;
+
+  if (!watch->conn)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_LIBVIRT_DISCONNECTED,
+                   _("Not connected to libvirt at %s: domain settings live in libvirt."),
+                   watch->uri);
+      return NULL;
+    }
+  dom = virDomainLookupByUUIDString (watch->conn, uuid);
+  if (!dom)
+    g_set_error (error, VNM_ERROR, VNM_ERROR_UNKNOWN_DOMAIN,
+                 _("libvirt has no domain with uuid '%s': %s"), uuid, virGetLastErrorMessage ());
+  return dom;
+}
+
+gboolean
+vnm_libvirt_watch_read_settings (VnmLibvirtWatch *watch, const gchar *uuid,
+                                 VnmDomainSettings *out, GError **error)
+{
+  g_autoptr(virDomain) dom = lookup_for_settings (watch, uuid, error);
+  g_autofree char *xml = NULL;
+  virErrorPtr err;
+
+  if (!dom)
+    return FALSE;
+  vnm_domain_settings_init (out);
+  xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, VNM_METADATA_NS,
+                              VIR_DOMAIN_AFFECT_CURRENT);
+  if (xml)
+    {
+      if (!vnm_domain_settings_parse (xml, -1, TRUE, out, error))
+        {
+          g_prefix_error (error, _("The virtnetmon settings of domain '%s' are not valid: "),
+                          virDomainGetName (dom));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  err = virGetLastError ();
+  if (err && err->code == VIR_ERR_NO_DOMAIN_METADATA)
+    return TRUE;
+  g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+               _("Cannot read the metadata of domain '%s': %s"), virDomainGetName (dom),
+               virGetLastErrorMessage ());
+  return FALSE;
+}
+
+gboolean
+vnm_libvirt_watch_write_settings (VnmLibvirtWatch *watch, const gchar *uuid,
+                                  const VnmDomainSettings *settings, GError **error)
+{
+  g_autoptr(virDomain) dom = lookup_for_settings (watch, uuid, error);
+  g_autofree gchar *xml = NULL;
+  gboolean empty;
+  unsigned int flags = 0;
+
+  if (!dom)
+    return FALSE;
+  empty = settings->monitoring < 0 && settings->latency < 0 &&
+          settings->latency_threshold_us < 0 && settings->flow_table_size < 0;
+  if (virDomainIsActive (dom) == 1)
+    flags |= VIR_DOMAIN_AFFECT_LIVE;
+  if (virDomainIsPersistent (dom) == 1)
+    flags |= VIR_DOMAIN_AFFECT_CONFIG;
+  if (!empty)
+    xml = vnm_domain_settings_to_xml (settings);
+  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml,
+                            empty ? NULL : VNM_METADATA_PREFIX, VNM_METADATA_NS, flags) < 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("libvirt refused the settings of domain '%s': %s"), virDomainGetName (dom),
+                   virGetLastErrorMessage ());
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean

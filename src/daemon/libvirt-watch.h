@@ -23,4 +23,14 @@ const gchar *vnm_libvirt_watch_get_uri (VnmLibvirtWatch *watch);
 /* The last connection error, or NULL. */
 const gchar *vnm_libvirt_watch_get_last_error (VnmLibvirtWatch *watch);
 
+/* The virtnetmon settings in the <metadata> of running domain @uuid, as
+ * libvirt has them now (every field unset when there are none). */
+gboolean vnm_libvirt_watch_read_settings (VnmLibvirtWatch *watch, const gchar *uuid,
+                                          VnmDomainSettings *out, GError **error);
+/* Writes @settings into the domain's <metadata>, live and, for a persistent
+ * domain, in its config; all fields unset removes the element. libvirt
+ * then tells every listener (and this watch) through a metadata event. */
+gboolean vnm_libvirt_watch_write_settings (VnmLibvirtWatch *watch, const gchar *uuid,
+                                           const VnmDomainSettings *settings, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmLibvirtWatch, vnm_libvirt_watch_free)

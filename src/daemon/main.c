@@ -44,6 +44,7 @@ typedef struct {
   guint scan_source;
   guint scan_soon_source;
   guint reconcile_source;
+  GHashTable *applied;      /* uuid -> VnmDomainSettings last applied */
 } Context;
 
 static Context ctx;
@@ -288,9 +289,60 @@ publish_bus_address (const gchar *path, const gchar *bus_address, gboolean sessi
     g_warning (_("Cannot tell the libvirt hook where the bus is: %s"), error->message);
 }
 
+/* Latency tracing follows a domain's settings when it appears with them
+ * and whenever they change; SetLatencyTracing still switches it for the
+ * time being in between. */
+static void
+apply_latency_settings (VnmRegistryChange change, const VnmDomain *domain)
+{
+  VnmDomainSettings eff, *applied;
+  gboolean known;
+  g_autoptr(GError) error = NULL;
+
+  if (change == VNM_REGISTRY_REMOVED)
+    {
+      g_hash_table_remove (ctx.applied, domain->uuid);
+      return;
+    }
+  vnm_domain_effective_settings (domain, &ctx.d.defaults, &eff);
+  applied = g_hash_table_lookup (ctx.applied, domain->uuid);
+  known = applied != NULL;
+  if (known && applied->latency == eff.latency &&
+      applied->latency_threshold_us == eff.latency_threshold_us)
+    return;
+  if (!known)
+    g_hash_table_insert (ctx.applied, g_strdup (domain->uuid),
+                         (applied = g_new0 (VnmDomainSettings, 1)));
+  *applied = eff;
+  /* A new domain that nobody asked to trace is left as the daemon has it
+   * (SetLatencyTracing for all domains may cover it). */
+  if (!known && !eff.latency && domain->settings.latency != 0)
+    return;
+  if (eff.latency)
+    {
+      VnmLatencySettings ls = {
+        .tx = TRUE, .rx = TRUE,
+        .threshold_ns = (guint64) eff.latency_threshold_us * 1000,
+      };
+      if (!vnm_latency_monitor_set (ctx.d.latency, domain->uuid, &ls, &error))
+        g_message ("Cannot trace the latency of domain %s as its settings ask: %s", domain->name,
+                   error->message);
+      else
+        g_message ("Latency tracing of domain %s is on (threshold %" G_GINT64_FORMAT " us), as its settings say.",
+                   domain->name, eff.latency_threshold_us);
+    }
+  else if (vnm_latency_monitor_set (ctx.d.latency, domain->uuid, NULL, &error))
+    g_message ("Latency tracing of domain %s is off, as its settings say.", domain->name);
+}
+
 static void
 registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer user_data)
 {
+  if (domain->settings_error && change != VNM_REGISTRY_REMOVED)
+    g_message ("Ignoring the virtnetmon settings in the <metadata> of domain %s: %s",
+               domain->name, domain->settings_error);
+  if (ctx.d.latency)
+    apply_latency_settings (change, domain);
   if (ctx.d.dbus)
     vnm_dbus_service_domain_changed (ctx.d.dbus, change, domain);
   reconcile_soon ();
@@ -351,7 +403,7 @@ main (int argc, char **argv)
   gboolean opt_system = FALSE, opt_session = FALSE, no_bpf = FALSE, verbose = FALSE;
   gboolean version = FALSE;
   gint flow_table_size = 32768, flow_idle_timeout = 60;
-  gint latency_threshold_us = 1000, latency_events_rate = 1000;
+  gint latency_threshold_us = -1, latency_events_rate = 1000;
   g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *bus_file = NULL;
@@ -359,6 +411,7 @@ main (int argc, char **argv)
   g_autofree gchar *probe_attach = NULL;
   VnmProbeAttach attach = VNM_PROBE_ATTACH_AUTO;
   g_autofree gchar *config_help = NULL;
+  VnmConfig config = { 0 };
   GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
@@ -394,6 +447,7 @@ main (int argc, char **argv)
   };
 
   vnm_i18n_init ();
+  vnm_domain_settings_init (&config.domains);
   /* The default file's path is the build's, so its help is made here. */
   config_help = g_strdup_printf (_("Read defaults from FILE (default: %s, when it exists)"),
                                  VNM_DEFAULT_CONFIG_FILE);
@@ -429,10 +483,20 @@ main (int argc, char **argv)
   /* Without --config, the installed defaults apply when the file exists. */
   if (!config_file && g_file_test (VNM_DEFAULT_CONFIG_FILE, G_FILE_TEST_EXISTS))
     config_file = g_strdup (VNM_DEFAULT_CONFIG_FILE);
-  if (config_file && !vnm_config_load (config_file, &uri, &interval, &metrics_listen, &error))
+  if (config_file)
     {
-      g_printerr ("virtnetmond: %s\n", error->message);
-      return 2;
+      if (!vnm_config_load (config_file, &config, &error))
+        {
+          g_printerr ("virtnetmond: %s\n", error->message);
+          return 2;
+        }
+      /* The command line wins over the file. */
+      if (!uri)
+        uri = g_steal_pointer (&config.uri);
+      if (!metrics_listen)
+        metrics_listen = g_steal_pointer (&config.metrics_listen);
+      if (interval == 1.0 && config.interval != 0)
+        interval = config.interval;
     }
   if (!(interval >= 0.1 && interval <= 3600))
     {
@@ -452,6 +516,9 @@ main (int argc, char **argv)
                   flow_idle_timeout);
       return 2;
     }
+  if (latency_threshold_us == -1)
+    latency_threshold_us = config.domains.latency_threshold_us >= 0
+                           ? (gint) config.domains.latency_threshold_us : 1000;
   if (latency_threshold_us < 0 || latency_threshold_us > 60000000)
     {
       g_printerr (_("virtnetmond: the latency threshold must be between 0 and 60000000 microseconds, not %d.\n"),
@@ -504,11 +571,21 @@ main (int argc, char **argv)
   ctx.d.interval_s = interval;
   ctx.d.proc_root = g_getenv ("VIRTNETMON_PROC_ROOT") ? g_getenv ("VIRTNETMON_PROC_ROOT") : "/proc";
   ctx.d.registry = vnm_registry_new ();
+  ctx.applied = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   ctx.d.sampler = vnm_sampler_new ();
   ctx.d.history = vnm_history_new ();
   ctx.d.links = g_array_new (FALSE, TRUE, sizeof (VnmLink));
   ctx.d.link_by_name = g_hash_table_new (g_str_hash, g_str_equal);
   ctx.d.caps = no_bpf ? NULL : vnm_kernel_caps_detect ();
+  /* Where a domain's <metadata> is silent: the file's [domains], else the
+   * command line's. */
+  ctx.d.defaults.monitoring = config.domains.monitoring >= 0 ? config.domains.monitoring : 1;
+  ctx.d.defaults.latency = config.domains.latency >= 0 ? config.domains.latency : 0;
+  ctx.d.defaults.latency_threshold_us = latency_threshold_us;
+  ctx.d.defaults.flow_table_size = config.domains.flow_table_size >= 0
+                                   ? MIN (config.domains.flow_table_size, flow_table_size)
+                                   : flow_table_size;
+  vnm_config_clear (&config);
   vnm_registry_set_observer (ctx.d.registry, registry_changed, NULL);
   ctx.d.settle = settle_now;
 
@@ -600,6 +677,7 @@ main (int argc, char **argv)
   g_clear_pointer (&ctx.d.sampler, vnm_sampler_free);
   g_clear_pointer (&ctx.d.caps, vnm_kernel_caps_free);
   g_hash_table_unref (ctx.d.link_by_name);
+  g_hash_table_unref (ctx.applied);
   g_array_unref (ctx.d.links);
   g_main_loop_unref (ctx.loop);
   return ctx.exit_status;

@@ -37,29 +37,6 @@ bad_option (GError **error, const gchar *key, const gchar *why)
   return FALSE;
 }
 
-static gboolean
-number_option (GVariant *v, guint64 max, guint64 *out)
-{
-  gint64 s;
-
-  if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT16))
-    *out = g_variant_get_uint16 (v);
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
-    *out = g_variant_get_uint32 (v);
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
-    *out = g_variant_get_uint64 (v);
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32) && (s = g_variant_get_int32 (v)) >= 0)
-    *out = (guint64) s;
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64) && (s = g_variant_get_int64 (v)) >= 0)
-    *out = (guint64) s;
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_DOUBLE) && g_variant_get_double (v) >= 0 &&
-           g_variant_get_double (v) <= (gdouble) max)
-    *out = (guint64) g_variant_get_double (v);
-  else
-    return FALSE;
-  return *out <= max;
-}
-
 /* An address as the probe stores it: IPv4 as ::ffff:a.b.c.d. */
 static gboolean
 parse_ip (const gchar *text, guint8 out[16], guint8 *family)
@@ -138,13 +115,13 @@ vnm_query_latency_settings (GVariant *options, guint64 default_threshold_ns,
         }
       else if (g_str_equal (key, "src_port") || g_str_equal (key, "dst_port"))
         {
-          if (!number_option (v, 65535, &n))
+          if (!vnm_query_number (v, 65535, &n))
             return bad_option (error, key, _("give a port number from 0 to 65535."));
           *(key[0] == 's' ? &out->filter.src_port : &out->filter.dst_port) = (guint16) n;
         }
       else if (g_str_equal (key, "threshold_us"))
         {
-          if (!number_option (v, 60 * G_USEC_PER_SEC, &n))
+          if (!vnm_query_number (v, 60 * G_USEC_PER_SEC, &n))
             return bad_option (error, key, _("give microseconds from 0 to 60000000."));
           out->threshold_ns = n * 1000;
         }

@@ -32,6 +32,7 @@ vnm_query_domain_record (VnmDaemon *daemon, const VnmDomain *d)
   g_variant_builder_add (&b, "{sv}", "mapped_by", g_variant_new_string (d->mapped_by));
   g_variant_builder_add (&b, "{sv}", "n_interfaces", g_variant_new_uint32 (d->interfaces->len));
   g_variant_builder_add (&b, "{sv}", "object_path", g_variant_new_object_path (d->object_path));
+  g_variant_builder_add (&b, "{sv}", "settings", vnm_query_domain_settings (daemon, d));
   return g_variant_builder_end (&b);
 }
 
@@ -419,4 +420,27 @@ vnm_query_kernel_caps (const VnmKernelCaps *caps)
     g_variant_builder_add (&notes, "s", _("eBPF probing is disabled (--no-bpf)."));
   g_variant_builder_add (&b, "{sv}", "notes", g_variant_builder_end (&notes));
   return g_variant_builder_end (&b);
+}
+
+gboolean
+vnm_query_number (GVariant *v, guint64 max, guint64 *out)
+{
+  gint64 s;
+
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT16))
+    *out = g_variant_get_uint16 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+    *out = g_variant_get_uint32 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+    *out = g_variant_get_uint64 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32) && (s = g_variant_get_int32 (v)) >= 0)
+    *out = (guint64) s;
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64) && (s = g_variant_get_int64 (v)) >= 0)
+    *out = (guint64) s;
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_DOUBLE) && g_variant_get_double (v) >= 0 &&
+           g_variant_get_double (v) <= (gdouble) max)
+    *out = (guint64) g_variant_get_double (v);
+  else
+    return FALSE;
+  return *out <= max;
 }

@@ -53,6 +53,21 @@ GVariant *vnm_query_flow_table (VnmDaemon *daemon);
 /* Adds the probe's exact totals of @ifindex to an interface record. */
 void vnm_query_add_probe_totals (VnmDaemon *daemon, GVariantBuilder *row, gint ifindex);
 
+/* A number given as q, u, t, i, x or d (not negative), at most @max. */
+gboolean vnm_query_number (GVariant *v, guint64 max, guint64 *out);
+
+/* a{sv}: the Domain1.Settings property of @domain. */
+GVariant *vnm_query_domain_settings (VnmDaemon *daemon, const VnmDomain *domain);
+/* SetDomainSettings' arguments -> @change: a field is -1 to keep it,
+ * VNM_SETTING_UNSET to remove it, else its new value. Fails naming the
+ * unknown key, wrong type or value out of range. */
+#define VNM_SETTING_UNSET (-2)
+gboolean vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
+                                    VnmDomainSettings *change, GError **error);
+/* @current with @change applied. */
+void vnm_domain_settings_apply_change (VnmDomainSettings *current,
+                                       const VnmDomainSettings *change);
+
 /* Latency tracing settings from SetLatencyTracing's a{sv} (direction,
  * proto, src_ip, dst_ip as s; src_port, dst_port as q, u or i;
  * threshold_us as u, t or d). */

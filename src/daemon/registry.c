@@ -23,6 +23,7 @@ domain_free (VnmDomain *d)
   g_free (d->state);
   g_ptr_array_unref (d->interfaces);
   g_free (d->object_path);
+  g_free (d->settings_error);
   g_free (d);
 }
 
@@ -53,6 +54,20 @@ vnm_uuid_for_name (const gchar *name)
                           digest[0], digest[1], digest[2], digest[3], digest[4], digest[5],
                           digest[6], digest[7], digest[8], digest[9], digest[10], digest[11],
                           digest[12], digest[13], digest[14], digest[15]);
+}
+
+void
+vnm_domain_effective_settings (const VnmDomain *domain, const VnmDomainSettings *defaults,
+                               VnmDomainSettings *out)
+{
+  const VnmDomainSettings *s = &domain->settings;
+
+  out->monitoring = s->monitoring >= 0 ? s->monitoring : defaults->monitoring;
+  out->latency = s->latency >= 0 ? s->latency : defaults->latency;
+  out->latency_threshold_us = s->latency_threshold_us >= 0 ? s->latency_threshold_us
+                                                           : defaults->latency_threshold_us;
+  out->flow_table_size = s->flow_table_size >= 0 ? s->flow_table_size
+                                                 : defaults->flow_table_size;
 }
 
 VnmRegistry *
@@ -142,6 +157,9 @@ vnm_registry_update (VnmRegistry *reg, VnmDomainDef *def, const gchar *state,
   d->state = g_strdup (state);
   d->mapped_by = mapped_by;
   d->interfaces = g_ptr_array_ref (def->interfaces);
+  d->settings = def->settings;
+  g_free (d->settings_error);
+  d->settings_error = g_strdup (def->settings_error);
   reindex (reg);
   if (reg->func)
     reg->func (added ? VNM_REGISTRY_ADDED : VNM_REGISTRY_CHANGED, d, reg->user_data);

@@ -13,6 +13,8 @@ typedef struct {
   const gchar *mapped_by; /* VNM_MAPPED_BY_* */
   GPtrArray *interfaces;  /* of VnmDomainInterface*, owned */
   gchar *object_path;     /* D-Bus object path */
+  VnmDomainSettings settings; /* from the domain's <metadata>; -1: unset */
+  gchar *settings_error;  /* why its <metadata> settings were ignored, or NULL */
 } VnmDomain;
 
 typedef struct _VnmRegistry VnmRegistry;
@@ -50,6 +52,10 @@ const VnmDomain *vnm_registry_lookup_ifname (VnmRegistry *reg, const gchar *ifna
 
 /* All domains, sorted by id then name. Free the array only. */
 GPtrArray *vnm_registry_list (VnmRegistry *reg);
+
+/* @domain's settings with every unset field taken from @defaults. */
+void vnm_domain_effective_settings (const VnmDomain *domain, const VnmDomainSettings *defaults,
+                                    VnmDomainSettings *out);
 
 /* /org/virtnetmon/Monitor1/domain/<uuid with _ for ->. */
 gchar *vnm_domain_object_path (const gchar *uuid);

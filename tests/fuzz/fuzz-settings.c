@@ -18,9 +18,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree gchar *xml = NULL;
   VnmDomainSettings s, again;
 
-  if (size == 0)
+  if (size < 2)
     return 0;
-  if (!vnm_domain_settings_parse ((const gchar *) data, (gssize) size, &s, &error))
+  /* The first byte picks how the element is read: from a domain's XML, or
+   * as virDomainGetMetadata returns it (namespace implied). */
+  gboolean implied = data[0] & 1;
+
+  if (!vnm_domain_settings_parse ((const gchar *) data + 1, (gssize) size - 1, implied, &s, &error))
     {
       g_assert (error != NULL);
       return 0;
@@ -29,7 +33,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_assert (s.latency_threshold_us <= VNM_SETTINGS_THRESHOLD_MAX_US);
   g_assert (s.flow_table_size == -1 || s.flow_table_size >= VNM_SETTINGS_TABLE_MIN);
   xml = vnm_domain_settings_to_xml (&s);
-  g_assert (vnm_domain_settings_parse (xml, -1, &again, NULL));
+  g_assert (vnm_domain_settings_parse (xml, -1, FALSE, &again, NULL));
   g_assert (memcmp (&s, &again, sizeof s) == 0);
   return 0;
 }

@@ -22,7 +22,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, cli, cli_json, free_port, make_link,  # noqa: E402
+from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, free_port, make_link,  # noqa: E402
                      netns_on_bridge, on_cleanup, require_root, sh, skip, source_dir, wait_for,
                      write_test_node)
 
@@ -115,7 +115,7 @@ t.check(link == "/usr/libexec/virtnetmon-libvirt-hook" and os.access(D(link), os
 
 # --- the bus policy ---------------------------------------------------------------
 with open(D("/usr/share/dbus-1/system.d/org.virtnetmon.Monitor1.conf"), "rb") as a, \
-        open(os.path.join(SRC, "dbus", "org.virtnetmon.Monitor1.conf"), "rb") as b:
+        open(os.path.join(build_dir(), "dbus", "org.virtnetmon.Monitor1.conf"), "rb") as b:
     t.check(a.read() == b.read(), "the installed bus policy is the one the tests run with")
 
 

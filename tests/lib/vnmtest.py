@@ -185,12 +185,13 @@ class Bus:
     """A private dbus-daemon configured like the system bus, with our policy."""
 
     def __init__(self, policy=None):
-        """policy: the bus policy file to include (default: the source tree's)."""
+        """policy: the bus policy file to include (default: the build tree's,
+        made from dbus/org.virtnetmon.Monitor1.conf.in)."""
         self.dir = tempfile.mkdtemp(prefix="vnm-bus-")
         on_cleanup(shutil.rmtree, self.dir, True)
         self.socket = os.path.join(self.dir, "bus.sock")
         self.address = f"unix:path={self.socket}"
-        policy = policy or os.path.join(source_dir(), "dbus", "org.virtnetmon.Monitor1.conf")
+        policy = policy or os.path.join(build_dir(), "dbus", "org.virtnetmon.Monitor1.conf")
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
             f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"

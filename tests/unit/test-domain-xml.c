@@ -274,7 +274,7 @@ test_settings_fixtures (void)
           g_autofree gchar *xml = read_data (dir, name, NULL);
           g_autoptr(GError) error = NULL;
           VnmDomainSettings s;
-          gboolean ok = vnm_domain_settings_parse (xml, -1, &s, &error);
+          gboolean ok = vnm_domain_settings_parse (xml, -1, FALSE, &s, &error);
 
           g_test_message ("%s/%s: %s", kinds[k], name, ok ? "parsed" : error->message);
           if (k == 0)
@@ -298,16 +298,26 @@ test_settings_round_trip (void)
   g_autofree gchar *empty = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (vnm_domain_settings_parse (xml, -1, &out, &error));
+  g_assert_true (vnm_domain_settings_parse (xml, -1, FALSE, &out, &error));
   g_assert_no_error (error);
   g_assert_cmpmem (&in, sizeof in, &out, sizeof out);
 
   vnm_domain_settings_init (&none);
   empty = vnm_domain_settings_to_xml (&none);
   g_assert_cmpstr (empty, ==, "<settings xmlns=\"" VNM_METADATA_NS "\"></settings>");
-  g_assert_true (vnm_domain_settings_parse (empty, -1, &out, &error));
+  g_assert_true (vnm_domain_settings_parse (empty, -1, FALSE, &out, &error));
   g_assert_cmpint (out.monitoring, ==, -1);
   g_assert_cmpint (out.flow_table_size, ==, -1);
+
+  /* As virDomainGetMetadata returns it: no namespace declaration left. */
+  g_assert_true (vnm_domain_settings_parse ("<settings><latency enabled='yes'/></settings>", -1,
+                                            TRUE, &out, &error));
+  g_assert_cmpint (out.latency, ==, 1);
+  g_assert_false (vnm_domain_settings_parse ("<settings><latency enabled='yes'/></settings>", -1,
+                                             FALSE, &out, &error));
+  g_clear_error (&error);
+  /* Implied only where nothing is declared. */
+  g_assert_false (vnm_domain_settings_parse ("<settings xmlns='urn:other'/>", -1, TRUE, &out, &error));
 }
 
 int

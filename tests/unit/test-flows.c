@@ -113,6 +113,53 @@ test_store_end_ifindex (void)
   g_assert_true (((VnmFlowRecord *) recs->pdata[0])->ended);
 }
 
+/* A domain's flow table size: the least recently seen flows of its
+ * interfaces beyond the limit end; other domains' flows are untouched. */
+static void
+test_store_limit (void)
+{
+  g_autoptr(VnmFlowStore) s = vnm_flow_store_new (60 * SEC, 900 * SEC, 100);
+  g_autoptr(GArray) read = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GArray) del = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
+  g_autoptr(GHashTable) dom = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) recs = NULL;
+  guint ended_ports = 0;
+
+  /* Domain with ifindexes 3 and 4: five flows seen at 10..14 s; another
+   * domain's ifindex 9 has one old flow. */
+  for (guint i = 0; i < 5; i++)
+    {
+      VnmFlowEntry e = entry (i < 3 ? 3 : 4, IPPROTO_UDP, "10.0.0.1", 1000 + i, "10.0.0.2", 53,
+                              1, 1, VNM_OPENER_VM, (10 + i) * SEC * 1000);
+      g_array_append_val (read, e);
+    }
+  {
+    VnmFlowEntry other = entry (9, IPPROTO_UDP, "10.0.0.7", 1, "10.0.0.2", 53, 1, 1,
+                                VNM_OPENER_VM, SEC * 1000);
+    g_array_append_val (read, other);
+  }
+  vnm_flow_store_update (s, read, 20 * SEC, del);
+  g_assert_cmpuint (del->len, ==, 0);
+  g_hash_table_add (dom, GINT_TO_POINTER (3));
+  g_hash_table_add (dom, GINT_TO_POINTER (4));
+
+  g_assert_cmpuint (vnm_flow_store_limit (s, dom, 5, 20 * SEC, del), ==, 0);
+  g_assert_cmpuint (vnm_flow_store_limit (s, dom, 2, 20 * SEC, del), ==, 3);
+  g_assert_cmpuint (del->len, ==, 3);
+  for (guint i = 0; i < del->len; i++)
+    ended_ports |= 1u << (g_array_index (del, struct vnm_flow_key, i).local_port - 1000);
+  /* The three least recently seen: ports 1000..1002, all on ifindex 3. */
+  g_assert_cmpuint (ended_ports, ==, 0x7);
+  g_assert_cmpuint (vnm_flow_store_active (s, 3), ==, 0);
+  g_assert_cmpuint (vnm_flow_store_active (s, 4), ==, 2);
+  g_assert_cmpuint (vnm_flow_store_active (s, 9), ==, 1);
+  /* Not removed by the daemon's idle rule: they count as evicted. */
+  g_assert_cmpuint (vnm_flow_store_removed (s, 3), ==, 0);
+  g_hash_table_add (dom, GINT_TO_POINTER (9));
+  recs = vnm_flow_store_records (s, dom);
+  g_assert_cmpuint (recs->len, ==, 6);
+}
+
 static GPtrArray *
 records_of (GArray *entries, GPtrArray *keep)
 {
@@ -264,6 +311,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/flows/store/idle-and-evicted", test_store_idle_and_evicted);
   g_test_add_func ("/flows/store/end-ifindex", test_store_end_ifindex);
+  g_test_add_func ("/flows/store/limit", test_store_limit);
   g_test_add_func ("/flows/aggregate", test_aggregate);
   g_test_add_func ("/flows/topology", test_topology);
   return g_test_run ();

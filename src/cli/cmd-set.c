@@ -1,0 +1,266 @@
+/* cmd-set.c: `virtnetmon set DOMAIN ...`: a domain's virtnetmon settings,
+ * kept by libvirt in the domain's <metadata> (SetDomainSettings), and shown
+ * as the daemon applies them. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "vnm-i18n.h"
+
+/* The ListDomains record of @text (name, id or uuid), or NULL. */
+static GVariant *
+find_domain (VnmMonitor1 *proxy, const gchar *text, GError **error)
+{
+  g_autoptr(GVariant) domains = NULL;
+  GVariantIter it;
+  GVariant *rec;
+
+  if (!vnm_monitor1_call_list_domains_sync (proxy, &domains, NULL, error))
+    return NULL;
+  g_variant_iter_init (&it, domains);
+  while ((rec = g_variant_iter_next_value (&it)))
+    {
+      g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "id"));
+      if (g_str_equal (vnm_rec_str (rec, "name"), text) ||
+          g_ascii_strcasecmp (vnm_rec_str (rec, "uuid"), text) == 0 ||
+          (vnm_rec_int (rec, "id") >= 0 && g_str_equal (id, text)))
+        return rec;
+      g_variant_unref (rec);
+    }
+  return NULL;
+}
+
+static gboolean
+from_metadata (GVariant *settings, const gchar *key)
+{
+  g_autofree const gchar **keys = NULL;
+
+  if (!g_variant_lookup (settings, "from_metadata", "^a&s", &keys))
+    return FALSE;
+  return g_strv_contains (keys, key);
+}
+
+static void
+print_settings (const gchar *name, GVariant *s)
+{
+  const gchar *own = _("domain's metadata"), *dflt = _("default");
+  const gchar *err = vnm_rec_str (s, "error");
+
+  g_print (_("Settings of %s:\n"), name);
+  g_print ("  %-20s %-6s (%s)\n", "monitoring", vnm_rec_bool (s, "monitoring") ? "on" : "off",
+           from_metadata (s, "monitoring") ? own : dflt);
+  g_print ("  %-20s %-6s (%s)\n", "latency", vnm_rec_bool (s, "latency") ? "on" : "off",
+           from_metadata (s, "latency") ? own : dflt);
+  g_print ("  %-20s %-6" G_GUINT64_FORMAT " (%s)\n", "latency-threshold",
+           vnm_rec_u64 (s, "latency_threshold_us"),
+           from_metadata (s, "latency_threshold_us") ? own : dflt);
+  g_print ("  %-20s %-6" G_GUINT64_FORMAT " (%s)\n", "flow-table-size",
+           vnm_rec_u64 (s, "flow_table_size"), from_metadata (s, "flow_table_size") ? own : dflt);
+  if (*err)
+    g_print (_("  The settings in its metadata are ignored: %s\n"), err);
+}
+
+static gboolean
+parse_switch (const gchar *option, const gchar *value, gboolean *out)
+{
+  if (!g_strcmp0 (value, "on") || !g_strcmp0 (value, "yes"))
+    *out = TRUE;
+  else if (!g_strcmp0 (value, "off") || !g_strcmp0 (value, "no"))
+    *out = FALSE;
+  else
+    {
+      g_printerr (_("virtnetmon: set: --%s takes on or off, not '%s'.\n"), option, value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_count (const gchar *option, const gchar *value, guint64 min, guint64 max, guint64 *out)
+{
+  if (!g_ascii_string_to_unsigned (value, 10, min, max, out, NULL))
+    {
+      g_printerr (_("virtnetmon: set: --%s takes a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", not '%s'.\n"),
+                  option, min, max, value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether the daemon shows @want (as set) and none of @unset came from the
+ * metadata: libvirt's event has reached it. */
+static gboolean
+applied (GVariant *s, GVariant *want, const gchar *const *unset)
+{
+  GVariantIter it;
+  const gchar *key;
+  GVariant *value;
+
+  if (*vnm_rec_str (s, "error"))
+    return FALSE;
+  g_variant_iter_init (&it, want);
+  while (g_variant_iter_next (&it, "{&sv}", &key, &value))
+    {
+      g_autoptr(GVariant) v = value;
+      g_autoptr(GVariant) have = g_variant_lookup_value (s, key, NULL);
+      gboolean same = have && (g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN)
+                               ? g_variant_get_boolean (v) == g_variant_get_boolean (have)
+                               : g_variant_get_uint64 (v) == vnm_rec_u64 (s, key));
+      if (!same || !from_metadata (s, key))
+        return FALSE;
+    }
+  for (const gchar *const *u = unset; u && *u; u++)
+    if (from_metadata (s, *u))
+      return FALSE;
+  return TRUE;
+}
+
+int
+vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
+{
+  g_autoptr(GOptionContext) octx = g_option_context_new (_("DOMAIN"));
+  g_autoptr(VnmMonitor1) proxy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) rec = NULL;
+  g_autoptr(GVariant) want = NULL;
+  g_autofree gchar *monitoring = NULL, *latency = NULL, *threshold = NULL, *table = NULL;
+  g_auto(GStrv) unset = NULL;
+  gboolean json = opts->json;
+  const GOptionEntry entries[] = {
+    { "monitoring", 0, 0, G_OPTION_ARG_STRING, &monitoring,
+      N_("Probes on the domain's interfaces (flows, TCP health, latency, drops): on or off"), N_("on|off") },
+    { "latency", 0, 0, G_OPTION_ARG_STRING, &latency,
+      N_("Datapath latency tracing: on or off"), N_("on|off") },
+    { "latency-threshold", 0, 0, G_OPTION_ARG_STRING, &threshold,
+      N_("Slow-packet threshold of latency tracing, in microseconds"), N_("USEC") },
+    { "flow-table-size", 0, 0, G_OPTION_ARG_STRING, &table,
+      N_("The most flows kept for the domain at once (16 to 4194304)"), N_("N") },
+    { "unset", 0, 0, G_OPTION_ARG_STRING_ARRAY, &unset,
+      N_("Remove a setting, so that the daemon's default applies (monitoring, latency, latency-threshold, flow-table-size); may be repeated"),
+      N_("NAME") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the settings as one JSON document"), NULL },
+    { NULL }
+  };
+  GVariantBuilder b;
+  g_autoptr(GPtrArray) unset_keys = g_ptr_array_new_with_free_func (g_free);
+  gboolean changing, on;
+  guint64 n;
+  int status = 0;
+
+  g_option_context_set_summary (octx,
+    _("Show or change a domain's virtnetmon settings. libvirt keeps them in the\n"
+      "domain's <metadata> (namespace http://virtnetmon.org/xmlns/domain/1.0, live\n"
+      "and in its persistent config), so they follow the domain; `virsh metadata`\n"
+      "writes the same element. Without options, shows what applies now and where\n"
+      "it comes from. Changing needs root or polkit's org.virtnetmon.configure."));
+  g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
+  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    {
+      if (argc < 2)
+        g_printerr (_("virtnetmon: set: which domain? Give a name, id or uuid.\n"));
+      else
+        g_printerr (_("virtnetmon: set: unexpected argument '%s'.\n"), argv[2]);
+      return VNM_EXIT_USAGE;
+    }
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
+  if (monitoring)
+    {
+      if (!parse_switch ("monitoring", monitoring, &on))
+        return VNM_EXIT_USAGE;
+      g_variant_builder_add (&b, "{sv}", "monitoring", g_variant_new_boolean (on));
+    }
+  if (latency)
+    {
+      if (!parse_switch ("latency", latency, &on))
+        return VNM_EXIT_USAGE;
+      g_variant_builder_add (&b, "{sv}", "latency", g_variant_new_boolean (on));
+    }
+  if (threshold)
+    {
+      if (!parse_count ("latency-threshold", threshold, 0, 60000000, &n))
+        return VNM_EXIT_USAGE;
+      g_variant_builder_add (&b, "{sv}", "latency_threshold_us", g_variant_new_uint64 (n));
+    }
+  if (table)
+    {
+      if (!parse_count ("flow-table-size", table, 16, 4194304, &n))
+        return VNM_EXIT_USAGE;
+      g_variant_builder_add (&b, "{sv}", "flow_table_size", g_variant_new_uint64 (n));
+    }
+  for (gchar **u = unset; u && *u; u++)
+    {
+      const gchar *known[] = { "monitoring", "latency", "latency-threshold", "flow-table-size", NULL };
+      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size" };
+      guint i;
+      for (i = 0; known[i] && !g_str_equal (known[i], *u); i++)
+        ;
+      if (!known[i])
+        {
+          g_printerr (_("virtnetmon: set: --unset takes monitoring, latency, latency-threshold or flow-table-size, not '%s'.\n"),
+                      *u);
+          return VNM_EXIT_USAGE;
+        }
+      g_ptr_array_add (unset_keys, g_strdup (keys[i]));
+    }
+  g_ptr_array_add (unset_keys, NULL);
+  want = g_variant_ref_sink (g_variant_builder_end (&b));
+  changing = g_variant_n_children (want) > 0 || unset_keys->len > 1;
+
+  if (!(proxy = vnm_cli_connect (opts)))
+    return VNM_EXIT_FAILURE;
+  if (changing)
+    {
+      g_autoptr(GVariant) s = NULL;
+      gint64 deadline;
+
+      if (!vnm_monitor1_call_set_domain_settings_sync (proxy, argv[1], want,
+                                                       (const gchar *const *) unset_keys->pdata,
+                                                       NULL, &error))
+        return vnm_cli_report_error ("set", error);
+      /* libvirt tells the daemon through a metadata event; wait for it. */
+      deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+      for (;;)
+        {
+          g_clear_pointer (&rec, g_variant_unref);
+          g_clear_pointer (&s, g_variant_unref);
+          if (!(rec = find_domain (proxy, argv[1], &error)))
+            break;
+          s = g_variant_lookup_value (rec, "settings", G_VARIANT_TYPE_VARDICT);
+          if (s && applied (s, want, (const gchar *const *) unset_keys->pdata))
+            break;
+          if (g_get_monotonic_time () > deadline)
+            {
+              g_printerr (_("virtnetmon: set: the settings are in the domain's metadata, but virtnetmond has not applied them within 5 s.\n"));
+              return VNM_EXIT_FAILURE;
+            }
+          g_usleep (100 * 1000);
+        }
+    }
+  else
+    rec = find_domain (proxy, argv[1], &error);
+  if (!rec)
+    {
+      if (error)
+        return vnm_cli_report_error ("set", error);
+      g_printerr (_("virtnetmon: set: no running domain has the name, id or uuid '%s'.\n"), argv[1]);
+      return VNM_EXIT_FAILURE;
+    }
+  {
+    g_autoptr(GVariant) s = g_variant_lookup_value (rec, "settings", G_VARIANT_TYPE_VARDICT);
+    if (!s)
+      {
+        g_printerr (_("virtnetmon: set: this virtnetmond does not report domain settings.\n"));
+        return VNM_EXIT_FAILURE;
+      }
+    if (json)
+      vnm_cli_print_json (s);
+    else
+      print_settings (vnm_rec_str (rec, "name"), s);
+  }
+  return 0;
+}
