@@ -128,7 +128,7 @@ vnm_cli_report_error (const gchar *what, GError *error)
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
     {
       /* The bus policy refused the call before the daemon saw it. */
-      g_printerr (_("virtnetmon: %s: permission denied: only root may do this (the bus refused the call).\n"),
+      g_printerr (_("virtnetmon: %s: permission denied: the system bus policy does not let this user make the call (org.virtnetmon.Monitor1.conf; reading may be limited to one group).\n"),
                   what);
       return VNM_EXIT_FAILURE;
     }
