@@ -103,8 +103,12 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     {
       const gchar *reason = vnm_rec_str (flow_table, "reason");
       if (vnm_rec_bool (flow_table, "available"))
-        printf (_("Flow probe:          %s, table of %u flows\n"),
-                vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
+        {
+          printf (_("Flow probe:          %s, table of %u flows\n"),
+                  vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
+          if (*vnm_rec_str (flow_table, "pin_status"))
+            printf (_("Flow maps:           %s\n"), vnm_rec_str (flow_table, "pin_status"));
+        }
       else
         printf (_("Flow probe:          not available: %s\n"), reason);
     }

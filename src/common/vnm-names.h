@@ -14,6 +14,10 @@
 /* Where virtnetmond records the tc hooks it attached (crash recovery). */
 #define VNM_DEFAULT_STATE_DIR    "/run/virtnetmon"
 
+/* Where virtnetmond pins the flow probe's maps (bpffs), so that totals and
+ * flows continue when the daemon restarts. */
+#define VNM_DEFAULT_PIN_DIR      "/sys/fs/bpf/virtnetmon"
+
 /* In the state directory: the address of the bus virtnetmond serves when it
  * is not the system bus, for the libvirt hook (which libvirtd runs with a
  * clean environment). Absent when the daemon serves the system bus. */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include <netinet/in.h>
 
 #include "flow-monitor.h"
@@ -20,6 +21,7 @@ struct _VnmFlowMonitor {
   /* ifindex -> flows_created read just before the last table read, so that
    * created - active - removed never counts a flow born after the read. */
   GHashTable *created_at_poll;
+  gchar *summaries_path;      /* ended flows saved at stop, for the next run */
 };
 
 static gint
@@ -51,7 +53,7 @@ vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gbo
   else
     {
       m->probes = vnm_probes_new (config->table_size, config->attach, config->state_dir,
-                                  count_filters, m, &error);
+                                  config->pin_dir, count_filters, m, &error);
       if (!m->probes)
         m->unavailable = g_strdup (error->message);
     }
@@ -68,6 +70,19 @@ vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gbo
   guint stale = vnm_probes_remove_stale (m->probes, ifindexes);
   if (stale)
     g_message (_("Removed %u stale virtnetmon tc hook(s) left by an earlier run."), stale);
+
+  /* The summaries an earlier run saved go with the table it pinned. */
+  m->summaries_path = g_build_filename (config->state_dir, "flow-summaries", NULL);
+  {
+    g_autoptr(GMappedFile) f = g_mapped_file_new (m->summaries_path, FALSE, NULL);
+    if (f && vnm_probes_pin_state (m->probes) == VNM_PIN_ADOPTED)
+      {
+        g_autoptr(GBytes) data = g_mapped_file_get_bytes (f);
+        if (!vnm_flow_store_load (m->store, data, g_get_monotonic_time ()))
+          g_message (_("Ignoring %s: not flow summaries of this version."), m->summaries_path);
+      }
+    g_unlink (m->summaries_path);
+  }
   return m;
 }
 
@@ -137,7 +152,9 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
           g_hash_table_add (wanted, GINT_TO_POINTER (link->ifindex));
           if (vnm_probes_is_attached (m->probes, link->ifindex))
             continue;
-          if (!vnm_probes_attach (m->probes, link->ifindex, link->name, &error))
+          gboolean continued = FALSE;
+
+          if (!vnm_probes_attach (m->probes, link->ifindex, link->name, &continued, &error))
             {
               if (!g_hash_table_contains (m->attach_error, link->name))
                 g_warning ("%s", error->message);
@@ -145,7 +162,8 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
               continue;
             }
           g_hash_table_remove (m->attach_error, link->name);
-          vnm_flow_store_reset_ifindex (m->store, link->ifindex);
+          if (!continued)
+            vnm_flow_store_reset_ifindex (m->store, link->ifindex);
           g_hash_table_insert (m->owner, GINT_TO_POINTER (link->ifindex), g_strdup (d->uuid));
           g_hash_table_insert (m->owner_name, g_strdup (d->uuid), g_strdup (d->name));
           g_debug ("Flow probe attached to %s (%s).", link->name, d->name);
@@ -242,8 +260,38 @@ vnm_flow_monitor_poll (VnmFlowMonitor *m)
 void
 vnm_flow_monitor_stop (VnmFlowMonitor *m)
 {
-  if (m->probes)
-    vnm_probes_detach_all (m->probes);
+  g_autoptr(GError) error = NULL;
+
+  if (!m->probes)
+    return;
+  vnm_probes_detach_all (m->probes);
+  if (vnm_probes_pin_state (m->probes) == VNM_PIN_NONE)
+    return;
+  {
+    g_autoptr(GBytes) data = vnm_flow_store_save (m->store);
+    if (!g_file_set_contents (m->summaries_path, g_bytes_get_data (data, NULL),
+                              g_bytes_get_size (data), &error))
+      g_warning (_("Cannot save the flow summaries in %s: %s"), m->summaries_path, error->message);
+  }
+}
+
+const gchar *
+vnm_flow_monitor_pinned (VnmFlowMonitor *m)
+{
+  if (!m->probes)
+    return "";
+  switch (vnm_probes_pin_state (m->probes))
+    {
+    case VNM_PIN_NEW: return "new";
+    case VNM_PIN_ADOPTED: return "adopted";
+    default: return "";
+    }
+}
+
+const gchar *
+vnm_flow_monitor_pin_status (VnmFlowMonitor *m)
+{
+  return m->probes ? vnm_probes_pin_status (m->probes) : "";
 }
 
 void
@@ -258,6 +306,7 @@ vnm_flow_monitor_free (VnmFlowMonitor *m)
   g_hash_table_unref (m->owner_name);
   g_hash_table_unref (m->created_at_poll);
   g_free (m->unavailable);
+  g_free (m->summaries_path);
   g_free (m);
 }
 

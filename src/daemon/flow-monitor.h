@@ -17,6 +17,7 @@ typedef struct {
   gint64 retention_s;         /* ended flows are kept this long */
   guint max_ended;            /* and at most this many */
   const gchar *state_dir;     /* where the tc hook list is kept */
+  const gchar *pin_dir;       /* bpffs directory for the maps; NULL: none */
   VnmProbeAttach attach;      /* tcx, clsact or auto */
 } VnmFlowMonitorConfig;
 
@@ -40,8 +41,14 @@ const gchar *vnm_flow_monitor_program (VnmFlowMonitor *m);
 void vnm_flow_monitor_reconcile (VnmFlowMonitor *m);
 /* Read the kernel table into the store (each interval). */
 void vnm_flow_monitor_poll (VnmFlowMonitor *m);
-/* Detach everything (shutdown). */
+/* Detach everything (shutdown). With pinned maps, the kernel table and the
+ * totals stay for the next run, and the daemon's ended-flow summaries are
+ * saved in the state directory to be read back then. */
 void vnm_flow_monitor_stop (VnmFlowMonitor *m);
+/* "adopted ...", "pinned ..." or why the maps are not pinned; "" without probes. */
+const gchar *vnm_flow_monitor_pin_status (VnmFlowMonitor *m);
+/* "new", "adopted", or "" when the maps are not pinned. */
+const gchar *vnm_flow_monitor_pinned (VnmFlowMonitor *m);
 
 typedef struct {
   gchar *iface;

@@ -208,6 +208,77 @@ vnm_flow_store_limit (VnmFlowStore *s, GHashTable *ifindexes, guint keep, gint64
   return over;
 }
 
+/* "VNMFS" + format version; the layout of the records follows the
+ * structs, so a build with other structs writes another size and refuses
+ * the older file. */
+static const gchar save_magic[8] = "VNMFS\x01";
+
+typedef struct {
+  gchar magic[8];
+  guint32 record_size, n_ended, n_removed, pad;
+} SaveHeader;
+
+typedef struct {
+  gint32 ifindex, pad;
+  guint64 removed;
+} SaveRemoved;
+
+GBytes *
+vnm_flow_store_save (VnmFlowStore *s)
+{
+  GByteArray *out = g_byte_array_new ();
+  SaveHeader h = { { 0 }, sizeof (VnmFlowRecord), s->ended.length,
+                   g_hash_table_size (s->removed), 0 };
+  GHashTableIter it;
+  gpointer key, value;
+
+  memcpy (h.magic, save_magic, sizeof h.magic);
+  g_byte_array_append (out, (const guint8 *) &h, sizeof h);
+  for (GList *l = s->ended.head; l; l = l->next)
+    g_byte_array_append (out, l->data, sizeof (VnmFlowRecord));
+  g_hash_table_iter_init (&it, s->removed);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      SaveRemoved r = { GPOINTER_TO_INT (key), 0, *(guint64 *) value };
+      g_byte_array_append (out, (const guint8 *) &r, sizeof r);
+    }
+  return g_byte_array_free_to_bytes (out);
+}
+
+gboolean
+vnm_flow_store_load (VnmFlowStore *s, GBytes *data, gint64 now_mono_us)
+{
+  gsize len;
+  const guint8 *p = g_bytes_get_data (data, &len);
+  SaveHeader h;
+
+  if (len < sizeof h)
+    return FALSE;
+  memcpy (&h, p, sizeof h);
+  if (memcmp (h.magic, save_magic, sizeof h.magic) != 0 || h.record_size != sizeof (VnmFlowRecord) ||
+      (guint64) h.n_ended * sizeof (VnmFlowRecord) + (guint64) h.n_removed * sizeof (SaveRemoved)
+        != len - sizeof h)
+    return FALSE;
+  p += sizeof h;
+  for (guint32 i = 0; i < h.n_ended; i++, p += sizeof (VnmFlowRecord))
+    {
+      VnmFlowRecord *rec = g_new (VnmFlowRecord, 1);
+      memcpy (rec, p, sizeof *rec);
+      rec->ended = TRUE;
+      g_queue_push_tail (&s->ended, rec);
+    }
+  for (guint32 i = 0; i < h.n_removed; i++, p += sizeof (SaveRemoved))
+    {
+      SaveRemoved r;
+      guint64 *n = g_new (guint64, 1);
+      memcpy (&r, p, sizeof r);
+      *n = r.removed;
+      g_hash_table_insert (s->removed, GINT_TO_POINTER (r.ifindex), n);
+    }
+  prune_ended (s, now_mono_us * NS_PER_US);
+  return TRUE;
+}
+
 void
 vnm_flow_store_reset_ifindex (VnmFlowStore *s, gint ifindex)
 {

@@ -47,6 +47,15 @@ void vnm_flow_store_end_ifindex (VnmFlowStore *store, gint ifindex, gint64 now_m
 guint vnm_flow_store_limit (VnmFlowStore *store, GHashTable *ifindexes, guint keep,
                             gint64 now_mono_us, GArray *to_delete);
 
+/* The daemon's own part of the store, for the next run when the kernel
+ * table is kept (pinned): summaries of ended flows and the per-device
+ * counts of entries the daemon removed. Active flows are not included:
+ * they are in the kernel table. */
+GBytes *vnm_flow_store_save (VnmFlowStore *store);
+/* Adds what vnm_flow_store_save() wrote; FALSE when @data is not such a
+ * record (another version, truncated): nothing is added then. */
+gboolean vnm_flow_store_load (VnmFlowStore *store, GBytes *data, gint64 now_mono_us);
+
 /* Probe (re)attached to @ifindex: its totals restart, so does the count of
  * entries the daemon removed. */
 void vnm_flow_store_reset_ifindex (VnmFlowStore *store, gint ifindex);

@@ -406,6 +406,7 @@ main (int argc, char **argv)
   gint latency_threshold_us = -1, latency_events_rate = 1000;
   g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
+  g_autofree gchar *pin_dir = NULL;
   g_autofree gchar *bus_file = NULL;
   gboolean listen_given = FALSE;
   g_autofree gchar *probe_attach = NULL;
@@ -440,6 +441,9 @@ main (int argc, char **argv)
       N_("MODE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
       N_("Where to record the tc hooks virtnetmond attached (default: /run/virtnetmon)"), N_("DIR") },
+    { "pin-dir", 0, 0, G_OPTION_ARG_FILENAME, &pin_dir,
+      N_("Where in bpffs to pin the flow table and totals, so that they continue across restarts; \"\" for nowhere (default: /sys/fs/bpf/virtnetmon)"),
+      N_("DIR") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, NULL, N_("FILE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log debugging messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
@@ -603,6 +607,7 @@ main (int argc, char **argv)
       .retention_s = 15 * 60,
       .max_ended = 100000,
       .state_dir = state_dir ? state_dir : VNM_DEFAULT_STATE_DIR,
+      .pin_dir = !pin_dir ? VNM_DEFAULT_PIN_DIR : *pin_dir ? pin_dir : NULL,
       .attach = attach,
     };
     ctx.d.flows = vnm_flow_monitor_new (&ctx.d, &fc, no_bpf);

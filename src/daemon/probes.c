@@ -2,6 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +23,8 @@
 #include "vnm-i18n.h"
 
 #define STATE_FILE "tc-hooks"
+/* Devices whose totals stayed in the pinned map at the last stop. */
+#define KEPT_TOTALS_FILE "probe-totals"
 
 #define VNM_BPF_F_BEFORE    (1U << 3)
 
@@ -37,6 +44,12 @@ struct _VnmProbes {
   gpointer user_data;
   GHashTable *hooked;      /* ifindex -> Hooked* */
   gint ncpus;
+  gchar *pin_dir;          /* NULL: maps not pinned */
+  gchar *pin_status;
+  VnmPinState pin_state;
+  int pin_lock_fd;
+  gchar *kept_path;
+  GHashTable *kept;        /* ifindex -> name: totals an earlier run kept */
 };
 
 static int
@@ -116,13 +129,203 @@ save_state (VnmProbes *p)
     g_warning (_("Cannot record tc hooks in %s: %s"), p->state_path, error->message);
 }
 
+/* A pinned map of an earlier run that has the same shape as @map, as an
+ * fd, or -1 (no pin, or one that does not fit: then it is removed). */
+static int
+open_compatible_pin (struct bpf_map *map, const gchar *path, const gchar **why)
+{
+  struct bpf_map_info info = { 0 };
+  __u32 len = sizeof info;
+  int fd = bpf_obj_get (path);
+
+  if (fd < 0)
+    return -1;
+  if (bpf_obj_get_info_by_fd (fd, &info, &len) == 0 && info.type == bpf_map__type (map) &&
+      info.key_size == bpf_map__key_size (map) && info.value_size == bpf_map__value_size (map) &&
+      info.max_entries == bpf_map__max_entries (map))
+    return fd;
+  *why = _("the pinned maps of an earlier run have another shape (flow table size or version)");
+  close (fd);
+  g_unlink (path);
+  return -1;
+}
+
+/* Takes the pin directory for this daemon; FALSE with @why when it cannot. */
+static gboolean
+lock_pin_dir (VnmProbes *p, const gchar *pin_dir, const gchar **why)
+{
+  g_autofree gchar *parent = g_path_get_dirname (pin_dir);
+  struct statfs fs;
+
+  if (statfs (parent, &fs) < 0 || fs.f_type != BPF_FS_MAGIC)
+    {
+      *why = _("no BPF filesystem is mounted there");
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (pin_dir, 0700) < 0)
+    {
+      *why = g_strerror (errno);
+      return FALSE;
+    }
+  p->pin_lock_fd = open (pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (p->pin_lock_fd < 0 || flock (p->pin_lock_fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      *why = _("another virtnetmond uses it");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads the list of kept totals, and drops from the adopted totals map what
+ * is not in it or belongs to a device that is no longer the same. */
+static void
+load_kept_totals (VnmProbes *p)
+{
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  int fd = bpf_map__fd (p->skel->maps.vnm_totals);
+  __u32 key, next, *prev = NULL;
+  g_autoptr(GArray) doomed = g_array_new (FALSE, FALSE, sizeof (__u32));
+
+  if (g_file_get_contents (p->kept_path, &text, NULL, NULL))
+    {
+      lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        {
+          gint ifindex = 0;
+          gchar name[IF_NAMESIZE + 1] = "", now_name[IF_NAMESIZE] = "";
+
+          if (lines[i][0] == '#' || sscanf (lines[i], "%d %16s", &ifindex, name) != 2)
+            continue;
+          if (if_indextoname (ifindex, now_name) && g_str_equal (now_name, name))
+            g_hash_table_insert (p->kept, GINT_TO_POINTER (ifindex), g_strdup (name));
+        }
+    }
+  while (bpf_map_get_next_key (fd, prev, &next) == 0)
+    {
+      if (!g_hash_table_contains (p->kept, GINT_TO_POINTER ((gint) next)))
+        g_array_append_val (doomed, next);
+      key = next;
+      prev = &key;
+    }
+  for (guint i = 0; i < doomed->len; i++)
+    bpf_map_delete_elem (fd, &g_array_index (doomed, __u32, i));
+}
+
+/* Adopts the maps an earlier virtnetmond pinned in @pin_dir, or pins this
+ * run's (after loading). Returns FALSE when nothing is to be pinned. */
+static gboolean
+prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
+{
+  const gchar *why = NULL;
+  g_autofree gchar *flows_path = g_build_filename (pin_dir, "flows", NULL);
+  g_autofree gchar *totals_path = g_build_filename (pin_dir, "totals", NULL);
+  int flows_fd, totals_fd;
+
+  *adopted = FALSE;
+  if (!lock_pin_dir (p, pin_dir, &why))
+    {
+      p->pin_status = g_strdup_printf (_("not pinned: %s: %s"), pin_dir, why);
+      return FALSE;
+    }
+  p->pin_dir = g_strdup (pin_dir);
+  flows_fd = open_compatible_pin (p->skel->maps.vnm_flows, flows_path, &why);
+  totals_fd = open_compatible_pin (p->skel->maps.vnm_totals, totals_path, &why);
+  if (flows_fd >= 0 && totals_fd >= 0 &&
+      bpf_map__reuse_fd (p->skel->maps.vnm_flows, flows_fd) == 0 &&
+      bpf_map__reuse_fd (p->skel->maps.vnm_totals, totals_fd) == 0)
+    *adopted = TRUE;
+  else if (flows_fd >= 0 || totals_fd >= 0)
+    {
+      /* Half a pair is no use: start both afresh. */
+      g_unlink (flows_path);
+      g_unlink (totals_path);
+    }
+  if (flows_fd >= 0)
+    close (flows_fd);
+  if (totals_fd >= 0)
+    close (totals_fd);
+  if (!*adopted && why)
+    g_message (_("Starting new flow probe maps in %s: %s."), pin_dir, why);
+  return TRUE;
+}
+
+static void
+finish_pins (VnmProbes *p, gboolean adopted)
+{
+  g_autofree gchar *flows_path = g_build_filename (p->pin_dir, "flows", NULL);
+  g_autofree gchar *totals_path = g_build_filename (p->pin_dir, "totals", NULL);
+  int err = 0;
+
+  if (adopted)
+    {
+      load_kept_totals (p);
+      p->pin_status = g_strdup_printf (_("adopted from an earlier run (%s)"), p->pin_dir);
+      p->pin_state = VNM_PIN_ADOPTED;
+      g_message (_("Adopted the flow table and totals an earlier virtnetmond pinned in %s: %u device(s) continue."),
+                 p->pin_dir, g_hash_table_size (p->kept));
+      return;
+    }
+  if ((err = bpf_map__pin (p->skel->maps.vnm_flows, flows_path)) < 0 ||
+      (err = bpf_map__pin (p->skel->maps.vnm_totals, totals_path)) < 0)
+    {
+      p->pin_status = g_strdup_printf (_("not pinned: %s: %s"), p->pin_dir, g_strerror (-err));
+      g_warning (_("Cannot pin the flow probe's maps in %s: %s; totals restart with the daemon."),
+                 p->pin_dir, g_strerror (-err));
+      g_unlink (flows_path);
+      g_unlink (totals_path);
+      g_clear_pointer (&p->pin_dir, g_free);
+      return;
+    }
+  p->pin_status = g_strdup_printf (_("pinned (%s)"), p->pin_dir);
+  p->pin_state = VNM_PIN_NEW;
+}
+
+VnmPinState
+vnm_probes_pin_state (VnmProbes *p)
+{
+  return p->pin_state;
+}
+
+const gchar *
+vnm_probes_pin_status (VnmProbes *p)
+{
+  return p->pin_status ? p->pin_status : "";
+}
+
+/* With pinned maps: the devices whose totals are in the map, kept up to date
+ * on every attach and detach so that even after a crash the next run knows
+ * which entries belong to which device. */
+static void
+save_kept (VnmProbes *p)
+{
+  g_autoptr(GString) text = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
+  if (!p->pin_dir)
+    return;
+  text = g_string_new ("# virtnetmond: devices whose totals are in the pinned map\n");
+  g_hash_table_iter_init (&it, p->hooked);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), ((Hooked *) value)->name);
+  g_hash_table_iter_init (&it, p->kept);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), (const gchar *) value);
+  if (!g_file_set_contents (p->kept_path, text->str, text->len, &error))
+    g_warning (_("Cannot record the devices with kept totals in %s: %s"), p->kept_path,
+               error->message);
+}
+
 VnmProbes *
 vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state_dir,
-                VnmTcFilterCountFunc count_filters, gpointer user_data, GError **error)
+                const gchar *pin_dir, VnmTcFilterCountFunc count_filters, gpointer user_data,
+                GError **error)
 {
   g_autoptr(VnmFlowsBpf) skel = NULL;
-  VnmProbes *p;
-  gboolean tcx;
+  g_autoptr(VnmProbes) p = NULL;
+  gboolean tcx, pinning = FALSE, adopted = FALSE;
   int err;
 
   libbpf_set_print (libbpf_log);
@@ -149,7 +352,23 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
       return NULL;
     }
   bpf_map__set_max_entries (skel->maps.vnm_flows, flow_table_size);
-  err = vnm_flows_bpf__load (skel);
+  p = g_new0 (VnmProbes, 1);
+  p->skel = g_steal_pointer (&skel);
+  p->mode = attach;
+  p->flow_table_size = flow_table_size;
+  p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
+  p->kept_path = g_build_filename (state_dir, KEPT_TOTALS_FILE, NULL);
+  p->count_filters = count_filters;
+  p->user_data = user_data;
+  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) hooked_free);
+  p->kept = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  p->ncpus = libbpf_num_possible_cpus ();
+  p->pin_lock_fd = -1;
+  if (pin_dir)
+    pinning = prepare_pins (p, pin_dir, &adopted);
+  else
+    p->pin_status = g_strdup (_("not pinned (no pin directory)"));
+  err = vnm_flows_bpf__load (p->skel);
   if (err)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
@@ -157,16 +376,13 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
                    g_strerror (-err));
       return NULL;
     }
-  p = g_new0 (VnmProbes, 1);
-  p->skel = g_steal_pointer (&skel);
-  p->mode = attach;
-  p->flow_table_size = flow_table_size;
-  p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
-  p->count_filters = count_filters;
-  p->user_data = user_data;
-  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) hooked_free);
-  p->ncpus = libbpf_num_possible_cpus ();
-  return p;
+  if (pinning)
+    finish_pins (p, adopted);
+  if (p->pin_dir)
+    save_kept (p);
+  else
+    g_unlink (p->kept_path);
+  return g_steal_pointer (&p);
 }
 
 guint
@@ -323,7 +539,8 @@ attach_side (VnmProbes *p, gint ifindex, const gchar *ifname, enum bpf_tc_attach
 }
 
 gboolean
-vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **error)
+vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *continued,
+                   GError **error)
 {
   DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
   g_autofree struct vnm_iface_totals *zero = g_new0 (struct vnm_iface_totals, p->ncpus);
@@ -337,7 +554,17 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **err
   h->ifindex = ifindex;
   h->link_fd[0] = h->link_fd[1] = -1;
   g_strlcpy (h->name, ifname, sizeof h->name);
-  if (bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_ANY) < 0)
+  if (continued)
+    *continued = FALSE;
+  /* Totals an earlier run kept for this very device continue. */
+  if (g_hash_table_remove (p->kept, GINT_TO_POINTER (ifindex)) &&
+      bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_NOEXIST) < 0 &&
+      errno == EEXIST)
+    {
+      if (continued)
+        *continued = TRUE;
+    }
+  else if (bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_ANY) < 0)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
                    _("Cannot start the totals of %s: %s"), ifname, g_strerror (errno));
@@ -353,6 +580,7 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **err
           vnm_probes_detach (p, ifindex, FALSE);
           return FALSE;
         }
+      save_kept (p);
       return TRUE;
     }
 
@@ -376,6 +604,7 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, GError **err
       vnm_probes_detach (p, ifindex, FALSE);
       return FALSE;
     }
+  save_kept (p);
   return TRUE;
 }
 
@@ -399,6 +628,7 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
   g_hash_table_remove (p->hooked, GINT_TO_POINTER (ifindex));
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     save_state (p);
+  save_kept (p);
 }
 
 gboolean
@@ -412,8 +642,29 @@ vnm_probes_detach_all (VnmProbes *p)
 {
   g_autoptr(GList) keys = g_hash_table_get_keys (p->hooked);
 
+  /* With pinned maps, the list of kept totals stays as it is now. */
   for (GList *l = keys; l; l = l->next)
-    vnm_probes_detach (p, GPOINTER_TO_INT (l->data), FALSE);
+    {
+      gint ifindex = GPOINTER_TO_INT (l->data);
+      Hooked *h = g_hash_table_lookup (p->hooked, l->data);
+
+      if (!p->pin_dir)
+        {
+          vnm_probes_detach (p, ifindex, FALSE);
+          continue;
+        }
+      /* Unhook, but leave the totals for the next run. */
+      if (p->mode == VNM_PROBE_ATTACH_CLSACT)
+        {
+          detach_side (ifindex, BPF_TC_INGRESS);
+          detach_side (ifindex, BPF_TC_EGRESS);
+          if (h->created_qdisc)
+            remove_qdisc_if_empty (p, ifindex);
+        }
+      g_hash_table_remove (p->hooked, l->data);
+    }
+  if (p->mode == VNM_PROBE_ATTACH_CLSACT)
+    save_state (p);
 }
 
 void
@@ -423,7 +674,13 @@ vnm_probes_free (VnmProbes *p)
     return;
   vnm_flows_bpf__destroy (p->skel);
   g_hash_table_unref (p->hooked);
+  g_hash_table_unref (p->kept);
+  if (p->pin_lock_fd >= 0)
+    close (p->pin_lock_fd);
   g_free (p->state_path);
+  g_free (p->kept_path);
+  g_free (p->pin_dir);
+  g_free (p->pin_status);
   g_free (p);
 }
 

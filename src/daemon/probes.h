@@ -40,10 +40,26 @@ typedef gint (*VnmTcFilterCountFunc) (gint ifindex, gboolean egress, gpointer us
 /* Loads the probe with a flow table of @flow_table_size entries, hooking
  * devices as @attach says (AUTO: tcx when the kernel answers a tcx query).
  * @state_dir keeps the list of devices with clsact hooks, so that a restart
- * after a crash can remove them (tcx links need no such list). */
+ * after a crash can remove them (tcx links need no such list), and which
+ * devices' totals were kept at the last stop.
+ * With @pin_dir (a directory in bpffs, NULL for none), the flow table and
+ * the per-device totals are pinned there and, when a compatible pin exists
+ * (an earlier virtnetmond's), adopted: flows and totals continue across a
+ * restart. Without bpffs, or while another daemon holds @pin_dir, the maps
+ * stay private and vnm_probes_pin_status() says why. */
 VnmProbes *vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state_dir,
-                           VnmTcFilterCountFunc count_filters, gpointer user_data,
-                           GError **error);
+                           const gchar *pin_dir, VnmTcFilterCountFunc count_filters,
+                           gpointer user_data, GError **error);
+
+typedef enum {
+  VNM_PIN_NONE,       /* private maps: totals restart with the daemon */
+  VNM_PIN_NEW,        /* this run's maps, pinned */
+  VNM_PIN_ADOPTED,    /* an earlier run's pinned maps, reused */
+} VnmPinState;
+
+VnmPinState vnm_probes_pin_state (VnmProbes *probes);
+/* A sentence on the pin state: where, and why not when not pinned. */
+const gchar *vnm_probes_pin_status (VnmProbes *probes);
 void vnm_probes_free (VnmProbes *probes);
 
 guint vnm_probes_flow_table_size (VnmProbes *probes);
@@ -56,12 +72,13 @@ VnmProbeAttach vnm_probes_attach_mode (VnmProbes *probes);
 guint vnm_probes_remove_stale (VnmProbes *probes, GArray *ifindexes);
 
 /* Attaches to @ifindex (ingress: from the VM, egress: to the VM) and starts
- * its totals at zero. tcx links go first in the device's chain, so that no
+ * its totals at zero, or, for a device whose totals an earlier run kept in
+ * the pinned map, continues them (*continued set TRUE; may be NULL). tcx links go first in the device's chain, so that no
  * other program's verdict hides a packet from the probe. Fails with a
  * message naming the device when the kernel refuses or (clsact) another
  * program holds virtnetmon's tc handle. */
 gboolean vnm_probes_attach (VnmProbes *probes, gint ifindex, const gchar *ifname,
-                            GError **error);
+                            gboolean *continued, GError **error);
 
 /* Closes virtnetmon's tcx links on @ifindex, or removes its clsact filters
  * (only after checking they are ours) and the clsact qdisc if virtnetmon
@@ -70,7 +87,9 @@ gboolean vnm_probes_attach (VnmProbes *probes, gint ifindex, const gchar *ifname
 void vnm_probes_detach (VnmProbes *probes, gint ifindex, gboolean device_gone);
 
 gboolean vnm_probes_is_attached (VnmProbes *probes, gint ifindex);
-/* Detaches everything (daemon shutdown). */
+/* Detaches everything (daemon shutdown). With pinned maps, the totals of
+ * every device stay in the map (and are listed in the state directory) for
+ * the next run to continue. */
 void vnm_probes_detach_all (VnmProbes *probes);
 
 /* Reads every flow table entry. */

@@ -199,6 +199,8 @@ vnm_query_flow_table (VnmDaemon *daemon)
   ADD (&b, "reason", g_variant_new_string (vnm_flow_monitor_unavailable_reason (daemon->flows)));
   ADD (&b, "size", g_variant_new_uint32 (vnm_flow_monitor_table_size (daemon->flows)));
   ADD (&b, "program", g_variant_new_string (vnm_flow_monitor_program (daemon->flows)));
+  ADD (&b, "pinned", g_variant_new_string (vnm_flow_monitor_pinned (daemon->flows)));
+  ADD (&b, "pin_status", g_variant_new_string (vnm_flow_monitor_pin_status (daemon->flows)));
   return g_variant_builder_end (&b);
 }
 

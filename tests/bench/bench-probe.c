@@ -472,9 +472,9 @@ attach (Hooks *h, gint run)
       ok = h->empty_link >= 0;
     }
   else if (run == RUN_TCX)
-    ok = vnm_probes_attach (h->tcx, h->ifindex, TAP_NAME, &error);
+    ok = vnm_probes_attach (h->tcx, h->ifindex, TAP_NAME, NULL, &error);
   else if (run == RUN_CLSACT)
-    ok = vnm_probes_attach (h->clsact, h->ifindex, TAP_NAME, &error);
+    ok = vnm_probes_attach (h->clsact, h->ifindex, TAP_NAME, NULL, &error);
   if (!ok)
     g_error ("attach (%s): %s", run_label[run], error ? error->message : g_strerror (errno));
 }
@@ -564,9 +564,9 @@ main (int argc, char **argv)
     }
   h.empty = bpf_object__next_program (empty, NULL);
   state = g_dir_make_tmp ("vnm-bench-XXXXXX", NULL);
-  h.tcx = vnm_probes_new (65536, VNM_PROBE_ATTACH_TCX, state, NULL, NULL, &error);
+  h.tcx = vnm_probes_new (65536, VNM_PROBE_ATTACH_TCX, state, NULL, NULL, NULL, &error);
   if (h.tcx)
-    h.clsact = vnm_probes_new (65536, VNM_PROBE_ATTACH_CLSACT, state, NULL, NULL, &error);
+    h.clsact = vnm_probes_new (65536, VNM_PROBE_ATTACH_CLSACT, state, NULL, NULL, NULL, &error);
   if (!h.tcx || !h.clsact)
     {
       g_printerr ("bench-probe: %s\n", error->message);

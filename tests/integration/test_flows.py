@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, make_link,  # noqa: E402
-                     make_netns, on_cleanup, require_root, sh, skip, wait_for)
+                     make_netns, on_cleanup, pin_dir, require_root, sh, skip, wait_for)
 
 require_root()
 for tool in ("ethtool", "nft", "ss", "tc"):
@@ -167,7 +167,9 @@ def client(ns, host, port, send, mode="bulk", **kw):
 
 bus = Bus()
 state_dir = os.path.join(tmp, "state")
+PIN_DIR = pin_dir()
 DAEMON_ARGS = ("--connect", f"test://{node_xml}", "--interval", "1", "--flow-table-size", "256",
+               "--pin-dir", PIN_DIR,
                "--state-dir", state_dir)
 daemon = Daemon(bus, *DAEMON_ARGS)
 
@@ -376,6 +378,73 @@ r = subprocess.run(["gdbus", "call", "--address", bus.address, "--dest", "org.vi
                    text=True, capture_output=True)
 t.check("org.virtnetmon.Error.InvalidArgument" in r.stderr and "top" in r.stderr,
         "GetFlows with a wrongly typed option: InvalidArgument naming it", r.stderr)
+
+# --- restarts without loss: the flow table and totals are pinned -------------------
+UDP_SEND = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.216.0.11", 7100))
+for _ in range(int(sys.argv[1])): s.sendto(b"u" * 64, ("10.216.0.2", 7101))
+"""
+
+
+def udp_burst(n):
+    sh(sys.executable, "-c", UDP_SEND, str(n), netns=vm1)
+
+
+def probe_tx_packets():
+    return cli_json(bus, "domifstat", "flvm1", "vnmfl-a")[0]["probe_tx_packets"]
+
+
+def flow_table():
+    return cli_json(bus, "status")["flow_table"]
+
+
+t.check(flow_table()["pinned"] == "new" and PIN_DIR in flow_table()["pin_status"]
+        and os.path.exists(os.path.join(PIN_DIR, "flows")),
+        "the flow table and totals are pinned in the pin directory (bpffs)", json.dumps(flow_table()))
+udp_burst(50)
+settle()
+udp1 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
+tcp1 = flow_row("flvm1", "10.216.0.2", 5001)
+tot1 = probe_tx_packets()
+daemon.stop()
+t.check(our_tcx("vnmfl-a") == [], "a stopped daemon leaves no hook, even with pinned maps")
+udp_burst(20)                       # while no daemon runs: not seen
+daemon = Daemon(bus, *DAEMON_ARGS)
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach after a restart")
+settle()
+udp2 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
+tcp2 = flow_row("flvm1", "10.216.0.2", 5001)
+t.check(flow_table()["pinned"] == "adopted" and sorted(our_tcx("vnmfl-a")) ==
+        [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")],
+        "the restarted daemon adopts the pinned maps and hooks each side once", str(tcx_progs("vnmfl-a")))
+t.check(udp1 and udp2 and udp2["tx_packets"] == udp1["tx_packets"] == 50 and tcp2 and
+        (tcp2["tx_bytes"], tcp2["rx_bytes"]) == (tcp1["tx_bytes"], tcp1["rx_bytes"]) == (SEND, REPLY),
+        "per-flow totals continue across a restart: UDP 50 packets, TCP exact bytes both ways",
+        f"{udp1} {udp2} {tcp2}")
+udp_burst(30)
+settle()
+udp3 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
+tot3 = probe_tx_packets()
+t.check(udp3 and udp3["tx_packets"] == 80 and tot3 >= tot1 + 30,
+        "after the restart the same flow counts on (80 = 50 + 30) and the interface totals continue",
+        f"{udp3} totals {tot1} -> {tot3}")
+os.kill(daemon.proc.pid, signal.SIGKILL)
+daemon.proc.wait()
+daemon = Daemon(bus, *DAEMON_ARGS)
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach after a crash")
+settle()
+udp4 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
+t.check(flow_table()["pinned"] == "adopted" and udp4 and udp4["tx_packets"] == 80
+        and probe_tx_packets() >= tot3 and len(our_tcx("vnmfl-a")) == 2,
+        "after a crash (SIGKILL) too: maps adopted, flow and totals continue, one hook per side",
+        f"{udp4} {probe_tx_packets()} {tcx_progs('vnmfl-a')}")
+daemon.stop()
+daemon = Daemon(bus, *("512" if a == "256" else a for a in DAEMON_ARGS))
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach with another table size")
+t.check(flow_table()["pinned"] == "new" and "another shape" in daemon.output()
+        and probe_tx_packets() < tot3,
+        "a restart with another flow table size starts new maps, and says why", daemon.output()[-600:])
 
 # --- stop removes exactly ours -------------------------------------------------
 daemon.stop()

@@ -158,7 +158,7 @@ t.check(status == 200 and b'href="/metrics"' in body, "/ links to /metrics")
 
 # --- bad listen addresses ------------------------------------------------------
 vnmd = os.path.join(build_dir(), "src", "virtnetmond")
-r = subprocess.run([vnmd, "--bus-address", bus.address, "--connect", "test:///default",
+r = subprocess.run([vnmd, "--bus-address", bus.address, "--connect", "test:///default", "--pin-dir", "",
                     "--metrics-listen", f"127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=20)
 t.check(r.returncode == 1 and f"127.0.0.1:{PORT}" in r.stderr and "in use" in r.stderr,
         "a port in use: exit 1, names the address and the cause", r.stderr)

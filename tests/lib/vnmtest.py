@@ -229,10 +229,27 @@ class Bus:
         self.proc.wait(5)
 
 
+_pin_dirs = 0
+
+
+def pin_dir():
+    """A fresh directory in bpffs for a test daemon's pinned maps, removed
+    at cleanup (the daemon's default, /sys/fs/bpf/virtnetmon, is the host's)."""
+    global _pin_dirs
+    _pin_dirs += 1
+    path = f"/sys/fs/bpf/vnmtest-{os.getpid()}-{_pin_dirs}"
+    on_cleanup(shutil.rmtree, path, True)
+    return path
+
+
 class Daemon:
     def __init__(self, bus, *args, exe=None, wrapper=(), name="virtnetmond"):
         """exe: the daemon to run (default: the build tree's); wrapper: a
-        command that runs it (setpriv, strace); name: its log file's name."""
+        command that runs it (setpriv, strace); name: its log file's name.
+        Without --pin-dir in @args, the daemon pins into a fresh test
+        directory (see pin_dir)."""
+        if "--pin-dir" not in args:
+            args = (*args, "--pin-dir", pin_dir())
         self.bus = bus
         self.log = open(os.path.join(bus.dir, name + ".log"), "w+")
         self.proc = subprocess.Popen([*wrapper, exe or os.path.join(build_dir(), "src", "virtnetmond"),
