@@ -422,7 +422,9 @@ parse_settings_node (xmlNode *root, gboolean ns_implied, VnmDomainSettings *out,
     {
       if (n->type != XML_ELEMENT_NODE)
         continue;
-      if (!is_ours (n, ns_implied && !root->ns))
+      /* libvirt puts only the element it is given into the namespace:
+       * children written without a prefix stay without one. */
+      if (n->ns && !is_ours (n, FALSE))
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
                        _("<%.64s> inside <settings> is not in namespace %s."),

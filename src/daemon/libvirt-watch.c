@@ -130,9 +130,11 @@ lifecycle_cb (virConnectPtr conn, virDomainPtr dom, int event, int detail, void 
   VnmLibvirtWatch *watch = opaque;
   char uuid[VIR_UUID_STRING_BUFLEN];
 
-  /* A stopped domain goes at once, without a round trip to libvirtd. */
-  if ((event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_UNDEFINED) &&
-      virDomainGetUUIDString (dom, uuid) == 0)
+  /* A stopped domain goes at once, without a round trip to libvirtd. An
+   * undefined one may still run (it becomes transient): it is read again,
+   * like a renamed or redefined one. Migration arrives as stopped here
+   * (migrated away), started there, and suspended in between. */
+  if (event == VIR_DOMAIN_EVENT_STOPPED && virDomainGetUUIDString (dom, uuid) == 0)
     {
       g_hash_table_remove (watch->pending, uuid);
       vnm_registry_remove (watch->registry, uuid);

@@ -90,6 +90,8 @@ publish_soon (void)
     ctx.publish_source = g_idle_add (publish_idle, NULL);
 }
 
+static void publish_soon (void);
+
 static gboolean
 reconcile_idle (gpointer user_data)
 {
@@ -98,6 +100,8 @@ reconcile_idle (gpointer user_data)
     vnm_flow_monitor_reconcile (ctx.d.flows);
   if (ctx.d.latency)
     vnm_latency_monitor_reconcile (ctx.d.latency);
+  /* Clients see where probes are now, not at the next interval. */
+  publish_soon ();
   return G_SOURCE_REMOVE;
 }
 

@@ -38,6 +38,7 @@ if r.returncode != 0:
 
 URI = "qemu:///system"
 NAME = "vnm-e2e-guest"
+TCX_PROGS = os.path.join(build_dir(), "tests", "helpers", "tcx-progs")
 BLOB = 2 * 1024 * 1024
 FETCHES = 3
 t = Results()
@@ -80,6 +81,8 @@ DOMAIN_XML = f"""<domain type='qemu'>
     <initrd>{guest_dir}/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet vnm.ip=10.215.0.11/24 vnm.peer=10.215.0.2 vnm.count={FETCHES}</cmdline>
   </os>
+  <!-- ACPI: PCI hot-plug of a NIC on the pc machine's root bus. -->
+  <features><acpi/></features>
   <devices>
     <interface type='bridge'>
       <source bridge='vnme2e-br0'/>
@@ -134,7 +137,8 @@ wait_for(lambda: cli_json(bus, "status")["libvirt_connected"], 15, "virtnetmond 
 def start_guest():
     if os.path.exists(console):
         os.unlink(console)
-    virsh("create", xml_path)
+    r = virsh("create", xml_path, check=False)
+    assert r.returncode == 0, f"virsh create: {r.stderr}"
 
 
 def console_text():
@@ -301,11 +305,102 @@ wait_for(lambda: NAME not in names() and ifstat_row(bus, vnet) is None, 10,
          "the stopped domain and its rows to go")
 t.check(True, "stopping the domain removes it and its rows")
 
-start_guest()
+# Persistent this time (define + start), to undefine it while it runs.
+virsh("define", xml_path)
+on_cleanup(virsh, "undefine", NAME, check=False)
+if os.path.exists(console):
+    os.unlink(console)
+virsh("start", NAME)
 wait_for(lambda: NAME in names(), 10, "the domain to come back")
 ours = cli_json(bus, "domiflist", NAME)
 t.check(len(ours) == 2 and all(i["has_stats"] for i in ours),
         "starting it again brings it back without a daemon restart", str(ours))
+
+
+def probes():
+    return {p["iface"]: p for p in cli_json(bus, "status")["probes"]}
+
+
+def our_tcx(dev):
+    out = sh(TCX_PROGS, "show", dev, check=False).stdout
+    return sorted(line.split()[1] for line in out.splitlines() if "vnm_tc_" in line)
+
+
+def state():
+    return next((d["state"] for d in cli_json(bus, "list") if d["name"] == NAME), None)
+
+
+vnet = next(i["iface"] for i in ours if i["type"] == "bridge")
+wait_for(lambda: our_tcx(vnet) == ["vnm_tc_from_vm", "vnm_tc_to_vm"], 10, "the probe on the new tap")
+
+# Undefined while running: it is transient now, and still runs.
+virsh("undefine", NAME)
+time.sleep(1.5)
+t.check(NAME in names() and our_tcx(vnet) == ["vnm_tc_from_vm", "vnm_tc_to_vm"],
+        "undefining a running domain keeps it listed and probed (it runs on, transient)")
+
+# Pause and resume follow, probes stay.
+virsh("suspend", NAME)
+wait_for(lambda: state() == "paused", 10, "the paused state")
+t.check(our_tcx(vnet) == ["vnm_tc_from_vm", "vnm_tc_to_vm"], "virsh suspend: state paused, probe kept")
+virsh("resume", NAME)
+wait_for(lambda: state() == "running", 10, "the running state")
+t.check(True, "virsh resume: state running again")
+
+# NIC hot-plug and unplug: the mapping and the probe follow the device events.
+# The guest must be up to acknowledge an unplug (ACPI): wait for its downloads.
+wait_for(lambda: f"VNM-FETCH-DONE {FETCHES}" in console_text(), 120, "the guest to boot again")
+HP_MAC = "52:54:00:e2:e2:0a"
+r = virsh("attach-interface", NAME, "bridge", "vnme2e-br0", "--target", "vnmhp0", "--mac", HP_MAC,
+          "--model", "virtio", "--live", check=False)
+t.check(r.returncode == 0, "virsh attach-interface --live (hot-plug a NIC)", r.stderr)
+wait_for(lambda: our_tcx("vnmhp0") == ["vnm_tc_from_vm", "vnm_tc_to_vm"], 10,
+         "the probe on the hot-plugged NIC")
+row = ifstat_row(bus, "vnmhp0")
+listed = [i["iface"] for i in cli_json(bus, "domiflist", NAME)]
+t.check(row and row["vm_name"] == NAME and probes().get("vnmhp0", {}).get("attached")
+        and "vnmhp0" in listed and len(listed) == 3,
+        "hot-plugged NIC vnmhp0: mapped to the domain and probed (the kernel lists the programs)",
+        f"{row} {probes().get('vnmhp0')} {listed}")
+rates = cli_json(bus, "domifstat", NAME, "vnmhp0")[0]
+t.check(rates["rx_pps"] < 1000 and rates["tx_pps"] < 1000, "no rate spike on the new device", str(rates))
+virsh("detach-interface", NAME, "bridge", "--mac", HP_MAC, "--live")
+wait_for(lambda: len(cli_json(bus, "domiflist", NAME)) == 2 and ifstat_row(bus, "vnmhp0") is None
+         and "vnmhp0" not in probes(), 30, "the unplugged NIC to go (the guest acknowledges the unplug)")
+t.check("vnmhp0" not in probes() and our_tcx(vnet) == ["vnm_tc_from_vm", "vnm_tc_to_vm"],
+        "unplugged: the NIC and its probe are gone, the other NIC keeps its probe")
+
+# Settings written with virsh metadata are followed; virtnetmon set writes
+# what virsh then reads back.
+virsh("metadata", NAME, "http://virtnetmon.org/xmlns/domain/1.0", "--key", "virtnetmon", "--live",
+      "--set", "<settings><monitoring enabled='no'/></settings>")
+wait_for(lambda: our_tcx(vnet) == [], 10, "the probe to leave after virsh metadata")
+wait_for(lambda: not probes()[vnet]["attached"], 5, "status to say the probe left")
+now_set = cli_json(bus, "set", NAME)
+t.check(not probes()[vnet]["attached"] and now_set["from_metadata"] == ["monitoring"],
+        "virsh metadata ... monitoring enabled='no': the probes leave the domain's taps",
+        f"{probes()[vnet]} {now_set}")
+cli(bus, "set", NAME, "--unset", "monitoring", "--latency", "on", "--latency-threshold", "5000")
+wait_for(lambda: our_tcx(vnet) == ["vnm_tc_from_vm", "vnm_tc_to_vm"], 10, "the probe back")
+meta = virsh("metadata", NAME, "http://virtnetmon.org/xmlns/domain/1.0", "--live", check=False).stdout
+t.check("<latency" in meta and 'enabled="yes"' in meta and 'threshold-us="5000"' in meta
+        and "monitoring" not in meta and cli_json(bus, "latency", NAME)["state"]["traced"],
+        "virtnetmon set writes through libvirt: virsh metadata reads it back, and tracing is on", meta)
+cli(bus, "set", NAME, "--unset", "latency", "--unset", "latency-threshold")
+r = virsh("metadata", NAME, "http://virtnetmon.org/xmlns/domain/1.0", "--live", check=False)
+t.check(r.returncode != 0 and "metadata" in r.stderr.lower(),
+        "with every setting unset the element is removed from the domain", r.stdout + r.stderr)
+
+# QEMU crashes (killed) while libvirtd runs: the domain and its probes go.
+qemu_pid = sh("pgrep", "-f", f"guest={NAME}").stdout.split()[0]
+sh("kill", "-9", qemu_pid)
+wait_for(lambda: NAME not in names(), 15, "the crashed domain to go")
+t.check(vnet not in probes() and ifstat_row(bus, vnet) is None,
+        "a guest whose QEMU died is dropped with its rows and probes")
+# libvirt tidies up after QEMU (its tap, its state) before the name is free.
+wait_for(lambda: virsh("domstate", NAME, check=False).returncode != 0, 30, "libvirt to forget the domain")
+start_guest()
+wait_for(lambda: NAME in names(), 10, "the domain to come back after the crash")
 
 
 # libvirtd goes away: keep serving, say so, reconnect, reconcile. While it is

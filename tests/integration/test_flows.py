@@ -201,6 +201,10 @@ def our_filters(dev):
     return found
 
 
+def kernel_ifindex(dev):
+    return json.loads(sh("ip", "-j", "link", "show", dev).stdout)[0]["ifindex"]
+
+
 def has_clsact(dev):
     return "clsact" in sh("tc", "qdisc", "show", "dev", dev, check=False).stdout
 
@@ -445,6 +449,31 @@ wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach with a
 t.check(flow_table()["pinned"] == "new" and "another shape" in daemon.output()
         and probe_tx_packets() < tot3,
         "a restart with another flow table size starts new maps, and says why", daemon.output()[-600:])
+
+# --- a tap recreated under the same name: mapping and probe follow, no spike ---------
+old_ifindex = kernel_ifindex("vnmfl-a")
+before = cli_json(bus, "domifstat", "flvm1", "vnmfl-a")[0]
+sh("ip", "link", "del", "vnmfl-a")
+veth_to("vnmfl-a", "eth0", vm1, ["10.216.0.11/24", "fd16::11/64"])
+sh("ip", "link", "set", "vnmfl-a", "master", "vnmfl-br0")
+wait_for(lambda: probes().get("vnmfl-a", {}).get("attached") and
+         cli_json(bus, "domifstat", "flvm1", "vnmfl-a")[0]["ifindex"] != old_ifindex, 10,
+         "the probe on the recreated vnmfl-a")
+udp_burst(10)
+settle()
+after = cli_json(bus, "domifstat", "flvm1", "vnmfl-a")[0]
+k = json.loads(sh("ip", "-j", "-s", "link", "show", "vnmfl-a").stdout)[0]["stats64"]
+t.check(sorted(our_tcx("vnmfl-a")) == [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")]
+        and after["ifindex"] == kernel_ifindex("vnmfl-a") != old_ifindex,
+        "vnmfl-a recreated (new ifindex): still flvm1's, its probe on the new device, once",
+        f"{old_ifindex} -> {after['ifindex']} {tcx_progs('vnmfl-a')}")
+# The counters are the last interval's; a neighbour solicitation may come after.
+t.check(k["rx"]["packets"] - 3 <= after["tx_packets"] <= k["rx"]["packets"] < before["tx_packets"]
+        and k["rx"]["packets"] - 3 <= after["probe_tx_packets"] <= k["rx"]["packets"] and after["tx_pps"] < 1000
+        and after["rx_mbps"] < 10,
+        "its counters start with the new device (kernel's, not the old ones), and no rate spike",
+        f"before {before['tx_packets']} after {after['tx_packets']} kernel {k['rx']['packets']} "
+        f"probe {after['probe_tx_packets']} pps {after['tx_pps']} mbps {after['rx_mbps']}")
 
 # --- stop removes exactly ours -------------------------------------------------
 daemon.stop()
