@@ -225,6 +225,37 @@ limit_domains (VnmFlowMonitor *m, GArray *to_delete)
     }
 }
 
+/* Devices that are gone and whose flows have all aged out are forgotten,
+ * so that the maps do not grow with every tap a VM start creates. */
+static void
+forget_unused (VnmFlowMonitor *m)
+{
+  g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
+  g_autoptr(GHashTable) in_use = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) uuids = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter it;
+  gpointer key, value;
+
+  for (guint i = 0; i < records->len; i++)
+    g_hash_table_add (in_use, GINT_TO_POINTER ((gint) ((VnmFlowRecord *) records->pdata[i])->key.ifindex));
+  g_hash_table_iter_init (&it, m->owner);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      if (vnm_probes_is_attached (m->probes, GPOINTER_TO_INT (key)) ||
+          g_hash_table_contains (in_use, key))
+        {
+          g_hash_table_add (uuids, value);
+          continue;
+        }
+      vnm_flow_store_reset_ifindex (m->store, GPOINTER_TO_INT (key));
+      g_hash_table_iter_remove (&it);
+    }
+  g_hash_table_iter_init (&it, m->owner_name);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    if (!g_hash_table_contains (uuids, key))
+      g_hash_table_iter_remove (&it);
+}
+
 void
 vnm_flow_monitor_poll (VnmFlowMonitor *m)
 {
@@ -255,6 +286,7 @@ vnm_flow_monitor_poll (VnmFlowMonitor *m)
   limit_domains (m, to_delete);
   for (guint i = 0; i < to_delete->len; i++)
     vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
+  forget_unused (m);
 }
 
 void

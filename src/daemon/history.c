@@ -37,10 +37,16 @@ typedef struct {
   gfloat min[M], avg[M], max[M];
 } Minute;
 
+/* 1-second ring: slot = second % FINE, valid when its stamp matches. */
 typedef struct {
-  /* 1-second ring: slot = second % FINE, valid when its stamp matches. */
-  gfloat fine[FINE][M];
-  gint64 fine_stamp[FINE];
+  gfloat v[FINE][M];
+  gint64 stamp[FINE];
+} Fine;
+
+typedef struct {
+  /* Allocated with the first second, freed once a series has been silent
+   * for longer than it covers (a gone interface keeps its minutes only). */
+  Fine *fine;
   /* The second being filled, not yet in the ring: rate x time, and how
    * much of the second samples covered. */
   gint64 cur_second;
@@ -65,6 +71,7 @@ struct _VnmHistory {
 static void
 series_free (Series *s)
 {
+  g_free (s->fine);
   g_free (s->coarse);
   g_free (s);
 }
@@ -122,9 +129,15 @@ finish_second (Series *s, gint64 second, const gdouble *v)
   guint slot = second % FINE;
   gint64 minute = second / 60;
 
+  if (!s->fine)
+    {
+      s->fine = g_new (Fine, 1);
+      for (guint i = 0; i < FINE; i++)
+        s->fine->stamp[i] = -1;
+    }
   for (guint i = 0; i < M; i++)
-    s->fine[slot][i] = v[i];
-  s->fine_stamp[slot] = second;
+    s->fine->v[slot][i] = v[i];
+  s->fine->stamp[slot] = second;
 
   if (s->acc_n && minute != s->acc_minute)
     {
@@ -158,8 +171,6 @@ vnm_history_record (VnmHistory *h, const gchar *name, gdouble now_s, gdouble dt_
   if (!s)
     {
       s = g_new0 (Series, 1);
-      for (guint i = 0; i < FINE; i++)
-        s->fine_stamp[i] = -1;
       g_hash_table_insert (h->series, g_strdup (name), s);
     }
   t = MAX (now_s - dt_s, now_s - FINE);
@@ -222,9 +233,9 @@ vnm_history_query (VnmHistory *h, const gchar *name, VnmMetric metric, gint64 si
       for (gint64 sec = MAX (from + 1, 0); sec <= now_s; sec++)
         {
           guint slot = sec % FINE;
-          if (s->fine_stamp[slot] == sec)
+          if (s->fine && s->fine->stamp[slot] == sec)
             {
-              gdouble v = s->fine[slot][metric];
+              gdouble v = s->fine->v[slot][metric];
               add_point (out, sec, v, v, v);
             }
           else if (s->cur_open && sec == s->cur_second && s->cur_cover > 0)
@@ -257,8 +268,12 @@ vnm_history_expire (VnmHistory *h, gint64 now_s)
 
   g_hash_table_iter_init (&it, h->series);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
-    if (now_s - s->last_s > (gint64) COARSE * 60)
-      g_hash_table_iter_remove (&it);
+    {
+      if (now_s - s->last_s > (gint64) COARSE * 60)
+        g_hash_table_iter_remove (&it);
+      else if (s->fine && now_s - s->last_s > FINE)
+        g_clear_pointer (&s->fine, g_free);
+    }
 }
 
 gboolean
@@ -282,6 +297,6 @@ vnm_history_memory (VnmHistory *h)
 
   g_hash_table_iter_init (&it, h->series);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
-    total += sizeof *s + s->coarse_cap * sizeof (Minute);
+    total += sizeof *s + (s->fine ? sizeof (Fine) : 0) + s->coarse_cap * sizeof (Minute);
   return total;
 }

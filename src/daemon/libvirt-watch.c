@@ -127,6 +127,7 @@ schedule_refresh (VnmLibvirtWatch *watch, virDomainPtr dom)
 static int
 lifecycle_cb (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
+  g_debug ("libvirt: domain %s: lifecycle event %d, detail %d.", virDomainGetName (dom), event, detail);
   VnmLibvirtWatch *watch = opaque;
   char uuid[VIR_UUID_STRING_BUFLEN];
 

@@ -136,6 +136,35 @@ test_bounded (void)
   g_assert_cmpuint (vnm_history_n_series (h), ==, 0);
 }
 
+/* A series that went quiet (its interface is gone) gives its seconds ring
+ * back after 15 minutes and keeps its minutes, so that short-lived taps
+ * cost little for the 48 hours they stay queryable. */
+static void
+test_quiet_series_shrinks (void)
+{
+  g_autoptr(VnmHistory) h = vnm_history_new ();
+  g_autoptr(GArray) minutes = NULL;
+  gsize live, quiet;
+  guint res;
+
+  for (gint64 t = 1; t <= 180; t++)
+    record (h, "tap", T0 + t, 1, 5);
+  live = vnm_history_memory (h);
+  vnm_history_expire (h, T0 + 180 + VNM_HISTORY_FINE_SECONDS);
+  g_assert_cmpuint (vnm_history_memory (h), ==, live);
+  vnm_history_expire (h, T0 + 180 + VNM_HISTORY_FINE_SECONDS + 1);
+  quiet = vnm_history_memory (h);
+  g_assert_cmpuint (quiet, <, live / 8);
+  g_assert_cmpuint (vnm_history_n_series (h), ==, 1);
+  minutes = vnm_history_query (h, "tap", VNM_METRIC_RX_PPS, 3600, T0 + 1200, &res);
+  g_assert_cmpuint (res, ==, 60);
+  g_assert_cmpuint (minutes->len, >=, 3);
+  g_assert_cmpfloat (g_array_index (minutes, VnmHistoryPoint, 0).avg, ==, 5 * 3);
+  /* It comes back to life with a new seconds ring. */
+  record (h, "tap", T0 + 2000, 1, 7);
+  g_assert_cmpuint (vnm_history_memory (h), >, quiet);
+}
+
 static void
 test_metric_names (void)
 {
@@ -159,6 +188,7 @@ main (int argc, char **argv)
   g_test_add_func ("/history/subsecond-and-gaps", test_subsecond_and_gaps);
   g_test_add_func ("/history/minutes", test_minutes);
   g_test_add_func ("/history/bounded", test_bounded);
+  g_test_add_func ("/history/quiet-series-shrinks", test_quiet_series_shrinks);
   g_test_add_func ("/history/metric-names", test_metric_names);
   return g_test_run ();
 }
