@@ -82,8 +82,8 @@ parse_count (const gchar *option, const gchar *value, guint64 min, guint64 max, 
 {
   if (!g_ascii_string_to_unsigned (value, 10, min, max, out, NULL))
     {
-      g_printerr (_("virtnetmon: set: --%s takes a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT ", not '%s'.\n"),
-                  option, min, max, value);
+      g_printerr (_("virtnetmon: set: --%s takes a whole number from %llu to %llu, not '%s'.\n"),
+                  option, (unsigned long long) min, (unsigned long long) max, value);
       return FALSE;
     }
   return TRUE;

@@ -73,8 +73,8 @@ read_number (GKeyFile *kf, const gchar *path, const gchar *key, gint64 min, gint
   if (!g_ascii_string_to_signed (v, 10, min, max, out, NULL))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                   _("%s= in [domains] of '%s' is '%s'; use a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT "."),
-                   key, path, v, min, max);
+                   _("%s= in [domains] of '%s' is '%s'; use a whole number from %lld to %lld."),
+                   key, path, v, (long long) min, (long long) max);
       return FALSE;
     }
   return TRUE;

@@ -289,8 +289,8 @@ read_document (const gchar *xml, gssize len, const gchar *what, gsize max_len, G
   if ((gsize) len > max_len)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
-                   _("The %s is %" G_GSSIZE_FORMAT " bytes long; more than %" G_GSIZE_FORMAT " bytes is refused."),
-                   what, len, max_len);
+                   _("The %s is %lld bytes long; more than %llu bytes is refused."),
+                   what, (long long) len, (unsigned long long) max_len);
       return NULL;
     }
 
@@ -379,8 +379,8 @@ settings_number (xmlNode *node, const gchar *name, gint64 min, gint64 max, gint6
   if (!g_ascii_string_to_signed (v, 10, min, max, &n, NULL))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
-                   _("<%s %s='%.40s'> is not a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT "."),
-                   (const char *) node->name, name, v, min, max);
+                   _("<%s %s='%.40s'> is not a whole number from %lld to %lld."),
+                   (const char *) node->name, name, v, (long long) min, (long long) max);
       return FALSE;
     }
   *out = n;
