@@ -483,7 +483,7 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
       "and stage. tx = sent by the VM: received from its netdev -> queued on the next\n"
       "device -> handed to that device's driver. rx = sent to the VM: received on a\n"
       "port of its bridge -> queued on its netdev -> handed to the tap -> taken by\n"
-      "the guest. Tracing is off until switched on (root only):\n"
+      "the guest. Tracing is off until switched on (root, or whom polkit allows):\n"
       "  virtnetmon latency DOMAIN --on [--direction D] [--proto P] [--src-ip A]\n"
       "      [--dst-ip A] [--src-port N] [--dst-port N] [--threshold USEC]\n"
       "  virtnetmon latency --all --on|--off\n"

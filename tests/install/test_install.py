@@ -180,8 +180,8 @@ t.check(unit["Service"].get("Type") == "dbus" and unit["Service"].get("BusName")
 pk = sh("xmllint", "--xpath", "//action/@id", D("/usr/share/polkit-1/actions/org.virtnetmon.policy"),
         check=False)
 t.check(pk.returncode == 0 and sorted(re.findall(r'id="([^"]+)"', pk.stdout)) ==
-        ["org.virtnetmon.configure", "org.virtnetmon.read"],
-        "the polkit policy is well-formed and defines org.virtnetmon.read and .configure", pk.stdout + pk.stderr)
+        ["org.virtnetmon.configure"],
+        "the polkit policy is well-formed and defines org.virtnetmon.configure", pk.stdout + pk.stderr)
 r = sh("gdbus-codegen", "--interface-prefix", "org.virtnetmon.", "--generate-c-code",
        os.path.join(tmp, "check"), D("/usr/share/dbus-1/interfaces/org.virtnetmon.Monitor1.xml"), check=False)
 t.check(r.returncode == 0, "the installed interface XML is a valid introspection document", r.stderr)
