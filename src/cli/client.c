@@ -133,6 +133,12 @@ vnm_cli_report_error (const gchar *what, GError *error)
       return VNM_EXIT_FAILURE;
     }
   g_dbus_error_strip_remote_error (error);
+  if (g_error_matches (error, VNM_ERROR, VNM_ERROR_PERMISSION_DENIED))
+    {
+      /* The daemon refused: not root, and polkit did not authorize. */
+      g_printerr (_("virtnetmon: %s: permission denied: %s\n"), what, error->message);
+      return VNM_EXIT_FAILURE;
+    }
   g_printerr ("virtnetmon: %s: %s\n", what, error->message);
   return VNM_EXIT_FAILURE;
 }
