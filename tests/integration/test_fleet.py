@@ -10,17 +10,14 @@ counted on both hosts). Each VM is a network namespace behind a veth on its
 host's bridge and pings a peer a known number of times. Ground truth: the
 kernel's counters of each VM's veth (`ip -s link`).
 """
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import promtext  # noqa: E402
 from vnmtest import (Bus, Daemon, Results, free_port, kernel_link, make_link,  # noqa: E402
                      netns_on_bridge, on_cleanup, require_root, sh, skip, source_dir, wait_for,
                      write_test_node)
@@ -119,17 +116,7 @@ def start_prometheus(directory, name):
 
 
 def promql(port, q):
-    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as e:
-        try:
-            return json.load(e)
-        except ValueError:      # not ready yet: a plain-text 503
-            return {"status": "down", "code": e.code}
-    except OSError:
-        return {"status": "down"}
+    return promtext.query(port, q)
 
 
 def result(port, q):

@@ -194,14 +194,7 @@ on_cleanup(prom.terminate)
 
 
 def promql(q):
-    url = f"http://127.0.0.1:{PPORT}/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return json.load(r)
-    except urllib.error.HTTPError as e:
-        return json.load(e)
-    except OSError:
-        return {"status": "down"}
+    return promtext.query(PPORT, q)
 
 
 def target_up():

@@ -56,3 +56,25 @@ def value(samples, name, **labels):
     if len(found) != 1:
         raise KeyError(f"{name}{labels}: {len(found)} samples")
     return found[0][1]
+
+
+def query(port, q):
+    """An instant query to the Prometheus on 127.0.0.1:@port. A Prometheus
+    still starting answers a plain-text 503, or nothing: both come back as
+    {"status": "down"}, so that callers can wait for "success"."""
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        try:
+            return json.load(e)
+        except ValueError:
+            return {"status": "down", "code": e.code}
+    except OSError:
+        return {"status": "down"}
