@@ -1,6 +1,7 @@
 /* latency-monitor.c: latency tracing settings and the probe's device table. */
 #include "config.h"
 
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,8 @@ struct _VnmLatencyMonitor {
   guint64 lost_rate;
   GPtrArray *pending;          /* of VnmLatencyEvent* */
   guint flush_source;
+  gchar *drop_devices_path;    /* pinned drops: VM devices whose counters they are */
+  gchar *drop_devices_saved;   /* what was last written there */
 };
 
 static void
@@ -137,6 +140,73 @@ describe_extra_stages (const VnmKernelCaps *caps)
                      "the tracepoint stages cover the path"));
 }
 
+/* Adopted drop counters: keep those of the VM devices the last run listed
+ * that are still the same devices (same ifindex and name), forget the rest. */
+static void
+keep_drops_of_same_devices (VnmLatencyMonitor *m)
+{
+  g_autoptr(GHashTable) same = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) doomed = g_hash_table_new (NULL, NULL);
+  g_autoptr(GArray) drops = vnm_latency_probe_read_drops (m->probe);
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GHashTableIter it;
+  gpointer key;
+
+  if (g_file_get_contents (m->drop_devices_path, &text, NULL, NULL))
+    {
+      lines = g_strsplit (text, "\n", -1);
+      for (guint i = 0; lines[i]; i++)
+        {
+          gint ifindex = 0;
+          gchar name[IF_NAMESIZE + 1] = "", now_name[IF_NAMESIZE] = "";
+
+          if (lines[i][0] != '#' && sscanf (lines[i], "%d %16s", &ifindex, name) == 2 &&
+              if_indextoname (ifindex, now_name) && g_str_equal (now_name, name))
+            g_hash_table_add (same, GINT_TO_POINTER (ifindex));
+        }
+    }
+  for (guint i = 0; i < drops->len; i++)
+    {
+      gint ifindex = (gint) g_array_index (drops, VnmLatDrop, i).key.ifindex;
+      if (!g_hash_table_contains (same, GINT_TO_POINTER (ifindex)))
+        g_hash_table_add (doomed, GINT_TO_POINTER (ifindex));
+    }
+  g_hash_table_iter_init (&it, doomed);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    vnm_latency_probe_clear_drops (m->probe, GPOINTER_TO_UINT (key));
+  g_message (_("Adopted the drop counters an earlier virtnetmond pinned: %u device(s) continue."),
+             g_hash_table_size (same));
+}
+
+/* Pinned drops: which VM devices the counters are of, for the next run. */
+static void
+save_drop_devices (VnmLatencyMonitor *m)
+{
+  g_autoptr(GString) text = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
+  if (!m->drop_devices_path)
+    return;
+  text = g_string_new ("# virtnetmond: VM devices whose drops are in the pinned map\n");
+  g_hash_table_iter_init (&it, m->devices);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (((Device *) value)->uuid)
+      g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), ((Device *) value)->name);
+  if (g_strcmp0 (text->str, m->drop_devices_saved) == 0)
+    return;
+  if (!g_file_set_contents (m->drop_devices_path, text->str, text->len, &error))
+    {
+      g_warning (_("Cannot record the devices with kept drop counters in %s: %s"),
+                 m->drop_devices_path, error->message);
+      return;
+    }
+  g_free (m->drop_devices_saved);
+  m->drop_devices_saved = g_strdup (text->str);
+}
+
 VnmLatencyMonitor *
 vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboolean disabled)
 {
@@ -164,15 +234,27 @@ vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboo
   else
     {
       gboolean btf = !config->raw_tp && (!daemon->caps || daemon->caps->tp_btf);
-      m->probe = vnm_latency_probe_new (btf, config->paths, on_event, m, &error);
+      g_autofree gchar *drops_pin = NULL;
+      gboolean adopted = FALSE;
+
+      if (config->pin_dir && config->state_dir)
+        {
+          drops_pin = g_build_filename (config->pin_dir, "drops", NULL);
+          m->drop_devices_path = g_build_filename (config->state_dir, "drop-devices", NULL);
+        }
+      m->probe = vnm_latency_probe_new (btf, config->paths, drops_pin, &adopted, on_event, m,
+                                        &error);
       if (!m->probe && btf && (!daemon->caps || daemon->caps->raw_tp))
         {
           g_message (_("tp_btf latency programs refused (%s); trying raw_tp."), error->message);
           g_clear_error (&error);
-          m->probe = vnm_latency_probe_new (FALSE, config->paths, on_event, m, &error);
+          m->probe = vnm_latency_probe_new (FALSE, config->paths, drops_pin, &adopted, on_event,
+                                            m, &error);
         }
       if (!m->probe)
         m->unavailable = g_strdup (error->message);
+      else if (adopted)
+        keep_drops_of_same_devices (m);
     }
   if (m->unavailable)
     g_message (_("Latency and drop probes are not available: %s"), m->unavailable);
@@ -194,6 +276,8 @@ vnm_latency_monitor_free (VnmLatencyMonitor *m)
   g_ptr_array_unref (m->pending);
   g_free (m->unavailable);
   g_free (m->extra_stages);
+  g_free (m->drop_devices_path);
+  g_free (m->drop_devices_saved);
   g_free (m);
 }
 
@@ -479,6 +563,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
   if (vnm_latency_probe_tracing (m->probe) != traced &&
       !vnm_latency_probe_set_tracing (m->probe, traced, &error))
     g_warning ("%s", error->message);
+  save_drop_devices (m);
 }
 
 gboolean

@@ -35,6 +35,10 @@ typedef struct {
   guint64 threshold_ns;        /* default threshold */
   guint max_events_per_s;      /* events passed on to clients, per second */
   gboolean raw_tp;             /* raw_tp programs even where tp_btf works */
+  /* With both: the drop counters are pinned in @pin_dir and continue
+   * across daemon restarts; @state_dir lists whose they are. */
+  const gchar *pin_dir;
+  const gchar *state_dir;
 } VnmLatencyConfig;
 
 /* Never fails: when the probe cannot run, says why and serves nothing. */

@@ -1,6 +1,8 @@
 /* latency-probe.c: libbpf side of the latency and drop probe. */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,8 +82,29 @@ load_reason_names (VnmLatencyProbe *p)
   btf__free (vmlinux);
 }
 
+/* An earlier run's pinned map at @path of @map's shape, as an fd, or -1
+ * (none, or one of another shape: removed). */
+static int
+open_compatible_pin (struct bpf_map *map, const gchar *path)
+{
+  struct bpf_map_info info = { 0 };
+  __u32 len = sizeof info;
+  int fd = bpf_obj_get (path);
+
+  if (fd < 0)
+    return -1;
+  if (bpf_obj_get_info_by_fd (fd, &info, &len) == 0 && info.type == bpf_map__type (map) &&
+      info.key_size == bpf_map__key_size (map) && info.value_size == bpf_map__value_size (map) &&
+      info.max_entries == bpf_map__max_entries (map))
+    return fd;
+  close (fd);
+  g_unlink (path);
+  return -1;
+}
+
 VnmLatencyProbe *
-vnm_latency_probe_new (gboolean use_btf, guint paths, VnmLatencyEventFunc on_event,
+vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
+                       gboolean *drops_adopted, VnmLatencyEventFunc on_event,
                        gpointer user_data, GError **error)
 {
   g_autoptr(VnmLatencyBpf) skel = NULL;
@@ -120,6 +143,16 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, VnmLatencyEventFunc on_eve
   for (guint i = 0; i < N_PROGS; i++)
     bpf_program__set_autoload (use_btf ? raw_progs[i] : btf_progs[i], false);
 
+  *drops_adopted = FALSE;
+  if (drops_pin)
+    {
+      int fd = open_compatible_pin (skel->maps.vnm_lat_drops, drops_pin);
+      if (fd >= 0)
+        {
+          *drops_adopted = bpf_map__reuse_fd (skel->maps.vnm_lat_drops, fd) == 0;
+          close (fd);
+        }
+    }
   err = vnm_latency_bpf__load (skel);
   if (err)
     {
@@ -128,6 +161,10 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, VnmLatencyEventFunc on_eve
                    use_btf ? "tp_btf" : "raw_tp", g_strerror (-err));
       return NULL;
     }
+
+  if (drops_pin && !*drops_adopted && (err = bpf_map__pin (skel->maps.vnm_lat_drops, drops_pin)) < 0)
+    g_warning (_("Cannot pin the drop counters at %s: %s; they restart with the daemon."),
+               drops_pin, g_strerror (-err));
 
   p = g_new0 (VnmLatencyProbe, 1);
   p->btf = use_btf;

@@ -15,8 +15,11 @@ typedef struct _VnmLatencyProbe VnmLatencyProbe;
 typedef void (*VnmLatencyEventFunc) (const struct vnm_lat_event *event, gpointer user_data);
 
 /* @use_btf: load the tp_btf programs (else raw_tp). @paths: entries of the
- * in-flight packet table. */
-VnmLatencyProbe *vnm_latency_probe_new (gboolean use_btf, guint paths,
+ * in-flight packet table. @drops_pin: a bpffs path for the drop counters
+ * (NULL: not pinned); a compatible map found there (an earlier run's) is
+ * adopted, and *@drops_adopted says so. */
+VnmLatencyProbe *vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
+                                        gboolean *drops_adopted,
                                         VnmLatencyEventFunc on_event, gpointer user_data,
                                         GError **error);
 void vnm_latency_probe_free (VnmLatencyProbe *p);

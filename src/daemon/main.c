@@ -622,7 +622,13 @@ main (int argc, char **argv)
       .threshold_ns = (guint64) latency_threshold_us * 1000,
       .max_events_per_s = latency_events_rate,
       .raw_tp = g_strcmp0 (latency_programs, "raw_tp") == 0,
+      .state_dir = state_dir ? state_dir : VNM_DEFAULT_STATE_DIR,
     };
+    /* The drop counters go where the flow maps went (the flow probe holds
+     * the pin directory's lock). */
+    g_autofree gchar *flow_pin = NULL;
+    if (*vnm_flow_monitor_pinned (ctx.d.flows))
+      lc.pin_dir = flow_pin = g_strdup (!pin_dir ? VNM_DEFAULT_PIN_DIR : pin_dir);
     ctx.d.latency = vnm_latency_monitor_new (&ctx.d, &lc, no_bpf);
   }
 

@@ -355,9 +355,10 @@ latency_main (int fd, pid_t receiver, gint packets, gint rounds)
   gint ifindex = if_nametoindex (TAP_NAME), feeder = if_nametoindex ("vnmbench-v0");
   gint ev0, ev1;
   GThread *reader;
+  gboolean adopted;
   int status;
 
-  lat = vnm_latency_probe_new (TRUE, 16384, count_event, NULL, &error);
+  lat = vnm_latency_probe_new (TRUE, 16384, NULL, &adopted, count_event, NULL, &error);
   if (!lat)
     {
       g_printerr ("bench-probe: %s\n", error->message);

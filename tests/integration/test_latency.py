@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, make_link, make_netns,  # noqa: E402
-                     netns_on_bridge, on_cleanup, require_root, sh, skip, wait_for)
+                     netns_on_bridge, on_cleanup, pin_dir, require_root, sh, skip, wait_for)
 
 require_root()
 for tool in ("nft", "tc", "bpftool"):
@@ -174,7 +174,8 @@ def stage(rows, direction, name):
 
 
 bus = Bus()
-daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1")
+PIN_DIR = pin_dir()
+daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--pin-dir", PIN_DIR)
 wait_for(lambda: any(p["iface"] == "vnmlt-tap1" and p["attached"]
                      for p in cli_json(bus, "status").get("probes", [])), 10, "the domains to be mapped")
 
@@ -399,12 +400,22 @@ t.check("vnm_btf_receive" not in links_after and "vnm_btf_drop" in links_after,
         "switching tracing off detaches the path programs and keeps the drop counter", str(links_after))
 t.check(not cli_json(bus, "latency", "ltvm1")["state"]["traced"], "the state says tracing is off")
 
+kept = {vm: {k: v for k, v in drops_of(vm).items() if k[2] in ("NETFILTER_DROP", "FULL_RING")}
+        for vm in ("ltvm1", "ltvm2")}
 daemon.stop()
 t.check(not [n for n in bpf_links() if n.startswith("vnm_")], "no virtnetmon BPF link outlives the daemon",
         str(bpf_links()))
 
-# The fallback for kernels that refuse tp_btf: the same probe as raw_tp.
-daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--latency-programs", "raw_tp")
+# The fallback for kernels that refuse tp_btf: the same probe as raw_tp. It
+# adopts the drop counters the first daemon pinned: they continue.
+daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--latency-programs", "raw_tp",
+                "--pin-dir", PIN_DIR)
+wait_for(lambda: "ltvm1" in [d["name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
+again = {vm: {k: v for k, v in drops_of(vm).items() if k[2] in ("NETFILTER_DROP", "FULL_RING")}
+         for vm in ("ltvm1", "ltvm2")}
+t.check(again == kept and kept["ltvm1"] and kept["ltvm2"] and "drop counters" in daemon.output(),
+        "after a daemon restart the drop counters continue (pinned, adopted): the same counts per VM",
+        f"{again} vs {kept}")
 wait_for(lambda: "ltvm1" in [d["name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
 cli(bus, "latency", "ltvm1", "--on", "--direction", "rx", "--proto", "udp", "--dst-port", "5030")
 drain_tap()
