@@ -230,12 +230,22 @@ limit_domains (VnmFlowMonitor *m, GArray *to_delete)
 static void
 forget_unused (VnmFlowMonitor *m)
 {
-  g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
-  g_autoptr(GHashTable) in_use = g_hash_table_new (NULL, NULL);
-  g_autoptr(GHashTable) uuids = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GHashTable) in_use = NULL;
+  g_autoptr(GHashTable) uuids = NULL;
   GHashTableIter it;
   gpointer key, value;
+  gboolean any_gone = FALSE;
 
+  /* Each interval: walk the records only when a device is gone. */
+  g_hash_table_iter_init (&it, m->owner);
+  while (!any_gone && g_hash_table_iter_next (&it, &key, NULL))
+    any_gone = !vnm_probes_is_attached (m->probes, GPOINTER_TO_INT (key));
+  if (!any_gone)
+    return;
+  records = vnm_flow_store_records (m->store, NULL);
+  in_use = g_hash_table_new (NULL, NULL);
+  uuids = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < records->len; i++)
     g_hash_table_add (in_use, GINT_TO_POINTER ((gint) ((VnmFlowRecord *) records->pdata[i])->key.ifindex));
   g_hash_table_iter_init (&it, m->owner);

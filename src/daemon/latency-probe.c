@@ -1,8 +1,6 @@
 /* latency-probe.c: libbpf side of the latency and drop probe. */
 #include "config.h"
 
-#include <glib/gstdio.h>
-
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +12,7 @@
 #include <glib-unix.h>
 
 #include "latency.skel.h"
+#include "bpf-pin.h"
 #include "latency-probe.h"
 #include "vnm-autocleanups.h"
 #include "vnm-error.h"
@@ -82,26 +81,6 @@ load_reason_names (VnmLatencyProbe *p)
   btf__free (vmlinux);
 }
 
-/* An earlier run's pinned map at @path of @map's shape, as an fd, or -1
- * (none, or one of another shape: removed). */
-static int
-open_compatible_pin (struct bpf_map *map, const gchar *path)
-{
-  struct bpf_map_info info = { 0 };
-  __u32 len = sizeof info;
-  int fd = bpf_obj_get (path);
-
-  if (fd < 0)
-    return -1;
-  if (bpf_obj_get_info_by_fd (fd, &info, &len) == 0 && info.type == bpf_map__type (map) &&
-      info.key_size == bpf_map__key_size (map) && info.value_size == bpf_map__value_size (map) &&
-      info.max_entries == bpf_map__max_entries (map))
-    return fd;
-  close (fd);
-  g_unlink (path);
-  return -1;
-}
-
 VnmLatencyProbe *
 vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
                        gboolean *drops_adopted, VnmLatencyEventFunc on_event,
@@ -146,7 +125,7 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
   *drops_adopted = FALSE;
   if (drops_pin)
     {
-      int fd = open_compatible_pin (skel->maps.vnm_lat_drops, drops_pin);
+      int fd = vnm_bpf_open_compatible_pin (skel->maps.vnm_lat_drops, drops_pin, NULL);
       if (fd >= 0)
         {
           *drops_adopted = bpf_map__reuse_fd (skel->maps.vnm_lat_drops, fd) == 0;

@@ -411,6 +411,7 @@ main (int argc, char **argv)
   g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *pin_dir = NULL;
+  const gchar *pin_where;
   g_autofree gchar *bus_file = NULL;
   gboolean listen_given = FALSE;
   g_autofree gchar *probe_attach = NULL;
@@ -604,6 +605,8 @@ main (int argc, char **argv)
       return 1;
     }
   refresh (NULL);
+  /* --pin-dir "" pins nowhere. */
+  pin_where = !pin_dir ? VNM_DEFAULT_PIN_DIR : *pin_dir ? pin_dir : NULL;
   {
     VnmFlowMonitorConfig fc = {
       .table_size = flow_table_size,
@@ -611,7 +614,7 @@ main (int argc, char **argv)
       .retention_s = 15 * 60,
       .max_ended = 100000,
       .state_dir = state_dir ? state_dir : VNM_DEFAULT_STATE_DIR,
-      .pin_dir = !pin_dir ? VNM_DEFAULT_PIN_DIR : *pin_dir ? pin_dir : NULL,
+      .pin_dir = pin_where,
       .attach = attach,
     };
     ctx.d.flows = vnm_flow_monitor_new (&ctx.d, &fc, no_bpf);
@@ -626,9 +629,8 @@ main (int argc, char **argv)
     };
     /* The drop counters go where the flow maps went (the flow probe holds
      * the pin directory's lock). */
-    g_autofree gchar *flow_pin = NULL;
     if (*vnm_flow_monitor_pinned (ctx.d.flows))
-      lc.pin_dir = flow_pin = g_strdup (!pin_dir ? VNM_DEFAULT_PIN_DIR : pin_dir);
+      lc.pin_dir = pin_where;
     ctx.d.latency = vnm_latency_monitor_new (&ctx.d, &lc, no_bpf);
   }
 

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include <glib/gstdio.h>
 
+#include "bpf-pin.h"
 #include "flows.skel.h"
 #include "probes.h"
 #include "vnm-error.h"
@@ -129,27 +130,6 @@ save_state (VnmProbes *p)
     g_warning (_("Cannot record tc hooks in %s: %s"), p->state_path, error->message);
 }
 
-/* A pinned map of an earlier run that has the same shape as @map, as an
- * fd, or -1 (no pin, or one that does not fit: then it is removed). */
-static int
-open_compatible_pin (struct bpf_map *map, const gchar *path, const gchar **why)
-{
-  struct bpf_map_info info = { 0 };
-  __u32 len = sizeof info;
-  int fd = bpf_obj_get (path);
-
-  if (fd < 0)
-    return -1;
-  if (bpf_obj_get_info_by_fd (fd, &info, &len) == 0 && info.type == bpf_map__type (map) &&
-      info.key_size == bpf_map__key_size (map) && info.value_size == bpf_map__value_size (map) &&
-      info.max_entries == bpf_map__max_entries (map))
-    return fd;
-  *why = _("the pinned maps of an earlier run have another shape (flow table size or version)");
-  close (fd);
-  g_unlink (path);
-  return -1;
-}
-
 /* Takes the pin directory for this daemon; FALSE with @why when it cannot. */
 static gboolean
 lock_pin_dir (VnmProbes *p, const gchar *pin_dir, const gchar **why)
@@ -221,6 +201,7 @@ prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
   g_autofree gchar *flows_path = g_build_filename (pin_dir, "flows", NULL);
   g_autofree gchar *totals_path = g_build_filename (pin_dir, "totals", NULL);
   int flows_fd, totals_fd;
+  gboolean mismatch = FALSE;
 
   *adopted = FALSE;
   if (!lock_pin_dir (p, pin_dir, &why))
@@ -229,8 +210,10 @@ prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
       return FALSE;
     }
   p->pin_dir = g_strdup (pin_dir);
-  flows_fd = open_compatible_pin (p->skel->maps.vnm_flows, flows_path, &why);
-  totals_fd = open_compatible_pin (p->skel->maps.vnm_totals, totals_path, &why);
+  flows_fd = vnm_bpf_open_compatible_pin (p->skel->maps.vnm_flows, flows_path, &mismatch);
+  totals_fd = vnm_bpf_open_compatible_pin (p->skel->maps.vnm_totals, totals_path, &mismatch);
+  if (mismatch)
+    why = _("the pinned maps of an earlier run have another shape (flow table size or version)");
   if (flows_fd >= 0 && totals_fd >= 0 &&
       bpf_map__reuse_fd (p->skel->maps.vnm_flows, flows_fd) == 0 &&
       bpf_map__reuse_fd (p->skel->maps.vnm_totals, totals_fd) == 0)

@@ -18,38 +18,26 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, ifstat_row, kernel_link,  # noqa: E402
-                     make_link, make_netns, on_cleanup, require_root, sh, skip, source_dir, wait_for)
+from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, cli, cli_json,  # noqa: E402
+                     destroyed_at_cleanup, ifstat_row, kernel_link, make_link, make_netns, on_cleanup,
+                     prepare_libvirt_guest, require_root, sh, skip, source_dir, virsh, wait_for)
 
 require_root()
 for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox"):
     if shutil.which(tool) is None:
         skip(f"needs {tool} (libvirt-daemon-system, qemu-system-x86, busybox-static)")
 
-guest_dir = "/var/lib/virtnetmon/guest"
-r = subprocess.run([os.path.join(source_dir(), "tests", "guest", "build-guest.sh"), guest_dir],
-                   text=True, capture_output=True)
-if r.returncode != 0:
-    skip(f"cannot build the guest image: {r.stderr.strip()}")
-r = subprocess.run([os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh")],
-                   text=True, capture_output=True)
-if r.returncode != 0:
-    skip(f"cannot start libvirtd: {r.stderr.strip()}")
-
-URI = "qemu:///system"
+why = prepare_libvirt_guest()
+if why:
+    skip(why)
+guest_dir = GUEST_DIR
+URI = LIBVIRT_URI
 NAME = "vnm-e2e-guest"
 TCX_PROGS = os.path.join(build_dir(), "tests", "helpers", "tcx-progs")
 BLOB = 2 * 1024 * 1024
 FETCHES = 3
 t = Results()
-
-
-def virsh(*args, check=True):
-    return sh("virsh", "-c", URI, *args, check=check)
-
-
-virsh("destroy", NAME, check=False)
-on_cleanup(virsh, "destroy", NAME, check=False)
+destroyed_at_cleanup(NAME)
 
 # The guest's segment: a bridge with no host address, and a peer namespace.
 make_link("vnme2e-br0", "type", "bridge")

@@ -181,6 +181,33 @@ def source_dir():
     return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+# The real libvirtd and the tiny test guest (tests/guest), for e2e and soak.
+LIBVIRT_URI = "qemu:///system"
+GUEST_DIR = "/var/lib/virtnetmon/guest"
+
+
+def virsh(*args, check=True):
+    return sh("virsh", "-c", LIBVIRT_URI, *args, check=check)
+
+
+def prepare_libvirt_guest():
+    """Builds the guest image (when missing) and starts virtlogd and libvirtd.
+    Returns "" when ready, else why not."""
+    for script, args, what in (("build-guest.sh", [GUEST_DIR], "cannot build the guest image"),
+                               ("libvirt-up.sh", [], "cannot start libvirtd")):
+        r = subprocess.run([os.path.join(source_dir(), "tests", "guest", script), *args],
+                           text=True, capture_output=True)
+        if r.returncode != 0:
+            return f"{what}: {r.stderr.strip()}"
+    return ""
+
+
+def destroyed_at_cleanup(name):
+    """Destroys a leftover domain @name now, and the test's at cleanup."""
+    virsh("destroy", name, check=False)
+    on_cleanup(virsh, "destroy", name, check=False)
+
+
 class Bus:
     """A private dbus-daemon configured like the system bus, with our policy."""
 

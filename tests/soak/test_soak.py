@@ -23,8 +23,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, build_dir, cli_json, make_link,  # noqa: E402
-                     on_cleanup, require_root, sh, skip, source_dir, wait_for)
+from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, cli_json,  # noqa: E402
+                     destroyed_at_cleanup, make_link, on_cleanup, prepare_libvirt_guest,
+                     require_root, sh, skip, source_dir, virsh, wait_for)
 
 require_root()
 for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox", "bpftool"):
@@ -66,23 +67,14 @@ t.check(r.returncode == 0 and not problems,
         "\n".join(problems[:20]) or r.stderr[-2000:])
 
 # --- 2. the real libvirtd and QEMU, the daemon under the sanitizers -----------------
-guest_dir = "/var/lib/virtnetmon/guest"
-for script, what in ((["build-guest.sh", guest_dir], "the guest image"), (["libvirt-up.sh"], "libvirtd")):
-    r = subprocess.run([os.path.join(source_dir(), "tests", "guest", script[0]), *script[1:]],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        t.check(False, f"cannot prepare {what}", r.stderr)
-        t.done()
-URI = "qemu:///system"
+why = prepare_libvirt_guest()
+if why:
+    t.check(False, "the real libvirtd and the test guest are ready", why)
+    t.done()
+guest_dir = GUEST_DIR
+URI = LIBVIRT_URI
 NAME = "vnm-soak-guest"
-
-
-def virsh(*args, check=True):
-    return sh("virsh", "-c", URI, *args, check=check)
-
-
-virsh("destroy", NAME, check=False)
-on_cleanup(virsh, "destroy", NAME, check=False)
+destroyed_at_cleanup(NAME)
 make_link("vnmsk-br0", "type", "bridge")
 sh("ip", "link", "set", "vnmsk-br0", "up")
 xml_path = os.path.join(tmp, "guest.xml")
