@@ -54,17 +54,30 @@ struct sk_buff {
 
 #define IPPROTO_ICMPV6_ 58
 #define HEADER_UNSET 0xffff
-/* An entry untouched this long belongs to an skb whose free was not seen. */
+/* A path untouched this long belongs to an skb whose free was not seen. */
 #define PATH_MAX_AGE_NS (10ull * 1000000000ull)
+#define NO_EVENTS (~0ull)
 
 /* Set by the daemon before loading. */
 const volatile __u32 host_netns_ino = 0;
+const volatile __u32 paths_mask = 0;  /* entries of vnm_lat_paths - 1 (a power of two) */
 
+/* The packets in flight, by skb address. A direct-mapped table, not a
+ * hash map: finding a packet's slot is one multiplication and an inlined
+ * array access, and starting or ending a path is a few stores, where a
+ * hash map's insert and delete took hundreds of nanoseconds a packet.
+ * Two packets in flight whose addresses share a slot: the later one takes
+ * it (counted as VNM_LAT_PATHS_REPLACED). Slots are shared by all CPUs,
+ * because a path can end on another CPU than it began (the guest's
+ * reader); one packet's stages run one after the other. */
 struct path {
+  __u64 skb;                     /* the slot's skb; 0 = free */
   __u64 head;                    /* skb->head when made: a reused address has another */
   __u64 t_rcv, t_queue, t_xmit;  /* 0 = not seen */
+  __u64 tx_threshold, rx_threshold;  /* slow-packet events at or above; NO_EVENTS */
   __u32 rcv_if, queue_if;
   __u32 tx_if, rx_if;            /* traced VM netdevs: from, to; 0 = none */
+  __u32 tx_hists, rx_hists;      /* their histogram blocks */
   __u32 len;
   __u8 family, proto, parsed, pad;
   __u16 sport, dport;
@@ -72,11 +85,9 @@ struct path {
 };
 
 struct {
-  __uint (type, BPF_MAP_TYPE_LRU_HASH);
-  /* Per-CPU LRU lists: no lock shared by all CPUs on the packet path. */
-  __uint (map_flags, BPF_F_NO_COMMON_LRU);
+  __uint (type, BPF_MAP_TYPE_ARRAY);
   __uint (max_entries, 16384);     /* the daemon sets the size before loading */
-  __type (key, __u64);             /* skb address */
+  __type (key, __u32);             /* slot_of (skb address) */
   __type (value, struct path);
 } vnm_lat_paths SEC (".maps");
 
@@ -95,10 +106,9 @@ struct {
 } vnm_lat_macs SEC (".maps");
 
 struct {
-  __uint (type, BPF_MAP_TYPE_HASH);
-  __uint (max_entries, 4096);
-  __uint (map_flags, BPF_F_NO_PREALLOC);
-  __type (key, struct vnm_lat_hist_key);
+  __uint (type, BPF_MAP_TYPE_ARRAY);
+  __uint (max_entries, VNM_LAT_BLOCK);  /* the daemon sets the size before loading */
+  __type (key, __u32);             /* vnm_lat_hist_index () */
   __type (value, struct vnm_lat_hist);
 } vnm_lat_hists SEC (".maps");
 
@@ -116,6 +126,19 @@ struct {
 
 __u64 vnm_lat_counters[VNM_LAT_COUNTERS];
 
+/* A bit per ifindex modulo VNM_LAT_DEV_BITS, set by the daemon for every
+ * device in vnm_lat_devs: most devices a packet passes are not ours, and
+ * this answers "not ours" without a hash lookup. */
+__u64 vnm_lat_dev_bits[VNM_LAT_DEV_BITS / 64];
+
+static __always_inline int
+maybe_ours (__u32 ifindex)
+{
+  __u32 bit = ifindex & (VNM_LAT_DEV_BITS - 1);
+
+  return (vnm_lat_dev_bits[bit / 64] >> (bit % 64)) & 1;
+}
+
 static __always_inline int
 in_host_netns (const int btf, struct net_device *dev)
 {
@@ -124,81 +147,114 @@ in_host_netns (const int btf, struct net_device *dev)
   return BPF_CORE_READ (dev, nd_net.net, ns.inum) == host_netns_ino;
 }
 
-/* The configuration of @dev when it is one of ours. */
+/* The configuration of the device with @ifindex when it is one of ours. */
 static __always_inline struct vnm_lat_dev *
-dev_config (const int btf, struct net_device *dev, __u32 *ifindex)
+dev_config (const int btf, struct net_device *dev, __u32 ifindex)
 {
   struct vnm_lat_dev *cfg;
 
-  if (!dev)
+  if (!dev || !maybe_ours (ifindex))
     return 0;
-  *ifindex = RD (btf, dev, ifindex);
-  cfg = bpf_map_lookup_elem (&vnm_lat_devs, ifindex);
+  cfg = bpf_map_lookup_elem (&vnm_lat_devs, &ifindex);
   if (cfg && !in_host_netns (btf, dev))
     return 0;
   return cfg;
 }
 
+/* The slot of the skb at @addr. */
 static __always_inline struct path *
-path_of (__u64 *key, struct sk_buff *skb, __u64 now)
+slot_of (__u64 addr)
 {
-  struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, key);
-  __u64 last;
+  __u32 i = (__u32) ((addr * 0x9E3779B97F4A7C15ull) >> 32) & paths_mask;
 
-  if (!p)
-    return 0;
-  last = p->t_xmit ? p->t_xmit : p->t_queue ? p->t_queue : p->t_rcv;
-  if (p->head != (__u64) BPF_CORE_READ (skb, head) || now - last > PATH_MAX_AGE_NS)
-    {
-      __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_STALE], 1);
-      bpf_map_delete_elem (&vnm_lat_paths, key);
-      return 0;
-    }
-  return p;
+  return bpf_map_lookup_elem (&vnm_lat_paths, &i);
 }
 
-/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order). */
+static __always_inline __u64
+last_stage (const struct path *p)
+{
+  return p->t_xmit ? p->t_xmit : p->t_queue ? p->t_queue : p->t_rcv;
+}
+
+/* @slot's path when it is @skb's and still current (sets *@now); else
+ * NULL, and a stale path of @skb is freed. */
+static __always_inline struct path *
+path_of (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u64 *now)
+{
+  if (slot->skb != addr)
+    return 0;
+  *now = bpf_ktime_get_ns ();
+  if (slot->head != (__u64) RD (btf, skb, head) || *now - last_stage (slot) > PATH_MAX_AGE_NS)
+    {
+      __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_STALE], 1);
+      slot->skb = 0;
+      return 0;
+    }
+  return slot;
+}
+
+/* Starts @skb's path in @slot. */
+static __always_inline struct path *
+path_start (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u64 now)
+{
+  if (slot->skb && slot->skb != addr && now - last_stage (slot) <= PATH_MAX_AGE_NS)
+    __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_REPLACED], 1);
+  __builtin_memset (slot, 0, sizeof *slot);
+  slot->skb = addr;
+  slot->head = (__u64) RD (btf, skb, head);
+  slot->tx_threshold = slot->rx_threshold = NO_EVENTS;
+  slot->tx_hists = slot->rx_hists = VNM_LAT_NO_HISTS;
+  return slot;
+}
+
+/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order):
+ * one read covers an IPv4 header without options or an IPv6 header, and
+ * the ports after it. */
 static __always_inline void
 parse_l3 (struct path *p, unsigned char *l3, __u16 proto)
 {
-  unsigned char *l4;
+  union {
+    struct { __u8 vihl, tos; __u16 tot_len, id, frag; __u8 ttl, protocol;
+             __u16 check; __u32 saddr, daddr; __u16 ports[2]; } ip;
+    struct { __u32 vtf; __u16 plen; __u8 nexthdr, hop; __u8 saddr[16], daddr[16];
+             __u16 ports[2]; } ip6;
+  } h;
   __u16 ports[2] = {};
+  __u32 ihl;
 
   p->parsed = 1;
   if (proto == bpf_htons (ETH_P_IP))
     {
-      struct { __u8 vihl, tos; __u16 tot_len, id, frag; __u8 ttl, protocol;
-               __u16 check; __u32 saddr, daddr; } ip;
-      if (bpf_probe_read_kernel (&ip, sizeof ip, l3) < 0 || (ip.vihl & 0xf) < 5)
+      if (bpf_probe_read_kernel (&h, sizeof h.ip, l3) < 0 || (h.ip.vihl & 0xf) < 5)
         return;
       p->family = 4;
-      p->proto = ip.protocol;
-      v4_mapped (p->saddr, ip.saddr);
-      v4_mapped (p->daddr, ip.daddr);
-      if (ip.frag & bpf_htons (0x1fff))
+      p->proto = h.ip.protocol;
+      v4_mapped (p->saddr, h.ip.saddr);
+      v4_mapped (p->daddr, h.ip.daddr);
+      if (h.ip.frag & bpf_htons (0x1fff))
         return;
-      l4 = l3 + (ip.vihl & 0xf) * 4;
+      ihl = (h.ip.vihl & 0xf) * 4;
+      if (ihl == 20)
+        __builtin_memcpy (ports, h.ip.ports, sizeof ports);
+      else if (bpf_probe_read_kernel (ports, sizeof ports, l3 + ihl) < 0)
+        return;
     }
   else if (proto == bpf_htons (ETH_P_IPV6))
     {
-      struct { __u32 vtf; __u16 plen; __u8 nexthdr, hop; __u8 saddr[16], daddr[16]; } ip6;
-      if (bpf_probe_read_kernel (&ip6, sizeof ip6, l3) < 0)
+      if (bpf_probe_read_kernel (&h, sizeof h.ip6, l3) < 0)
         return;
       p->family = 6;
-      p->proto = ip6.nexthdr;
-      __builtin_memcpy (p->saddr, ip6.saddr, 16);
-      __builtin_memcpy (p->daddr, ip6.daddr, 16);
-      l4 = l3 + sizeof ip6;
+      p->proto = h.ip6.nexthdr;
+      __builtin_memcpy (p->saddr, h.ip6.saddr, 16);
+      __builtin_memcpy (p->daddr, h.ip6.daddr, 16);
+      __builtin_memcpy (ports, h.ip6.ports, sizeof ports);
     }
   else
     return;
   if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
     {
-      if (bpf_probe_read_kernel (ports, sizeof ports, l4) == 0)
-        {
-          p->sport = bpf_ntohs (ports[0]);
-          p->dport = bpf_ntohs (ports[1]);
-        }
+      p->sport = bpf_ntohs (ports[0]);
+      p->dport = bpf_ntohs (ports[1]);
     }
 }
 
@@ -241,18 +297,19 @@ filter_ok (const struct vnm_lat_filter *f, const struct path *p)
   return 1;
 }
 
+/* Adds @ns to a histogram. Its count is the sum of its buckets, which the
+ * daemon adds up: one atomic operation less a packet and stage. */
 static __always_inline void
-record (__u32 ifindex, __u8 dir, __u8 stage, __u64 ns)
+record (__u32 block, __u8 dir, __u8 stage, __u64 ns)
 {
-  struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
-  struct vnm_lat_hist *h = bpf_map_lookup_elem (&vnm_lat_hists, &k);
+  __u32 i = vnm_lat_hist_index (block, dir, stage);
+  struct vnm_lat_hist *h;
   __u32 b;
 
-  if (!h)
+  if (block == VNM_LAT_NO_HISTS || !(h = bpf_map_lookup_elem (&vnm_lat_hists, &i)))
     return;
   b = vnm_lat_bucket (ns) & (VNM_LAT_BUCKETS - 1);
   __sync_fetch_and_add (&h->buckets[b], 1);
-  __sync_fetch_and_add (&h->count, 1);
   __sync_fetch_and_add (&h->sum_ns, ns);
   for (int i = 0; i < 4; i++)
     {
@@ -268,19 +325,21 @@ record (__u32 ifindex, __u8 dir, __u8 stage, __u64 ns)
     }
 }
 
+/* A slow packet to the ring buffer, when its VM asked for them
+ * (@threshold, from the VM's configuration when the path began). */
 static __always_inline void
-emit (const struct path *p, __u32 ifindex, __u8 dir, __u64 now, const __u64 *stage)
+emit (const struct path *p, __u32 ifindex, __u8 dir, __u64 threshold, __u64 now,
+      const __u64 *stage)
 {
-  struct vnm_lat_dev *cfg = bpf_map_lookup_elem (&vnm_lat_devs, &ifindex);
   struct vnm_lat_event *ev;
   __u64 worst = stage[VNM_STAGE_TOTAL];
 
-  if (!cfg || !(cfg->flags & VNM_DEV_EVENTS))
+  if (threshold == NO_EVENTS)
     return;
   for (int i = 0; i < VNM_STAGE_TOTAL; i++)
     if (stage[i] > worst)
       worst = stage[i];
-  if (worst < cfg->threshold_ns)
+  if (worst < threshold)
     return;
   ev = bpf_ringbuf_reserve (&vnm_lat_events, sizeof *ev, 0);
   if (!ev)
@@ -305,90 +364,108 @@ emit (const struct path *p, __u32 ifindex, __u8 dir, __u64 now, const __u64 *sta
   __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_EVENTS_SENT], 1);
 }
 
-/* The guest took a packet sent to it. */
+static __always_inline __u64
+threshold_of (const struct vnm_lat_dev *cfg)
+{
+  return (cfg->flags & VNM_DEV_EVENTS) ? cfg->threshold_ns : NO_EVENTS;
+}
+
+/* The guest took a packet sent to it; its path ends. */
 static __always_inline void
 finish_rx (struct path *p, __u64 now)
 {
   __u64 stage[VNM_STAGE_COUNT] = {};
 
   stage[VNM_STAGE_XMIT_GUEST] = now - p->t_xmit;
-  record (p->rx_if, VNM_LAT_RX, VNM_STAGE_XMIT_GUEST, stage[VNM_STAGE_XMIT_GUEST]);
+  record (p->rx_hists, VNM_LAT_RX, VNM_STAGE_XMIT_GUEST, stage[VNM_STAGE_XMIT_GUEST]);
   if (p->t_rcv)
     {
       stage[VNM_STAGE_RCV_QUEUE] = p->t_queue - p->t_rcv;
       stage[VNM_STAGE_TOTAL] = now - p->t_rcv;
-      record (p->rx_if, VNM_LAT_RX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
+      record (p->rx_hists, VNM_LAT_RX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
     }
   stage[VNM_STAGE_QUEUE_XMIT] = p->t_xmit - p->t_queue;
-  emit (p, p->rx_if, VNM_LAT_RX, now, stage);
+  emit (p, p->rx_if, VNM_LAT_RX, p->rx_threshold, now, stage);
+  p->skb = 0;
 }
 
+/* The clock is read only once a packet turns out to be one of ours. */
 static __always_inline int
-on_receive (const int btf, struct sk_buff *skb)
+on_receive (const int btf, struct sk_buff *skb, __u64 addr)
 {
-  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
-  struct net_device *dev = RD (btf, skb, dev);
-  struct path *p = path_of (&key, skb, now);
+  struct path *slot = slot_of (addr), *p;
+  struct net_device *dev;
   struct vnm_lat_dev *cfg;
-  struct path fresh = {};
-  __u32 ifindex = 0;
+  __u32 ifindex;
+  __u64 now;
 
+  if (!slot)
+    return 0;
+  p = path_of (btf, slot, skb, addr, &now);
   if (p && p->rx_if && p->t_xmit)
     {
       /* The far end of the VM's veth: the guest has it. */
       finish_rx (p, now);
-      bpf_map_delete_elem (&vnm_lat_paths, &key);
       return 0;
     }
-  cfg = dev_config (btf, dev, &ifindex);
+  dev = RD (btf, skb, dev);
+  if (!dev)
+    return 0;
+  ifindex = RD (btf, dev, ifindex);
+  cfg = dev_config (btf, dev, ifindex);
   if (!cfg || !(cfg->flags & (VNM_DEV_TRACE_TX | VNM_DEV_FEEDER)))
     return 0;  /* a path that goes on (bridge to host), or not ours */
 
-  fresh.head = (__u64) BPF_CORE_READ (skb, head);
-  fresh.t_rcv = now;
-  fresh.rcv_if = ifindex;
-  fresh.len = RD (btf, skb, len);
+  now = bpf_ktime_get_ns ();
+  p = path_start (btf, slot, skb, addr, now);
+  p->t_rcv = now;
+  p->rcv_if = ifindex;
+  p->len = RD (btf, skb, len);
   if (cfg->flags & VNM_DEV_TRACE_TX)
     {
       /* skb->data is the network header here. */
-      parse_l3 (&fresh, (unsigned char *) BPF_CORE_READ (skb, data), RD (btf, skb, protocol));
-      if (filter_ok (&cfg->filter, &fresh))
-        fresh.tx_if = ifindex;
+      parse_l3 (p, (unsigned char *) RD (btf, skb, data), RD (btf, skb, protocol));
+      if (filter_ok (&cfg->filter, p))
+        {
+          p->tx_if = ifindex;
+          p->tx_hists = cfg->hist_block;
+          p->tx_threshold = threshold_of (cfg);
+        }
       else if (!(cfg->flags & VNM_DEV_FEEDER))
-        return 0;
+        p->skb = 0;
     }
-  bpf_map_update_elem (&vnm_lat_paths, &key, &fresh, BPF_ANY);
   return 0;
 }
 
 static __always_inline int
-on_queue (const int btf, struct sk_buff *skb)
+on_queue (const int btf, struct sk_buff *skb, __u64 addr)
 {
-  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
-  struct net_device *dev = RD (btf, skb, dev);
-  struct path *p = path_of (&key, skb, now);
+  struct path *slot = slot_of (addr), *p;
+  struct net_device *dev;
   struct vnm_lat_dev *cfg;
-  __u32 ifindex = 0;
+  __u32 ifindex;
+  __u64 now = 0;
 
-  cfg = dev_config (btf, dev, &ifindex);
+  if (!slot)
+    return 0;
+  dev = RD (btf, skb, dev);
+  ifindex = dev ? RD (btf, dev, ifindex) : 0;
+  p = path_of (btf, slot, skb, addr, &now);
   if (p && p->tx_if && !p->t_queue)
     {
-      record (p->tx_if, VNM_LAT_TX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
+      record (p->tx_hists, VNM_LAT_TX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
       p->t_queue = now;
       p->queue_if = ifindex;
     }
+  cfg = dev_config (btf, dev, ifindex);
   if (!cfg || !(cfg->flags & VNM_DEV_TRACE_RX))
     return 0;
 
   /* Queued on a traced VM's netdev: its rx path. */
   if (!p)
     {
-      struct path fresh = {};
-      fresh.head = (__u64) BPF_CORE_READ (skb, head);
-      bpf_map_update_elem (&vnm_lat_paths, &key, &fresh, BPF_ANY);
-      p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
-      if (!p)
-        return 0;
+      now = bpf_ktime_get_ns ();
+      p = path_start (btf, slot, skb, addr, now);
     }
   if (!p->parsed)
     {
@@ -400,25 +477,27 @@ on_queue (const int btf, struct sk_buff *skb)
   if (!filter_ok (&cfg->filter, p))
     {
       if (!p->tx_if)
-        bpf_map_delete_elem (&vnm_lat_paths, &key);
+        p->skb = 0;
       return 0;
     }
   p->rx_if = ifindex;
+  p->rx_hists = cfg->hist_block;
+  p->rx_threshold = threshold_of (cfg);
   if (p->t_rcv)
-    record (ifindex, VNM_LAT_RX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
+    record (p->rx_hists, VNM_LAT_RX, VNM_STAGE_RCV_QUEUE, now - p->t_rcv);
   p->t_queue = now;
   p->queue_if = ifindex;
   return 0;
 }
 
 static __always_inline int
-on_xmit (const int btf, struct sk_buff *skb, struct net_device *dev)
+on_xmit (const int btf, struct sk_buff *skb, __u64 addr, struct net_device *dev)
 {
-  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
-  struct path *p = path_of (&key, skb, now);
+  struct path *slot = slot_of (addr), *p;
   __u32 ifindex;
+  __u64 now;
 
-  if (!p || !p->t_queue)
+  if (!slot || !(p = path_of (btf, slot, skb, addr, &now)) || !p->t_queue)
     return 0;
   ifindex = RD (btf, dev, ifindex);
   if (ifindex != p->queue_if)
@@ -429,41 +508,40 @@ on_xmit (const int btf, struct sk_buff *skb, struct net_device *dev)
       stage[VNM_STAGE_RCV_QUEUE] = p->t_queue - p->t_rcv;
       stage[VNM_STAGE_QUEUE_XMIT] = now - p->t_queue;
       stage[VNM_STAGE_TOTAL] = now - p->t_rcv;
-      record (p->tx_if, VNM_LAT_TX, VNM_STAGE_QUEUE_XMIT, stage[VNM_STAGE_QUEUE_XMIT]);
-      record (p->tx_if, VNM_LAT_TX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
-      emit (p, p->tx_if, VNM_LAT_TX, now, stage);
+      record (p->tx_hists, VNM_LAT_TX, VNM_STAGE_QUEUE_XMIT, stage[VNM_STAGE_QUEUE_XMIT]);
+      record (p->tx_hists, VNM_LAT_TX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
+      emit (p, p->tx_if, VNM_LAT_TX, p->tx_threshold, now, stage);
       p->tx_if = 0;
     }
   if (p->rx_if == ifindex)
     {
-      record (ifindex, VNM_LAT_RX, VNM_STAGE_QUEUE_XMIT, now - p->t_queue);
+      record (p->rx_hists, VNM_LAT_RX, VNM_STAGE_QUEUE_XMIT, now - p->t_queue);
       p->t_xmit = now;
     }
   else
-    bpf_map_delete_elem (&vnm_lat_paths, &key);
+    p->skb = 0;
   return 0;
 }
 
 static __always_inline int
-on_consume (const int btf, struct sk_buff *skb)
+on_consume (const int btf, struct sk_buff *skb, __u64 addr)
 {
-  __u64 key = (__u64) skb, now = bpf_ktime_get_ns ();
-  struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
+  struct path *slot = slot_of (addr), *p;
+  __u64 now;
 
-  if (!p)
+  if (!slot || !(p = path_of (btf, slot, skb, addr, &now)))
     return 0;
-  if (p->rx_if && p->t_xmit && p->head == (__u64) BPF_CORE_READ (skb, head))
+  if (p->rx_if && p->t_xmit)
     finish_rx (p, now);
-  bpf_map_delete_elem (&vnm_lat_paths, &key);
+  p->skb = 0;
   return 0;
 }
 
 /* Which VM netdev and direction a dropped skb belongs to; 0 when none. */
 static __always_inline __u32
-drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
+drop_owner (const int btf, struct sk_buff *skb, __u64 addr, __u8 *dir)
 {
-  __u64 key = (__u64) skb;
-  struct path *p = bpf_map_lookup_elem (&vnm_lat_paths, &key);
+  struct path *p = slot_of (addr);
   struct net_device *dev = RD (btf, skb, dev);
   struct vnm_lat_dev *cfg;
   __u8 eth[12];
@@ -471,7 +549,7 @@ drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
   __u32 ifindex = 0, *owner;
   __u64 k;
 
-  if (p && p->head == (__u64) BPF_CORE_READ (skb, head))
+  if (p && p->skb == addr && p->head == (__u64) RD (btf, skb, head))
     {
       if (p->rx_if && p->t_queue)
         {
@@ -486,7 +564,7 @@ drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
     }
   mh = RD (btf, skb, mac_header);
   if (mh == HEADER_UNSET ||
-      bpf_probe_read_kernel (eth, sizeof eth, BPF_CORE_READ (skb, head) + mh) < 0)
+      bpf_probe_read_kernel (eth, sizeof eth, (unsigned char *) RD (btf, skb, head) + mh) < 0)
     return 0;
   /* Addressed to a guest: that VM's, wherever it was dropped (a flooded
    * copy on another VM's port too); sent by a guest: that VM's. */
@@ -504,7 +582,9 @@ drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
     }
   /* Broadcast, multicast, or a guest MAC we do not know: on its way to
    * the VM whose netdev it is on. */
-  cfg = dev_config (btf, dev, &ifindex);
+  if (dev)
+    ifindex = RD (btf, dev, ifindex);
+  cfg = dev_config (btf, dev, ifindex);
   if (cfg && (cfg->flags & VNM_DEV_VM))
     {
       *dir = VNM_LAT_RX;
@@ -514,13 +594,16 @@ drop_owner (const int btf, struct sk_buff *skb, __u8 *dir)
 }
 
 static __always_inline int
-on_drop (const int btf, struct sk_buff *skb, __u32 reason)
+on_drop (const int btf, struct sk_buff *skb, __u64 addr, __u32 reason)
 {
   struct vnm_lat_drop_key k = {};
-  __u64 key = (__u64) skb, one = 1, *n;
+  struct path *slot;
+  __u64 one = 1, *n;
 
-  k.ifindex = drop_owner (btf, skb, &k.dir);
-  bpf_map_delete_elem (&vnm_lat_paths, &key);
+  k.ifindex = drop_owner (btf, skb, addr, &k.dir);
+  slot = slot_of (addr);
+  if (slot && slot->skb == addr)
+    slot->skb = 0;
   if (!k.ifindex)
     return 0;
   k.reason = reason;
@@ -533,29 +616,44 @@ on_drop (const int btf, struct sk_buff *skb, __u32 reason)
   return 0;
 }
 
+/* The skb's address as a number, for slot_of(). A raw_tp program's
+ * argument is one. The verifier allows no arithmetic on a tp_btf program's
+ * typed skb pointer, but the difference of two pointers is a number (for a
+ * loader allowed to see addresses, as virtnetmond is): the skb's address
+ * relative to one that never changes, with no helper call (a probe read
+ * of the argument cost 30 ns a program run). */
+static __always_inline __u64
+address (const int btf, unsigned long long *ctx)
+{
+  if (!btf)
+    return ctx[0];
+  return (__u64) ctx[0] - (__u64) vnm_lat_counters;
+}
+
 /* Entry points: the same handlers behind tp_btf and raw_tp. The first
  * arguments of these tracepoints are the same in both: (skb), (skb),
  * (skb, dev), (skb, location), (skb, location, reason). */
 #define ARG(n) ((void *) ctx[n])
+#define SKB(btf) ARG (0), address (btf, ctx)
 
 SEC ("tp_btf/netif_receive_skb")
-int vnm_btf_receive (unsigned long long *ctx) { return on_receive (1, ARG (0)); }
+int vnm_btf_receive (unsigned long long *ctx) { return on_receive (1, SKB (1)); }
 SEC ("tp_btf/net_dev_queue")
-int vnm_btf_queue (unsigned long long *ctx) { return on_queue (1, ARG (0)); }
+int vnm_btf_queue (unsigned long long *ctx) { return on_queue (1, SKB (1)); }
 SEC ("tp_btf/net_dev_start_xmit")
-int vnm_btf_xmit (unsigned long long *ctx) { return on_xmit (1, ARG (0), ARG (1)); }
+int vnm_btf_xmit (unsigned long long *ctx) { return on_xmit (1, SKB (1), ARG (1)); }
 SEC ("tp_btf/consume_skb")
-int vnm_btf_consume (unsigned long long *ctx) { return on_consume (1, ARG (0)); }
+int vnm_btf_consume (unsigned long long *ctx) { return on_consume (1, SKB (1)); }
 SEC ("tp_btf/kfree_skb")
-int vnm_btf_drop (unsigned long long *ctx) { return on_drop (1, ARG (0), (__u32) ctx[2]); }
+int vnm_btf_drop (unsigned long long *ctx) { return on_drop (1, SKB (1), (__u32) ctx[2]); }
 
 SEC ("raw_tp/netif_receive_skb")
-int vnm_raw_receive (unsigned long long *ctx) { return on_receive (0, ARG (0)); }
+int vnm_raw_receive (unsigned long long *ctx) { return on_receive (0, SKB (0)); }
 SEC ("raw_tp/net_dev_queue")
-int vnm_raw_queue (unsigned long long *ctx) { return on_queue (0, ARG (0)); }
+int vnm_raw_queue (unsigned long long *ctx) { return on_queue (0, SKB (0)); }
 SEC ("raw_tp/net_dev_start_xmit")
-int vnm_raw_xmit (unsigned long long *ctx) { return on_xmit (0, ARG (0), ARG (1)); }
+int vnm_raw_xmit (unsigned long long *ctx) { return on_xmit (0, SKB (0), ARG (1)); }
 SEC ("raw_tp/consume_skb")
-int vnm_raw_consume (unsigned long long *ctx) { return on_consume (0, ARG (0)); }
+int vnm_raw_consume (unsigned long long *ctx) { return on_consume (0, SKB (0)); }
 SEC ("raw_tp/kfree_skb")
-int vnm_raw_drop (unsigned long long *ctx) { return on_drop (0, ARG (0), (__u32) ctx[2]); }
+int vnm_raw_drop (unsigned long long *ctx) { return on_drop (0, SKB (0), (__u32) ctx[2]); }

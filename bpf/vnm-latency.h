@@ -100,6 +100,10 @@ vnm_lat_mac_key (const __u8 *mac)
 #define VNM_DEV_FEEDER   0x08  /* a port whose receive starts an rx path */
 #define VNM_DEV_EVENTS   0x10  /* slow packets go to the ring buffer */
 
+/* vnm_lat_dev_bits: a bit per ifindex modulo this, set for every device
+ * in vnm_lat_devs (a filter that answers "not ours" without a lookup). */
+#define VNM_LAT_DEV_BITS 65536
+
 /* Filters: 0 / all-zero address = any. */
 struct vnm_lat_filter {
   __u8 proto;            /* IPPROTO_TCP, _UDP, _ICMP (also ICMPv6) */
@@ -114,19 +118,27 @@ struct vnm_lat_dev {
   __u16 pad;
   __u64 threshold_ns;    /* slow-packet events at or above this */
   struct vnm_lat_filter filter;
+  __u32 hist_block;      /* its histograms in vnm_lat_hists; VNM_LAT_NO_HISTS */
+  __u32 pad2;
 };
 
-/* vnm_lat_hists: one histogram per (VM netdev, direction, stage). The
- * daemon creates the entries when tracing is switched on; the program only
- * adds to them (atomically: one histogram is shared by all CPUs). */
-struct vnm_lat_hist_key {
-  __u32 ifindex;
-  __u8 dir, stage;
-  __u16 pad;
-};
+/* vnm_lat_hists: an array of blocks, one per traced VM netdev, of one
+ * histogram per direction and stage: entry hist_block * VNM_LAT_BLOCK +
+ * dir * VNM_STAGE_COUNT + stage. The daemon hands out the blocks and empties
+ * them when tracing is switched on; the program only adds to them
+ * (atomically: one histogram is shared by all CPUs). */
+#define VNM_LAT_BLOCK (2 * VNM_STAGE_COUNT)
+#define VNM_LAT_NO_HISTS 0xffffffffu
+
+static inline __u32
+vnm_lat_hist_index (__u32 block, __u32 dir, __u32 stage)
+{
+  return block * VNM_LAT_BLOCK + dir * VNM_STAGE_COUNT + stage;
+}
 
 struct vnm_lat_hist {
-  __u64 count, sum_ns, min_ns, max_ns;
+  __u64 count;           /* the sum of the buckets: filled by the daemon */
+  __u64 sum_ns, min_ns, max_ns;
   __u64 buckets[VNM_LAT_BUCKETS];
 };
 
@@ -155,5 +167,6 @@ enum vnm_lat_counter {
   VNM_LAT_EVENTS_SENT = 0,
   VNM_LAT_EVENTS_LOST,     /* ring buffer full */
   VNM_LAT_PATHS_STALE,     /* skb seen again after its entry expired */
+  VNM_LAT_PATHS_REPLACED,  /* a packet in flight lost its slot to another */
   VNM_LAT_COUNTERS,
 };

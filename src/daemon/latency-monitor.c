@@ -242,14 +242,14 @@ vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboo
           drops_pin = g_build_filename (config->pin_dir, "drops", NULL);
           m->drop_devices_path = g_build_filename (config->state_dir, "drop-devices", NULL);
         }
-      m->probe = vnm_latency_probe_new (btf, config->paths, drops_pin, &adopted, on_event, m,
-                                        &error);
+      m->probe = vnm_latency_probe_new (btf, config->paths, config->hist_devices, drops_pin,
+                                        &adopted, on_event, m, &error);
       if (!m->probe && btf && (!daemon->caps || daemon->caps->raw_tp))
         {
           g_message (_("tp_btf latency programs refused (%s); trying raw_tp."), error->message);
           g_clear_error (&error);
-          m->probe = vnm_latency_probe_new (FALSE, config->paths, drops_pin, &adopted, on_event,
-                                            m, &error);
+          m->probe = vnm_latency_probe_new (FALSE, config->paths, config->hist_devices, drops_pin,
+                                            &adopted, on_event, m, &error);
         }
       if (!m->probe)
         m->unavailable = g_strdup (error->message);

@@ -30,8 +30,13 @@ typedef struct {
  * the rate limit). */
 typedef void (*VnmLatencyEventsFunc) (GPtrArray *events, guint64 lost, gpointer user_data);
 
+/* VM netdevs with latency histograms at once, by default: 8.4 MiB of
+ * kernel memory (see vnm_latency_probe_new). */
+#define VNM_LATENCY_HIST_DEVICES 128
+
 typedef struct {
   guint paths;                 /* in-flight packet table entries */
+  guint hist_devices;          /* VM netdevs traced at once (histogram blocks) */
   guint64 threshold_ns;        /* default threshold */
   guint max_events_per_s;      /* events passed on to clients, per second */
   gboolean raw_tp;             /* raw_tp programs even where tp_btf works */

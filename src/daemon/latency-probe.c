@@ -32,6 +32,10 @@ struct _VnmLatencyProbe {
   VnmLatencyEventFunc on_event;
   gpointer user_data;
   GHashTable *reasons;     /* GUINT_TO_POINTER (value) -> name */
+  GHashTable *devices;     /* ifindex -> struct vnm_lat_dev, as in vnm_lat_devs */
+  GHashTable *hists;       /* ifindex -> its histogram block + 1 */
+  guint32 *block_owner;    /* [block]: ifindex, 0 = free */
+  guint n_blocks, next_block;
 };
 
 static int
@@ -82,7 +86,7 @@ load_reason_names (VnmLatencyProbe *p)
 }
 
 VnmLatencyProbe *
-vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
+vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices, const gchar *drops_pin,
                        gboolean *drops_adopted, VnmLatencyEventFunc on_event,
                        gpointer user_data, GError **error)
 {
@@ -107,7 +111,13 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
       return NULL;
     }
   skel->rodata->host_netns_ino = (__u32) st.st_ino;
-  bpf_map__set_max_entries (skel->maps.vnm_lat_paths, MAX (paths, 64u));
+  /* The path table is direct-mapped: a power of two, at least @paths. */
+  paths = MIN (MAX (paths, 64u), 1u << 24);
+  paths = 1u << g_bit_storage (paths - 1);
+  skel->rodata->paths_mask = paths - 1;
+  bpf_map__set_max_entries (skel->maps.vnm_lat_paths, paths);
+  hist_devices = CLAMP (hist_devices, 1u, 65536u);
+  bpf_map__set_max_entries (skel->maps.vnm_lat_hists, hist_devices * VNM_LAT_BLOCK);
 
   btf_progs[PROG_RECEIVE] = skel->progs.vnm_btf_receive;
   btf_progs[PROG_QUEUE] = skel->progs.vnm_btf_queue;
@@ -149,6 +159,10 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
   p->btf = use_btf;
   p->on_event = on_event;
   p->user_data = user_data;
+  p->devices = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  p->hists = g_hash_table_new (NULL, NULL);
+  p->n_blocks = hist_devices;
+  p->block_owner = g_new0 (guint32, hist_devices);
   for (guint i = 0; i < N_PROGS; i++)
     p->prog[i] = use_btf ? btf_progs[i] : raw_progs[i];
   p->skel = g_steal_pointer (&skel);
@@ -189,6 +203,9 @@ vnm_latency_probe_free (VnmLatencyProbe *p)
   if (p->skel)
     vnm_latency_bpf__destroy (p->skel);
   g_clear_pointer (&p->reasons, g_hash_table_unref);
+  g_clear_pointer (&p->devices, g_hash_table_unref);
+  g_clear_pointer (&p->hists, g_hash_table_unref);
+  g_free (p->block_owner);
   g_free (p);
 }
 
@@ -242,18 +259,64 @@ map_error (GError **error, const gchar *what, int err)
   return FALSE;
 }
 
+/* The program's "maybe ours" bit of @ifindex (shared by every ifindex
+ * equal modulo VNM_LAT_DEV_BITS): set while any device of the table has it.
+ * Set after the device is in the table, cleared before it leaves. */
+static void
+update_dev_bit (VnmLatencyProbe *p, guint32 ifindex)
+{
+  guint32 bit = ifindex % VNM_LAT_DEV_BITS;
+  __u64 mask = (__u64) 1 << (bit % 64), *word = &p->skel->bss->vnm_lat_dev_bits[bit / 64];
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, p->devices);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (GPOINTER_TO_UINT (key) % VNM_LAT_DEV_BITS == bit)
+      {
+        __atomic_fetch_or (word, mask, __ATOMIC_SEQ_CST);
+        return;
+      }
+  __atomic_fetch_and (word, ~mask, __ATOMIC_SEQ_CST);
+}
+
+static guint32
+hist_block_of (VnmLatencyProbe *p, guint32 ifindex)
+{
+  guint block = GPOINTER_TO_UINT (g_hash_table_lookup (p->hists, GUINT_TO_POINTER (ifindex)));
+
+  return block ? block - 1 : VNM_LAT_NO_HISTS;
+}
+
+/* Writes @ifindex's configuration with its histogram block. */
+static gboolean
+write_device (VnmLatencyProbe *p, guint32 ifindex, const struct vnm_lat_dev *cfg, GError **error)
+{
+  struct vnm_lat_dev dev = *cfg;
+  int err;
+
+  dev.hist_block = hist_block_of (p, ifindex);
+  err = bpf_map__update_elem (p->skel->maps.vnm_lat_devs, &ifindex, sizeof ifindex, &dev,
+                              sizeof dev, BPF_ANY);
+  return err == 0 || map_error (error, _("device table"), err);
+}
+
 gboolean
 vnm_latency_probe_set_device (VnmLatencyProbe *p, guint32 ifindex, const struct vnm_lat_dev *cfg,
                               GError **error)
 {
-  int err = bpf_map__update_elem (p->skel->maps.vnm_lat_devs, &ifindex, sizeof ifindex,
-                                   cfg, sizeof *cfg, BPF_ANY);
-  return err == 0 || map_error (error, _("device table"), err);
+  if (!write_device (p, ifindex, cfg, error))
+    return FALSE;
+  g_hash_table_replace (p->devices, GUINT_TO_POINTER (ifindex), g_memdup2 (cfg, sizeof *cfg));
+  update_dev_bit (p, ifindex);
+  return TRUE;
 }
 
 void
 vnm_latency_probe_remove_device (VnmLatencyProbe *p, guint32 ifindex)
 {
+  g_hash_table_remove (p->devices, GUINT_TO_POINTER (ifindex));
+  update_dev_bit (p, ifindex);
   bpf_map__delete_elem (p->skel->maps.vnm_lat_devs, &ifindex, sizeof ifindex, 0);
 }
 
@@ -275,38 +338,77 @@ gboolean
 vnm_latency_probe_reset_hists (VnmLatencyProbe *p, guint32 ifindex, GError **error)
 {
   g_autofree struct vnm_lat_hist *empty = g_new0 (struct vnm_lat_hist, 1);
+  guint32 block = hist_block_of (p, ifindex);
+  const struct vnm_lat_dev *cfg;
 
+  if (block == VNM_LAT_NO_HISTS)
+    {
+      /* The next free block round the array, not the one just freed:
+       * packets still in flight towards a device's old block do not land
+       * in another device's new one. */
+      for (guint i = 0; i < p->n_blocks && block == VNM_LAT_NO_HISTS; i++)
+        if (!p->block_owner[(p->next_block + i) % p->n_blocks])
+          block = (p->next_block + i) % p->n_blocks;
+      if (block == VNM_LAT_NO_HISTS)
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                       _("No room for the latency histograms of another device (ifindex %u): "
+                         "%u devices are traced, the most at once"), ifindex, p->n_blocks);
+          return FALSE;
+        }
+      p->next_block = (block + 1) % p->n_blocks;
+    }
   empty->min_ns = G_MAXUINT64;
   for (guint dir = 0; dir < 2; dir++)
     for (guint stage = 0; stage < VNM_STAGE_COUNT; stage++)
       {
-        struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
+        __u32 k = vnm_lat_hist_index (block, dir, stage);
         int err = bpf_map__update_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, empty,
                                          sizeof *empty, BPF_ANY);
         if (err)
           return map_error (error, _("histograms"), err);
       }
+  if (!p->block_owner[block])
+    {
+      p->block_owner[block] = ifindex;
+      g_hash_table_insert (p->hists, GUINT_TO_POINTER (ifindex), GUINT_TO_POINTER (block + 1));
+      if ((cfg = g_hash_table_lookup (p->devices, GUINT_TO_POINTER (ifindex))))
+        return write_device (p, ifindex, cfg, error);
+    }
   return TRUE;
 }
 
 void
 vnm_latency_probe_remove_hists (VnmLatencyProbe *p, guint32 ifindex)
 {
-  for (guint dir = 0; dir < 2; dir++)
-    for (guint stage = 0; stage < VNM_STAGE_COUNT; stage++)
-      {
-        struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
-        bpf_map__delete_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, 0);
-      }
+  guint32 block = hist_block_of (p, ifindex);
+  const struct vnm_lat_dev *cfg;
+
+  if (block == VNM_LAT_NO_HISTS)
+    return;
+  g_hash_table_remove (p->hists, GUINT_TO_POINTER (ifindex));
+  p->block_owner[block] = 0;
+  if ((cfg = g_hash_table_lookup (p->devices, GUINT_TO_POINTER (ifindex))))
+    write_device (p, ifindex, cfg, NULL);
 }
 
 gboolean
 vnm_latency_probe_read_hist (VnmLatencyProbe *p, guint32 ifindex, guint dir, guint stage,
                              struct vnm_lat_hist *out)
 {
-  struct vnm_lat_hist_key k = { .ifindex = ifindex, .dir = dir, .stage = stage };
+  guint32 block = hist_block_of (p, ifindex);
+  __u32 k;
 
-  return bpf_map__lookup_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, out, sizeof *out, 0) == 0;
+  if (block == VNM_LAT_NO_HISTS || dir > 1 || stage >= VNM_STAGE_COUNT)
+    return FALSE;
+  k = vnm_lat_hist_index (block, dir, stage);
+  if (bpf_map__lookup_elem (p->skel->maps.vnm_lat_hists, &k, sizeof k, out, sizeof *out, 0) != 0)
+    return FALSE;
+  /* The program keeps no count: it is the sum of the buckets. */
+  out->count = 0;
+  for (guint b = 0; b < VNM_LAT_BUCKETS; b++)
+    out->count += out->buckets[b];
+  return TRUE;
 }
 
 GArray *

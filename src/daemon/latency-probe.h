@@ -15,10 +15,14 @@ typedef struct _VnmLatencyProbe VnmLatencyProbe;
 typedef void (*VnmLatencyEventFunc) (const struct vnm_lat_event *event, gpointer user_data);
 
 /* @use_btf: load the tp_btf programs (else raw_tp). @paths: entries of the
- * in-flight packet table. @drops_pin: a bpffs path for the drop counters
+ * in-flight packet table (rounded up to a power of two). @hist_devices:
+ * how many VM netdevs can have histograms at once: each takes
+ * VNM_LAT_BLOCK histograms of 8 KiB in an array the kernel allocates at
+ * load (66 KiB a device). @drops_pin: a bpffs path for the drop counters
  * (NULL: not pinned); a compatible map found there (an earlier run's) is
  * adopted, and *@drops_adopted says so. */
-VnmLatencyProbe *vnm_latency_probe_new (gboolean use_btf, guint paths, const gchar *drops_pin,
+VnmLatencyProbe *vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices,
+                                        const gchar *drops_pin,
                                         gboolean *drops_adopted,
                                         VnmLatencyEventFunc on_event, gpointer user_data,
                                         GError **error);
@@ -40,7 +44,8 @@ gboolean vnm_latency_probe_set_mac (VnmLatencyProbe *p, guint64 mac_key, guint32
 void vnm_latency_probe_remove_mac (VnmLatencyProbe *p, guint64 mac_key);
 
 /* Creates empty histograms for both directions and every stage of
- * @ifindex (replacing what was there), or removes them. */
+ * @ifindex (replacing what was there), or removes them. Fails when
+ * @hist_devices devices have histograms already. */
 gboolean vnm_latency_probe_reset_hists (VnmLatencyProbe *p, guint32 ifindex, GError **error);
 void vnm_latency_probe_remove_hists (VnmLatencyProbe *p, guint32 ifindex);
 /* FALSE when @ifindex has no such histogram. */

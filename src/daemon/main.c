@@ -622,6 +622,7 @@ main (int argc, char **argv)
   {
     VnmLatencyConfig lc = {
       .paths = 16384,
+      .hist_devices = VNM_LATENCY_HIST_DEVICES,
       .threshold_ns = (guint64) latency_threshold_us * 1000,
       .max_events_per_s = latency_events_rate,
       .raw_tp = g_strcmp0 (latency_programs, "raw_tp") == 0,

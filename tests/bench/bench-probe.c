@@ -255,13 +255,17 @@ remove_full_path (pid_t receiver)
 
 /* --- the latency probe ------------------------------------------------ */
 
-enum { LAT_OFF, LAT_ON, LAT_EVENTS, N_LAT };
+enum { LAT_OFF, LAT_EMPTY, LAT_ON, LAT_EVENTS, N_LAT };
 static const gchar *const lat_label[N_LAT] = {
-  "latency tracing off (drop counter only)", "latency tracing on for the VM",
+  "latency tracing off (drop counter only)",
+  "empty programs on the four path tracepoints (any tracer's floor)",
+  "latency tracing on for the VM",
   "latency tracing on, every packet a slow-packet event",
 };
 static const gchar *const lat_programs[] = { "vnm_btf_receive", "vnm_btf_queue", "vnm_btf_xmit",
-                                             "vnm_btf_consume", "vnm_btf_drop" };
+                                             "vnm_btf_consume", "vnm_btf_drop", "empty_receive",
+                                             "empty_queue", "empty_xmit", "empty_consume" };
+#define N_LAT_PROGRAMS 5  /* the probe's; then the empty ones */
 static gint events_read;
 static volatile gboolean reading = TRUE;
 
@@ -291,13 +295,16 @@ wake (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* The sum over the latency programs of the kernel's run time and count. */
+/* The kernel's run time and count of each latency program (@per_ns,
+ * indexed like lat_programs; may be NULL) and their sum. */
 static void
-latency_stats (__u64 *run_ns, __u64 *runs)
+latency_stats (__u64 *run_ns, __u64 *runs, __u64 *per_ns)
 {
   __u32 id = 0;
 
   *run_ns = *runs = 0;
+  if (per_ns)
+    memset (per_ns, 0, sizeof (__u64) * G_N_ELEMENTS (lat_programs));
   while (bpf_prog_get_next_id (id, &id) == 0)
     {
       struct bpf_prog_info info = { 0 };
@@ -311,13 +318,17 @@ latency_stats (__u64 *run_ns, __u64 *runs)
             {
               *run_ns += info.run_time_ns;
               *runs += info.run_cnt;
+              if (per_ns)
+                per_ns[i] += info.run_time_ns;
             }
       close (fd);
     }
 }
 
+static struct bpf_link *empty_links[4];
+
 static void
-latency_attach (VnmLatencyProbe *lat, gint ifindex, gint feeder, gint run)
+latency_attach (VnmLatencyProbe *lat, struct bpf_object *empty, gint ifindex, gint feeder, gint run)
 {
   struct vnm_lat_dev vm = { .flags = VNM_DEV_VM | VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX,
                             .mac = { 0x52, 0x54, 0x00, 0xbe, 0x4c, 0x02 } };
@@ -326,6 +337,15 @@ latency_attach (VnmLatencyProbe *lat, gint ifindex, gint feeder, gint run)
 
   if (run == LAT_OFF)
     return;
+  if (run == LAT_EMPTY)
+    {
+      struct bpf_program *prog = NULL;
+      guint i = 0;
+      while ((prog = bpf_object__next_program (empty, prog)) && i < G_N_ELEMENTS (empty_links))
+        if (!(empty_links[i++] = bpf_program__attach (prog)))
+          g_error ("cannot attach %s: %s", bpf_program__name (prog), g_strerror (errno));
+      return;
+    }
   if (run == LAT_EVENTS)
     vm.flags |= VNM_DEV_EVENTS;   /* threshold 0: every packet */
   if (!vnm_latency_probe_set_device (lat, ifindex, &vm, &error) ||
@@ -338,30 +358,38 @@ latency_attach (VnmLatencyProbe *lat, gint ifindex, gint feeder, gint run)
 static void
 latency_detach (VnmLatencyProbe *lat, gint ifindex, gint feeder)
 {
+  for (guint i = 0; i < G_N_ELEMENTS (empty_links); i++)
+    g_clear_pointer (&empty_links[i], bpf_link__destroy);
   vnm_latency_probe_set_tracing (lat, FALSE, NULL);
   vnm_latency_probe_remove_device (lat, ifindex);
   vnm_latency_probe_remove_device (lat, feeder);
 }
 
 static int
-latency_main (int fd, pid_t receiver, gint packets, gint rounds)
+latency_main (int fd, pid_t receiver, const gchar *empty_obj, gint packets, gint rounds)
 {
   g_autoptr(GError) error = NULL;
   g_autofree gchar *old_stats = NULL;
   VnmLatencyProbe *lat;
   gdouble *pps[N_LAT], *ratio[N_LAT], ev_rate = 0;
-  __u64 cost_ns[N_LAT] = { 0 };
+  __u64 cost_ns[N_LAT] = { 0 }, per_ns[G_N_ELEMENTS (lat_programs)] = { 0 };
   guint64 sent = 0, in0 = 0, in1 = 0, err0 = 0, err1 = 0, ev_lost0, ev_lost1, ev_pumped = 0;
   gint ifindex = if_nametoindex (TAP_NAME), feeder = if_nametoindex ("vnmbench-v0");
   gint ev0, ev1;
   GThread *reader;
   gboolean adopted;
+  struct bpf_object *empty = NULL;
   int status;
 
-  lat = vnm_latency_probe_new (TRUE, 16384, NULL, &adopted, count_event, NULL, &error);
-  if (!lat)
+  lat = vnm_latency_probe_new (TRUE, 16384, 4, NULL, &adopted, count_event, NULL, &error);
+  if (lat)
+    empty = bpf_object__open_file (empty_obj, NULL);
+  if (!lat || !empty || bpf_object__load (empty) < 0)
     {
-      g_printerr ("bench-probe: %s\n", error->message);
+      g_printerr ("bench-probe: %s\n", error ? error->message : "cannot load the empty programs");
+      vnm_latency_probe_free (lat);
+      close (fd);
+      remove_full_path (receiver);
       return 1;
     }
   reader = g_thread_new ("events", event_reader, NULL);
@@ -380,7 +408,7 @@ latency_main (int fd, pid_t receiver, gint packets, gint rounds)
       for (gint k = 0; k < N_LAT; k++)
         {
           gint run = k == 0 ? LAT_OFF : 1 + (k - 1 + round) % (N_LAT - 1);
-          latency_attach (lat, ifindex, feeder, run);
+          latency_attach (lat, empty, ifindex, feeder, run);
           pps[run][round] = pump (fd, packets);
           sent += packets;
           if (run == LAT_EVENTS)
@@ -402,13 +430,16 @@ latency_main (int fd, pid_t receiver, gint packets, gint rounds)
   write_sysctl ("1");
   for (gint run = 0; run < N_LAT; run++)
     {
-      __u64 ns0, n0, ns1, n1;
-      latency_attach (lat, ifindex, feeder, run);
-      latency_stats (&ns0, &n0);
+      __u64 ns0, n0, ns1, n1, p0[G_N_ELEMENTS (lat_programs)], p1[G_N_ELEMENTS (lat_programs)];
+      latency_attach (lat, empty, ifindex, feeder, run);
+      latency_stats (&ns0, &n0, p0);
       pump (fd, packets);
-      latency_stats (&ns1, &n1);
+      latency_stats (&ns1, &n1, p1);
       latency_detach (lat, ifindex, feeder);
       cost_ns[run] = ns1 - ns0;
+      if (run == LAT_ON)
+        for (guint i = 0; i < G_N_ELEMENTS (lat_programs); i++)
+          per_ns[i] = p1[i] - p0[i];
       (void) n0, (void) n1;
     }
   if (old_stats)
@@ -430,6 +461,10 @@ latency_main (int fd, pid_t receiver, gint packets, gint rounds)
                  lat_label[run], m, run == LAT_ON ? "**" : "", ratio[run][rounds / 2],
                  run == LAT_ON ? "**" : "", ratio[run][rounds / 4], ratio[run][(3 * rounds) / 4], cost);
     }
+  g_print ("\nProbe time per packet with tracing on, by tracepoint (bpf_stats):");
+  for (guint i = 0; i < N_LAT_PROGRAMS; i++)
+    g_print ("%s %s %.0f ns", i ? "," : "", lat_programs[i] + strlen ("vnm_btf_"), (gdouble) per_ns[i] / packets);
+  g_print (".\n");
   g_print ("\nThe pump on CPU 1, the reading application and the event reader on CPU 0. "
            "Delivered: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " timed frames reached the socket, "
            "%" G_GUINT64_FORMAT " dropped for a full receive buffer.\n", in1 - in0, sent, err1 - err0);
@@ -442,6 +477,7 @@ latency_main (int fd, pid_t receiver, gint packets, gint rounds)
   g_main_context_wakeup (NULL);
   g_thread_join (reader);
   vnm_latency_probe_free (lat);
+  bpf_object__close (empty);
   close (fd);
   remove_full_path (receiver);
   status = (in1 - in0 < sent * 99 / 100) ? 1 : 0;
@@ -522,7 +558,7 @@ main (int argc, char **argv)
   int fd;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || packets < 1000 || rounds < 1 || (!empty_obj && !latency))
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || packets < 1000 || rounds < 1 || !empty_obj)
     {
       g_printerr ("bench-probe: %s\n", error ? error->message : "bad arguments (--empty-program is required)");
       return 2;
@@ -553,7 +589,7 @@ main (int argc, char **argv)
       g_usleep (300000);
     }
   if (latency)
-    return latency_main (fd, receiver, packets, rounds);
+    return latency_main (fd, receiver, empty_obj, packets, rounds);
   pin_to_cpu (1);
   h.ifindex = if_nametoindex (TAP_NAME);
 
