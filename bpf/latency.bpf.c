@@ -61,6 +61,10 @@ struct sk_buff {
 /* Set by the daemon before loading. */
 const volatile __u32 host_netns_ino = 0;
 const volatile __u32 paths_mask = 0;  /* entries of vnm_lat_paths - 1 (a power of two) */
+/* The kernel lets tp_btf programs load from the packet data an skb points
+ * to (Linux 6.17 and later: untrusted read-only memory); else the headers
+ * are copied with a probe read. The verifier skips the branch not taken. */
+const volatile __u8 direct_reads = 0;
 
 /* The packets in flight, by skb address. A direct-mapped table, not a
  * hash map: finding a packet's slot is one multiplication and an inlined
@@ -207,55 +211,82 @@ path_start (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, _
   return slot;
 }
 
-/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order):
- * one read covers an IPv4 header without options or an IPv6 header, and
- * the ports after it. */
-static __always_inline void
-parse_l3 (struct path *p, unsigned char *l3, __u16 proto)
-{
+/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order). */
+struct l3_head {
   union {
     struct { __u8 vihl, tos; __u16 tot_len, id, frag; __u8 ttl, protocol;
              __u16 check; __u32 saddr, daddr; __u16 ports[2]; } ip;
     struct { __u32 vtf; __u16 plen; __u8 nexthdr, hop; __u8 saddr[16], daddr[16];
              __u16 ports[2]; } ip6;
-  } h;
+  };
+};
+
+/* Fills @p from the headers at @h: a copy on the stack, or (@direct) the
+ * packet itself. */
+static __always_inline void
+parse_head (struct path *p, const struct l3_head *h, unsigned char *l3, __u16 proto, const int direct)
+{
   __u16 ports[2] = {};
   __u32 ihl;
 
-  p->parsed = 1;
   if (proto == bpf_htons (ETH_P_IP))
     {
-      if (bpf_probe_read_kernel (&h, sizeof h.ip, l3) < 0 || (h.ip.vihl & 0xf) < 5)
+      if ((h->ip.vihl & 0xf) < 5)
         return;
       p->family = 4;
-      p->proto = h.ip.protocol;
-      v4_mapped (p->saddr, h.ip.saddr);
-      v4_mapped (p->daddr, h.ip.daddr);
-      if (h.ip.frag & bpf_htons (0x1fff))
+      p->proto = h->ip.protocol;
+      v4_mapped (p->saddr, h->ip.saddr);
+      v4_mapped (p->daddr, h->ip.daddr);
+      if (h->ip.frag & bpf_htons (0x1fff))
         return;
-      ihl = (h.ip.vihl & 0xf) * 4;
+      ihl = (h->ip.vihl & 0xf) * 4;
       if (ihl == 20)
-        __builtin_memcpy (ports, h.ip.ports, sizeof ports);
+        {
+          ports[0] = h->ip.ports[0];
+          ports[1] = h->ip.ports[1];
+        }
+      else if (direct)
+        {
+          ports[0] = *(__u16 *) (l3 + ihl);
+          ports[1] = *(__u16 *) (l3 + ihl + 2);
+        }
       else if (bpf_probe_read_kernel (ports, sizeof ports, l3 + ihl) < 0)
         return;
     }
-  else if (proto == bpf_htons (ETH_P_IPV6))
-    {
-      if (bpf_probe_read_kernel (&h, sizeof h.ip6, l3) < 0)
-        return;
-      p->family = 6;
-      p->proto = h.ip6.nexthdr;
-      __builtin_memcpy (p->saddr, h.ip6.saddr, 16);
-      __builtin_memcpy (p->daddr, h.ip6.daddr, 16);
-      __builtin_memcpy (ports, h.ip6.ports, sizeof ports);
-    }
   else
-    return;
+    {
+      p->family = 6;
+      p->proto = h->ip6.nexthdr;
+      __builtin_memcpy (p->saddr, h->ip6.saddr, 16);
+      __builtin_memcpy (p->daddr, h->ip6.daddr, 16);
+      ports[0] = h->ip6.ports[0];
+      ports[1] = h->ip6.ports[1];
+    }
   if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
     {
       p->sport = bpf_ntohs (ports[0]);
       p->dport = bpf_ntohs (ports[1]);
     }
+}
+
+/* One read covers an IPv4 header without options or an IPv6 header, and
+ * the ports after it. */
+static __always_inline void
+parse_l3 (const int btf, struct path *p, unsigned char *l3, __u16 proto)
+{
+  struct l3_head h;
+
+  p->parsed = 1;
+  if (proto != bpf_htons (ETH_P_IP) && proto != bpf_htons (ETH_P_IPV6))
+    return;
+  if (btf && direct_reads)
+    {
+      parse_head (p, (const struct l3_head *) l3, l3, proto, 1);
+      return;
+    }
+  if (bpf_probe_read_kernel (&h, proto == bpf_htons (ETH_P_IP) ? sizeof h.ip : sizeof h.ip6, l3) < 0)
+    return;
+  parse_head (p, &h, l3, proto, 0);
 }
 
 static __always_inline int
@@ -424,7 +455,7 @@ on_receive (const int btf, struct sk_buff *skb, __u64 addr)
   if (cfg->flags & VNM_DEV_TRACE_TX)
     {
       /* skb->data is the network header here. */
-      parse_l3 (p, (unsigned char *) RD (btf, skb, data), RD (btf, skb, protocol));
+      parse_l3 (btf, p, (unsigned char *) RD (btf, skb, data), RD (btf, skb, protocol));
       if (filter_ok (&cfg->filter, p))
         {
           p->tx_if = ifindex;
@@ -471,7 +502,7 @@ on_queue (const int btf, struct sk_buff *skb, __u64 addr)
     {
       __u16 nh = RD (btf, skb, network_header);
       if (nh != HEADER_UNSET)
-        parse_l3 (p, (unsigned char *) p->head + nh, RD (btf, skb, protocol));
+        parse_l3 (btf, p, (unsigned char *) RD (btf, skb, head) + nh, RD (btf, skb, protocol));
       p->len = RD (btf, skb, len);
     }
   if (!filter_ok (&cfg->filter, p))

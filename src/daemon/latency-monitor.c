@@ -659,4 +659,5 @@ vnm_latency_monitor_counters (VnmLatencyMonitor *m, VnmLatencyCounters *out)
   out->sent = vnm_latency_probe_counter (m->probe, VNM_LAT_EVENTS_SENT);
   out->lost_kernel = vnm_latency_probe_counter (m->probe, VNM_LAT_EVENTS_LOST);
   out->stale_paths = vnm_latency_probe_counter (m->probe, VNM_LAT_PATHS_STALE);
+  out->replaced_paths = vnm_latency_probe_counter (m->probe, VNM_LAT_PATHS_REPLACED);
 }

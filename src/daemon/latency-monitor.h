@@ -98,7 +98,7 @@ void vnm_latency_monitor_set_listener (VnmLatencyMonitor *m, VnmLatencyEventsFun
 void vnm_latency_monitor_set_listening (VnmLatencyMonitor *m, gboolean listening);
 
 typedef struct {
-  guint64 sent, lost_kernel, lost_rate, stale_paths;
+  guint64 sent, lost_kernel, lost_rate, stale_paths, replaced_paths;
 } VnmLatencyCounters;
 
 void vnm_latency_monitor_counters (VnmLatencyMonitor *m, VnmLatencyCounters *out);

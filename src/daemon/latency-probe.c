@@ -85,36 +85,29 @@ load_reason_names (VnmLatencyProbe *p)
   btf__free (vmlinux);
 }
 
-VnmLatencyProbe *
-vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices, const gchar *drops_pin,
-                       gboolean *drops_adopted, VnmLatencyEventFunc on_event,
-                       gpointer user_data, GError **error)
+/* Opens and loads the probe with the programs of one kind: @use_btf,
+ * and with @direct_reads the packet headers read in place (else copied). */
+static struct vnm_latency_bpf *
+open_and_load (gboolean use_btf, gboolean direct_reads, guint32 netns_ino, guint paths,
+               guint hist_devices, const gchar *drops_pin, gboolean *drops_adopted,
+               struct bpf_program **progs, GError **error)
 {
-  g_autoptr(VnmLatencyBpf) skel = NULL;
-  g_autoptr(VnmLatencyProbe) p = NULL;
+  g_autoptr(VnmLatencyBpf) skel = vnm_latency_bpf__open ();
   struct bpf_program *btf_progs[N_PROGS], *raw_progs[N_PROGS];
-  struct stat st;
   int err;
 
-  if (stat ("/proc/self/ns/net", &st) < 0)
-    {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
-                   _("Cannot tell this process's network namespace (/proc/self/ns/net): %s"),
-                   g_strerror (errno));
-      return NULL;
-    }
-  skel = vnm_latency_bpf__open ();
   if (!skel)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
                    _("Cannot open the latency probe: %s"), g_strerror (errno));
       return NULL;
     }
-  skel->rodata->host_netns_ino = (__u32) st.st_ino;
+  skel->rodata->host_netns_ino = netns_ino;
   /* The path table is direct-mapped: a power of two, at least @paths. */
   paths = MIN (MAX (paths, 64u), 1u << 24);
   paths = 1u << g_bit_storage (paths - 1);
   skel->rodata->paths_mask = paths - 1;
+  skel->rodata->direct_reads = direct_reads;
   bpf_map__set_max_entries (skel->maps.vnm_lat_paths, paths);
   hist_devices = CLAMP (hist_devices, 1u, 65536u);
   bpf_map__set_max_entries (skel->maps.vnm_lat_hists, hist_devices * VNM_LAT_BLOCK);
@@ -130,7 +123,10 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices, const 
   raw_progs[PROG_CONSUME] = skel->progs.vnm_raw_consume;
   raw_progs[PROG_DROP] = skel->progs.vnm_raw_drop;
   for (guint i = 0; i < N_PROGS; i++)
-    bpf_program__set_autoload (use_btf ? raw_progs[i] : btf_progs[i], false);
+    {
+      bpf_program__set_autoload (use_btf ? raw_progs[i] : btf_progs[i], false);
+      progs[i] = use_btf ? btf_progs[i] : raw_progs[i];
+    }
 
   *drops_adopted = FALSE;
   if (drops_pin)
@@ -150,6 +146,36 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices, const 
                    use_btf ? "tp_btf" : "raw_tp", g_strerror (-err));
       return NULL;
     }
+  return g_steal_pointer (&skel);
+}
+
+VnmLatencyProbe *
+vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices, const gchar *drops_pin,
+                       gboolean *drops_adopted, VnmLatencyEventFunc on_event,
+                       gpointer user_data, GError **error)
+{
+  g_autoptr(VnmLatencyBpf) skel = NULL;
+  g_autoptr(VnmLatencyProbe) p = NULL;
+  struct bpf_program *progs[N_PROGS];
+  struct stat st;
+  int err;
+
+  if (stat ("/proc/self/ns/net", &st) < 0)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
+                   _("Cannot tell this process's network namespace (/proc/self/ns/net): %s"),
+                   g_strerror (errno));
+      return NULL;
+    }
+  /* tp_btf programs read the headers in place where the kernel allows it
+   * (Linux 6.17 and later), else they copy them. */
+  skel = open_and_load (use_btf, use_btf, (guint32) st.st_ino, paths, hist_devices, drops_pin,
+                        drops_adopted, progs, use_btf ? NULL : error);
+  if (!skel && use_btf)
+    skel = open_and_load (TRUE, FALSE, (guint32) st.st_ino, paths, hist_devices, drops_pin,
+                          drops_adopted, progs, error);
+  if (!skel)
+    return NULL;
 
   if (drops_pin && !*drops_adopted && (err = bpf_map__pin (skel->maps.vnm_lat_drops, drops_pin)) < 0)
     g_warning (_("Cannot pin the drop counters at %s: %s; they restart with the daemon."),
@@ -164,7 +190,7 @@ vnm_latency_probe_new (gboolean use_btf, guint paths, guint hist_devices, const 
   p->n_blocks = hist_devices;
   p->block_owner = g_new0 (guint32, hist_devices);
   for (guint i = 0; i < N_PROGS; i++)
-    p->prog[i] = use_btf ? btf_progs[i] : raw_progs[i];
+    p->prog[i] = progs[i];
   p->skel = g_steal_pointer (&skel);
 
   /* Drops are counted whether or not any VM is traced. */

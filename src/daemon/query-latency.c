@@ -370,5 +370,6 @@ vnm_query_latency_status (VnmDaemon *daemon, guint subscribers)
   ADD (&b, "events_lost_kernel", g_variant_new_uint64 (c.lost_kernel));
   ADD (&b, "events_lost_rate_limit", g_variant_new_uint64 (c.lost_rate));
   ADD (&b, "stale_paths", g_variant_new_uint64 (c.stale_paths));
+  ADD (&b, "replaced_paths", g_variant_new_uint64 (c.replaced_paths));
   return g_variant_builder_end (&b);
 }

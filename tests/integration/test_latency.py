@@ -247,6 +247,10 @@ rows = lat["stages"]
 guest = stage(rows, "rx", "xmit_to_guest")
 t.check(guest and guest["count"] == len(holds),
         f"every one of the {len(holds)} packets is measured from tap to guest", json.dumps(guest)[:300])
+st = cli_json(bus, "status")["latency"]
+t.check(st.get("replaced_paths") == 0 and st.get("stale_paths") == 0,
+        "no packet in flight lost its slot in the path table, none went stale",
+        json.dumps(st)[:300])
 for q, key in ((0.5, "p50_us"), (0.9, "p90_us"), (0.99, "p99_us")):
     exact = nearest_rank(waited, q)
     got = guest[key] if guest else 0
