@@ -211,7 +211,8 @@ path_start (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, _
   return slot;
 }
 
-/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order). */
+/* The start of an IP packet: an IPv4 header without options or an IPv6
+ * header, then the ports. */
 struct l3_head {
   union {
     struct { __u8 vihl, tos; __u16 tot_len, id, frag; __u8 ttl, protocol;
@@ -269,8 +270,8 @@ parse_head (struct path *p, const struct l3_head *h, unsigned char *l3, __u16 pr
     }
 }
 
-/* One read covers an IPv4 header without options or an IPv6 header, and
- * the ports after it. */
+/* The 5-tuple of the IP packet at @l3 (ethertype @proto, network order),
+ * read in place or with one copy of its struct l3_head. */
 static __always_inline void
 parse_l3 (const int btf, struct path *p, unsigned char *l3, __u16 proto)
 {
