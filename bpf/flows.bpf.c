@@ -5,7 +5,7 @@
  * view) in an LRU table and the interface's exact totals. Passive TCP RTT
  * from the handshake and from TCP timestamps both ways. Never changes a
  * packet and never decides its fate: TC_ACT_UNSPEC lets the next filter run.
- * The totals map is per-CPU, so its counters need no atomic operations; a
+ * The totals are per-CPU, so their counters need no atomic operations; a
  * flow's counters do (its two directions may run on two CPUs). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -35,12 +35,22 @@ struct {
   __type (value, struct vnm_flow);
 } vnm_flows SEC (".maps");
 
+/* Per-device totals, set up by the daemon before it attaches (see
+ * VNM_TOTALS_SLOTS). */
+struct {
+  __uint (type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint (max_entries, VNM_TOTALS_SLOTS);
+  __type (key, __u32);          /* ifindex % VNM_TOTALS_SLOTS */
+  __type (value, struct vnm_totals_slot);
+} vnm_totals SEC (".maps");
+
 struct {
   __uint (type, BPF_MAP_TYPE_PERCPU_HASH);
   __uint (max_entries, 4096);
-  __type (key, __u32);          /* ifindex, inserted by the daemon on attach */
+  __uint (map_flags, BPF_F_NO_PREALLOC);  /* only the daemon inserts */
+  __type (key, __u32);          /* ifindex */
   __type (value, struct vnm_iface_totals);
-} vnm_totals SEC (".maps");
+} vnm_totals_spill SEC (".maps");
 
 static const struct vnm_flow zero_flow;
 
@@ -405,11 +415,22 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
   return new_bytes;
 }
 
+static __always_inline struct vnm_iface_totals *
+totals_of (__u32 ifindex)
+{
+  __u32 slot = ifindex & (VNM_TOTALS_SLOTS - 1);
+  struct vnm_totals_slot *s = bpf_map_lookup_elem (&vnm_totals, &slot);
+
+  if (s && s->ifindex == ifindex)
+    return &s->totals;
+  return bpf_map_lookup_elem (&vnm_totals_spill, &ifindex);
+}
+
 static __always_inline int
 handle (struct __sk_buff *skb, int dir)
 {
   __u32 ifindex = skb->ifindex;
-  struct vnm_iface_totals *t = bpf_map_lookup_elem (&vnm_totals, &ifindex);
+  struct vnm_iface_totals *t = totals_of (ifindex);
   struct packet p = {};
   struct vnm_flow_key key = {};
   struct vnm_flow *f;

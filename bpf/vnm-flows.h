@@ -91,4 +91,17 @@ struct vnm_iface_totals {
   __u64 untracked;         /* packets that are not IPv4/IPv6 TCP/UDP/ICMP */
 };
 
+/* Where the probe finds a device's totals: slot ifindex % VNM_TOTALS_SLOTS
+ * of a per-CPU array (an inlined lookup, no hashing), which names the
+ * device it holds; a device whose slot another attached device holds
+ * spills to a per-CPU hash keyed by ifindex. Ifindexes are handed out in
+ * sequence, so the devices attached at one time rarely share a slot. */
+#define VNM_TOTALS_SLOTS 4096  /* a power of two */
+
+struct vnm_totals_slot {
+  __u32 ifindex;           /* the device whose totals these are; 0: free */
+  __u32 pad;
+  struct vnm_iface_totals totals;
+};
+
 #endif

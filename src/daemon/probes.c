@@ -18,6 +18,7 @@
 
 #include "bpf-pin.h"
 #include "flows.skel.h"
+#include "probe-totals.h"
 #include "probes.h"
 #include "vnm-error.h"
 #include "vnm-autocleanups.h"
@@ -38,6 +39,7 @@ typedef struct {
 
 struct _VnmProbes {
   struct vnm_flows_bpf *skel;
+  VnmProbeTotalsMaps *totals;  /* after loading */
   VnmProbeAttach mode;     /* TCX or CLSACT */
   guint flow_table_size;
   gchar *state_path;
@@ -163,9 +165,7 @@ load_kept_totals (VnmProbes *p)
 {
   g_autofree gchar *text = NULL;
   g_auto(GStrv) lines = NULL;
-  int fd = bpf_map__fd (p->skel->maps.vnm_totals);
-  __u32 key, next, *prev = NULL;
-  g_autoptr(GArray) doomed = g_array_new (FALSE, FALSE, sizeof (__u32));
+  g_autoptr(GArray) present = NULL;
 
   if (g_file_get_contents (p->kept_path, &text, NULL, NULL))
     {
@@ -181,15 +181,31 @@ load_kept_totals (VnmProbes *p)
             g_hash_table_insert (p->kept, GINT_TO_POINTER (ifindex), g_strdup (name));
         }
     }
-  while (bpf_map_get_next_key (fd, prev, &next) == 0)
+  present = vnm_probe_totals_maps_list (p->totals);
+  for (guint i = 0; i < present->len; i++)
+    if (!g_hash_table_contains (p->kept, GINT_TO_POINTER (g_array_index (present, gint, i))))
+      vnm_probe_totals_maps_remove (p->totals, g_array_index (present, gint, i));
+}
+
+/* The maps pinned together: all or none are adopted. */
+static const gchar *const pinned_names[] = { "flows", "totals", "totals-spill" };
+
+static void
+pinned_maps (VnmProbes *p, struct bpf_map *maps[G_N_ELEMENTS (pinned_names)])
+{
+  maps[0] = p->skel->maps.vnm_flows;
+  maps[1] = p->skel->maps.vnm_totals;
+  maps[2] = p->skel->maps.vnm_totals_spill;
+}
+
+static void
+unlink_pins (const gchar *pin_dir)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
     {
-      if (!g_hash_table_contains (p->kept, GINT_TO_POINTER ((gint) next)))
-        g_array_append_val (doomed, next);
-      key = next;
-      prev = &key;
+      g_autofree gchar *path = g_build_filename (pin_dir, pinned_names[i], NULL);
+      g_unlink (path);
     }
-  for (guint i = 0; i < doomed->len; i++)
-    bpf_map_delete_elem (fd, &g_array_index (doomed, __u32, i));
 }
 
 /* Adopts the maps an earlier virtnetmond pinned in @pin_dir, or pins this
@@ -198,9 +214,9 @@ static gboolean
 prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
 {
   const gchar *why = NULL;
-  g_autofree gchar *flows_path = g_build_filename (pin_dir, "flows", NULL);
-  g_autofree gchar *totals_path = g_build_filename (pin_dir, "totals", NULL);
-  int flows_fd, totals_fd;
+  struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
+  int fds[G_N_ELEMENTS (pinned_names)];
+  guint found = 0, reused = 0;
   gboolean mismatch = FALSE;
 
   *adopted = FALSE;
@@ -210,24 +226,25 @@ prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
       return FALSE;
     }
   p->pin_dir = g_strdup (pin_dir);
-  flows_fd = vnm_bpf_open_compatible_pin (p->skel->maps.vnm_flows, flows_path, &mismatch);
-  totals_fd = vnm_bpf_open_compatible_pin (p->skel->maps.vnm_totals, totals_path, &mismatch);
+  pinned_maps (p, maps);
+  for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
+    {
+      g_autofree gchar *path = g_build_filename (pin_dir, pinned_names[i], NULL);
+      fds[i] = vnm_bpf_open_compatible_pin (maps[i], path, &mismatch);
+      found += fds[i] >= 0;
+    }
   if (mismatch)
     why = _("the pinned maps of an earlier run have another shape (flow table size or version)");
-  if (flows_fd >= 0 && totals_fd >= 0 &&
-      bpf_map__reuse_fd (p->skel->maps.vnm_flows, flows_fd) == 0 &&
-      bpf_map__reuse_fd (p->skel->maps.vnm_totals, totals_fd) == 0)
-    *adopted = TRUE;
-  else if (flows_fd >= 0 || totals_fd >= 0)
-    {
-      /* Half a pair is no use: start both afresh. */
-      g_unlink (flows_path);
-      g_unlink (totals_path);
-    }
-  if (flows_fd >= 0)
-    close (flows_fd);
-  if (totals_fd >= 0)
-    close (totals_fd);
+  if (found == G_N_ELEMENTS (pinned_names))
+    for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
+      reused += bpf_map__reuse_fd (maps[i], fds[i]) == 0;
+  *adopted = reused == G_N_ELEMENTS (pinned_names);
+  /* Part of a set is no use: start all afresh. */
+  if (!*adopted && found)
+    unlink_pins (pin_dir);
+  for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
   if (!*adopted && why)
     g_message (_("Starting new flow probe maps in %s: %s."), pin_dir, why);
   return TRUE;
@@ -236,8 +253,7 @@ prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
 static void
 finish_pins (VnmProbes *p, gboolean adopted)
 {
-  g_autofree gchar *flows_path = g_build_filename (p->pin_dir, "flows", NULL);
-  g_autofree gchar *totals_path = g_build_filename (p->pin_dir, "totals", NULL);
+  struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
   int err = 0;
 
   if (adopted)
@@ -249,14 +265,18 @@ finish_pins (VnmProbes *p, gboolean adopted)
                  p->pin_dir, g_hash_table_size (p->kept));
       return;
     }
-  if ((err = bpf_map__pin (p->skel->maps.vnm_flows, flows_path)) < 0 ||
-      (err = bpf_map__pin (p->skel->maps.vnm_totals, totals_path)) < 0)
+  pinned_maps (p, maps);
+  for (guint i = 0; i < G_N_ELEMENTS (pinned_names) && err == 0; i++)
+    {
+      g_autofree gchar *path = g_build_filename (p->pin_dir, pinned_names[i], NULL);
+      err = bpf_map__pin (maps[i], path);
+    }
+  if (err < 0)
     {
       p->pin_status = g_strdup_printf (_("not pinned: %s: %s"), p->pin_dir, g_strerror (-err));
       g_warning (_("Cannot pin the flow probe's maps in %s: %s; totals restart with the daemon."),
                  p->pin_dir, g_strerror (-err));
-      g_unlink (flows_path);
-      g_unlink (totals_path);
+      unlink_pins (p->pin_dir);
       g_clear_pointer (&p->pin_dir, g_free);
       return;
     }
@@ -359,6 +379,8 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
                    g_strerror (-err));
       return NULL;
     }
+  p->totals = vnm_probe_totals_maps_new (bpf_map__fd (p->skel->maps.vnm_totals),
+                                         bpf_map__fd (p->skel->maps.vnm_totals_spill), p->ncpus);
   if (pinning)
     finish_pins (p, adopted);
   if (p->pin_dir)
@@ -526,8 +548,7 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *co
                    GError **error)
 {
   DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-  g_autofree struct vnm_iface_totals *zero = g_new0 (struct vnm_iface_totals, p->ncpus);
-  __u32 key = ifindex;
+  g_autoptr(GError) totals_error = NULL;
   Hooked *h;
   int err;
 
@@ -541,16 +562,15 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *co
     *continued = FALSE;
   /* Totals an earlier run kept for this very device continue. */
   if (g_hash_table_remove (p->kept, GINT_TO_POINTER (ifindex)) &&
-      bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_NOEXIST) < 0 &&
-      errno == EEXIST)
+      vnm_probe_totals_maps_has (p->totals, ifindex))
     {
       if (continued)
         *continued = TRUE;
     }
-  else if (bpf_map_update_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, zero, BPF_ANY) < 0)
+  else if (!vnm_probe_totals_maps_start (p->totals, ifindex, &totals_error))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
-                   _("Cannot start the totals of %s: %s"), ifname, g_strerror (errno));
+                   _("Cannot start the totals of %s: %s"), ifname, totals_error->message);
       g_free (h);
       return FALSE;
     }
@@ -572,7 +592,7 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *co
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
                    _("Cannot add a clsact qdisc to %s: %s"), ifname, g_strerror (-err));
-      bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key);
+      vnm_probe_totals_maps_remove (p->totals, ifindex);
       g_free (h);
       return FALSE;
     }
@@ -594,7 +614,6 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *co
 void
 vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
 {
-  __u32 key = ifindex;
   Hooked *h = g_hash_table_lookup (p->hooked, GINT_TO_POINTER (ifindex));
 
   if (!h)
@@ -607,7 +626,7 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
       if (h->created_qdisc)
         remove_qdisc_if_empty (p, ifindex);
     }
-  bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key);
+  vnm_probe_totals_maps_remove (p->totals, ifindex);
   g_hash_table_remove (p->hooked, GINT_TO_POINTER (ifindex));
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     save_state (p);
@@ -655,6 +674,7 @@ vnm_probes_free (VnmProbes *p)
 {
   if (!p)
     return;
+  vnm_probe_totals_maps_free (p->totals);
   vnm_flows_bpf__destroy (p->skel);
   g_hash_table_unref (p->hooked);
   g_hash_table_unref (p->kept);
@@ -730,19 +750,7 @@ vnm_probes_delete_flow (VnmProbes *p, const struct vnm_flow_key *key)
 gboolean
 vnm_probes_read_totals (VnmProbes *p, gint ifindex, struct vnm_iface_totals *out)
 {
-  g_autofree struct vnm_iface_totals *per_cpu = g_new0 (struct vnm_iface_totals, p->ncpus);
-  __u32 key = ifindex;
-
   memset (out, 0, sizeof *out);
-  if (!vnm_probes_is_attached (p, ifindex) ||
-      bpf_map_lookup_elem (bpf_map__fd (p->skel->maps.vnm_totals), &key, per_cpu) < 0)
-    return FALSE;
-  for (gint c = 0; c < p->ncpus; c++)
-    {
-      const __u64 *src = (const __u64 *) &per_cpu[c];
-      __u64 *dst = (__u64 *) out;
-      for (gsize i = 0; i < sizeof *out / sizeof (__u64); i++)
-        dst[i] += src[i];
-    }
-  return TRUE;
+  return vnm_probes_is_attached (p, ifindex) &&
+         vnm_probe_totals_maps_read (p->totals, ifindex, out);
 }

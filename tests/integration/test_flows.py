@@ -25,7 +25,7 @@ from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, make_link, 
                      make_netns, on_cleanup, pin_dir, require_root, sh, skip, wait_for)
 
 require_root()
-for tool in ("ethtool", "nft", "ss", "tc"):
+for tool in ("bpftool", "ethtool", "nft", "ss", "tc"):
     if subprocess.run(["which", tool], capture_output=True).returncode != 0:
         skip(f"needs {tool}")
 
@@ -45,8 +45,9 @@ def no_offloads(dev, netns=None):
     sh("ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off", netns=netns)
 
 
-def veth_to(host, inside, netns, addrs):
-    make_link(host, "type", "veth", "peer", "name", inside, "netns", netns)
+def veth_to(host, inside, netns, addrs, index=None):
+    make_link(host, *(("index", str(index)) if index else ()), "type", "veth", "peer", "name", inside,
+              "netns", netns)
     for a in addrs:
         nodad = ["nodad"] if ":" in a else []  # IPv6: usable at once
         sh("ip", "addr", "add", a, "dev", inside, *nodad, netns=netns)
@@ -58,12 +59,18 @@ def veth_to(host, inside, netns, addrs):
 
 veth_to("vnmfl-a", "eth0", vm1, ["10.216.0.11/24", "fd16::11/64"])
 veth_to("vnmfl-b", "eth0", vm2, ["10.216.0.12/24", "fd16::12/64"])
+# A third VM whose device's ifindex is vnmfl-a's plus VNM_TOTALS_SLOTS
+# (4096): both want the same totals slot, so one of them spills to the
+# per-CPU hash, and both must still be exact.
+vm3 = make_netns("vnmfl-vm3")
+A_IFINDEX = json.loads(sh("ip", "-j", "link", "show", "vnmfl-a").stdout)[0]["ifindex"]
+veth_to("vnmfl-c", "eth0", vm3, ["10.216.0.13/24"], index=A_IFINDEX + 4096)
 veth_to("vnmfl-r", "eth0", remote, ["10.216.0.2/24", "fd16::2/64"])
 make_link("vnmfl-x0", "type", "veth", "peer", "name", "vnmfl-x1")
 for dev in ("vnmfl-x0", "vnmfl-x1"):
     no_offloads(dev)
     sh("ip", "link", "set", dev, "up")
-for dev in ("vnmfl-a", "vnmfl-b", "vnmfl-x0"):
+for dev in ("vnmfl-a", "vnmfl-b", "vnmfl-c", "vnmfl-x0"):
     sh("ip", "link", "set", dev, "master", "vnmfl-br0")
 line = subprocess.Popen([sys.executable, os.path.join(lib, "delayline.py"), "vnmfl-x1", "vnmfl-r",
                          str(DELAY_MS)], stdout=subprocess.PIPE, text=True)
@@ -96,7 +103,7 @@ with open(node_xml, "w") as f:
       </interface>
     </devices>
   </domain>
-""" for i, dev in ((1, "a"), (2, "b"))) + "</node>\n")
+""" for i, dev in ((1, "a"), (2, "b"), (3, "c"))) + "</node>\n")
 
 # Servers in the remote namespace (and one in vm2), one port per scenario.
 SERVER = r"""
@@ -209,8 +216,8 @@ def has_clsact(dev):
     return "clsact" in sh("tc", "qdisc", "show", "dev", dev, check=False).stdout
 
 
-wait_for(lambda: all(probes().get(d, {}).get("attached") for d in ("vnmfl-a", "vnmfl-b")), 10,
-         "the probe to attach to both VMs' devices")
+wait_for(lambda: all(probes().get(d, {}).get("attached") for d in ("vnmfl-a", "vnmfl-b", "vnmfl-c")), 10,
+         "the probe to attach to the VMs' devices")
 t.check(sorted(our_tcx("vnmfl-a")) == [("egress", "vnm_tc_to_vm"), ("ingress", "vnm_tc_from_vm")],
         "the kernel lists the probe on vnmfl-a's tcx hooks: ingress = from the VM, egress = to the VM",
         str(tcx_progs("vnmfl-a")))
@@ -370,6 +377,39 @@ t.check(d_probe == d_kernel and d_probe_b == d_kernel_b and d_probe >= FLOOD,
 ev = after[0]["flows_evicted"]
 t.check(ev >= FLOOD - 256, f"evictions reported ({ev} of {FLOOD} short flows, table of 256)", str(after[0]))
 t.check(probes()["vnmfl-a"]["flows_evicted"] == ev, "status reports the same evictions")
+
+# --- two devices on one totals slot: one spills, both exact ---------------------
+def tx_totals(domain, dev):
+    o = cli_json(bus, "domifstat", domain, dev)[0]
+    k = json.loads(sh("ip", "-j", "-s", "link", "show", "dev", dev).stdout)[0]["stats64"]["rx"]
+    return o["probe_tx_packets"], o["probe_tx_bytes"], k["packets"], k["bytes"]
+
+
+SPILL_SEND = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[2])): s.sendto(b"s" * 200, (sys.argv[1], 7200))
+"""
+t.check(kernel_ifindex("vnmfl-c") % 4096 == kernel_ifindex("vnmfl-a") % 4096,
+        "vnmfl-a and vnmfl-c want the same totals slot",
+        f"{kernel_ifindex('vnmfl-a')} {kernel_ifindex('vnmfl-c')}")
+spilled = json.loads(sh("bpftool", "-j", "map", "dump", "pinned",
+                        os.path.join(PIN_DIR, "totals-spill")).stdout)
+t.check(len(spilled) == 1, "exactly one of the two is in the spill map (bpftool map dump)",
+        json.dumps(spilled)[:400])
+for _ in range(5):  # a stray neighbour packet between the reads: read again
+    b1, b3 = tx_totals("flvm1", "vnmfl-a"), tx_totals("flvm3", "vnmfl-c")
+    sh(sys.executable, "-c", SPILL_SEND, "10.216.0.2", "40", netns=vm1)
+    sh(sys.executable, "-c", SPILL_SEND, "10.216.0.2", "70", netns=vm3)
+    settle()
+    a1, a3 = tx_totals("flvm1", "vnmfl-a"), tx_totals("flvm3", "vnmfl-c")
+    d1 = [a - b for a, b in zip(a1, b1)]
+    d3 = [a - b for a, b in zip(a3, b3)]
+    if d1[:2] == d1[2:] and d3[:2] == d3[2:]:
+        break
+t.check(d1[:2] == d1[2:] and d1[0] >= 40 and d3[:2] == d3[2:] and d3[0] >= 70,
+        f"both devices' totals exact against ip -s link (vnmfl-a +{d1[0]} packets, "
+        f"vnmfl-c +{d3[0]} packets)", f"{d1} {d3}")
 
 # --- bad input -----------------------------------------------------------------
 r = cli(bus, "flows", "flvm1", "--by", "nonsense", check=False)
