@@ -109,6 +109,29 @@ describe_state (const gchar *domain, GVariant *state)
            vnm_rec_double (state, "threshold_us"), vnm_rec_str (state, "program"), since_s);
 }
 
+/* Traced interfaces that got no histograms (the daemon's blocks are all in
+ * use), one line each; returns how many. */
+static guint
+print_missing_hists (GVariant *state, gboolean to_stderr)
+{
+  g_autoptr(GVariantIter) it = NULL;
+  const gchar *iface, *why;
+  guint n = 0;
+
+  if (!g_variant_lookup (state, "no_histograms", "a{ss}", &it))
+    return 0;
+  while (g_variant_iter_next (it, "{&s&s}", &iface, &why))
+    {
+      g_autofree gchar *line = g_strdup_printf (_("Interface %s has no histograms: %s.\n"), iface, why);
+      if (to_stderr)
+        g_printerr ("virtnetmon: latency: %s", line);
+      else
+        g_print ("%s", line);
+      n++;
+    }
+  return n;
+}
+
 static int
 show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *iface,
       gboolean hist, gboolean json)
@@ -147,6 +170,7 @@ show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *if
       return 0;
     }
   describe_state (domain, state);
+  print_missing_hists (state, FALSE);
   if (g_variant_n_children (stages) == 0)
     {
       g_print (_("No packets measured yet.\n"));
@@ -435,7 +459,20 @@ switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filt
                                                    g_variant_builder_end (&options), NULL, &error))
     return vnm_cli_report_error ("latency", error);
   if (domain)
-    g_print (on ? _("Latency tracing is on for %s.\n") : _("Latency tracing is off for %s.\n"), domain);
+    {
+      g_autoptr(GVariant) state = NULL, stages = NULL;
+      GVariantBuilder query;
+
+      g_print (on ? _("Latency tracing is on for %s.\n") : _("Latency tracing is off for %s.\n"), domain);
+      if (!on)
+        return 0;
+      /* Say so when an interface found no room for its histograms. */
+      g_variant_builder_init (&query, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&query, "{sv}", "buckets", g_variant_new_boolean (FALSE));
+      if (vnm_monitor1_call_get_latency_sync (proxy, domain, g_variant_builder_end (&query),
+                                              &state, &stages, NULL, NULL))
+        print_missing_hists (state, TRUE);
+    }
   else
     g_print (on ? _("Latency tracing is on for every domain.\n")
                 : _("Latency tracing is off for every domain.\n"));

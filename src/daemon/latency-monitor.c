@@ -34,6 +34,7 @@ struct _VnmLatencyMonitor {
   Setting *all;                /* every domain without its own; NULL when off */
   GHashTable *devices;         /* ifindex -> Device*: what the kernel table holds */
   GHashTable *macs;            /* guint64* mac key -> ifindex, in the kernel's MAC table */
+  GHashTable *no_hists;        /* ifindex -> why a traced device has no histograms */
   gboolean listening;
   VnmLatencyEventsFunc listener;
   gpointer listener_data;
@@ -222,6 +223,7 @@ vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboo
   m->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   m->devices = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
   m->macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  m->no_hists = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   m->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
   m->extra_stages = describe_extra_stages (daemon->caps);
 
@@ -273,6 +275,7 @@ vnm_latency_monitor_free (VnmLatencyMonitor *m)
   g_free (m->all);
   g_hash_table_unref (m->devices);
   g_hash_table_unref (m->macs);
+  g_hash_table_unref (m->no_hists);
   g_ptr_array_unref (m->pending);
   g_free (m->unavailable);
   g_free (m->extra_stages);
@@ -509,7 +512,10 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
       guint32 ifindex = GPOINTER_TO_UINT (key);
 
       if (old->generation && (!now || g_strcmp0 (old->generation, now->generation) != 0))
-        vnm_latency_probe_remove_hists (m->probe, ifindex);
+        {
+          vnm_latency_probe_remove_hists (m->probe, ifindex);
+          g_hash_table_remove (m->no_hists, key);
+        }
       if (old->uuid && (!now || g_strcmp0 (old->uuid, now->uuid) != 0))
         vnm_latency_probe_clear_drops (m->probe, ifindex);
       if (!now)
@@ -524,11 +530,20 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
       Device *now = value, *old = g_hash_table_lookup (m->devices, key);
       guint32 ifindex = GPOINTER_TO_UINT (key);
 
-      if (now->generation && (!old || g_strcmp0 (old->generation, now->generation) != 0) &&
-          !vnm_latency_probe_reset_hists (m->probe, ifindex, &error))
+      /* New tracing starts its histograms; a device that found no room
+       * for them tries again (another may have stopped). */
+      if (now->generation && ((!old || g_strcmp0 (old->generation, now->generation) != 0) ||
+                              g_hash_table_contains (m->no_hists, key)))
         {
-          g_warning ("%s", error->message);
-          g_clear_error (&error);
+          if (vnm_latency_probe_reset_hists (m->probe, ifindex, &error))
+            g_hash_table_remove (m->no_hists, key);
+          else
+            {
+              if (!g_hash_table_contains (m->no_hists, key))
+                g_warning ("%s: %s", now->name, error->message);
+              g_hash_table_replace (m->no_hists, key, g_strdup (error->message));
+              g_clear_error (&error);
+            }
         }
       if ((!old || memcmp (&old->dev, &now->dev, sizeof now->dev) != 0) &&
           !vnm_latency_probe_set_device (m->probe, ifindex, &now->dev, &error))
@@ -591,6 +606,24 @@ vnm_latency_monitor_hist (VnmLatencyMonitor *m, const VnmDomain *domain, const g
         }
     }
   return found;
+}
+
+GHashTable *
+vnm_latency_monitor_missing_hists (VnmLatencyMonitor *m, const VnmDomain *domain)
+{
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  for (guint j = 0; m->probe && j < domain->interfaces->len; j++)
+    {
+      const VnmDomainInterface *di = g_ptr_array_index (domain->interfaces, j);
+      const VnmLink *link;
+      const gchar *why;
+
+      if (*di->target_dev && (link = vnm_daemon_find_link (m->daemon, di->target_dev)) &&
+          (why = g_hash_table_lookup (m->no_hists, GINT_TO_POINTER (link->ifindex))))
+        g_hash_table_insert (out, g_strdup (di->target_dev), g_strdup (why));
+    }
+  return out;
 }
 
 static gint

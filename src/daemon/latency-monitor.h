@@ -30,8 +30,9 @@ typedef struct {
  * the rate limit). */
 typedef void (*VnmLatencyEventsFunc) (GPtrArray *events, guint64 lost, gpointer user_data);
 
-/* VM netdevs with latency histograms at once, by default: 8.4 MiB of
- * kernel memory (see vnm_latency_probe_new). */
+/* VM netdevs with latency histograms at once, by default (virtnetmond
+ * --latency-devices): 66 KiB of kernel memory each, 8.4 MiB in all (see
+ * vnm_latency_probe_new). */
 #define VNM_LATENCY_HIST_DEVICES 128
 
 typedef struct {
@@ -52,6 +53,9 @@ VnmLatencyMonitor *vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyC
 void vnm_latency_monitor_free (VnmLatencyMonitor *m);
 
 gboolean vnm_latency_monitor_available (VnmLatencyMonitor *m);
+/* The traced interfaces of @domain that have no histograms (every block in
+ * use), each with why: a new table, iface -> message. */
+GHashTable *vnm_latency_monitor_missing_hists (VnmLatencyMonitor *m, const VnmDomain *domain);
 const gchar *vnm_latency_monitor_unavailable_reason (VnmLatencyMonitor *m);
 /* "tp_btf" or "raw_tp"; "" when unavailable. */
 const gchar *vnm_latency_monitor_program (VnmLatencyMonitor *m);

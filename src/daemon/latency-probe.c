@@ -378,8 +378,8 @@ vnm_latency_probe_reset_hists (VnmLatencyProbe *p, guint32 ifindex, GError **err
       if (block == VNM_LAT_NO_HISTS)
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
-                       _("No room for the latency histograms of another device (ifindex %u): "
-                         "%u devices are traced, the most at once"), ifindex, p->n_blocks);
+                       _("no room for its latency histograms: %u devices have them, the most at once "
+                         "(virtnetmond --latency-devices)"), p->n_blocks);
           return FALSE;
         }
       p->next_block = (block + 1) % p->n_blocks;

@@ -408,6 +408,7 @@ main (int argc, char **argv)
   gboolean version = FALSE;
   gint flow_table_size = 32768, flow_idle_timeout = 60;
   gint latency_threshold_us = -1, latency_events_rate = 1000;
+  gint latency_devices = VNM_LATENCY_HIST_DEVICES;
   g_autofree gchar *latency_programs = NULL;
   g_autofree gchar *state_dir = NULL;
   g_autofree gchar *pin_dir = NULL;
@@ -437,6 +438,8 @@ main (int argc, char **argv)
       N_("Seconds after which an idle flow ends and is kept as a summary (default: 60)"), N_("SEC") },
     { "latency-threshold", 0, 0, G_OPTION_ARG_INT, &latency_threshold_us,
       N_("Default slow-packet threshold of latency tracing, in microseconds (default: 1000)"), N_("USEC") },
+    { "latency-devices", 0, 0, G_OPTION_ARG_INT, &latency_devices,
+      N_("VM netdevs with latency histograms at once, 66 KiB of kernel memory each (default: 128)"), N_("N") },
     { "latency-events-rate", 0, 0, G_OPTION_ARG_INT, &latency_events_rate,
       N_("Slow-packet events passed to clients per second at most; the rest are counted as lost (default: 1000)"), N_("N") },
     { "latency-programs", 0, 0, G_OPTION_ARG_STRING, &latency_programs,
@@ -534,6 +537,12 @@ main (int argc, char **argv)
                   latency_threshold_us);
       return 2;
     }
+  if (latency_devices < 1 || latency_devices > 65536)
+    {
+      g_printerr (_("virtnetmond: --latency-devices must be between 1 and 65536, not %d.\n"),
+                  latency_devices);
+      return 2;
+    }
   if (latency_events_rate < 1 || latency_events_rate > 1000000)
     {
       g_printerr (_("virtnetmond: the latency events rate must be between 1 and 1000000 a second, not %d.\n"),
@@ -622,7 +631,7 @@ main (int argc, char **argv)
   {
     VnmLatencyConfig lc = {
       .paths = 16384,
-      .hist_devices = VNM_LATENCY_HIST_DEVICES,
+      .hist_devices = (guint) latency_devices,
       .threshold_ns = (guint64) latency_threshold_us * 1000,
       .max_events_per_s = latency_events_rate,
       .raw_tp = g_strcmp0 (latency_programs, "raw_tp") == 0,

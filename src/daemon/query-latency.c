@@ -232,6 +232,18 @@ vnm_query_latency (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GEr
       add_settings (&state, s);
       ADD (&state, "since", g_variant_new_double (since));
     }
+  {
+    g_autoptr(GHashTable) missing = vnm_latency_monitor_missing_hists (m, d);
+    GVariantBuilder mb;
+    GHashTableIter mi;
+    gpointer mk, mv;
+
+    g_variant_builder_init (&mb, G_VARIANT_TYPE ("a{ss}"));
+    g_hash_table_iter_init (&mi, missing);
+    while (g_hash_table_iter_next (&mi, &mk, &mv))
+      g_variant_builder_add (&mb, "{ss}", (const gchar *) mk, (const gchar *) mv);
+    ADD (&state, "no_histograms", g_variant_builder_end (&mb));
+  }
 
   g_variant_builder_init (&rows, G_VARIANT_TYPE ("aa{sv}"));
   for (guint dir = 0; dir < 2; dir++)

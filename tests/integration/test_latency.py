@@ -413,7 +413,7 @@ t.check(not [n for n in bpf_links() if n.startswith("vnm_")], "no virtnetmon BPF
 # The fallback for kernels that refuse tp_btf: the same probe as raw_tp. It
 # adopts the drop counters the first daemon pinned: they continue.
 daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--latency-programs", "raw_tp",
-                "--pin-dir", PIN_DIR)
+                "--latency-devices", "1", "--pin-dir", PIN_DIR)
 wait_for(lambda: "ltvm1" in [d["name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
 again = {vm: {k: v for k, v in drops_of(vm).items() if k[2] in ("NETFILTER_DROP", "FULL_RING")}
          for vm in ("ltvm1", "ltvm2")}
@@ -435,5 +435,26 @@ t.check(lat["state"]["program"] == "raw_tp" and guest and guest["count"] == 10 a
         "as raw_tp programs the probe measures the same stages", json.dumps(lat)[:300])
 t.check("vnm_raw_receive" in bpf_links() and not [n for n in bpf_links() if n.startswith("vnm_btf_")],
         "the raw_tp programs are the ones attached", str(bpf_links()))
+
+# --latency-devices 1: the one histogram block is ltvm1's, so ltvm2 is
+# traced without histograms, and says so, until ltvm1 lets go of it.
+r = cli(bus, "latency", "ltvm2", "--on", "--direction", "rx", check=False)
+t.check(r.returncode == 0 and "vnmlt-b has no histograms" in r.stderr and "--latency-devices" in r.stderr,
+        "switching on a VM beyond --latency-devices warns, naming its interface and the option",
+        r.stdout + r.stderr)
+st2 = cli_json(bus, "latency", "ltvm2")["state"]
+t.check(list(st2.get("no_histograms", {})) == ["vnmlt-b"] and
+        cli_json(bus, "latency", "ltvm1")["state"].get("no_histograms") == {},
+        "GetLatency lists the interface without histograms (and none for ltvm1)", json.dumps(st2))
+t.check("Interface vnmlt-b has no histograms" in cli(bus, "latency", "ltvm2").stdout,
+        "virtnetmon latency shows it too")
+cli(bus, "latency", "ltvm1", "--off")
+remote_send(5040, 5, dst="10.217.0.12")
+time.sleep(0.3)
+lat2 = cli_json(bus, "latency", "ltvm2")
+g2 = stage(lat2["stages"], "rx", "xmit_to_guest")
+t.check(lat2["state"].get("no_histograms") == {} and g2 and g2["count"] == 5,
+        "once ltvm1 is off, ltvm2 takes the free block: no warning, and its 5 packets are measured",
+        json.dumps(lat2)[:400])
 daemon.stop()
 t.done()
