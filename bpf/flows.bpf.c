@@ -52,6 +52,17 @@ struct {
   __type (value, struct vnm_iface_totals);
 } vnm_totals_spill SEC (".maps");
 
+struct {
+  __uint (type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint (max_entries, VNM_FLOW_CACHE_SLOTS);
+  __type (key, __u32);
+  __type (value, struct vnm_flow_slot);
+} vnm_flow_cache SEC (".maps");
+
+/* 0 where the kernel lacks what the cache's flush needs (bpf_loop, Linux
+ * 5.17; compare-and-exchange, 5.12): every packet takes the table. */
+const volatile __u8 use_cache = 1;
+
 static const struct vnm_flow zero_flow;
 
 /* One parsed packet, in wire order (src -> dst). */
@@ -415,6 +426,58 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
   return new_bytes;
 }
 
+#define READ_ONCE(x) (*(volatile typeof (x) *) &(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof (x) *) &(x) = (v))
+#ifndef barrier
+#define barrier() asm volatile ("" ::: "memory")
+#endif
+
+/* The cache slot of a flow and direction: a multiplicative hash of the
+ * key's words. */
+_Static_assert (VNM_FLOW_CACHE_SLOTS == 1 << VNM_FLOW_CACHE_BITS, "slots");
+static __always_inline __u32
+slot_of (const struct vnm_flow_key *k, int dir)
+{
+  const __u32 *w = (const __u32 *) k;
+  __u64 a = ((__u64) w[1] << 32 | w[2]) ^ ((__u64) w[3] << 32 | w[4]) ^ ((__u64) w[5] << 32 | w[6]);
+  __u64 b = ((__u64) w[7] << 32 | w[8]) ^ ((__u64) w[9] << 32 | w[10]) ^ w[0] ^ ((__u64) dir << 40);
+  __u64 h = a * 0x9E3779B97F4A7C15ULL + b * 0xC2B2AE3D27D4EB4FULL;
+
+  /* The top bits: a product's low bits ignore its factors' high ones. */
+  return h >> (64 - VNM_FLOW_CACHE_BITS);
+}
+
+/* Whether @c holds @k (whose pad is 0, 8-byte aligned) in @dir: one
+ * branch for the 44 bytes. */
+static __always_inline int
+slot_holds (const struct vnm_flow_slot *c, const struct vnm_flow_key *k, int dir)
+{
+  const __u64 *a = (const __u64 *) &c->key, *b = (const __u64 *) k;
+  __u64 tag = (__u64) (dir + 1) << 16;  /* key.pad, bytes 10-11 */
+
+  return ((a[0] ^ b[0]) | (a[1] ^ (b[1] | tag)) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
+          (__u64) (((const __u32 *) a)[10] ^ ((const __u32 *) b)[10])) == 0;
+}
+
+/* Gives @c to @k in @dir; its counts are zero. The counts' tenant changes
+ * first and the slot's tenant last, so that a flush that interrupts this
+ * finds them unequal and leaves the slot alone. */
+static __always_inline void
+slot_take (struct vnm_flow_slot *c, const struct vnm_flow_key *k, int dir)
+{
+  __u32 tenant = (c->tenant + 1) & 0xffff;
+
+  if (!tenant)
+    tenant = 1;
+  WRITE_ONCE (c->packets, (__u64) tenant << 48);
+  WRITE_ONCE (c->bytes, (__u64) tenant << 48);
+  barrier ();
+  __builtin_memcpy (&c->key, k, sizeof *k);
+  c->key.pad = dir + 1;
+  barrier ();
+  WRITE_ONCE (c->tenant, tenant);
+}
+
 static __always_inline struct vnm_iface_totals *
 totals_of (__u32 ifindex)
 {
@@ -426,17 +489,47 @@ totals_of (__u32 ifindex)
   return bpf_map_lookup_elem (&vnm_totals_spill, &ifindex);
 }
 
+/* The flow table's entry of @key, made when it is new; NULL when the
+ * table refuses. */
+static __always_inline struct vnm_flow *
+flow_of (const struct vnm_flow_key *key, struct vnm_iface_totals *t, const struct packet *p,
+         int dir)
+{
+  /* first/last seen need no more than the tick clock (same base as
+   * CLOCK_MONOTONIC, a few ms coarse); RTT reads the precise one. */
+  __u64 now = bpf_ktime_get_coarse_ns ();
+  struct vnm_flow *f = bpf_map_lookup_elem (&vnm_flows, key);
+
+  if (!f)
+    {
+      if (bpf_map_update_elem (&vnm_flows, key, &zero_flow, BPF_NOEXIST) == 0 && t)
+        t->flows_created++;
+      f = bpf_map_lookup_elem (&vnm_flows, key);
+      if (!f)
+        return NULL;
+      f->first_ns = now;
+      if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6_)
+        {
+          /* An echo reply answers the other side. */
+          int reply = p->tcp_flags == 0 || p->tcp_flags == 129;
+          f->opener = (dir == VNM_DIR_OUT) != reply ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+        }
+      else if (p->proto == IPPROTO_UDP)
+        f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+    }
+  f->last_ns = now;
+  return f;
+}
+
 static __always_inline int
 handle (struct __sk_buff *skb, int dir)
 {
   __u32 ifindex = skb->ifindex;
   struct vnm_iface_totals *t = totals_of (ifindex);
   struct packet p = {};
-  struct vnm_flow_key key = {};
+  struct vnm_flow_key key __attribute__ ((aligned (8))) = {};
+  struct vnm_flow_slot *cache = NULL;
   struct vnm_flow *f;
-  /* first/last seen need no more than the tick clock (same base as
-   * CLOCK_MONOTONIC, a few ms coarse); RTT reads the precise one. */
-  __u64 now = bpf_ktime_get_coarse_ns ();
   __u32 segs = skb->gso_segs ? skb->gso_segs : 1;
   __u32 payload;
 
@@ -446,19 +539,13 @@ handle (struct __sk_buff *skb, int dir)
       t->bytes[dir] += skb->len;
     }
 
+  /* Headers may sit outside a short linear part: pull them in first (one
+   * parse, not a second one after a failed first, halves what the verifier
+   * follows). */
+  if (skb->data_end - skb->data < 128 && skb->len > skb->data_end - skb->data)
+    bpf_skb_pull_data (skb, skb->len < 128 ? skb->len : 128);
   if (parse (skb, &p) < 0)
-    {
-      /* Headers may sit outside the linear part: pull them in once. */
-      if (skb->data_end - skb->data < 128 && skb->len > skb->data_end - skb->data)
-        {
-          bpf_skb_pull_data (skb, skb->len < 128 ? skb->len : 128);
-          __builtin_memset (&p, 0, sizeof p);
-          if (parse (skb, &p) < 0)
-            goto untracked;
-        }
-      else
-        goto untracked;
-    }
+    goto untracked;
 
   key.ifindex = ifindex;
   key.family = p.family;
@@ -480,28 +567,42 @@ handle (struct __sk_buff *skb, int dir)
   if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6_)
     key.remote_port = 0;
 
-  f = bpf_map_lookup_elem (&vnm_flows, &key);
-  if (!f)
+  /* TCP and the others apart: the verifier then follows each once. */
+  if (p.proto == IPPROTO_TCP)
     {
-      if (bpf_map_update_elem (&vnm_flows, &key, &zero_flow, BPF_NOEXIST) == 0 && t)
-        t->flows_created++;
-      f = bpf_map_lookup_elem (&vnm_flows, &key);
-      if (!f)
+      if (!(f = flow_of (&key, t, &p, dir)))
         return TC_ACT_UNSPEC;
-      f->first_ns = now;
-      if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6_)
-        {
-          /* An echo reply answers the other side. */
-          int reply = p.tcp_flags == 0 || p.tcp_flags == 129;
-          f->opener = (dir == VNM_DIR_OUT) != reply ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
-        }
-      else if (p.proto == IPPROTO_UDP)
-        f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+      payload = track_tcp (f, t, &p, dir, segs);
+      __sync_fetch_and_add (&f->packets[dir], 1);
+      __sync_fetch_and_add (&f->bytes[dir], payload);
     }
-  f->last_ns = now;
-  payload = p.proto == IPPROTO_TCP ? track_tcp (f, t, &p, dir, segs) : p.payload;
-  __sync_fetch_and_add (&f->packets[dir], 1);
-  __sync_fetch_and_add (&f->bytes[dir], payload);
+  else
+    {
+      __u32 idx = slot_of (&key, dir);
+
+      payload = p.payload;
+      if (use_cache)
+        cache = bpf_map_lookup_elem (&vnm_flow_cache, &idx);
+      if (cache && slot_holds (cache, &key, dir))
+        {
+          /* Atomic: a flush may interrupt this on the same CPU. */
+          __sync_fetch_and_add (&cache->packets, 1);
+          __sync_fetch_and_add (&cache->bytes, payload);
+        }
+      else
+        {
+          if (!(f = flow_of (&key, t, &p, dir)))
+            return TC_ACT_UNSPEC;
+          __sync_fetch_and_add (&f->packets[dir], 1);
+          __sync_fetch_and_add (&f->bytes[dir], payload);
+          /* The next packets of this flow go to the cache, if its slot
+           * is free or its tenant has had no packet since the last
+           * flush. */
+          if (cache && !(READ_ONCE (cache->packets) & VNM_SLOT_COUNT_MASK) &&
+              !(READ_ONCE (cache->bytes) & VNM_SLOT_COUNT_MASK))
+            slot_take (cache, &key, dir);
+        }
+    }
   if (t)
     t->payload_bytes[dir] += payload;
   return TC_ACT_UNSPEC;
@@ -524,4 +625,83 @@ int
 vnm_tc_to_vm (struct __sk_buff *skb)
 {
   return handle (skb, VNM_DIR_IN);
+}
+
+/* --- the cache's flush, run by the daemon on each CPU in turn --------------- */
+
+struct flush_ctx {
+  __u64 now;
+};
+
+/* Takes the counts of @w if they are still @tag's; 0 when there are none
+ * or the slot changed hands meanwhile. */
+static __always_inline __u64
+take (__u64 *w, __u64 tag)
+{
+  for (int i = 0; i < 3; i++)
+    {
+      __u64 old = READ_ONCE (*w);
+      if ((old & ~VNM_SLOT_COUNT_MASK) != tag || !(old & VNM_SLOT_COUNT_MASK))
+        return 0;
+      if (__sync_val_compare_and_swap (w, old, tag) == old)
+        return old & VNM_SLOT_COUNT_MASK;
+    }
+  return 0;
+}
+
+static long
+flush_slot (__u32 i, struct flush_ctx *ctx)
+{
+  struct vnm_flow_slot *c = bpf_map_lookup_elem (&vnm_flow_cache, &i);
+  struct vnm_flow_key key;
+  struct vnm_flow *f;
+  __u32 t1, t2;
+  __u64 tag, packets, bytes;
+  int dir;
+
+  if (!c || !READ_ONCE (c->key.ifindex))
+    return 0;
+  t1 = READ_ONCE (c->tenant);
+  barrier ();
+  __builtin_memcpy (&key, &c->key, sizeof key);
+  barrier ();
+  t2 = READ_ONCE (c->tenant);
+  if (t1 != t2 || !t1)
+    return 0;
+  tag = (__u64) t1 << 48;
+  packets = take (&c->packets, tag);
+  bytes = take (&c->bytes, tag);
+  if (!packets && !bytes)
+    return 0;
+  dir = key.pad == VNM_DIR_IN + 1 ? VNM_DIR_IN : VNM_DIR_OUT;
+  key.pad = 0;
+  f = bpf_map_lookup_elem (&vnm_flows, &key);
+  if (!f)
+    {
+      /* The daemon ended the flow (idle) or the table evicted it: the
+       * packets since then are a new flow. */
+      struct vnm_iface_totals *t = totals_of (key.ifindex);
+      if (bpf_map_update_elem (&vnm_flows, &key, &zero_flow, BPF_NOEXIST) == 0 && t)
+        t->flows_created++;
+      f = bpf_map_lookup_elem (&vnm_flows, &key);
+      if (!f)
+        return 0;
+      f->first_ns = ctx->now;
+      if (key.proto == IPPROTO_UDP)
+        f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
+    }
+  f->last_ns = ctx->now;
+  __sync_fetch_and_add (&f->packets[dir], packets);
+  __sync_fetch_and_add (&f->bytes[dir], bytes);
+  return 0;
+}
+
+SEC ("raw_tp")
+int
+vnm_flush_cache (void *ctx)
+{
+  struct flush_ctx c = { .now = bpf_ktime_get_ns () };
+
+  bpf_loop (VNM_FLOW_CACHE_SLOTS, flush_slot, &c, 0);
+  return 0;
 }

@@ -104,4 +104,21 @@ struct vnm_totals_slot {
   struct vnm_iface_totals totals;
 };
 
+/* Per-CPU cache of the counters of recent UDP and ICMP flows: a packet of
+ * a flow that holds its slot (a hash of key and direction) adds to the slot
+ * and skips the flow table. The counts reach the table when the daemon
+ * runs vnm_flush_cache on each CPU (before every read of the table, and at
+ * stop). A slot changes hands only when its counts are zero. TCP packets
+ * always take the table (their state spans both directions). */
+#define VNM_FLOW_CACHE_BITS 12
+#define VNM_FLOW_CACHE_SLOTS 4096  /* 1 << VNM_FLOW_CACHE_BITS */
+#define VNM_SLOT_COUNT_MASK ((1ULL << 48) - 1)
+
+struct vnm_flow_slot {
+  __u64 packets;            /* tenant << 48 | packets not yet in the table */
+  __u64 bytes;              /* tenant << 48 | payload bytes, the same */
+  struct vnm_flow_key key;  /* key.pad = direction + 1; ifindex 0: empty */
+  __u32 tenant;             /* the tenant the key is, written after it */
+};
+
 #endif

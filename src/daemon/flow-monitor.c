@@ -277,6 +277,8 @@ vnm_flow_monitor_poll (VnmFlowMonitor *m)
 
   if (!m->probes)
     return;
+  /* First what the per-CPU cache holds, so that both reads below see it. */
+  vnm_probes_flush_cache (m->probes);
   g_hash_table_remove_all (m->created_at_poll);
   g_hash_table_iter_init (&it, m->owner);
   while (g_hash_table_iter_next (&it, &key, NULL))

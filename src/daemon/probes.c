@@ -39,6 +39,8 @@ typedef struct {
 
 struct _VnmProbes {
   struct vnm_flows_bpf *skel;
+  gboolean cache;          /* the per-CPU flow cache is in use */
+  guint flush_errors;
   VnmProbeTotalsMaps *totals;  /* after loading */
   VnmProbeAttach mode;     /* TCX or CLSACT */
   guint flow_table_size;
@@ -188,7 +190,7 @@ load_kept_totals (VnmProbes *p)
 }
 
 /* The maps pinned together: all or none are adopted. */
-static const gchar *const pinned_names[] = { "flows", "totals", "totals-spill" };
+static const gchar *const pinned_names[] = { "flows", "totals", "totals-spill", "flow-cache" };
 
 static void
 pinned_maps (VnmProbes *p, struct bpf_map *maps[G_N_ELEMENTS (pinned_names)])
@@ -196,6 +198,7 @@ pinned_maps (VnmProbes *p, struct bpf_map *maps[G_N_ELEMENTS (pinned_names)])
   maps[0] = p->skel->maps.vnm_flows;
   maps[1] = p->skel->maps.vnm_totals;
   maps[2] = p->skel->maps.vnm_totals_spill;
+  maps[3] = p->skel->maps.vnm_flow_cache;
 }
 
 static void
@@ -208,24 +211,34 @@ unlink_pins (const gchar *pin_dir)
     }
 }
 
-/* Adopts the maps an earlier virtnetmond pinned in @pin_dir, or pins this
- * run's (after loading). Returns FALSE when nothing is to be pinned. */
+/* Takes @pin_dir for this run's maps; FALSE when nothing is to be pinned. */
 static gboolean
-prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
+prepare_pins (VnmProbes *p, const gchar *pin_dir)
 {
   const gchar *why = NULL;
-  struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
-  int fds[G_N_ELEMENTS (pinned_names)];
-  guint found = 0, reused = 0;
-  gboolean mismatch = FALSE;
 
-  *adopted = FALSE;
   if (!lock_pin_dir (p, pin_dir, &why))
     {
       p->pin_status = g_strdup_printf (_("not pinned: %s: %s"), pin_dir, why);
       return FALSE;
     }
   p->pin_dir = g_strdup (pin_dir);
+  return TRUE;
+}
+
+/* Makes the opened skeleton use the maps an earlier virtnetmond pinned in
+ * the pin directory when they all have this run's shape (*adopted), else
+ * removes them: this run pins its own after loading. */
+static void
+reuse_pins (VnmProbes *p, gboolean *adopted)
+{
+  const gchar *pin_dir = p->pin_dir, *why = NULL;
+  struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
+  int fds[G_N_ELEMENTS (pinned_names)];
+  guint found = 0, reused = 0;
+  gboolean mismatch = FALSE;
+
+  *adopted = FALSE;
   pinned_maps (p, maps);
   for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
     {
@@ -247,7 +260,6 @@ prepare_pins (VnmProbes *p, const gchar *pin_dir, gboolean *adopted)
       close (fds[i]);
   if (!*adopted && why)
     g_message (_("Starting new flow probe maps in %s: %s."), pin_dir, why);
-  return TRUE;
 }
 
 static void
@@ -326,7 +338,6 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
                 const gchar *pin_dir, VnmTcFilterCountFunc count_filters, gpointer user_data,
                 GError **error)
 {
-  g_autoptr(VnmFlowsBpf) skel = NULL;
   g_autoptr(VnmProbes) p = NULL;
   gboolean tcx, pinning = FALSE, adopted = FALSE;
   int err;
@@ -347,16 +358,7 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
                    _("Cannot create the state directory %s: %s"), state_dir, g_strerror (errno));
       return NULL;
     }
-  skel = vnm_flows_bpf__open ();
-  if (!skel)
-    {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
-                   _("Cannot open the flow probe: %s"), g_strerror (errno));
-      return NULL;
-    }
-  bpf_map__set_max_entries (skel->maps.vnm_flows, flow_table_size);
   p = g_new0 (VnmProbes, 1);
-  p->skel = g_steal_pointer (&skel);
   p->mode = attach;
   p->flow_table_size = flow_table_size;
   p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
@@ -368,17 +370,40 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
   p->ncpus = libbpf_num_possible_cpus ();
   p->pin_lock_fd = -1;
   if (pin_dir)
-    pinning = prepare_pins (p, pin_dir, &adopted);
+    pinning = prepare_pins (p, pin_dir);
   else
     p->pin_status = g_strdup (_("not pinned (no pin directory)"));
-  err = vnm_flows_bpf__load (p->skel);
-  if (err)
+  /* With the flow cache first; without it where the kernel refuses its
+   * flush (bpf_loop, compare-and-exchange). */
+  for (gint with_cache = 1; with_cache >= 0; with_cache--)
+    {
+      p->skel = vnm_flows_bpf__open ();
+      if (!p->skel)
+        {
+          g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                       _("Cannot open the flow probe: %s"), g_strerror (errno));
+          return NULL;
+        }
+      bpf_map__set_max_entries (p->skel->maps.vnm_flows, flow_table_size);
+      p->skel->rodata->use_cache = with_cache;
+      bpf_program__set_autoload (p->skel->progs.vnm_flush_cache, with_cache);
+      if (pinning)
+        reuse_pins (p, &adopted);
+      err = vnm_flows_bpf__load (p->skel);
+      if (!err)
+        break;
+      g_clear_pointer (&p->skel, vnm_flows_bpf__destroy);
+      if (with_cache)
+        g_debug ("Flow probe with its cache refused (%s); loading it without.", g_strerror (-err));
+    }
+  if (!p->skel)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
                    _("The kernel refused the flow probe (tc programs, LRU hash map): %s"),
                    g_strerror (-err));
       return NULL;
     }
+  p->cache = p->skel->rodata->use_cache != 0;
   p->totals = vnm_probe_totals_maps_new (bpf_map__fd (p->skel->maps.vnm_totals),
                                          bpf_map__fd (p->skel->maps.vnm_totals_spill), p->ncpus);
   if (pinning)
@@ -631,6 +656,28 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     save_state (p);
   save_kept (p);
+  /* Its flows' last counts reach the table before the daemon ends them. */
+  vnm_probes_flush_cache (p);
+}
+
+/* Moves what the per-CPU flow cache holds into the flow table: the flush
+ * program runs on each CPU in turn (an IPI; never interleaved with the
+ * probe on that CPU in a way that loses or doubles a count, see
+ * flows.bpf.c). An offline CPU keeps its slots until it is back. */
+void
+vnm_probes_flush_cache (VnmProbes *p)
+{
+  int fd;
+
+  if (!p->cache)
+    return;
+  fd = bpf_program__fd (p->skel->progs.vnm_flush_cache);
+  for (gint cpu = 0; cpu < p->ncpus; cpu++)
+    {
+      DECLARE_LIBBPF_OPTS (bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+      if (bpf_prog_test_run_opts (fd, &run) < 0 && errno != ENXIO && p->flush_errors++ == 0)
+        g_warning (_("Cannot flush the flow cache on CPU %d: %s"), cpu, g_strerror (errno));
+    }
 }
 
 gboolean
@@ -667,6 +714,8 @@ vnm_probes_detach_all (VnmProbes *p)
     }
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     save_state (p);
+  /* What the cache holds goes to the (pinned) table for the next run. */
+  vnm_probes_flush_cache (p);
 }
 
 void
@@ -675,7 +724,8 @@ vnm_probes_free (VnmProbes *p)
   if (!p)
     return;
   vnm_probe_totals_maps_free (p->totals);
-  vnm_flows_bpf__destroy (p->skel);
+  if (p->skel)
+    vnm_flows_bpf__destroy (p->skel);
   g_hash_table_unref (p->hooked);
   g_hash_table_unref (p->kept);
   if (p->pin_lock_fd >= 0)

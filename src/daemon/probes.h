@@ -92,6 +92,9 @@ gboolean vnm_probes_is_attached (VnmProbes *probes, gint ifindex);
  * the next run to continue. */
 void vnm_probes_detach_all (VnmProbes *probes);
 
+/* Moves the counts the per-CPU flow cache holds into the flow table (see
+ * vnm-flows.h); before reading the table, so that it is complete. */
+void vnm_probes_flush_cache (VnmProbes *probes);
 /* Reads every flow table entry. */
 GArray *vnm_probes_read_flows (VnmProbes *probes, GError **error);
 /* Deletes one entry (the daemon moved it to its closed-flow summaries). */

@@ -473,15 +473,38 @@ tot3 = probe_tx_packets()
 t.check(udp3 and udp3["tx_packets"] == 80 and tot3 >= tot1 + 30,
         "after the restart the same flow counts on (80 = 50 + 30) and the interface totals continue",
         f"{udp3} totals {tot1} -> {tot3}")
+
+
+def cached_udp_packets():
+    """Packets of the 7100 -> 7101 flow waiting in the per-CPU flow cache
+    (ground truth: bpftool's dump of the pinned map)."""
+    out = sh("bpftool", "-j", "map", "dump", "pinned", os.path.join(PIN_DIR, "flow-cache")).stdout
+    n = 0
+    for entry in json.loads(out):
+        for v in entry.get("formatted", entry).get("values", []):
+            slot = v["value"]
+            if slot["key"]["local_port"] == 7100 and slot["key"]["remote_port"] == 7101:
+                n += slot["packets"] & ((1 << 48) - 1)
+    return n
+
+
+# A crash while packets wait in the flow cache: the daemon is stopped
+# (no poll flushes the cache), 10 more packets pass, then it is killed.
+os.kill(daemon.proc.pid, signal.SIGSTOP)
+sh("taskset", "-c", "0", sys.executable, "-c", UDP_SEND, "10", netns=vm1)
+waiting = cached_udp_packets()
+t.check(waiting >= 9, "with the daemon stopped, the flow's packets wait in the per-CPU cache "
+        "(at least 9 of 10: the first on a CPU may take the flow table)", str(waiting))
 os.kill(daemon.proc.pid, signal.SIGKILL)
 daemon.proc.wait()
 daemon = Daemon(bus, *DAEMON_ARGS)
 wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "attach after a crash")
 settle()
 udp4 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
-t.check(flow_table()["pinned"] == "adopted" and udp4 and udp4["tx_packets"] == 80
+t.check(flow_table()["pinned"] == "adopted" and udp4 and udp4["tx_packets"] == 90
         and probe_tx_packets() >= tot3 and len(our_tcx("vnmfl-a")) == 2,
-        "after a crash (SIGKILL) too: maps adopted, flow and totals continue, one hook per side",
+        "after a crash (SIGKILL) too: maps adopted, flow (90, the cached ones too) and totals "
+        "continue, one hook per side",
         f"{udp4} {probe_tx_packets()} {tcx_progs('vnmfl-a')}")
 daemon.stop()
 daemon = Daemon(bus, *("512" if a == "256" else a for a in DAEMON_ARGS))
