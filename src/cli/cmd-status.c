@@ -106,6 +106,11 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
         {
           printf (_("Flow probe:          %s, table of %u flows\n"),
                   vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
+          if (vnm_rec_u64 (flow_table, "cache_slots"))
+            printf (_("Flow cache:          %u slots a CPU (UDP, ICMP)\n"),
+                    (guint) vnm_rec_u64 (flow_table, "cache_slots"));
+          else
+            printf (_("Flow cache:          off (the kernel refused it; every packet takes the table)\n"));
           if (*vnm_rec_str (flow_table, "pin_status"))
             printf (_("Flow maps:           %s\n"), vnm_rec_str (flow_table, "pin_status"));
         }

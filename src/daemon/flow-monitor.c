@@ -110,6 +110,12 @@ vnm_flow_monitor_table_size (VnmFlowMonitor *m)
   return m->table_size;
 }
 
+guint
+vnm_flow_monitor_cache_slots (VnmFlowMonitor *m)
+{
+  return m->probes ? vnm_probes_cache_slots (m->probes) : 0;
+}
+
 static void
 end_flows (VnmFlowMonitor *m, gint ifindex)
 {

@@ -33,6 +33,8 @@ gboolean vnm_flow_monitor_available (VnmFlowMonitor *m);
 /* Why flows are not available ("" when they are). */
 const gchar *vnm_flow_monitor_unavailable_reason (VnmFlowMonitor *m);
 guint vnm_flow_monitor_table_size (VnmFlowMonitor *m);
+/* Slots a CPU of the flow cache; 0 without it. */
+guint vnm_flow_monitor_cache_slots (VnmFlowMonitor *m);
 /* "tcx" or "tc-clsact"; "" when unavailable. */
 const gchar *vnm_flow_monitor_program (VnmFlowMonitor *m);
 

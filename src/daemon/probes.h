@@ -92,6 +92,9 @@ gboolean vnm_probes_is_attached (VnmProbes *probes, gint ifindex);
  * the next run to continue. */
 void vnm_probes_detach_all (VnmProbes *probes);
 
+/* Slots of the per-CPU flow cache on each CPU; 0 when the kernel refused
+ * the cache (every packet takes the table). */
+guint vnm_probes_cache_slots (VnmProbes *probes);
 /* Moves the counts the per-CPU flow cache holds into the flow table (see
  * vnm-flows.h); before reading the table, so that it is complete. */
 void vnm_probes_flush_cache (VnmProbes *probes);

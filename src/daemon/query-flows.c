@@ -198,6 +198,7 @@ vnm_query_flow_table (VnmDaemon *daemon)
   ADD (&b, "available", g_variant_new_boolean (vnm_flow_monitor_available (daemon->flows)));
   ADD (&b, "reason", g_variant_new_string (vnm_flow_monitor_unavailable_reason (daemon->flows)));
   ADD (&b, "size", g_variant_new_uint32 (vnm_flow_monitor_table_size (daemon->flows)));
+  ADD (&b, "cache_slots", g_variant_new_uint32 (vnm_flow_monitor_cache_slots (daemon->flows)));
   ADD (&b, "program", g_variant_new_string (vnm_flow_monitor_program (daemon->flows)));
   ADD (&b, "pinned", g_variant_new_string (vnm_flow_monitor_pinned (daemon->flows)));
   ADD (&b, "pin_status", g_variant_new_string (vnm_flow_monitor_pin_status (daemon->flows)));

@@ -443,6 +443,8 @@ def flow_table():
     return cli_json(bus, "status")["flow_table"]
 
 
+t.check(flow_table()["cache_slots"] == 4096 and "Flow cache:          4096 slots a CPU" in cli(bus, "status").stdout,
+        "status names the per-CPU flow cache (FlowTable cache_slots)", json.dumps(flow_table()))
 t.check(flow_table()["pinned"] == "new" and PIN_DIR in flow_table()["pin_status"]
         and os.path.exists(os.path.join(PIN_DIR, "flows")),
         "the flow table and totals are pinned in the pin directory (bpffs)", json.dumps(flow_table()))
