@@ -539,10 +539,13 @@ handle (struct __sk_buff *skb, int dir)
       t->bytes[dir] += skb->len;
     }
 
-  /* Headers may sit outside a short linear part: pull them in first (one
-   * parse, not a second one after a failed first, halves what the verifier
-   * follows). */
-  if (skb->data_end - skb->data < 128 && skb->len > skb->data_end - skb->data)
+  /* A linear part too short for Ethernet, IPv4 and TCP headers: pull them
+   * in before parsing (parsing once, not again after a failed first try,
+   * halves what the verifier has to follow). Only then: pulling a cloned
+   * skb copies its head, and a host's own TCP sends clones whose linear
+   * part is exactly their headers. Headers that begin in the linear part
+   * and end past it (an IPv6 or TCP header cut short) count as untracked. */
+  if (skb->data_end - skb->data < 54 && skb->len > skb->data_end - skb->data)
     bpf_skb_pull_data (skb, skb->len < 128 ? skb->len : 128);
   if (parse (skb, &p) < 0)
     goto untracked;
