@@ -632,6 +632,16 @@ vnm_tc_to_vm (struct __sk_buff *skb)
 
 /* --- the cache's flush, run by the daemon on each CPU in turn --------------- */
 
+/* The daemon runs vnm_flush_cache on a CPU with BPF_PROG_TEST_RUN: as an
+ * interrupt (IPI) there, which may fall between any two steps of the probe
+ * on that CPU, or, on the daemon's own CPU, as a task that the probe (in a
+ * softirq) may interrupt. Neither loses or doubles a count: the probe adds
+ * atomically; a slot changes hands only when its counts are zero, and then
+ * first the counts' tenant (the top 16 bits), then the key, then the slot's
+ * tenant; the flush copies the key between two reads of the slot's tenant
+ * and takes the counts with a compare-and-exchange that expects that
+ * tenant, so it leaves a slot alone that is changing hands. */
+
 struct flush_ctx {
   __u64 now;
 };

@@ -660,16 +660,16 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
   vnm_probes_flush_cache (p);
 }
 
-/* Moves what the per-CPU flow cache holds into the flow table: the flush
- * program runs on each CPU in turn (an IPI; never interleaved with the
- * probe on that CPU in a way that loses or doubles a count, see
- * flows.bpf.c). An offline CPU keeps its slots until it is back. */
 guint
 vnm_probes_cache_slots (VnmProbes *p)
 {
   return p->cache ? VNM_FLOW_CACHE_SLOTS : 0;
 }
 
+/* Moves what the per-CPU flow cache holds into the flow table: the flush
+ * program runs on each CPU in turn (an IPI; never interleaved with the
+ * probe on that CPU in a way that loses or doubles a count, see
+ * flows.bpf.c). An offline CPU keeps its slots until it is back. */
 void
 vnm_probes_flush_cache (VnmProbes *p)
 {
