@@ -106,10 +106,19 @@ os.symlink(PKG, os.path.join(share, "cockpit", "virtnetmon"))
 PORT = free_port()
 URL = f"http://127.0.0.1:{PORT}"
 ws_log = open(os.path.join(tmp, "cockpit-ws.log"), "w+")
+# The bridge also opens a session bus: a private one, gone with the test
+# (without it D-Bus autolaunches one that outlives the test).
+SESSION_BUS = f"unix:path={os.path.join(tmp, 'session.sock')}"
+session_bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address",
+                                f"--address={SESSION_BUS}"], stdout=subprocess.PIPE, text=True)
+on_cleanup(session_bus.wait, 10)
+on_cleanup(session_bus.terminate)
+session_bus.stdout.readline()  # listening
 ws = subprocess.Popen([WS, "--no-tls", "--local-session=cockpit-bridge", "--address", "127.0.0.1",
                        "--port", str(PORT)], stdout=ws_log, stderr=subprocess.STDOUT,
                       # XDG_DATA_HOME: not root's own Cockpit packages (./run.sh links one).
                       env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address,
+                               DBUS_SESSION_BUS_ADDRESS=SESSION_BUS,
                                XDG_DATA_DIRS=f"{share}:/usr/share", XDG_DATA_HOME=os.path.join(tmp, "home")))
 
 
