@@ -190,9 +190,21 @@ def virsh(*args, check=True):
     return sh("virsh", "-c", LIBVIRT_URI, *args, check=check)
 
 
+def _stop_daemon(name):
+    sh("pkill", "-x", name, check=False)
+    for _ in range(50):
+        if sh("pgrep", "-x", name, check=False).returncode != 0:
+            return
+        time.sleep(0.1)
+
+
 def prepare_libvirt_guest():
     """Builds the guest image (when missing) and starts virtlogd and libvirtd.
-    Returns "" when ready, else why not."""
+    Returns "" when ready, else why not. Daemons this starts stop at cleanup
+    (a libvirtd the host already ran stays)."""
+    for name in ("virtlogd", "libvirtd"):  # cleanups run last first: libvirtd stops first
+        if sh("pgrep", "-x", name, check=False).returncode != 0:
+            on_cleanup(_stop_daemon, name)
     for script, args, what in (("build-guest.sh", [GUEST_DIR], "cannot build the guest image"),
                                ("libvirt-up.sh", [], "cannot start libvirtd")):
         r = subprocess.run([os.path.join(source_dir(), "tests", "guest", script), *args],
