@@ -131,7 +131,7 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
 {
   g_autoptr(GPtrArray) domains = NULL;
   g_autoptr(GHashTable) wanted = NULL;
-  g_autoptr(GList) attached = NULL;
+  g_autoptr(GArray) detached = g_array_new (FALSE, FALSE, sizeof (gint));
   GHashTableIter it;
   gpointer key, value;
 
@@ -188,9 +188,15 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
       for (guint i = 0; i < m->daemon->links->len && !present; i++)
         present = g_array_index (m->daemon->links, VnmLink, i).ifindex == ifindex;
       vnm_probes_detach (m->probes, ifindex, !present);
-      end_flows (m, ifindex);
+      g_array_append_val (detached, ifindex);
       g_debug ("Flow probe detached from ifindex %d%s.", ifindex, present ? "" : " (device gone)");
     }
+  /* Their flows' last counts reach the table (once for all of them) before
+   * their flows end. */
+  if (detached->len)
+    vnm_probes_flush_cache (m->probes);
+  for (guint i = 0; i < detached->len; i++)
+    end_flows (m, g_array_index (detached, gint, i));
 }
 
 /* Domains whose settings give a flow table size below the kernel table's

@@ -656,8 +656,6 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     save_state (p);
   save_kept (p);
-  /* Its flows' last counts reach the table before the daemon ends them. */
-  vnm_probes_flush_cache (p);
 }
 
 guint

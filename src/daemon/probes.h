@@ -96,7 +96,8 @@ void vnm_probes_detach_all (VnmProbes *probes);
  * the cache (every packet takes the table). */
 guint vnm_probes_cache_slots (VnmProbes *probes);
 /* Moves the counts the per-CPU flow cache holds into the flow table (see
- * vnm-flows.h); before reading the table, so that it is complete. */
+ * vnm-flows.h): before reading the table, so that it is complete, and
+ * after detaching devices, before their flows end. */
 void vnm_probes_flush_cache (VnmProbes *probes);
 /* Reads every flow table entry. */
 GArray *vnm_probes_read_flows (VnmProbes *probes, GError **error);
