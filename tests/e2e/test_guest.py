@@ -20,7 +20,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, cli, cli_json,  # noqa: E402
                      destroyed_at_cleanup, ifstat_row, kernel_link, make_link, make_netns, on_cleanup,
-                     prepare_libvirt_guest, require_root, sh, skip, source_dir, virsh, wait_for)
+                     prepare_libvirt_guest, qemu_pid_of, require_root, sh, skip, source_dir,
+                     stop_libvirt_daemon, daemon_pid, virsh, wait_for)
 
 require_root()
 for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox"):
@@ -114,8 +115,7 @@ exit 0
 """)
 os.chmod(check_hook, 0o755)
 on_cleanup(os.unlink, check_hook)
-sh("pkill", "-x", "libvirtd", check=False)
-wait_for(lambda: sh("pgrep", "-x", "libvirtd", check=False).returncode != 0, 30, "libvirtd to exit")
+stop_libvirt_daemon("libvirtd")
 sh(os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh"))
 
 daemon = Daemon(bus, "--connect", URI, "--interval", "1")
@@ -380,7 +380,7 @@ t.check(r.returncode != 0 and "metadata" in r.stderr.lower(),
         "with every setting unset the element is removed from the domain", r.stdout + r.stderr)
 
 # QEMU crashes (killed) while libvirtd runs: the domain and its probes go.
-qemu_pid = sh("pgrep", "-f", f"guest={NAME}").stdout.split()[0]
+qemu_pid = qemu_pid_of(NAME)
 sh("kill", "-9", qemu_pid)
 wait_for(lambda: NAME not in names(), 15, "the crashed domain to go")
 t.check(vnet not in probes() and ifstat_row(bus, vnet) is None,
@@ -397,15 +397,15 @@ def connected():
     return cli_json(bus, "status")["libvirt_connected"]
 
 
-sh("pkill", "-x", "libvirtd")
-wait_for(lambda: sh("pgrep", "-x", "libvirtd", check=False).returncode != 0, 30,
-         "libvirtd to exit")
+libvirtd_pid = daemon_pid("libvirtd")
+t.check(libvirtd_pid is not None, "libvirtd's pid file names a running libvirtd")
+stop_libvirt_daemon("libvirtd")
 on_cleanup(subprocess.run, [os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh")])
 wait_for(lambda: not connected(), 15, "virtnetmond to notice libvirtd is gone")
 t.check(True, "libvirtd killed: status says libvirt disconnected")
 t.check(NAME in names() and len(cli_json(bus, "domiflist", NAME)) == 2,
         "while disconnected, what is known is still served")
-qemu_pid = sh("pgrep", "-f", f"guest={NAME}").stdout.split()[0]
+qemu_pid = qemu_pid_of(NAME)
 sh("kill", "-9", qemu_pid)
 sh(os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh"))
 wait_for(connected, 40, "virtnetmond to reconnect (backoff at most 30 s)")

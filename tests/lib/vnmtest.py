@@ -190,27 +190,69 @@ def virsh(*args, check=True):
     return sh("virsh", "-c", LIBVIRT_URI, *args, check=check)
 
 
-def _stop_daemon(name):
-    sh("pkill", "-x", name, check=False)
-    for _ in range(50):
-        if sh("pgrep", "-x", name, check=False).returncode != 0:
+def daemon_pid(name):
+    """The pid libvirt's daemon @name (libvirtd, virtlogd) wrote to its pid
+    file under /run, if that process still runs; else None."""
+    try:
+        with open(f"/run/{name}.pid") as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() != name:
+                return None
+    except OSError:
+        return None
+    return pid
+
+
+def stop_pid(pid, timeout=5.0):
+    """Stops process @pid (SIGTERM, then SIGKILL) and waits until it is gone.
+    Only ever called with pids this test started or read from a pid file."""
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}"):
             return
         time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def qemu_pid_of(domain):
+    """The pid of running domain @domain's QEMU, from libvirt's pid file."""
+    with open(f"/run/libvirt/qemu/{domain}.pid") as f:
+        return f.read().strip()
+
+
+def stop_libvirt_daemon(name):
+    """Stops libvirtd or virtlogd by the pid in its pid file."""
+    stop_pid(daemon_pid(name), timeout=30)
 
 
 def prepare_libvirt_guest():
     """Builds the guest image (when missing) and starts virtlogd and libvirtd.
-    Returns "" when ready, else why not. Daemons this starts stop at cleanup
-    (a libvirtd the host already ran stays)."""
-    for name in ("virtlogd", "libvirtd"):  # cleanups run last first: libvirtd stops first
-        if sh("pgrep", "-x", name, check=False).returncode != 0:
-            on_cleanup(_stop_daemon, name)
+    Returns "" when ready, else why not. Daemons this starts stop at cleanup,
+    by the pid they wrote (a libvirtd the host already ran stays)."""
+    already = {name: daemon_pid(name) for name in ("virtlogd", "libvirtd")}
     for script, args, what in (("build-guest.sh", [GUEST_DIR], "cannot build the guest image"),
                                ("libvirt-up.sh", [], "cannot start libvirtd")):
         r = subprocess.run([os.path.join(source_dir(), "tests", "guest", script), *args],
                            text=True, capture_output=True)
         if r.returncode != 0:
             return f"{what}: {r.stderr.strip()}"
+    # Cleanups run last first: libvirtd stops before virtlogd.
+    for name in ("virtlogd", "libvirtd"):
+        if already[name] is None:
+            on_cleanup(stop_libvirt_daemon, name)
     return ""
 
 

@@ -24,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, cli_json,  # noqa: E402
-                     destroyed_at_cleanup, make_link, on_cleanup, prepare_libvirt_guest,
-                     require_root, sh, skip, source_dir, virsh, wait_for)
+                     destroyed_at_cleanup, make_link, on_cleanup, prepare_libvirt_guest, qemu_pid_of,
+                     require_root, sh, skip, source_dir, stop_libvirt_daemon, virsh, wait_for)
 
 require_root()
 for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox", "bpftool"):
@@ -189,8 +189,7 @@ for i in range(REAL_CYCLES):
         fds0, rss0, heap0, kept0 = proc_counts()
     if i == REAL_CYCLES // 2:
         # Fault: libvirtd restarts while nothing runs; the daemon reconnects.
-        sh("pkill", "-x", "libvirtd")
-        wait_for(lambda: sh("pgrep", "-x", "libvirtd", check=False).returncode != 0, 30, "libvirtd to exit")
+        stop_libvirt_daemon("libvirtd")
         sh(os.path.join(source_dir(), "tests", "guest", "libvirt-up.sh"))
         wait_for(lambda: cli_json(bus, "status")["libvirt_connected"], 40, "the reconnect")
         restarts += 1
@@ -203,7 +202,7 @@ for i in range(REAL_CYCLES):
     devs = taps()
     if i % 10 == 9:
         # Fault: QEMU crashes instead of a clean stop.
-        pid = sh("pgrep", "-f", f"guest={NAME}").stdout.split()[0]
+        pid = qemu_pid_of(NAME)
         os.kill(int(pid), signal.SIGKILL)
         crashes += 1
     else:
