@@ -1,7 +1,10 @@
 /* client.c: D-Bus connection and error reporting for the CLI. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "client.h"
 #include "vnm-bus.h"
@@ -209,18 +212,225 @@ vnm_rec_bool (GVariant *rec, const gchar *key)
   return b;
 }
 
+/* How the running subcommand was typed: its name, and for each option
+ * given (by long name) how it was typed last. */
+static const gchar *typed_command = "";
+static GHashTable *typed_options;
+
+static const GOptionEntry *
+find_long (const GOptionEntry *entries, const gchar *name, gsize len)
+{
+  for (const GOptionEntry *e = entries; e->long_name; e++)
+    if (strlen (e->long_name) == len && strncmp (e->long_name, name, len) == 0)
+      return e;
+  return NULL;
+}
+
+static const GOptionEntry *
+find_short (const GOptionEntry *entries, gchar c)
+{
+  for (const GOptionEntry *e = entries; e->long_name; e++)
+    if (e->short_name && e->short_name == c)
+      return e;
+  return NULL;
+}
+
+/* Walks @args (the command line before parsing) as GOption does and
+ * records how each option was typed. FALSE after a usage error GOption
+ * lets pass: a value given to an option that takes none ("--asc=no").
+ * *separator_kept: a "--" ends the options, and GOption left it in argv
+ * (it does so when the next argument starts with '-'). */
+static gboolean
+record_typed (const GOptionEntry *entries, gchar **args, gboolean *separator_kept)
+{
+  *separator_kept = FALSE;
+  typed_options = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 1; args[i]; i++)
+    {
+      const gchar *a = args[i];
+
+      if (a[0] != '-' || a[1] == '\0')
+        continue;
+      if (g_str_equal (a, "--"))
+        {
+          *separator_kept = args[i + 1] && args[i + 1][0] == '-';
+          break;
+        }
+      if (a[1] == '-')
+        {
+          const gchar *eq = strchr (a, '=');
+          gsize len = eq ? (gsize) (eq - a) : strlen (a);
+          const GOptionEntry *e = find_long (entries, a + 2, len - 2);
+          g_autofree gchar *name = g_strndup (a, len);
+
+          if (!e)
+            continue;
+          if (e->arg == G_OPTION_ARG_NONE && eq)
+            {
+              vnm_cli_usage_error (_("%s takes no value, not '%s'."), name, eq + 1);
+              return FALSE;
+            }
+          if (e->arg != G_OPTION_ARG_NONE && !eq && args[i + 1])
+            i++;
+          g_hash_table_insert (typed_options, (gpointer) e->long_name,
+                               (gpointer) g_intern_string (name));
+          continue;
+        }
+      /* A group of short options: each one that takes a value takes the
+       * next argument. */
+      {
+        guint values = 0;
+        for (const gchar *c = a + 1; *c; c++)
+          {
+            const GOptionEntry *e = find_short (entries, *c);
+            gchar name[3] = { '-', *c, '\0' };
+
+            if (!e)
+              continue;
+            if (e->arg != G_OPTION_ARG_NONE)
+              values++;
+            g_hash_table_insert (typed_options, (gpointer) e->long_name,
+                                 (gpointer) g_intern_string (name));
+          }
+        for (; values && args[i + 1]; values--)
+          i++;
+      }
+    }
+  return TRUE;
+}
+
 gboolean
-vnm_cli_parse (GOptionContext *octx, int *argc, char ***argv, int *status)
+vnm_cli_parse (GOptionContext *octx, const GOptionEntry *entries,
+               int *argc, char ***argv, int *status)
 {
   g_autoptr(GError) error = NULL;
+  g_auto(GStrv) args = g_strdupv (*argv);
+  gboolean separator_kept;
 
+  typed_command = g_intern_string ((*argv)[0]);
   g_option_context_set_translation_domain (octx, GETTEXT_PACKAGE);
+  g_option_context_set_description (octx,
+    _("Exit status: 0 success; 1 failure (the daemon is not running, unknown domain\n"
+      "or interface, permission denied); 2 usage error."));
   if (!g_option_context_parse (octx, argc, argv, &error))
     {
-      g_printerr ("virtnetmon: %s\n", error->message);
-      g_printerr (_("Run 'virtnetmon %s --help' for its options.\n"), (*argv)[0]);
+      g_printerr (_("virtnetmon: %s: %s (see 'virtnetmon %s --help').\n"),
+                  typed_command, error->message, typed_command);
       *status = VNM_EXIT_USAGE;
       return FALSE;
     }
+  if (!record_typed (entries, args, &separator_kept))
+    {
+      *status = VNM_EXIT_USAGE;
+      return FALSE;
+    }
+  /* "virtnetmon domiflist -- -odd-name": the "--" is not an argument. */
+  for (int i = 1; separator_kept && i < *argc; i++)
+    if (g_str_equal ((*argv)[i], "--"))
+      {
+        memmove (*argv + i, *argv + i + 1, (*argc - i) * sizeof (char *));
+        (*argc)--;
+        break;
+      }
+  return TRUE;
+}
+
+const gchar *
+vnm_cli_option (const gchar *long_name)
+{
+  const gchar *typed = typed_options ? g_hash_table_lookup (typed_options, long_name) : NULL;
+
+  if (typed)
+    return typed;
+  {
+    g_autofree gchar *name = g_strconcat ("--", long_name, NULL);
+    return g_intern_string (name);
+  }
+}
+
+gboolean
+vnm_cli_given (const gchar *long_name)
+{
+  return typed_options && g_hash_table_contains (typed_options, long_name);
+}
+
+int
+vnm_cli_usage_error (const gchar *format, ...)
+{
+  g_autofree gchar *message = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_printerr ("virtnetmon: %s: %s\n", typed_command, message);
+  return VNM_EXIT_USAGE;
+}
+
+gboolean
+vnm_cli_bad_value (const gchar *long_name, const gchar *value, const gchar *expected)
+{
+  /* TRANSLATORS: "--sort takes rx|tx, not 'up'." */
+  vnm_cli_usage_error (_("%s takes %s, not '%s'."), vnm_cli_option (long_name), expected, value);
+  return FALSE;
+}
+
+gboolean
+vnm_cli_check_choice (const gchar *long_name, const gchar *value, const gchar *const *choices)
+{
+  g_autofree gchar *expected = NULL;
+
+  if (!value || g_strv_contains (choices, value))
+    return TRUE;
+  expected = g_strjoinv ("|", (gchar **) choices);
+  return vnm_cli_bad_value (long_name, value, expected);
+}
+
+gboolean
+vnm_cli_parse_number (const gchar *long_name, const gchar *value,
+                      guint64 min, guint64 max, guint64 *out)
+{
+  if (g_ascii_string_to_unsigned (value, 10, min, max, out, NULL))
+    return TRUE;
+  vnm_cli_usage_error (_("%s takes a whole number from %llu to %llu, not '%s'."),
+                       vnm_cli_option (long_name), (unsigned long long) min,
+                       (unsigned long long) max, value);
+  return FALSE;
+}
+
+gboolean
+vnm_cli_parse_address (const gchar *long_name, const gchar *value,
+                       gint *family, gchar **canonical)
+{
+  guint8 addr[16];
+  gchar text[INET6_ADDRSTRLEN];
+
+  *family = inet_pton (AF_INET, value, addr) == 1 ? AF_INET
+            : inet_pton (AF_INET6, value, addr) == 1 ? AF_INET6 : 0;
+  if (!*family || !inet_ntop (*family, addr, text, sizeof text))
+    return vnm_cli_bad_value (long_name, value, _("an IPv4 or IPv6 address"));
+  *canonical = g_strdup (text);
+  return TRUE;
+}
+
+gboolean
+vnm_cli_check_length (const gchar *what, const gchar *value, gsize max)
+{
+  gsize len = strlen (value);
+
+  if (len <= max)
+    return TRUE;
+  vnm_cli_usage_error (_("%s '%.32s...' is %zu bytes long; at most %zu are accepted."),
+                       what, value, len, max);
+  return FALSE;
+}
+
+gboolean
+vnm_cli_conflict (const gchar *long_a, const gchar *long_b)
+{
+  if (!vnm_cli_given (long_a) || !vnm_cli_given (long_b))
+    return FALSE;
+  vnm_cli_usage_error (_("%s does not go with %s."), vnm_cli_option (long_a),
+                       vnm_cli_option (long_b));
   return TRUE;
 }

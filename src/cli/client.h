@@ -38,10 +38,58 @@ guint64 vnm_rec_u64 (GVariant *rec, const gchar *key);
 gint64 vnm_rec_int (GVariant *rec, const gchar *key);
 gboolean vnm_rec_bool (GVariant *rec, const gchar *key);
 
-/* Parses a subcommand's options: on --help prints and returns FALSE with
- * *status 0; on a bad option prints the problem and returns FALSE with
- * *status 2. */
-gboolean vnm_cli_parse (GOptionContext *octx, int *argc, char ***argv, int *status);
+/* Parses a subcommand's options (@entries, already added to @octx): on
+ * --help prints and exits 0; on a bad option prints the problem on one line
+ * and returns FALSE with *status 2. Remembers how each option was typed,
+ * for the usage errors below, and drops a "--" that ends the options. */
+gboolean vnm_cli_parse (GOptionContext *octx, const GOptionEntry *entries,
+                        int *argc, char ***argv, int *status);
+
+/* Usage errors. Each is one line on stderr, "virtnetmon: COMMAND: ...",
+ * that names an option as the user typed it ("--sort" or "-s") and quotes
+ * the offending value; the command then exits VNM_EXIT_USAGE before any
+ * D-Bus call. */
+
+/* The longest string argument (domain, interface, filter) the daemon
+ * accepts, in bytes (the daemon's MAX_ARG_LEN). */
+#define VNM_CLI_ARG_MAX_LEN 256
+
+/* The option @long_name ("sort") as typed last ("--sort" or "-s"), or
+ * "--sort" when it was not given; a string that stays valid. */
+const gchar *vnm_cli_option (const gchar *long_name);
+/* Whether the option @long_name was given. */
+gboolean vnm_cli_given (const gchar *long_name);
+
+/* Prints "virtnetmon: COMMAND: " and the message, then a newline;
+ * returns VNM_EXIT_USAGE. */
+int vnm_cli_usage_error (const gchar *format, ...) G_GNUC_PRINTF (1, 2);
+/* "OPTION takes EXPECTED, not 'VALUE'."; returns FALSE. */
+gboolean vnm_cli_bad_value (const gchar *long_name, const gchar *value, const gchar *expected);
+/* Whether @value (NULL: not given) is one of @choices, else says so. */
+gboolean vnm_cli_check_choice (const gchar *long_name, const gchar *value,
+                               const gchar *const *choices);
+/* A base-10 whole number from @min to @max, else says so. */
+gboolean vnm_cli_parse_number (const gchar *long_name, const gchar *value,
+                               guint64 min, guint64 max, guint64 *out);
+/* An IPv4 or IPv6 address, else says so; *family AF_INET or AF_INET6 and
+ * *canonical its usual spelling (free it). */
+gboolean vnm_cli_parse_address (const gchar *long_name, const gchar *value,
+                                gint *family, gchar **canonical);
+/* Whether @value is at most @max bytes long, else says so; @what is how
+ * it was given ("--filter", or a metavariable such as "DOMAIN"). */
+gboolean vnm_cli_check_length (const gchar *what, const gchar *value, gsize max);
+/* When both options were given, says that they do not go together and
+ * returns TRUE. */
+gboolean vnm_cli_conflict (const gchar *long_a, const gchar *long_b);
+
+/* ifstat's query, which top shares: checks --sort and --filter (at most
+ * @filter_max bytes); FALSE after a usage error. */
+gboolean vnm_cli_check_link_options (const gchar *sort, const gchar *filter, gsize filter_max);
+/* Connects and asks for the rows ifstat shows; NULL with *status after
+ * printing why. */
+GVariant *vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command,
+                                  const gchar *sort, gboolean asc, guint top, gboolean all,
+                                  const gchar *filter, int *status);
 
 int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);

@@ -30,14 +30,20 @@ vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv)
 
   g_option_context_set_summary (octx, _("List a domain's network interfaces. DOMAIN is a name, id or uuid."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
-  if (argc != 2)
+  if (argc < 2)
     {
-      g_printerr (argc < 2 ? _("virtnetmon: domiflist: a DOMAIN (name, id or uuid) is required.\n")
-                           : _("virtnetmon: domiflist: unexpected argument.\n"));
+      g_printerr (_("virtnetmon: domiflist: a DOMAIN (name, id or uuid) is required.\n"));
       return VNM_EXIT_USAGE;
     }
+  if (argc > 2)
+    {
+      g_printerr (_("virtnetmon: domiflist: unexpected argument '%s'.\n"), argv[2]);
+      return VNM_EXIT_USAGE;
+    }
+  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN))
+    return VNM_EXIT_USAGE;
   if (!(proxy = vnm_cli_connect (opts)))
     return VNM_EXIT_FAILURE;
   if (!vnm_monitor1_call_list_interfaces_sync (proxy, argv[1], &ifaces, NULL, &error))

@@ -37,14 +37,21 @@ vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv)
       "the VM), as `virsh domifstat` does. IFACE is a target device name, MAC address\n"
       "or alias; without it, every interface with host-side statistics."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
-  if (argc < 2 || argc > 3)
+  if (argc < 2)
     {
-      g_printerr (argc < 2 ? _("virtnetmon: domifstat: a DOMAIN (name, id or uuid) is required.\n")
-                           : _("virtnetmon: domifstat: unexpected argument.\n"));
+      g_printerr (_("virtnetmon: domifstat: a DOMAIN (name, id or uuid) is required.\n"));
       return VNM_EXIT_USAGE;
     }
+  if (argc > 3)
+    {
+      g_printerr (_("virtnetmon: domifstat: unexpected argument '%s'.\n"), argv[3]);
+      return VNM_EXIT_USAGE;
+    }
+  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN) ||
+      (argc == 3 && !vnm_cli_check_length ("IFACE", argv[2], VNM_CLI_ARG_MAX_LEN)))
+    return VNM_EXIT_USAGE;
   if (!(proxy = vnm_cli_connect (opts)))
     return VNM_EXIT_FAILURE;
   if (!vnm_monitor1_call_get_interface_stats_sync (proxy, argv[1], argc == 3 ? argv[2] : "",

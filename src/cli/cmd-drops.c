@@ -33,7 +33,7 @@ vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv)
       "drop reason (NETFILTER_DROP: a firewall rule; FULL_RING: the guest did not\n"
       "read its queue in time; ...), counted since the netdev appeared."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   if (argc != 2)
     {
@@ -43,6 +43,8 @@ vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv)
         g_printerr (_("virtnetmon: drops: unexpected argument '%s'.\n"), argv[2]);
       return VNM_EXIT_USAGE;
     }
+  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN))
+    return VNM_EXIT_USAGE;
   if (!(proxy = vnm_cli_connect (opts)))
     return VNM_EXIT_FAILURE;
   if (!vnm_monitor1_call_get_drops_sync (proxy, argv[1], &drops, NULL, &error))

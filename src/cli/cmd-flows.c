@@ -8,12 +8,6 @@
 #include "vnm-format.h"
 #include "vnm-i18n.h"
 
-static gboolean
-one_of (const gchar *value, const gchar *const *choices)
-{
-  return !value || g_strv_contains (choices, value);
-}
-
 static gchar *
 format_us (gdouble us, guint64 samples)
 {
@@ -36,9 +30,9 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
   g_autoptr(GVariant) flows = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(VnmTable) table = NULL;
-  g_autofree gchar *direction = NULL, *proto = NULL, *by = NULL, *sort = NULL;
+  g_autofree gchar *direction = NULL, *proto = NULL, *by = NULL, *sort = NULL, *top_text = NULL;
   gboolean json = opts->json;
-  gint top = 0;
+  guint64 top = 0;
   const GOptionEntry entries[] = {
     { "direction", 'd', 0, G_OPTION_ARG_STRING, &direction,
       N_("Only flows opened by the remote (in) or by the VM (out)"), N_("in|out") },
@@ -49,7 +43,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
     { "sort", 's', 0, G_OPTION_ARG_STRING, &sort,
       N_("Sort by bytes (default), average RTT, retransmissions or connections"),
       N_("bytes|rtt|retrans|conns") },
-    { "top", 'n', 0, G_OPTION_ARG_INT, &top, N_("Show at most N rows (default: all)"), N_("N") },
+    { "top", 'n', 0, G_OPTION_ARG_STRING, &top_text, N_("Show at most N rows (default: all)"), N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
@@ -68,7 +62,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       "and timestamps), JITTER the mean change between consecutive samples.\n"
       "Flows that ended (idle, or the VM stopped) are kept for 15 minutes."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   if (argc < 2)
     {
@@ -80,21 +74,13 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       g_printerr (_("virtnetmon: flows: unexpected argument '%s'.\n"), argv[2]);
       return VNM_EXIT_USAGE;
     }
-  if (!one_of (direction, directions) || !one_of (proto, protos) || !one_of (by, bys) ||
-      !one_of (sort, sorts))
-    {
-      const gchar *bad = !one_of (direction, directions) ? direction
-                         : !one_of (proto, protos) ? proto
-                         : !one_of (by, bys) ? by : sort;
-      g_printerr (_("virtnetmon: flows: '%s' is not a valid choice; see 'virtnetmon flows --help'.\n"),
-                  bad);
-      return VNM_EXIT_USAGE;
-    }
-  if (top < 0)
-    {
-      g_printerr (_("virtnetmon: flows: --top must be 0 or more, not %d.\n"), top);
-      return VNM_EXIT_USAGE;
-    }
+  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN) ||
+      !vnm_cli_check_choice ("direction", direction, directions) ||
+      !vnm_cli_check_choice ("proto", proto, protos) ||
+      !vnm_cli_check_choice ("by", by, bys) ||
+      !vnm_cli_check_choice ("sort", sort, sorts) ||
+      (top_text && !vnm_cli_parse_number ("top", top_text, 0, G_MAXUINT32, &top)))
+    return VNM_EXIT_USAGE;
   if (!(proxy = vnm_cli_connect (opts)))
     return VNM_EXIT_FAILURE;
 

@@ -22,7 +22,7 @@ parse_span (const gchar *text)
   guint64 n = g_ascii_strtoull (text, &end, 10);
   guint64 unit = 1;
 
-  if (end == text)
+  if (!g_ascii_isdigit (text[0]))
     return 0;
   if (g_str_equal (end, "m"))
     unit = 60;
@@ -32,7 +32,7 @@ parse_span (const gchar *text)
     unit = 86400;
   else if (*end && !g_str_equal (end, "s"))
     return 0;
-  return n * unit > G_MAXUINT ? 0 : (guint) (n * unit);
+  return n > G_MAXUINT / unit ? 0 : (guint) (n * unit);
 }
 
 static guint
@@ -155,7 +155,7 @@ vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv)
       "keeps 1-second samples for 15 minutes and 1-minute min/avg/max for 48\n"
       "hours; spans up to 15m come per second, longer ones per minute."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   one[0] = metric;
   metrics = metric ? one : defaults;
@@ -169,17 +169,13 @@ vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv)
       g_printerr (_("virtnetmon: history: unexpected argument '%s'.\n"), argv[2]);
       return VNM_EXIT_USAGE;
     }
-  if (metric && !g_strv_contains (known_metrics, metric))
-    {
-      g_autofree gchar *names = g_strjoinv (", ", (gchar **) known_metrics);
-      g_printerr (_("virtnetmon: history: unknown metric '%s': use one of %s.\n"), metric, names);
-      return VNM_EXIT_USAGE;
-    }
+  if (!vnm_cli_check_length ("DOMAIN|IFACE", argv[1], VNM_CLI_ARG_MAX_LEN) ||
+      !vnm_cli_check_choice ("metric", metric, known_metrics))
+    return VNM_EXIT_USAGE;
   since = since_text ? parse_span (since_text) : 15 * 60;
   if (since == 0 || since > MAX_SINCE)
     {
-      g_printerr (_("virtnetmon: history: bad --since '%s': give 1s to 48h, such as 90s, 15m, 2h.\n"),
-                  since_text);
+      vnm_cli_bad_value ("since", since_text, _("a span from 1s to 48h, such as 90s, 15m or 2h"));
       return VNM_EXIT_USAGE;
     }
   proxy = vnm_cli_connect (opts);

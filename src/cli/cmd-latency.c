@@ -484,12 +484,17 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
 {
   static const gchar *const directions[] = { "tx", "rx", "both", NULL };
   static const gchar *const protos[] = { "tcp", "udp", "icmp", NULL };
+  /* What chooses the packets traced: with --on, or narrowing --events. */
+  static const gchar *const filters[] = { "proto", "src-ip", "dst-ip", "src-port", "dst-port",
+                                          "threshold", NULL };
   g_autoptr(GOptionContext) octx = g_option_context_new (_("DOMAIN"));
   g_autoptr(VnmMonitor1) proxy = NULL;
   g_autofree gchar *iface = NULL;
+  g_autofree gchar *src_port = NULL, *dst_port = NULL, *threshold_text = NULL, *count_text = NULL;
   gboolean on = FALSE, off = FALSE, all = FALSE, hist = FALSE, events = FALSE;
   gboolean json = opts->json;
-  gint64 threshold = -1, count = 0;
+  guint64 n, count = 0;
+  gint src_family = 0, dst_family = 0;
   Filters f = { .threshold = -1 };
   const gchar *domain = NULL;
   int status = 0, result;
@@ -502,15 +507,15 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
     { "proto", 'p', 0, G_OPTION_ARG_STRING, &f.proto, N_("Only this protocol"), N_("tcp|udp|icmp") },
     { "src-ip", 0, 0, G_OPTION_ARG_STRING, &f.src_ip, N_("Only packets from this address"), N_("ADDR") },
     { "dst-ip", 0, 0, G_OPTION_ARG_STRING, &f.dst_ip, N_("Only packets to this address"), N_("ADDR") },
-    { "src-port", 0, 0, G_OPTION_ARG_INT, &f.src_port, N_("Only packets from this port"), N_("N") },
-    { "dst-port", 0, 0, G_OPTION_ARG_INT, &f.dst_port, N_("Only packets to this port"), N_("N") },
-    { "threshold", 't', 0, G_OPTION_ARG_INT64, &threshold,
+    { "src-port", 0, 0, G_OPTION_ARG_STRING, &src_port, N_("Only packets from this port"), N_("N") },
+    { "dst-port", 0, 0, G_OPTION_ARG_STRING, &dst_port, N_("Only packets to this port"), N_("N") },
+    { "threshold", 't', 0, G_OPTION_ARG_STRING, &threshold_text,
       N_("Slow-packet threshold in microseconds (with --on, or to narrow --events)"), N_("USEC") },
     { "interface", 'i', 0, G_OPTION_ARG_STRING, &iface, N_("Only this host netdev of the domain"), N_("IFACE") },
     { "hist", 0, 0, G_OPTION_ARG_NONE, &hist, N_("Draw each histogram"), NULL },
     { "events", 'e', 0, G_OPTION_ARG_NONE, &events,
       N_("Stream slow packets until Ctrl-C (with --json: one JSON object per line)"), NULL },
-    { "count", 'n', 0, G_OPTION_ARG_INT64, &count, N_("With --events: stop after N packets"), N_("N") },
+    { "count", 'n', 0, G_OPTION_ARG_STRING, &count_text, N_("With --events: stop after N packets"), N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     { NULL }
   };
@@ -526,9 +531,11 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
       "  virtnetmon latency --all --on|--off\n"
       "The filters choose which packets are measured. Without --on or --off the\n"
       "command shows percentiles (--hist: histograms), or streams the packets at or\n"
-      "above the threshold (--events), where the filters narrow the stream."));
+      "above the threshold (--events), where the filters narrow the stream.\n"
+      "--on, --off, --events and --hist exclude each other; --interface is for\n"
+      "showing, --count for --events."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     {
       result = status;
       goto out;
@@ -540,20 +547,71 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
       goto out;
     }
   domain = argc == 2 ? argv[1] : NULL;
-  f.threshold = threshold;
-  if (on && off)
+
+  /* Each value on its own. */
+  if ((domain && !vnm_cli_check_length ("DOMAIN", domain, VNM_CLI_ARG_MAX_LEN)) ||
+      !vnm_cli_check_choice ("direction", f.direction, directions) ||
+      !vnm_cli_check_choice ("proto", f.proto, protos) ||
+      (iface && !vnm_cli_check_length (vnm_cli_option ("interface"), iface, VNM_CLI_ARG_MAX_LEN)))
+    goto out;
+  if (f.src_ip)
     {
-      g_printerr (_("virtnetmon: latency: choose one of --on and --off.\n"));
+      g_autofree gchar *typed = g_steal_pointer (&f.src_ip);
+      if (!vnm_cli_parse_address ("src-ip", typed, &src_family, &f.src_ip))
+        goto out;
+    }
+  if (f.dst_ip)
+    {
+      g_autofree gchar *typed = g_steal_pointer (&f.dst_ip);
+      if (!vnm_cli_parse_address ("dst-ip", typed, &dst_family, &f.dst_ip))
+        goto out;
+    }
+  if (src_family && dst_family && src_family != dst_family)
+    {
+      vnm_cli_usage_error (_("%s '%s' and %s '%s' are of different address families."),
+                           vnm_cli_option ("src-ip"), f.src_ip, vnm_cli_option ("dst-ip"), f.dst_ip);
       goto out;
     }
+  if (src_port)
+    {
+      if (!vnm_cli_parse_number ("src-port", src_port, 1, 65535, &n))
+        goto out;
+      f.src_port = (gint) n;
+    }
+  if (dst_port)
+    {
+      if (!vnm_cli_parse_number ("dst-port", dst_port, 1, 65535, &n))
+        goto out;
+      f.dst_port = (gint) n;
+    }
+  if (threshold_text)
+    {
+      if (!vnm_cli_parse_number ("threshold", threshold_text, 0, 60000000, &n))
+        goto out;
+      f.threshold = (gint64) n;
+    }
+  if (count_text && !vnm_cli_parse_number ("count", count_text, 1, G_MAXINT64, &count))
+    goto out;
+
+  /* What goes together: --on/--off switch, --events streams, else show. */
+  if (vnm_cli_conflict ("on", "off") ||
+      vnm_cli_conflict ("on", "events") || vnm_cli_conflict ("on", "hist") ||
+      vnm_cli_conflict ("off", "events") || vnm_cli_conflict ("off", "hist") ||
+      vnm_cli_conflict ("events", "hist") ||
+      vnm_cli_conflict ("interface", "on") || vnm_cli_conflict ("interface", "off") ||
+      vnm_cli_conflict ("interface", "events") || vnm_cli_conflict ("direction", "off"))
+    goto out;
+  for (guint i = 0; filters[i]; i++)
+    if (vnm_cli_conflict (filters[i], "off"))
+      goto out;
   if (all && domain)
     {
-      g_printerr (_("virtnetmon: latency: give a domain or --all, not both.\n"));
+      vnm_cli_usage_error (_("give a domain ('%s') or %s, not both."), domain, vnm_cli_option ("all"));
       goto out;
     }
   if (all && !on && !off)
     {
-      g_printerr (_("virtnetmon: latency: --all goes with --on or --off.\n"));
+      vnm_cli_usage_error (_("%s goes with --on or --off."), vnm_cli_option ("all"));
       goto out;
     }
   if (!all && !domain)
@@ -561,42 +619,18 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
       g_printerr (_("virtnetmon: latency: which domain? Give a name, id or uuid (or --all with --on/--off).\n"));
       goto out;
     }
-  if (f.direction && !g_strv_contains (directions, f.direction))
+  if (!on && !events)
+    for (guint i = 0; filters[i]; i++)
+      if (vnm_cli_given (filters[i]))
+        {
+          vnm_cli_usage_error (_("%s chooses which packets are traced: give it with --on "
+                                 "(or with --events to narrow the stream)."),
+                               vnm_cli_option (filters[i]));
+          goto out;
+        }
+  if (count_text && !events)
     {
-      g_printerr (_("virtnetmon: latency: '%s' is not a direction; use tx, rx or both.\n"), f.direction);
-      goto out;
-    }
-  if (f.proto && !g_strv_contains (protos, f.proto))
-    {
-      g_printerr (_("virtnetmon: latency: '%s' is not a protocol; use tcp, udp or icmp.\n"), f.proto);
-      goto out;
-    }
-  if (f.src_port < 0 || f.src_port > 65535 || f.dst_port < 0 || f.dst_port > 65535)
-    {
-      g_printerr (_("virtnetmon: latency: ports are 1 to 65535, not %d.\n"),
-                  f.src_port < 0 || f.src_port > 65535 ? f.src_port : f.dst_port);
-      goto out;
-    }
-  if (threshold < -1 || threshold > 60000000)
-    {
-      g_printerr (_("virtnetmon: latency: the threshold is 0 to 60000000 microseconds, not %lld.\n"),
-                  (long long) threshold);
-      goto out;
-    }
-  if ((on || off) && (events || hist))
-    {
-      g_printerr (_("virtnetmon: latency: --on/--off do not go with --events or --hist; run them one after the other.\n"));
-      goto out;
-    }
-  if (!on && !events && (f.proto || f.src_ip || f.dst_ip || f.src_port || f.dst_port || threshold >= 0))
-    {
-      g_printerr (_("virtnetmon: latency: the filters and --threshold choose what is traced: give them "
-                    "with --on (or with --events to narrow the stream).\n"));
-      goto out;
-    }
-  if (count < 0 || (count && !events))
-    {
-      g_printerr (_("virtnetmon: latency: --count is a positive number of packets and goes with --events.\n"));
+      vnm_cli_usage_error (_("%s goes with %s."), vnm_cli_option ("count"), vnm_cli_option ("events"));
       goto out;
     }
 
@@ -606,7 +640,7 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
   if (on || off)
     result = switch_tracing (proxy, domain, on, &f);
   else if (events)
-    result = stream (proxy, domain, &f, count, json);
+    result = stream (proxy, domain, &f, (gint64) count, json);
   else
     result = show (proxy, domain, &f, iface, hist, json);
 out:

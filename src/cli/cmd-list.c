@@ -27,7 +27,7 @@ vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv)
 
   g_option_context_set_summary (octx, _("List the running domains virtnetmond knows, from libvirt or from QEMU command lines."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   if (argc > 1)
     {

@@ -70,22 +70,7 @@ parse_switch (const gchar *option, const gchar *value, gboolean *out)
   else if (!g_strcmp0 (value, "off") || !g_strcmp0 (value, "no"))
     *out = FALSE;
   else
-    {
-      g_printerr (_("virtnetmon: set: --%s takes on or off, not '%s'.\n"), option, value);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_count (const gchar *option, const gchar *value, guint64 min, guint64 max, guint64 *out)
-{
-  if (!g_ascii_string_to_unsigned (value, 10, min, max, out, NULL))
-    {
-      g_printerr (_("virtnetmon: set: --%s takes a whole number from %llu to %llu, not '%s'.\n"),
-                  option, (unsigned long long) min, (unsigned long long) max, value);
-      return FALSE;
-    }
+    return vnm_cli_bad_value (option, value, "on|off");
   return TRUE;
 }
 
@@ -156,7 +141,7 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
       "writes the same element. Without options, shows what applies now and where\n"
       "it comes from. Changing needs root or polkit's org.virtnetmon.configure."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   if (argc != 2)
     {
@@ -166,7 +151,26 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
         g_printerr (_("virtnetmon: set: unexpected argument '%s'.\n"), argv[2]);
       return VNM_EXIT_USAGE;
     }
+  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN))
+    return VNM_EXIT_USAGE;
 
+  for (gchar **u = unset; u && *u; u++)
+    {
+      static const gchar *const known[] = { "monitoring", "latency", "latency-threshold",
+                                            "flow-table-size", NULL };
+      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size" };
+      guint i;
+
+      if (!vnm_cli_check_choice ("unset", *u, known))
+        return VNM_EXIT_USAGE;
+      for (i = 0; !g_str_equal (known[i], *u); i++)
+        ;
+      /* Each setting is an option named as --unset names it. */
+      if (vnm_cli_given (known[i]))
+        return vnm_cli_usage_error (_("%s and %s '%s' do not go together: set it or unset it."),
+                                    vnm_cli_option (known[i]), vnm_cli_option ("unset"), *u);
+      g_ptr_array_add (unset_keys, g_strdup (keys[i]));
+    }
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   if (monitoring)
     {
@@ -182,30 +186,15 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (threshold)
     {
-      if (!parse_count ("latency-threshold", threshold, 0, 60000000, &n))
+      if (!vnm_cli_parse_number ("latency-threshold", threshold, 0, 60000000, &n))
         return VNM_EXIT_USAGE;
       g_variant_builder_add (&b, "{sv}", "latency_threshold_us", g_variant_new_uint64 (n));
     }
   if (table)
     {
-      if (!parse_count ("flow-table-size", table, 16, 4194304, &n))
+      if (!vnm_cli_parse_number ("flow-table-size", table, 16, 4194304, &n))
         return VNM_EXIT_USAGE;
       g_variant_builder_add (&b, "{sv}", "flow_table_size", g_variant_new_uint64 (n));
-    }
-  for (gchar **u = unset; u && *u; u++)
-    {
-      const gchar *known[] = { "monitoring", "latency", "latency-threshold", "flow-table-size", NULL };
-      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size" };
-      guint i;
-      for (i = 0; known[i] && !g_str_equal (known[i], *u); i++)
-        ;
-      if (!known[i])
-        {
-          g_printerr (_("virtnetmon: set: --unset takes monitoring, latency, latency-threshold or flow-table-size, not '%s'.\n"),
-                      *u);
-          return VNM_EXIT_USAGE;
-        }
-      g_ptr_array_add (unset_keys, g_strdup (keys[i]));
     }
   g_ptr_array_add (unset_keys, NULL);
   want = g_variant_ref_sink (g_variant_builder_end (&b));

@@ -24,7 +24,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
 
   g_option_context_set_summary (octx, _("Show the daemon's state."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   if (argc > 1)
     {

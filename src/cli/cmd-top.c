@@ -397,14 +397,17 @@ vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv)
   g_autoptr(GOptionContext) octx = g_option_context_new (NULL);
   g_autofree gchar *sort = NULL;
   g_autofree gchar *filter = NULL;
+  g_autofree gchar *interval_text = NULL;
   gdouble interval = 1.0;
-  gboolean all = FALSE, asc = FALSE;
+  gboolean all = FALSE, asc = FALSE, json = opts->json;
   const GOptionEntry entries[] = {
-    { "interval", 'i', 0, G_OPTION_ARG_DOUBLE, &interval, N_("Refresh every SEC seconds (default: 1)"), N_("SEC") },
+    { "interval", 'i', 0, G_OPTION_ARG_STRING, &interval_text, N_("Refresh every SEC seconds (default: 1)"), N_("SEC") },
     { "sort", 's', 0, G_OPTION_ARG_STRING, &sort, N_("Sort by 'rx' or 'tx' bit rate (default: tx)"), N_("rx|tx") },
     { "asc", 0, 0, G_OPTION_ARG_NONE, &asc, N_("Sort ascending (default: descending)"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, N_("Also show lo and Proxmox firewall devices (fw*)"), NULL },
     { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, N_("Keep rows whose interface, VM name or VM id contains TEXT"), N_("TEXT") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      N_("Print the rows once as one JSON document, as ifstat --json does, and exit"), NULL },
     { NULL }
   };
   Top top = { .opts = opts };
@@ -416,34 +419,45 @@ vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv)
       "Keys: 1 sort by RX, 2 sort by TX (the same key again reverses the order),\n"
       "/ filter by VM id, VM name or interface, a show hidden devices (lo, fw*),\n"
       "Enter or f the flows of the selected VM, l its latency, arrows, PgUp/PgDn,\n"
-      "Home/End to move, q quit. Stays up while the daemon restarts."));
+      "Home/End to move, q quit. Stays up while the daemon restarts. Needs a\n"
+      "terminal, except with --json, which prints the rows of one refresh."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
-  if (!vnm_cli_parse (octx, &argc, &argv, &status))
+  if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
   if (argc > 1)
     {
       g_printerr (_("virtnetmon: top: unexpected argument '%s'.\n"), argv[1]);
       return VNM_EXIT_USAGE;
     }
-  if (sort && !g_str_equal (sort, "rx") && !g_str_equal (sort, "tx"))
+  if (!vnm_cli_check_link_options (sort, filter, FILTER_MAX))
+    return VNM_EXIT_USAGE;
+  if (interval_text)
     {
-      g_printerr (_("virtnetmon: top: unknown sort key '%s': use 'rx' or 'tx'.\n"), sort);
-      return VNM_EXIT_USAGE;
+      gchar *end = NULL;
+
+      interval = g_ascii_strtod (interval_text, &end);
+      if (end == interval_text || *end || !(interval >= 0.1 && interval <= 3600))
+        {
+          vnm_cli_bad_value ("interval", interval_text, _("seconds from 0.1 to 3600"));
+          return VNM_EXIT_USAGE;
+        }
     }
-  if (!(interval >= 0.1 && interval <= 3600))
+  if (json)
     {
-      g_printerr (_("virtnetmon: top: the interval must be between 0.1 and 3600 seconds, not %g.\n"),
-                  interval);
-      return VNM_EXIT_USAGE;
-    }
-  if (filter && strlen (filter) > FILTER_MAX)
-    {
-      g_printerr (_("virtnetmon: top: the filter is longer than %d characters.\n"), FILTER_MAX);
-      return VNM_EXIT_USAGE;
+      g_autoptr(GVariant) links = NULL;
+
+      /* One snapshot of the screen's rows: nothing refreshes. */
+      if (vnm_cli_given ("interval"))
+        return vnm_cli_usage_error (_("%s does not go with %s (one snapshot)."),
+                                    vnm_cli_option ("interval"), vnm_cli_option ("json"));
+      if (!(links = vnm_cli_get_link_stats (opts, "top", sort, asc, 0, all, filter, &status)))
+        return status;
+      vnm_cli_print_json (links);
+      return 0;
     }
   if (!isatty (STDIN_FILENO) || !isatty (STDOUT_FILENO))
     {
-      g_printerr (_("virtnetmon: top needs a terminal; for scripts use 'virtnetmon ifstat' (--json).\n"));
+      g_printerr (_("virtnetmon: top needs a terminal; for scripts use 'virtnetmon top --json' or 'virtnetmon ifstat --json'.\n"));
       return VNM_EXIT_USAGE;
     }
   top.interval_ms = (gint) (interval * 1000);

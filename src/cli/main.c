@@ -45,6 +45,9 @@ usage (FILE *out)
                         "  --json               Print one JSON document (any command)\n"
                         "  --version            Print the version\n"
                         "  -h, --help           Show this help; 'virtnetmon COMMAND --help' for a command\n"));
+  fprintf (out, "%s", _("\nExit status: 0 success; 1 failure (the daemon is not running, unknown domain\n"
+                        "or interface, permission denied); 2 usage error (unknown option, bad value,\n"
+                        "missing or extra argument, options that do not go together).\n"));
 }
 
 /* The closest command name, for "did you mean". */
@@ -82,23 +85,55 @@ closest_command (const gchar *typo)
   return best_d <= 3 ? best : NULL;
 }
 
+/* A --bus-address value, or a usage error. */
+static gboolean
+check_bus_address (const gchar *option, const gchar *value)
+{
+  if (!value || !*value)
+    {
+      g_printerr (_("virtnetmon: %s needs a D-Bus address, such as unix:path=/run/dbus/system_bus_socket.\n"),
+                  option);
+      return FALSE;
+    }
+  if (!g_dbus_is_supported_address (value, NULL))
+    {
+      g_printerr (_("virtnetmon: %s takes a D-Bus address, such as unix:path=/run/dbus/system_bus_socket, not '%s'.\n"),
+                  option, value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 int
 main (int argc, char **argv)
 {
   VnmCliOptions opts = { 0 };
+  const gchar *bus_option = NULL;  /* --system, --session or --bus-address, as typed */
   int i;
 
   vnm_i18n_init ();
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {
+      const gchar *bus = NULL;
+
       if (g_str_equal (argv[i], "--system"))
-        opts.bus_address = NULL, opts.session = FALSE;
+        bus = "--system";
       else if (g_str_equal (argv[i], "--session"))
-        opts.session = TRUE;
-      else if (g_str_equal (argv[i], "--bus-address") && i + 1 < argc)
-        opts.bus_address = argv[++i];
+        bus = "--session", opts.session = TRUE;
+      else if (g_str_equal (argv[i], "--bus-address"))
+        {
+          bus = "--bus-address";
+          opts.bus_address = i + 1 < argc ? argv[++i] : NULL;
+          if (!check_bus_address (bus, opts.bus_address))
+            return VNM_EXIT_USAGE;
+        }
       else if (g_str_has_prefix (argv[i], "--bus-address="))
-        opts.bus_address = argv[i] + strlen ("--bus-address=");
+        {
+          bus = "--bus-address";
+          opts.bus_address = argv[i] + strlen ("--bus-address=");
+          if (!check_bus_address (bus, opts.bus_address))
+            return VNM_EXIT_USAGE;
+        }
       else if (g_str_equal (argv[i], "--json"))
         opts.json = TRUE;
       else if (g_str_equal (argv[i], "--version"))
@@ -113,10 +148,17 @@ main (int argc, char **argv)
         }
       else
         {
-          g_printerr (_("virtnetmon: unknown option '%s'.\n"), argv[i]);
-          usage (stderr);
+          g_printerr (_("virtnetmon: unknown option '%s' (see 'virtnetmon --help'; a command's own options come after it).\n"),
+                      argv[i]);
           return VNM_EXIT_USAGE;
         }
+      if (bus && bus_option && !g_str_equal (bus, bus_option))
+        {
+          g_printerr (_("virtnetmon: %s does not go with %s: choose one bus.\n"), bus, bus_option);
+          return VNM_EXIT_USAGE;
+        }
+      if (bus)
+        bus_option = bus;
     }
   if (i >= argc)
     {
@@ -125,6 +167,22 @@ main (int argc, char **argv)
     }
   if (g_str_equal (argv[i], "help"))
     {
+      /* "virtnetmon help COMMAND" is "virtnetmon COMMAND --help". */
+      if (i + 1 < argc)
+        for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
+          if (g_str_equal (argv[i + 1], commands[c].name))
+            {
+              g_autofree gchar *prgname = g_strdup_printf ("virtnetmon %s", commands[c].name);
+              char *help_argv[] = { argv[i + 1], (char *) "--help", NULL };
+              g_set_prgname (prgname);
+              return commands[c].run (&opts, 2, help_argv);
+            }
+      if (i + 1 < argc)
+        {
+          g_printerr (_("virtnetmon: help: unknown command '%s'; run 'virtnetmon --help' for the list.\n"),
+                      argv[i + 1]);
+          return VNM_EXIT_USAGE;
+        }
       usage (stdout);
       return 0;
     }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config-file.h"
+#include "vnm-limits.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 
@@ -111,9 +112,9 @@ vnm_config_load (const gchar *path, VnmConfig *out, GError **error)
     }
   return read_switch (kf, path, "monitoring", &out->domains.monitoring, error) &&
          read_switch (kf, path, "latency", &out->domains.latency, error) &&
-         read_number (kf, path, "latency-threshold-us", 0, VNM_SETTINGS_THRESHOLD_MAX_US,
+         read_number (kf, path, "latency-threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
                       &out->domains.latency_threshold_us, error) &&
-         read_number (kf, path, "flow-table-size", VNM_SETTINGS_TABLE_MIN, VNM_SETTINGS_TABLE_MAX,
+         read_number (kf, path, "flow-table-size", VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX,
                       &out->domains.flow_table_size, error);
 }
 

@@ -1,4 +1,5 @@
-/* dbus-service.c: GDBus skeletons from dbus/org.virtnetmon.Monitor1.xml. */
+/* dbus-service.c: GDBus skeletons from dbus/org.virtnetmon.Monitor1.xml,
+ * fed by the engine's signals. */
 #include "config.h"
 
 #include <string.h>
@@ -6,19 +7,17 @@
 #include "authz.h"
 #include "dbus-service.h"
 #include "domain-xml.h"
-#include "history-recorder.h"
-#include "libvirt-watch.h"
 #include "query.h"
 #include "vnm-error.h"
 #include "vnm-generated.h"
 #include "vnm-i18n.h"
+#include "vnm-limits.h"
 #include "vnm-names.h"
 
-/* Longest domain or interface argument accepted from a client. */
-#define MAX_ARG_LEN 256
-
 struct _VnmDbusService {
-  VnmDaemon *daemon;
+  VnmEngine *engine;           /* a reference */
+  GArray *handlers;            /* of gulong: the engine's signals we follow */
+  guint publish_source;
   GDBusConnection *connection;
   GDBusObjectManagerServer *manager;
   VnmMonitor1 *monitor;
@@ -29,14 +28,16 @@ struct _VnmDbusService {
   gpointer user_data;
 };
 
+static void publish_soon (VnmDbusService *service);
+
 static gboolean
 check_arg (GDBusMethodInvocation *invocation, const gchar *what, const gchar *value)
 {
-  if (strlen (value) <= MAX_ARG_LEN)
+  if (strlen (value) <= VNM_ARG_MAX_LEN)
     return TRUE;
   g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
                                          _("The %s argument is %zu bytes long; at most %d are accepted."),
-                                         what, strlen (value), MAX_ARG_LEN);
+                                         what, strlen (value), VNM_ARG_MAX_LEN);
   return FALSE;
 }
 
@@ -47,7 +48,7 @@ find_domain (VnmDbusService *service, GDBusMethodInvocation *invocation, const g
 
   if (!check_arg (invocation, "domain", text))
     return NULL;
-  d = vnm_registry_lookup (service->daemon->registry, text);
+  d = vnm_registry_lookup (vnm_engine_get_registry (service->engine), text);
   if (!d)
     g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_UNKNOWN_DOMAIN,
                                            _("No running domain has the name, id or uuid '%s'."),
@@ -60,7 +61,7 @@ handle_list_domains (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpo
 {
   VnmDbusService *service = user_data;
 
-  vnm_monitor1_complete_list_domains (object, invocation, vnm_query_domains (service->daemon));
+  vnm_monitor1_complete_list_domains (object, invocation, vnm_query_domains (service->engine));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -73,7 +74,7 @@ handle_list_interfaces (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (d)
     vnm_monitor1_complete_list_interfaces (object, invocation,
-                                           vnm_query_interfaces (service->daemon, d));
+                                           vnm_query_interfaces (service->engine, d));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -91,7 +92,7 @@ handle_get_interface_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocati
   d = find_domain (service, invocation, domain);
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  stats = vnm_query_interface_stats (service->daemon, d, iface, &error);
+  stats = vnm_query_interface_stats (service->engine, d, iface, &error);
   if (!stats)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -106,7 +107,7 @@ handle_get_link_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 {
   VnmDbusService *service = user_data;
   g_autoptr(GError) error = NULL;
-  GVariant *links = vnm_query_link_stats (service->daemon, sort, ascending, top,
+  GVariant *links = vnm_query_link_stats (service->engine, sort, ascending, top,
                                           include_hidden, filter, &error);
 
   if (!links)
@@ -127,7 +128,7 @@ handle_get_flows (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  flows = vnm_query_flows (service->daemon, d, options, &error);
+  flows = vnm_query_flows (service->engine, d, options, &error);
   if (!flows)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -139,7 +140,7 @@ static gboolean
 handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   VnmDbusService *service = user_data;
-  g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_query_topology (service->daemon));
+  g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_query_topology (service->engine));
 
   vnm_monitor1_complete_get_topology (object, invocation,
                                       g_variant_get_child_value (topo, 0),
@@ -153,7 +154,7 @@ handle_get_history (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
                     gpointer user_data)
 {
   VnmDbusService *service = user_data;
-  VnmHistory *history = service->daemon->history;
+  VnmHistory *history = vnm_engine_get_history (service->engine);
   g_autofree gchar *series = NULL;
   g_autoptr(GArray) points = NULL;
   GVariantBuilder b;
@@ -178,7 +179,7 @@ handle_get_history (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
                                              VNM_HISTORY_COARSE_MINUTES * 60, since);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  series = vnm_history_recorder_series (history, service->daemon, target);
+  series = vnm_engine_history_series (service->engine, target);
   if (!series)
     {
       g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_UNKNOWN_DOMAIN,
@@ -261,13 +262,13 @@ set_latency_authorized (VnmDbusService *service, GDBusMethodInvocation *invocati
   SetLatencyArgs *args = data;
   g_autoptr(GError) error = NULL;
 
-  if (!vnm_latency_monitor_set (service->daemon->latency, args->domain_uuid,
-                                args->enabled ? &args->settings : NULL, &error))
+  if (!vnm_engine_set_latency_tracing (service->engine, args->domain_uuid,
+                                       args->enabled ? &args->settings : NULL, &error))
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
     {
       vnm_monitor1_complete_set_latency_tracing (service->monitor, invocation);
-      vnm_dbus_service_publish_latency (service);
+      publish_soon (service);
     }
 }
 
@@ -285,7 +286,7 @@ handle_set_latency_tracing (VnmMonitor1 *object, GDBusMethodInvocation *invocati
   if (*domain && !(d = find_domain (service, invocation, domain)))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (!vnm_query_latency_settings (options,
-                                   vnm_latency_monitor_default_threshold (service->daemon->latency),
+                                   vnm_latency_monitor_default_threshold (vnm_engine_get_latency_monitor (service->engine)),
                                    &settings, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
@@ -321,21 +322,8 @@ static void
 domain_hook_as_root (VnmDbusService *service, GDBusMethodInvocation *invocation, gpointer data)
 {
   DomainHookArgs *args = data;
-  VnmDaemon *daemon = service->daemon;
 
-  if (args->def && args->starting)
-    {
-      g_message ("libvirt hook: domain %s (%s) is starting.", args->def->name, args->def->uuid);
-      vnm_registry_update (daemon->registry, g_steal_pointer (&args->def), "running",
-                           VNM_MAPPED_BY_LIBVIRT);
-    }
-  else if (args->def)
-    {
-      g_message ("libvirt hook: domain %s (%s) has stopped.", args->def->name, args->def->uuid);
-      vnm_registry_remove (daemon->registry, args->def->uuid);
-    }
-  if (daemon->settle)
-    daemon->settle ();
+  vnm_engine_domain_hook (service->engine, args->starting, g_steal_pointer (&args->def));
   vnm_monitor1_complete_domain_hook (service->monitor, invocation);
 }
 
@@ -393,26 +381,9 @@ set_settings_authorized (VnmDbusService *service, GDBusMethodInvocation *invocat
                          gpointer data)
 {
   SetSettingsArgs *args = data;
-  VnmLibvirtWatch *watch = service->daemon->libvirt;
   g_autoptr(GError) error = NULL;
-  VnmDomainSettings settings;
 
-  /* Read what libvirt has now, so that a concurrent `virsh metadata` is
-   * not undone; settings that are not valid are replaced. */
-  if (!vnm_libvirt_watch_read_settings (watch, args->uuid, &settings, &error))
-    {
-      if (!g_error_matches (error, VNM_ERROR, VNM_ERROR_PARSE))
-        {
-          g_dbus_method_invocation_return_gerror (invocation, error);
-          return;
-        }
-      g_message ("Replacing settings of domain %s that were not valid: %s", args->name,
-                 error->message);
-      vnm_domain_settings_init (&settings);
-      g_clear_error (&error);
-    }
-  vnm_domain_settings_apply_change (&settings, &args->change);
-  if (!vnm_libvirt_watch_write_settings (watch, args->uuid, &settings, &error))
+  if (!vnm_engine_change_domain_settings (service->engine, args->uuid, &args->change, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return;
@@ -433,11 +404,9 @@ handle_set_domain_settings (VnmMonitor1 *object, GDBusMethodInvocation *invocati
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if (!g_str_equal (d->mapped_by, VNM_MAPPED_BY_LIBVIRT) || !service->daemon->libvirt)
+  if (!vnm_engine_can_store_settings (service->engine, d, &error))
     {
-      g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
-                                             _("Domain '%s' is not run by libvirt, so it has no <metadata> to keep settings in; the defaults of virtnetmond.conf apply to it."),
-                                             d->name);
+      g_dbus_method_invocation_return_gerror (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   args = g_new0 (SetSettingsArgs, 1);
@@ -466,7 +435,7 @@ handle_get_latency (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  reply = vnm_query_latency (service->daemon, d, options, &error);
+  reply = vnm_query_latency (service->engine, d, options, &error);
   if (!reply)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -489,7 +458,7 @@ handle_get_drops (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  drops = vnm_query_drops (service->daemon, d, &error);
+  drops = vnm_query_drops (service->engine, d, &error);
   if (!drops)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -500,8 +469,8 @@ handle_get_drops (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 static void
 update_listening (VnmDbusService *service)
 {
-  vnm_latency_monitor_set_listening (service->daemon->latency,
-                                     g_hash_table_size (service->subscribers) > 0);
+  vnm_engine_set_latency_listening (service->engine,
+                                    g_hash_table_size (service->subscribers) > 0);
   vnm_dbus_service_publish_latency (service);
 }
 
@@ -546,7 +515,7 @@ handle_unsubscribe_latency_events (VnmMonitor1 *object, GDBusMethodInvocation *i
 }
 
 static void
-latency_events (GPtrArray *events, guint64 lost, gpointer user_data)
+latency_events (VnmEngine *engine, GPtrArray *events, guint64 lost, gpointer user_data)
 {
   VnmDbusService *service = user_data;
 
@@ -564,7 +533,7 @@ void
 vnm_dbus_service_publish_latency (VnmDbusService *service)
 {
   vnm_monitor1_set_latency (service->monitor,
-                            vnm_query_latency_status (service->daemon,
+                            vnm_query_latency_status (service->engine,
                                                       g_hash_table_size (service->subscribers)));
 }
 
@@ -587,15 +556,14 @@ update_domain_object (VnmDbusService *service, VnmObjectSkeleton *object, const 
   vnm_domain1_set_id (iface, d->id);
   vnm_domain1_set_state (iface, d->state);
   vnm_domain1_set_mapped_by (iface, d->mapped_by);
-  vnm_domain1_set_interfaces (iface, vnm_query_interfaces (service->daemon, d));
-  vnm_domain1_set_rates (iface, vnm_query_domain_rates (service->daemon, d));
-  vnm_domain1_set_interface_stats (iface, vnm_query_interface_stats (service->daemon, d, "", NULL));
-  vnm_domain1_set_settings (iface, vnm_query_domain_settings (service->daemon, d));
+  vnm_domain1_set_interfaces (iface, vnm_query_interfaces (service->engine, d));
+  vnm_domain1_set_rates (iface, vnm_query_domain_rates (service->engine, d));
+  vnm_domain1_set_interface_stats (iface, vnm_query_interface_stats (service->engine, d, "", NULL));
+  vnm_domain1_set_settings (iface, vnm_query_domain_settings (service->engine, d));
 }
 
-void
-vnm_dbus_service_domain_changed (VnmDbusService *service, VnmRegistryChange change,
-                                 const VnmDomain *d)
+static void
+domain_changed (VnmDbusService *service, VnmRegistryChange change, const VnmDomain *d)
 {
   VnmObjectSkeleton *object = g_hash_table_lookup (service->domains, d->uuid);
 
@@ -628,31 +596,103 @@ vnm_dbus_service_publish (VnmDbusService *service)
   GHashTableIter iter;
   gpointer key, value;
 
-  vnm_monitor1_set_interface_count (service->monitor, service->daemon->links->len);
-  vnm_monitor1_set_probes (service->monitor, vnm_query_probes (service->daemon));
+  vnm_monitor1_set_interface_count (service->monitor,
+                                    vnm_link_table_size (vnm_engine_get_link_table (service->engine)));
+  vnm_monitor1_set_probes (service->monitor, vnm_query_probes (service->engine));
   vnm_dbus_service_publish_latency (service);
   g_hash_table_iter_init (&iter, service->domains);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      const VnmDomain *d = vnm_registry_lookup_uuid (service->daemon->registry, key);
+      const VnmDomain *d = vnm_registry_lookup_uuid (vnm_engine_get_registry (service->engine), key);
       if (d)
         update_domain_object (service, value, d);
     }
 }
 
-void
-vnm_dbus_service_set_libvirt_connected (VnmDbusService *service, gboolean connected)
+static gboolean
+publish_idle (gpointer user_data)
 {
+  VnmDbusService *service = user_data;
+
+  service->publish_source = 0;
+  vnm_dbus_service_publish (service);
+  return G_SOURCE_REMOVE;
+}
+
+/* Once per burst of changes. */
+static void
+publish_soon (VnmDbusService *service)
+{
+  if (!service->publish_source)
+    service->publish_source = g_idle_add (publish_idle, service);
+}
+
+/* --- the engine's signals -------------------------------------------------- */
+
+static void
+on_domain_added (VnmEngine *engine, const VnmDomain *d, gpointer user_data)
+{
+  domain_changed (user_data, VNM_REGISTRY_ADDED, d);
+}
+
+static void
+on_domain_changed (VnmEngine *engine, const VnmDomain *d, gpointer user_data)
+{
+  domain_changed (user_data, VNM_REGISTRY_CHANGED, d);
+}
+
+static void
+on_domain_removed (VnmEngine *engine, const VnmDomain *d, gpointer user_data)
+{
+  domain_changed (user_data, VNM_REGISTRY_REMOVED, d);
+}
+
+static void
+on_link (VnmEngine *engine, const VnmLink *link, gboolean recreated, gpointer user_data)
+{
+  publish_soon (user_data);
+}
+
+static void
+on_interval (VnmEngine *engine, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  g_clear_handle_id (&service->publish_source, g_source_remove);
+  vnm_dbus_service_publish (service);
+}
+
+static void
+on_probes_changed (VnmEngine *engine, gpointer user_data)
+{
+  /* Clients see where probes are now, not at the next interval. */
+  publish_soon (user_data);
+}
+
+static void
+on_libvirt_connection (VnmEngine *engine, gboolean connected, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
   vnm_monitor1_set_libvirt_connected (service->monitor, connected);
 }
 
+static void
+follow (VnmDbusService *service, const gchar *signal, GCallback func)
+{
+  gulong id = g_signal_connect (service->engine, signal, func, service);
+
+  g_array_append_val (service->handlers, id);
+}
+
 VnmDbusService *
-vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gchar *libvirt_uri,
-                      GCallback on_name_lost, gpointer user_data, GError **error)
+vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback on_name_lost,
+                      gpointer user_data, GError **error)
 {
   g_autoptr(VnmDbusService) service = g_new0 (VnmDbusService, 1);
 
-  service->daemon = daemon;
+  service->engine = g_object_ref (engine);
+  service->handlers = g_array_new (FALSE, FALSE, sizeof (gulong));
   service->connection = g_object_ref (connection);
   service->on_name_lost = on_name_lost;
   service->user_data = user_data;
@@ -660,10 +700,11 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
 
   service->monitor = vnm_monitor1_skeleton_new ();
   vnm_monitor1_set_version (service->monitor, PACKAGE_VERSION);
-  vnm_monitor1_set_libvirt_uri (service->monitor, libvirt_uri);
-  vnm_monitor1_set_libvirt_connected (service->monitor, FALSE);
-  vnm_monitor1_set_interval (service->monitor, daemon->interval_s);
-  vnm_monitor1_set_kernel_capabilities (service->monitor, vnm_query_kernel_caps (daemon->caps));
+  vnm_monitor1_set_libvirt_uri (service->monitor, vnm_engine_get_libvirt_uri (engine));
+  vnm_monitor1_set_libvirt_connected (service->monitor, vnm_engine_get_libvirt_connected (engine));
+  vnm_monitor1_set_interval (service->monitor, vnm_engine_get_interval (engine));
+  vnm_monitor1_set_kernel_capabilities (service->monitor,
+                                        vnm_query_kernel_caps (vnm_engine_get_kernel_caps (engine)));
   g_signal_connect (service->monitor, "handle-list-domains", G_CALLBACK (handle_list_domains), service);
   g_signal_connect (service->monitor, "handle-list-interfaces", G_CALLBACK (handle_list_interfaces), service);
   g_signal_connect (service->monitor, "handle-get-interface-stats", G_CALLBACK (handle_get_interface_stats), service);
@@ -679,10 +720,17 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   g_signal_connect (service->monitor, "handle-subscribe-latency-events", G_CALLBACK (handle_subscribe_latency_events), service);
   g_signal_connect (service->monitor, "handle-unsubscribe-latency-events", G_CALLBACK (handle_unsubscribe_latency_events), service);
   service->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
-  vnm_latency_monitor_set_listener (daemon->latency, latency_events, service);
-  vnm_dbus_service_publish_latency (service);
-  vnm_monitor1_set_flow_table (service->monitor, vnm_query_flow_table (daemon));
-  vnm_monitor1_set_probes (service->monitor, vnm_query_probes (daemon));
+  vnm_monitor1_set_flow_table (service->monitor, vnm_query_flow_table (engine));
+  follow (service, "domain-added", G_CALLBACK (on_domain_added));
+  follow (service, "domain-changed", G_CALLBACK (on_domain_changed));
+  follow (service, "domain-removed", G_CALLBACK (on_domain_removed));
+  follow (service, "link-added", G_CALLBACK (on_link));
+  follow (service, "link-changed", G_CALLBACK (on_link));
+  follow (service, "link-removed", G_CALLBACK (on_link));
+  follow (service, "interval", G_CALLBACK (on_interval));
+  follow (service, "probes-changed", G_CALLBACK (on_probes_changed));
+  follow (service, "libvirt-connection", G_CALLBACK (on_libvirt_connection));
+  follow (service, "latency-events", G_CALLBACK (latency_events));
 
   /* The manager interface and the ObjectManager share the root path; the
    * domain objects live below it. */
@@ -695,6 +743,14 @@ vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection, const gcha
   service->manager = g_dbus_object_manager_server_new (VNM_DBUS_PATH);
   g_dbus_object_manager_server_set_connection (service->manager, connection);
 
+  /* Domains the engine knows already. */
+  {
+    g_autoptr(GPtrArray) domains = vnm_registry_list (vnm_engine_get_registry (engine));
+    for (guint i = 0; i < domains->len; i++)
+      domain_changed (service, VNM_REGISTRY_ADDED, g_ptr_array_index (domains, i));
+  }
+  vnm_dbus_service_publish (service);
+
   service->name_id = g_bus_own_name_on_connection (connection, VNM_DBUS_NAME,
                                                    G_BUS_NAME_OWNER_FLAGS_NONE,
                                                    NULL, name_lost, service, NULL);
@@ -706,6 +762,13 @@ vnm_dbus_service_free (VnmDbusService *service)
 {
   if (!service)
     return;
+  if (service->handlers)
+    {
+      for (guint i = 0; i < service->handlers->len; i++)
+        g_signal_handler_disconnect (service->engine, g_array_index (service->handlers, gulong, i));
+      g_array_unref (service->handlers);
+    }
+  g_clear_handle_id (&service->publish_source, g_source_remove);
   if (service->name_id)
     g_bus_unown_name (service->name_id);
   g_clear_object (&service->manager);
@@ -715,11 +778,8 @@ vnm_dbus_service_free (VnmDbusService *service)
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (service->monitor));
   g_clear_object (&service->monitor);
   g_clear_pointer (&service->domains, g_hash_table_unref);
-  if (service->subscribers)
-    {
-      vnm_latency_monitor_set_listener (service->daemon->latency, NULL, NULL);
-      g_clear_pointer (&service->subscribers, g_hash_table_unref);
-    }
+  g_clear_pointer (&service->subscribers, g_hash_table_unref);
   g_clear_object (&service->connection);
+  g_clear_object (&service->engine);
   g_free (service);
 }

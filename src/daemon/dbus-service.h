@@ -5,21 +5,18 @@
 
 #include <gio/gio.h>
 
-#include "daemon.h"
+#include "engine.h"
 
 typedef struct _VnmDbusService VnmDbusService;
 
-/* Exports the objects on @connection and requests the well-known name.
- * @on_name_lost is called if the name cannot be had or is lost. */
-VnmDbusService *vnm_dbus_service_new (VnmDaemon *daemon, GDBusConnection *connection,
-                                      const gchar *libvirt_uri, GCallback on_name_lost,
-                                      gpointer user_data, GError **error);
+/* Exports the objects on @connection, follows @engine's signals and
+ * requests the well-known name. @on_name_lost is called if the name cannot
+ * be had or is lost. */
+VnmDbusService *vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection,
+                                      GCallback on_name_lost, gpointer user_data,
+                                      GError **error);
 void vnm_dbus_service_free (VnmDbusService *service);
 
-void vnm_dbus_service_set_libvirt_connected (VnmDbusService *service, gboolean connected);
-/* Adds, updates or removes a domain object (a registry observer). */
-void vnm_dbus_service_domain_changed (VnmDbusService *service, VnmRegistryChange change,
-                                      const VnmDomain *domain);
 /* Refreshes the Latency property (settings, subscribers, counters). */
 void vnm_dbus_service_publish_latency (VnmDbusService *service);
 /* Refreshes every property that follows the samples (rates, counts). */

@@ -7,6 +7,7 @@
 #include <libxml/tree.h>
 
 #include "domain-xml.h"
+#include "vnm-limits.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 #include "vnm-autocleanups.h"
@@ -334,6 +335,21 @@ vnm_domain_settings_init (VnmDomainSettings *settings)
   settings->flow_table_size = -1;
 }
 
+static gint64
+apply_one (gint64 current, gint64 change)
+{
+  return change == VNM_SETTING_UNSET ? -1 : change >= 0 ? change : current;
+}
+
+void
+vnm_domain_settings_apply_change (VnmDomainSettings *cur, const VnmDomainSettings *c)
+{
+  cur->monitoring = (gint) apply_one (cur->monitoring, c->monitoring);
+  cur->latency = (gint) apply_one (cur->latency, c->latency);
+  cur->latency_threshold_us = apply_one (cur->latency_threshold_us, c->latency_threshold_us);
+  cur->flow_table_size = apply_one (cur->flow_table_size, c->flow_table_size);
+}
+
 static gboolean
 is_ours (xmlNode *node, gboolean ns_implied)
 {
@@ -441,14 +457,14 @@ parse_settings_node (xmlNode *root, gboolean ns_implied, VnmDomainSettings *out,
         {
           if (!settings_check_attrs (n, latency_attrs, error) ||
               !settings_bool (n, "enabled", &s.latency, error) ||
-              !settings_number (n, "threshold-us", 0, VNM_SETTINGS_THRESHOLD_MAX_US,
+              !settings_number (n, "threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
                                 &s.latency_threshold_us, error))
             return FALSE;
         }
       else if (xmlStrEqual (n->name, (const xmlChar *) "flows"))
         {
           if (!settings_check_attrs (n, flows_attrs, error) ||
-              !settings_number (n, "table-size", VNM_SETTINGS_TABLE_MIN, VNM_SETTINGS_TABLE_MAX,
+              !settings_number (n, "table-size", VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX,
                                 &s.flow_table_size, error))
             return FALSE;
         }

@@ -37,9 +37,6 @@ typedef struct {
  * prefix libvirt is given for it. */
 #define VNM_METADATA_NS "http://virtnetmon.org/xmlns/domain/1.0"
 #define VNM_METADATA_PREFIX "virtnetmon"
-#define VNM_SETTINGS_THRESHOLD_MAX_US 60000000
-#define VNM_SETTINGS_TABLE_MIN 16
-#define VNM_SETTINGS_TABLE_MAX (4 * 1024 * 1024)
 
 typedef struct {
   gchar *name;
@@ -69,6 +66,12 @@ gboolean vnm_domain_settings_parse (const gchar *xml, gssize len, gboolean ns_im
                                     VnmDomainSettings *out, GError **error);
 /* Every field unset (-1). */
 void vnm_domain_settings_init (VnmDomainSettings *settings);
+/* A change of settings: a field is -1 to keep it, VNM_SETTING_UNSET to
+ * remove it, else its new value. */
+#define VNM_SETTING_UNSET (-2)
+/* @current with @change applied. */
+void vnm_domain_settings_apply_change (VnmDomainSettings *current,
+                                       const VnmDomainSettings *change);
 /* The <settings> element for @settings (unset fields left out), for
  * virDomainSetMetadata with VNM_METADATA_NS. */
 gchar *vnm_domain_settings_to_xml (const VnmDomainSettings *settings);

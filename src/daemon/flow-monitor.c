@@ -10,7 +10,8 @@
 #include "vnm-i18n.h"
 
 struct _VnmFlowMonitor {
-  VnmDaemon *daemon;
+  VnmLinkTable *links;        /* borrowed */
+  VnmRegistry *registry;      /* borrowed */
   VnmProbes *probes;          /* NULL when unavailable */
   gchar *unavailable;         /* why, or NULL */
   VnmFlowStore *store;
@@ -24,20 +25,15 @@ struct _VnmFlowMonitor {
   gchar *summaries_path;      /* ended flows saved at stop, for the next run */
 };
 
-static gint
-count_filters (gint ifindex, gboolean egress, gpointer user_data)
-{
-  VnmFlowMonitor *m = user_data;
-  return vnm_linkstats_count_tc_filters (m->daemon->linkstats, ifindex, egress);
-}
-
 VnmFlowMonitor *
-vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gboolean disabled)
+vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKernelCaps *caps,
+                      const VnmFlowMonitorConfig *config, gboolean disabled)
 {
   VnmFlowMonitor *m = g_new0 (VnmFlowMonitor, 1);
   g_autoptr(GError) error = NULL;
 
-  m->daemon = daemon;
+  m->links = links;
+  m->registry = registry;
   m->table_size = config->table_size;
   m->store = vnm_flow_store_new (config->idle_timeout_s * G_USEC_PER_SEC,
                                  config->retention_s * G_USEC_PER_SEC, config->max_ended);
@@ -48,12 +44,13 @@ vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gbo
 
   if (disabled)
     m->unavailable = g_strdup (_("eBPF is turned off (--no-bpf)."));
-  else if (daemon->caps && !daemon->caps->bpf_tc)
+  else if (caps && !caps->bpf_tc)
     m->unavailable = g_strdup (_("The kernel does not allow tc (sched_cls) eBPF programs."));
   else
     {
       m->probes = vnm_probes_new (config->table_size, config->attach, config->state_dir,
-                                  config->pin_dir, count_filters, m, &error);
+                                  config->pin_dir, config->count_filters,
+                                  config->count_filters_data, &error);
       if (!m->probes)
         m->unavailable = g_strdup (error->message);
     }
@@ -65,8 +62,8 @@ vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config, gbo
 
   /* Hooks a crashed virtnetmond left behind go first. */
   g_autoptr(GArray) ifindexes = g_array_new (FALSE, FALSE, sizeof (gint));
-  for (guint i = 0; i < daemon->links->len; i++)
-    g_array_append_val (ifindexes, g_array_index (daemon->links, VnmLink, i).ifindex);
+  for (guint i = 0; i < vnm_link_table_size (links); i++)
+    g_array_append_val (ifindexes, vnm_link_table_index (links, i)->ifindex);
   guint stale = vnm_probes_remove_stale (m->probes, ifindexes);
   if (stale)
     g_message (_("Removed %u stale virtnetmon tc hook(s) left by an earlier run."), stale);
@@ -126,67 +123,63 @@ end_flows (VnmFlowMonitor *m, gint ifindex)
     vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
 }
 
+typedef struct {
+  VnmFlowMonitor *m;
+  GHashTable *wanted;         /* ifindexes of monitored VM links */
+} Reconcile;
+
+static void
+attach_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink *link,
+                gpointer user_data)
+{
+  Reconcile *r = user_data;
+  VnmFlowMonitor *m = r->m;
+  g_autoptr(GError) error = NULL;
+  gboolean continued = FALSE;
+
+  g_hash_table_add (r->wanted, GINT_TO_POINTER (link->ifindex));
+  if (vnm_probes_is_attached (m->probes, link->ifindex))
+    return;
+  if (!vnm_probes_attach (m->probes, link->ifindex, link->name, &continued, &error))
+    {
+      if (!g_hash_table_contains (m->attach_error, link->name))
+        g_warning ("%s", error->message);
+      g_hash_table_insert (m->attach_error, g_strdup (link->name), g_strdup (error->message));
+      return;
+    }
+  g_hash_table_remove (m->attach_error, link->name);
+  if (!continued)
+    vnm_flow_store_reset_ifindex (m->store, link->ifindex);
+  g_hash_table_insert (m->owner, GINT_TO_POINTER (link->ifindex), g_strdup (d->uuid));
+  g_hash_table_insert (m->owner_name, g_strdup (d->uuid), g_strdup (d->name));
+  g_debug ("Flow probe attached to %s (%s).", link->name, d->name);
+}
+
 void
 vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
 {
-  g_autoptr(GPtrArray) domains = NULL;
   g_autoptr(GHashTable) wanted = NULL;
   g_autoptr(GArray) detached = g_array_new (FALSE, FALSE, sizeof (gint));
   GHashTableIter it;
   gpointer key, value;
+  Reconcile r;
 
   if (!m->probes)
     return;
   wanted = g_hash_table_new (NULL, NULL);
-  domains = vnm_registry_list (m->daemon->registry);
-  for (guint i = 0; i < domains->len; i++)
-    {
-      const VnmDomain *d = g_ptr_array_index (domains, i);
-      VnmDomainSettings eff;
-
-      vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
-      if (!eff.monitoring)
-        continue;
-      for (guint j = 0; j < d->interfaces->len; j++)
-        {
-          const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
-          const VnmLink *link;
-          g_autoptr(GError) error = NULL;
-
-          if (!*iface->target_dev || !(link = vnm_daemon_find_link (m->daemon, iface->target_dev)))
-            continue;
-          g_hash_table_add (wanted, GINT_TO_POINTER (link->ifindex));
-          if (vnm_probes_is_attached (m->probes, link->ifindex))
-            continue;
-          gboolean continued = FALSE;
-
-          if (!vnm_probes_attach (m->probes, link->ifindex, link->name, &continued, &error))
-            {
-              if (!g_hash_table_contains (m->attach_error, link->name))
-                g_warning ("%s", error->message);
-              g_hash_table_insert (m->attach_error, g_strdup (link->name), g_strdup (error->message));
-              continue;
-            }
-          g_hash_table_remove (m->attach_error, link->name);
-          if (!continued)
-            vnm_flow_store_reset_ifindex (m->store, link->ifindex);
-          g_hash_table_insert (m->owner, GINT_TO_POINTER (link->ifindex), g_strdup (d->uuid));
-          g_hash_table_insert (m->owner_name, g_strdup (d->uuid), g_strdup (d->name));
-          g_debug ("Flow probe attached to %s (%s).", link->name, d->name);
-        }
-    }
+  r = (Reconcile) { m, wanted };
+  vnm_link_table_foreach_vm_link (m->links, attach_vm_link, &r);
 
   /* Detach from what is no longer a running VM's device. */
   g_hash_table_iter_init (&it, m->owner);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       gint ifindex = GPOINTER_TO_INT (key);
-      gboolean present = FALSE;
+      gboolean present;
 
       if (g_hash_table_contains (wanted, key) || !vnm_probes_is_attached (m->probes, ifindex))
         continue;
-      for (guint i = 0; i < m->daemon->links->len && !present; i++)
-        present = g_array_index (m->daemon->links, VnmLink, i).ifindex == ifindex;
+      present = vnm_link_table_lookup_ifindex (m->links, ifindex) != NULL;
       vnm_probes_detach (m->probes, ifindex, !present);
       g_array_append_val (detached, ifindex);
       g_debug ("Flow probe detached from ifindex %d%s.", ifindex, present ? "" : " (device gone)");
@@ -220,13 +213,13 @@ limit_domains (VnmFlowMonitor *m, GArray *to_delete)
   g_hash_table_iter_init (&it, by_domain);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
-      const VnmDomain *d = vnm_registry_lookup_uuid (m->daemon->registry, key);
+      const VnmDomain *d = vnm_registry_lookup_uuid (m->registry, key);
       VnmDomainSettings eff;
       guint ended;
 
       if (!d)
         continue;
-      vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
+      vnm_link_table_effective_settings (m->links, d, &eff);
       if (eff.flow_table_size <= 0 || eff.flow_table_size >= m->table_size)
         continue;
       ended = vnm_flow_store_limit (m->store, value, (guint) eff.flow_table_size,
@@ -383,7 +376,7 @@ GPtrArray *
 vnm_flow_monitor_status (VnmFlowMonitor *m)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_probe_status_free);
-  g_autoptr(GPtrArray) domains = vnm_registry_list (m->daemon->registry);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (m->registry);
 
   for (guint i = 0; i < domains->len; i++)
     {
@@ -391,13 +384,12 @@ vnm_flow_monitor_status (VnmFlowMonitor *m)
       for (guint j = 0; j < d->interfaces->len; j++)
         {
           const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
-          const VnmLink *link = *iface->target_dev
-                                ? vnm_daemon_find_link (m->daemon, iface->target_dev) : NULL;
+          const VnmLink *link = vnm_link_table_lookup_iface (m->links, iface);
           VnmProbeStatus *s = g_new0 (VnmProbeStatus, 1);
           const gchar *err;
           VnmDomainSettings eff;
 
-          vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
+          vnm_link_table_effective_settings (m->links, d, &eff);
           s->iface = g_strdup (iface->target_dev);
           s->ifindex = link ? link->ifindex : 0;
           s->domain_uuid = g_strdup (d->uuid);

@@ -1,15 +1,17 @@
 /* flow-monitor.h: keeps the flow probe on exactly the host netdevs of
  * running VMs (attach on start, detach on stop or when the device goes),
  * polls its table into the flow store each interval, and answers what is
- * attached where and why not. Glue between registry, link stats, probes
+ * attached where and why not. Glue between registry, link table, probes
  * and flows; no outside library of its own. */
 #pragma once
 
 #include <glib.h>
 
-#include "daemon.h"
 #include "flows.h"
+#include "kernel-caps.h"
+#include "link-table.h"
 #include "probes.h"
+#include "registry.h"
 
 typedef struct {
   guint table_size;           /* flow table entries in the kernel */
@@ -19,13 +21,16 @@ typedef struct {
   const gchar *state_dir;     /* where the tc hook list is kept */
   const gchar *pin_dir;       /* bpffs directory for the maps; NULL: none */
   VnmProbeAttach attach;      /* tcx, clsact or auto */
+  VnmTcFilterCountFunc count_filters; /* lets the probe tidy a clsact qdisc it made */
+  gpointer count_filters_data;
 } VnmFlowMonitorConfig;
 
 typedef struct _VnmFlowMonitor VnmFlowMonitor;
 
 /* Never fails: when the probe cannot be loaded (--no-bpf, kernel refuses),
  * the monitor says why for every device and serves no flows. */
-VnmFlowMonitor *vnm_flow_monitor_new (VnmDaemon *daemon, const VnmFlowMonitorConfig *config,
+VnmFlowMonitor *vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry,
+                                      const VnmKernelCaps *caps, const VnmFlowMonitorConfig *config,
                                       gboolean disabled);
 void vnm_flow_monitor_free (VnmFlowMonitor *m);
 

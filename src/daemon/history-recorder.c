@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "history-recorder.h"
-#include "qemu-scan.h"
 
 static void
 rates_to_values (const VnmRates *r, gdouble v[VNM_N_METRICS])
@@ -30,10 +29,11 @@ vm_series (const gchar *uuid)
 }
 
 void
-vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s, gdouble dt_s)
+vnm_history_recorder_feed (VnmHistory *history, VnmLinkTable *links, VnmRegistry *registry,
+                           gdouble now_s, gdouble dt_s)
 {
   g_autoptr(GHashTable) vm_sums = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_autoptr(GPtrArray) domains = vnm_registry_list (daemon->registry);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (registry);
 
   /* Every running domain has a point, even with no interface up. */
   for (guint i = 0; i < domains->len; i++)
@@ -41,30 +41,23 @@ vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s
       const VnmDomain *d = g_ptr_array_index (domains, i);
       g_hash_table_insert (vm_sums, (gpointer) d->uuid, g_new0 (gdouble, VNM_N_METRICS));
     }
-  for (guint i = 0; i < daemon->links->len; i++)
+  for (guint i = 0; i < vnm_link_table_size (links); i++)
     {
-      const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
-      const VnmDomainInterface *iface = NULL;
-      const VnmDomain *d = vnm_registry_lookup_ifname (daemon->registry, link->name, &iface);
+      const VnmLink *link = vnm_link_table_index (links, i);
       g_autofree gchar *name = iface_series (link->name);
       gdouble v[VNM_N_METRICS];
-      VnmRates host, view;
-      gdouble span_s;
-      guint vmid, nic;
+      VnmLinkOwner owner;
+      VnmLinkView view;
 
-      vnm_sampler_get (daemon->sampler, link->ifindex, &host);
-      if (d || vnm_name_pattern_match (link->name, &vmid, &nic))
-        vnm_rates_guest_view (&host, &view);
-      else
-        view = host;
-      rates_to_values (&view, v);
+      vnm_link_table_owner (links, link, &owner);
+      vnm_link_table_view (links, link, owner.guest_view, &view);
+      rates_to_values (&view.rates, v);
       /* The span the sampler's rates cover: a link first read between
        * refreshes has its own. */
-      span_s = vnm_sampler_get_span (daemon->sampler, link->ifindex) / 1e6;
-      vnm_history_record (history, name, now_s, span_s, v);
-      if (d)
+      vnm_history_record (history, name, now_s, view.span_us / 1e6, v);
+      if (owner.domain)
         {
-          gdouble *sum = g_hash_table_lookup (vm_sums, d->uuid);
+          gdouble *sum = g_hash_table_lookup (vm_sums, owner.domain->uuid);
           for (guint m = 0; sum && m < VNM_N_METRICS; m++)
             sum[m] += v[m];
         }
@@ -85,9 +78,9 @@ vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s
 }
 
 gchar *
-vnm_history_recorder_series (VnmHistory *history, VnmDaemon *daemon, const gchar *target)
+vnm_history_recorder_series (VnmHistory *history, VnmRegistry *registry, const gchar *target)
 {
-  const VnmDomain *d = vnm_registry_lookup (daemon->registry, target);
+  const VnmDomain *d = vnm_registry_lookup (registry, target);
   g_autofree gchar *name = NULL;
 
   if (d)

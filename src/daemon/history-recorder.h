@@ -2,19 +2,21 @@
  * every host interface in the view ifstat shows it (the guest's view for
  * VM interfaces) and every running domain as the sum of its interfaces —
  * and which series a client's target names. Glue between the daemon's
- * state and the pure history module. */
+ * state and the pure history module; pure itself. */
 #pragma once
 
 #include <glib.h>
 
-#include "daemon.h"
 #include "history.h"
+#include "link-table.h"
+#include "registry.h"
 
 /* Records the rates of the refresh just done at @now_s (Unix seconds),
  * which cover the @dt_s seconds since the one before, and drops series
  * silent for 48 hours. */
-void vnm_history_recorder_feed (VnmHistory *history, VnmDaemon *daemon, gdouble now_s, gdouble dt_s);
+void vnm_history_recorder_feed (VnmHistory *history, VnmLinkTable *links, VnmRegistry *registry,
+                                gdouble now_s, gdouble dt_s);
 
 /* The series of @target: a running domain's (name, id or uuid), else a
  * host interface's that has history. NULL when neither. */
-gchar *vnm_history_recorder_series (VnmHistory *history, VnmDaemon *daemon, const gchar *target);
+gchar *vnm_history_recorder_series (VnmHistory *history, VnmRegistry *registry, const gchar *target);

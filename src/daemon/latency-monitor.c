@@ -25,7 +25,8 @@ typedef struct {
 } Device;
 
 struct _VnmLatencyMonitor {
-  VnmDaemon *daemon;
+  VnmLinkTable *links;         /* borrowed */
+  VnmRegistry *registry;       /* borrowed */
   VnmLatencyProbe *probe;      /* NULL when unavailable */
   gchar *unavailable;
   gchar *extra_stages;
@@ -115,7 +116,7 @@ on_event (const struct vnm_lat_event *ev, gpointer user_data)
   e->iface = g_strdup (dev ? dev->name : "");
   if (dev && dev->uuid)
     {
-      const VnmDomain *d = vnm_registry_lookup_uuid (m->daemon->registry, dev->uuid);
+      const VnmDomain *d = vnm_registry_lookup_uuid (m->registry, dev->uuid);
       e->vm_uuid = g_strdup (dev->uuid);
       e->vm_name = g_strdup (d ? d->name : "");
     }
@@ -209,12 +210,14 @@ save_drop_devices (VnmLatencyMonitor *m)
 }
 
 VnmLatencyMonitor *
-vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboolean disabled)
+vnm_latency_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKernelCaps *caps,
+                         const VnmLatencyConfig *config, gboolean disabled)
 {
   VnmLatencyMonitor *m = g_new0 (VnmLatencyMonitor, 1);
   g_autoptr(GError) error = NULL;
 
-  m->daemon = daemon;
+  m->links = links;
+  m->registry = registry;
   m->config = *config;
   if (!m->config.max_events_per_s)
     m->config.max_events_per_s = 1;
@@ -225,17 +228,17 @@ vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboo
   m->macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   m->no_hists = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   m->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
-  m->extra_stages = describe_extra_stages (daemon->caps);
+  m->extra_stages = describe_extra_stages (caps);
 
   if (disabled)
     m->unavailable = g_strdup (_("eBPF is turned off (--no-bpf)."));
-  else if (daemon->caps && !daemon->caps->tp_btf && !daemon->caps->raw_tp)
+  else if (caps && !caps->tp_btf && !caps->raw_tp)
     m->unavailable = g_strdup (_("The kernel allows neither tp_btf nor raw_tp tracepoint programs."));
-  else if (daemon->caps && !daemon->caps->ringbuf)
+  else if (caps && !caps->ringbuf)
     m->unavailable = g_strdup (_("The kernel has no BPF ring buffer (Linux 5.8 or later)."));
   else
     {
-      gboolean btf = !config->raw_tp && (!daemon->caps || daemon->caps->tp_btf);
+      gboolean btf = !config->raw_tp && (!caps || caps->tp_btf);
       g_autofree gchar *drops_pin = NULL;
       gboolean adopted = FALSE;
 
@@ -246,7 +249,7 @@ vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config, gboo
         }
       m->probe = vnm_latency_probe_new (btf, config->paths, config->hist_devices, drops_pin,
                                         &adopted, on_event, m, &error);
-      if (!m->probe && btf && (!daemon->caps || daemon->caps->raw_tp))
+      if (!m->probe && btf && (!caps || caps->raw_tp))
         {
           g_message (_("tp_btf latency programs refused (%s); trying raw_tp."), error->message);
           g_clear_error (&error);
@@ -346,7 +349,7 @@ GPtrArray *
 vnm_latency_monitor_traced (VnmLatencyMonitor *m)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) domains = vnm_registry_list (m->daemon->registry);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (m->registry);
 
   for (guint i = 0; i < domains->len; i++)
     {
@@ -442,7 +445,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
   want = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
   rx_masters = g_hash_table_new (NULL, NULL);
   want_macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  domains = vnm_registry_list (m->daemon->registry);
+  domains = vnm_registry_list (m->registry);
   for (guint i = 0; i < domains->len; i++)
     {
       const VnmDomain *d = g_ptr_array_index (domains, i);
@@ -450,7 +453,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
       VnmDomainSettings eff;
 
       /* Monitoring off: neither latency nor drops for this domain. */
-      vnm_domain_effective_settings (d, &m->daemon->defaults, &eff);
+      vnm_link_table_effective_settings (m->links, d, &eff);
       if (!eff.monitoring)
         continue;
       for (guint j = 0; j < d->interfaces->len; j++)
@@ -459,7 +462,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
           const VnmLink *link;
           Device *dev;
 
-          if (!*iface->target_dev || !(link = vnm_daemon_find_link (m->daemon, iface->target_dev)))
+          if (!*iface->target_dev || !(link = vnm_link_table_lookup_iface (m->links, iface)))
             continue;
           dev = g_new0 (Device, 1);
           dev->uuid = g_strdup (d->uuid);
@@ -487,9 +490,9 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
         }
     }
   /* The other ports of a traced VM's bridge start its rx paths. */
-  for (guint i = 0; i < m->daemon->links->len; i++)
+  for (guint i = 0; i < vnm_link_table_size (m->links); i++)
     {
-      const VnmLink *link = &g_array_index (m->daemon->links, VnmLink, i);
+      const VnmLink *link = vnm_link_table_index (m->links, i);
       Device *dev;
 
       if (!link->master_ifindex ||
@@ -597,7 +600,7 @@ vnm_latency_monitor_hist (VnmLatencyMonitor *m, const VnmDomain *domain, const g
       const VnmLink *link;
 
       if (!*di->target_dev || (iface && g_strcmp0 (iface, di->target_dev) != 0) ||
-          !(link = vnm_daemon_find_link (m->daemon, di->target_dev)))
+          !(link = vnm_link_table_lookup_iface (m->links, di)))
         continue;
       if (vnm_latency_probe_read_hist (m->probe, link->ifindex, dir, stage, one))
         {
@@ -619,7 +622,7 @@ vnm_latency_monitor_missing_hists (VnmLatencyMonitor *m, const VnmDomain *domain
       const VnmLink *link;
       const gchar *why;
 
-      if (*di->target_dev && (link = vnm_daemon_find_link (m->daemon, di->target_dev)) &&
+      if (*di->target_dev && (link = vnm_link_table_lookup_iface (m->links, di)) &&
           (why = g_hash_table_lookup (m->no_hists, GINT_TO_POINTER (link->ifindex))))
         g_hash_table_insert (out, g_strdup (di->target_dev), g_strdup (why));
     }

@@ -7,8 +7,10 @@
 
 #include <glib.h>
 
-#include "daemon.h"
+#include "kernel-caps.h"
 #include "latency-hist.h"
+#include "link-table.h"
+#include "registry.h"
 
 typedef struct _VnmLatencyMonitor VnmLatencyMonitor;
 
@@ -48,8 +50,9 @@ typedef struct {
 } VnmLatencyConfig;
 
 /* Never fails: when the probe cannot run, says why and serves nothing. */
-VnmLatencyMonitor *vnm_latency_monitor_new (VnmDaemon *daemon, const VnmLatencyConfig *config,
-                                            gboolean disabled);
+VnmLatencyMonitor *vnm_latency_monitor_new (VnmLinkTable *links, VnmRegistry *registry,
+                                            const VnmKernelCaps *caps,
+                                            const VnmLatencyConfig *config, gboolean disabled);
 void vnm_latency_monitor_free (VnmLatencyMonitor *m);
 
 gboolean vnm_latency_monitor_available (VnmLatencyMonitor *m);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <glib-unix.h>
 #include <libmnl/libmnl.h>
@@ -277,6 +278,7 @@ vnm_linkstats_free (VnmLinkStats *ls)
 typedef struct {
   VnmLinkStats *ls;
   GArray *out;
+  gboolean interrupted;
 } DumpCtx;
 
 static int
@@ -290,16 +292,35 @@ dump_cb (const struct nlmsghdr *nlh, void *data)
   return MNL_CB_OK;
 }
 
-gboolean
-vnm_linkstats_dump (VnmLinkStats *ls, GArray *out, GError **error)
+/* Whether @buf holds the end of a dump (or its error). */
+static gboolean
+holds_dump_end (const void *buf, ssize_t n)
 {
+  const struct nlmsghdr *nlh = buf;
+  int len = (int) n;
+
+  for (; mnl_nlmsg_ok (nlh, len); nlh = mnl_nlmsg_next (nlh, &len))
+    if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+vnm_linkstats_dump (gpointer user_data, GArray *out, gboolean *interrupted, GError **error)
+{
+  VnmLinkStats *ls = user_data;
   struct nlmsghdr *nlh;
   struct ifinfomsg *ifm;
-  DumpCtx ctx = { ls, out };
+  DumpCtx ctx = { ls, out, FALSE };
   guint32 seq = ++ls->seq;
   int ret;
 
   g_array_set_size (out, 0);
+  *interrupted = FALSE;
+  /* What an earlier dump that failed half-way left unread goes first: its
+   * sequence number would fail this one. */
+  while (recv (mnl_socket_get_fd (ls->dump_sock), ls->buf, RECV_BUFFER_SIZE, MSG_DONTWAIT) > 0)
+    ;
   nlh = mnl_nlmsg_put_header (ls->buf);
   nlh->nlmsg_type = RTM_GETLINK;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -324,15 +345,38 @@ vnm_linkstats_dump (VnmLinkStats *ls, GArray *out, GError **error)
                        _("Cannot read the link list from the kernel: %s"), g_strerror (errno));
           return FALSE;
         }
+      /* The rest of an interrupted dump is read and thrown away, so that
+       * the next dump starts on an empty socket. */
+      if (ctx.interrupted)
+        {
+          if (holds_dump_end (ls->buf, n))
+            {
+              *interrupted = TRUE;
+              return TRUE;
+            }
+          continue;
+        }
       ret = mnl_cb_run (ls->buf, n, seq, ls->dump_portid, dump_cb, &ctx);
       if (ret == MNL_CB_STOP)
-        return TRUE;
+        {
+          *interrupted = ctx.interrupted;
+          return TRUE;
+        }
       if (ret < 0)
         {
-          /* EINTR from NLM_F_DUMP_INTR: the list changed during the dump;
-           * what we have is still good, the monitor reports the change. */
+          /* libmnl says EINTR for a message flagged NLM_F_DUMP_INTR, which
+           * may come before the end of the dump: the list changed while it
+           * was read, so what we have is not the list. */
           if (errno == EINTR)
-            return TRUE;
+            {
+              ctx.interrupted = TRUE;
+              if (holds_dump_end (ls->buf, n))
+                {
+                  *interrupted = TRUE;
+                  return TRUE;
+                }
+              continue;
+            }
           g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
                        _("The kernel's link list could not be parsed: %s"), g_strerror (errno));
           return FALSE;

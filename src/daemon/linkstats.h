@@ -5,25 +5,7 @@
 
 #include <glib.h>
 
-/* Counters in the host's view (what the kernel reports for the device). */
-typedef struct {
-  guint64 rx_bytes, rx_packets, rx_errors, rx_dropped;
-  guint64 tx_bytes, tx_packets, tx_errors, tx_dropped;
-} VnmCounters;
-
-typedef struct {
-  gint ifindex;
-  gchar name[16];
-  const gchar *kind;    /* interned: tap, tun, veth, bridge, macvtap, macvlan,
-                           vlan, bond, dummy, ovs, vxlan, loopback, physical,
-                           other, ... */
-  const gchar *state;   /* interned: up, down, unknown, dormant, ... */
-  guint mtu;
-  gint master_ifindex;  /* 0 when none */
-  gchar mac[18];        /* "" when none */
-  gint64 speed_mbps;    /* -1 when unknown */
-  VnmCounters counters;
-} VnmLink;
+#include "link.h"
 
 typedef struct _VnmLinkStats VnmLinkStats;
 
@@ -40,8 +22,12 @@ VnmLinkStats *vnm_linkstats_new (GError **error);
 void vnm_linkstats_free (VnmLinkStats *ls);
 
 /* Dumps every link of the current network namespace into @out (cleared
- * first). */
-gboolean vnm_linkstats_dump (VnmLinkStats *ls, GArray *out, GError **error);
+ * first). When the kernel flags the dump as interrupted (the link list
+ * changed while it was read: NLM_F_DUMP_INTR), returns TRUE with
+ * *@interrupted set: @out may then miss links or hold stale ones, and the
+ * caller dumps again (see vnm_link_table_refresh). Matches
+ * VnmLinkDumpFunc. */
+gboolean vnm_linkstats_dump (gpointer ls, GArray *out, gboolean *interrupted, GError **error);
 
 /* The number of tc filters under clsact ingress (or @egress) of @ifindex,
  * or -1 when they cannot be listed. */

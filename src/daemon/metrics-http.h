@@ -9,11 +9,7 @@ typedef GString *(*VnmMetricsRenderFunc) (gpointer user_data);
 
 typedef struct _VnmMetricsHttp VnmMetricsHttp;
 
-/* Parses HOST:PORT, [IPV6]:PORT or :PORT (every address). HOST may be a
- * name. Fails naming the problem. */
-gboolean vnm_metrics_parse_listen (const gchar *text, gchar **host, guint16 *port, GError **error);
-
-/* Listens on @listen (as above) at once; fails when the address cannot be
+/* Listens on @listen (see vnm_listen_address_parse) at once; fails when the address cannot be
  * bound, naming it. */
 VnmMetricsHttp *vnm_metrics_http_new (const gchar *listen, VnmMetricsRenderFunc render,
                                       gpointer user_data, GError **error);

@@ -1,4 +1,4 @@
-/* metrics.c: daemon state -> Prometheus metrics.
+/* metrics.c: the engine's state -> Prometheus metrics.
  *
  * Names follow the Prometheus conventions: a virtnetmon_ prefix, base units
  * (bytes, seconds), _total for counters. Every interface sample carries the
@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "flow-monitor.h"
-#include "libvirt-watch.h"
 #include "metrics.h"
 #include "prom-text.h"
 #include "query.h"
@@ -208,10 +207,10 @@ probe_metrics (GString *out, GArray *entries)
 }
 
 static void
-domain_metrics (GString *out, VnmDaemon *daemon)
+domain_metrics (GString *out, VnmEngine *engine)
 {
-  g_autoptr(GPtrArray) domains = vnm_registry_list (daemon->registry);
-  g_autoptr(GPtrArray) status = vnm_flow_monitor_status (daemon->flows);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (vnm_engine_get_registry (engine));
+  g_autoptr(GPtrArray) status = vnm_flow_monitor_status (vnm_engine_get_flow_monitor (engine));
 
   vnm_prom_family (out, "virtnetmon_vm_info", "gauge",
                    "Always 1: a running VM, its state and how virtnetmon found it.");
@@ -233,7 +232,7 @@ domain_metrics (GString *out, VnmDaemon *daemon)
   for (guint i = 0; i < status->len; i++)
     {
       const VnmProbeStatus *s = g_ptr_array_index (status, i);
-      const VnmDomain *d = vnm_registry_lookup_uuid (daemon->registry, s->domain_uuid);
+      const VnmDomain *d = vnm_registry_lookup_uuid (vnm_engine_get_registry (engine), s->domain_uuid);
       g_autofree gchar *id = d && d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
       g_autoptr(GString) l = g_string_new (NULL);
 
@@ -315,7 +314,7 @@ process_metrics (GString *out)
 }
 
 static void
-daemon_metrics (GString *out, VnmDaemon *daemon)
+daemon_metrics (GString *out, VnmEngine *engine)
 {
   g_autoptr(GString) l = g_string_new (NULL);
 
@@ -324,61 +323,65 @@ daemon_metrics (GString *out, VnmDaemon *daemon)
   vnm_prom_sample_u64 (out, "virtnetmon_build_info", l->str, NULL, 1);
 
   g_string_truncate (l, 0);
-  vnm_prom_label (l, "uri", daemon->libvirt ? vnm_libvirt_watch_get_uri (daemon->libvirt) : "");
+  vnm_prom_label (l, "uri", vnm_engine_get_libvirt_uri (engine) ? vnm_engine_get_libvirt_uri (engine) : "");
   vnm_prom_family (out, "virtnetmon_libvirt_connected", "gauge",
                    "1 while virtnetmond is connected to libvirt (uri), 0 while it reconnects.");
   vnm_prom_sample_u64 (out, "virtnetmon_libvirt_connected", l->str, NULL,
-                       daemon->libvirt && vnm_libvirt_watch_is_connected (daemon->libvirt));
+                       vnm_engine_get_libvirt_connected (engine));
 
   vnm_prom_family (out, "virtnetmon_flow_probe_available", "gauge",
                    "1 when the flow probe is loaded and can attach, 0 when the kernel refused it "
                    "or it is switched off.");
   vnm_prom_sample_u64 (out, "virtnetmon_flow_probe_available", NULL, NULL,
-                       vnm_flow_monitor_available (daemon->flows));
+                       vnm_flow_monitor_available (vnm_engine_get_flow_monitor (engine)));
   vnm_prom_family (out, "virtnetmon_flow_summaries_dropped_total", "counter",
                    "Summaries of ended flows dropped because too many were kept.");
   vnm_prom_sample_u64 (out, "virtnetmon_flow_summaries_dropped_total", NULL, NULL,
-                       vnm_flow_monitor_summaries_dropped (daemon->flows));
+                       vnm_flow_monitor_summaries_dropped (vnm_engine_get_flow_monitor (engine)));
   vnm_prom_family (out, "virtnetmon_history_memory_bytes", "gauge",
                    "Memory the rate history of every interface and VM takes, in bytes.");
   vnm_prom_sample_u64 (out, "virtnetmon_history_memory_bytes", NULL, NULL,
-                       vnm_history_memory (daemon->history));
+                       vnm_history_memory (vnm_engine_get_history (engine)));
   vnm_prom_family (out, "virtnetmon_sample_interval_seconds", "gauge",
                    "How often virtnetmond reads the interface counters.");
-  vnm_prom_sample_double (out, "virtnetmon_sample_interval_seconds", NULL, NULL, daemon->interval_s);
+  vnm_prom_sample_double (out, "virtnetmon_sample_interval_seconds", NULL, NULL, vnm_engine_get_interval (engine));
   process_metrics (out);
 }
 
 GString *
-vnm_metrics_render (VnmDaemon *daemon)
+vnm_metrics_render (VnmEngine *engine)
 {
-  g_autoptr(GArray) entries = g_array_sized_new (FALSE, TRUE, sizeof (Entry), daemon->links->len);
-  g_autoptr(GHashTable) rtt = vnm_flow_monitor_active_rtt (daemon->flows);
-  GString *out = g_string_sized_new (4096 + daemon->links->len * 2048);
+  VnmLinkTable *links = vnm_engine_get_link_table (engine);
+  g_autoptr(GArray) entries = g_array_sized_new (FALSE, TRUE, sizeof (Entry),
+                                                 vnm_link_table_size (links));
+  g_autoptr(GHashTable) rtt = vnm_flow_monitor_active_rtt (vnm_engine_get_flow_monitor (engine));
+  GString *out = g_string_sized_new (4096 + vnm_link_table_size (links) * 2048);
 
   g_array_set_clear_func (entries, (GDestroyNotify) entry_clear);
-  for (guint i = 0; i < daemon->links->len; i++)
+  for (guint i = 0; i < vnm_link_table_size (links); i++)
     {
-      const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
+      const VnmLink *link = vnm_link_table_index (links, i);
       Entry e = { .link = link };
+      VnmLinkView view;
 
       if (vnm_is_hidden_interface (link->name))
         continue;
-      vnm_query_link_owner (daemon, link, &e.owner);
-      vnm_query_link_counters (daemon, link, e.owner.guest_view, &e.c, NULL);
+      vnm_link_table_owner (links, link, &e.owner);
+      vnm_link_table_view (links, link, e.owner.guest_view, &view);
+      e.c = view.counters;
       e.labels = g_string_new (NULL);
       vnm_prom_label (e.labels, "iface", link->name);
       vnm_prom_label (e.labels, "vm_name", e.owner.vm_name);
       vnm_prom_label (e.labels, "vm_uuid", e.owner.vm_uuid);
       vnm_prom_label (e.labels, "vm_id", e.owner.vm_id);
-      vnm_flow_monitor_totals (daemon->flows, link->ifindex, &e.probe);
+      vnm_flow_monitor_totals (vnm_engine_get_flow_monitor (engine), link->ifindex, &e.probe);
       e.rtt = g_hash_table_lookup (rtt, GINT_TO_POINTER (link->ifindex));
       g_array_append_val (entries, e);
     }
 
   interface_metrics (out, entries);
   probe_metrics (out, entries);
-  domain_metrics (out, daemon);
-  daemon_metrics (out, daemon);
+  domain_metrics (out, engine);
+  daemon_metrics (out, engine);
   return out;
 }

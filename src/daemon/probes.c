@@ -70,34 +70,6 @@ libbpf_log (enum libbpf_print_level level, const char *fmt, va_list args)
   return 0;
 }
 
-gboolean
-vnm_probe_attach_from_string (const gchar *s, VnmProbeAttach *out)
-{
-  if (g_str_equal (s, "auto"))
-    *out = VNM_PROBE_ATTACH_AUTO;
-  else if (g_str_equal (s, "tcx"))
-    *out = VNM_PROBE_ATTACH_TCX;
-  else if (g_str_equal (s, "tc-clsact") || g_str_equal (s, "clsact"))
-    *out = VNM_PROBE_ATTACH_CLSACT;
-  else
-    return FALSE;
-  return TRUE;
-}
-
-const gchar *
-vnm_probe_attach_to_string (VnmProbeAttach a)
-{
-  switch (a)
-    {
-    case VNM_PROBE_ATTACH_TCX:
-      return "tcx";
-    case VNM_PROBE_ATTACH_CLSACT:
-      return "tc-clsact";
-    default:
-      return "auto";
-    }
-}
-
 /* Kernels without tcx refuse the attach type in a query with EINVAL. */
 static gboolean
 kernel_has_tcx (void)

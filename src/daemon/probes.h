@@ -6,29 +6,16 @@
 #include <glib.h>
 
 #include "flows.h"
+#include "probe-attach.h"
 
 /* tc filter identity of virtnetmon's programs on clsact ingress/egress. */
 #define VNM_TC_HANDLE   0x564e4d31u  /* "VNM1" */
 #define VNM_TC_PRIORITY 1
 
-/* How the programs hook a device's ingress and egress. tcx (Linux 6.6+)
- * runs BPF links straight from the datapath, before any clsact filter, and
- * the kernel drops them when their owner exits; on older kernels the
- * programs are filters under a clsact qdisc. */
 /* enum bpf_attach_type values of Linux 6.6, newer than the uapi headers
  * this may be built with. */
 #define VNM_BPF_TCX_INGRESS 46
 #define VNM_BPF_TCX_EGRESS  47
-
-typedef enum {
-  VNM_PROBE_ATTACH_AUTO,    /* tcx where the kernel has it, else clsact */
-  VNM_PROBE_ATTACH_TCX,
-  VNM_PROBE_ATTACH_CLSACT,
-} VnmProbeAttach;
-
-/* "auto", "tcx", "tc-clsact" (also accepts "clsact"); FALSE when unknown. */
-gboolean vnm_probe_attach_from_string (const gchar *s, VnmProbeAttach *out);
-const gchar *vnm_probe_attach_to_string (VnmProbeAttach a);
 
 typedef struct _VnmProbes VnmProbes;
 

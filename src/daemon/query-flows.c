@@ -37,7 +37,7 @@ wall_seconds (guint64 mono_ns)
 }
 
 GVariant *
-vnm_query_flows (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GError **error)
+vnm_query_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
 {
   const gchar *by = "", *direction = "", *proto = "", *sort = "";
   guint32 top = 0;
@@ -72,15 +72,15 @@ vnm_query_flows (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GErro
   if (!vnm_flow_query_parse (&q, by, direction, proto, sort, error))
     return NULL;
   q.top = top;
-  if (!vnm_flow_monitor_available (daemon->flows))
+  if (!vnm_flow_monitor_available (vnm_engine_get_flow_monitor (engine)))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
                    _("Flows are not collected: %s"),
-                   vnm_flow_monitor_unavailable_reason (daemon->flows));
+                   vnm_flow_monitor_unavailable_reason (vnm_engine_get_flow_monitor (engine)));
       return NULL;
     }
 
-  records = vnm_flow_monitor_records (daemon->flows, d->uuid);
+  records = vnm_flow_monitor_records (vnm_engine_get_flow_monitor (engine), d->uuid);
   rows = vnm_flow_aggregate (records, &q);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < rows->len; i++)
@@ -117,9 +117,9 @@ vnm_query_flows (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GErro
 }
 
 GVariant *
-vnm_query_topology (VnmDaemon *daemon)
+vnm_query_topology (VnmEngine *engine)
 {
-  g_autoptr(VnmTopology) topo = vnm_flow_monitor_topology (daemon->flows);
+  g_autoptr(VnmTopology) topo = vnm_flow_monitor_topology (vnm_engine_get_flow_monitor (engine));
   GVariantBuilder nodes, edges;
 
   g_variant_builder_init (&nodes, G_VARIANT_TYPE ("aa{sv}"));
@@ -157,9 +157,9 @@ vnm_query_topology (VnmDaemon *daemon)
 }
 
 GVariant *
-vnm_query_probes (VnmDaemon *daemon)
+vnm_query_probes (VnmEngine *engine)
 {
-  g_autoptr(GPtrArray) status = vnm_flow_monitor_status (daemon->flows);
+  g_autoptr(GPtrArray) status = vnm_flow_monitor_status (vnm_engine_get_flow_monitor (engine));
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
@@ -179,7 +179,7 @@ vnm_query_probes (VnmDaemon *daemon)
       ADD (&row, "hooks", g_variant_new_string ("ingress,egress"));
       ADD (&row, "attached", g_variant_new_boolean (s->attached));
       ADD (&row, "reason", g_variant_new_string (s->reason));
-      if (s->attached && vnm_flow_monitor_totals (daemon->flows, s->ifindex, &t))
+      if (s->attached && vnm_flow_monitor_totals (vnm_engine_get_flow_monitor (engine), s->ifindex, &t))
         {
           ADD (&row, "flows_active", g_variant_new_uint32 (t.active));
           ADD (&row, "flows_evicted", g_variant_new_uint64 (t.evicted));
@@ -190,28 +190,28 @@ vnm_query_probes (VnmDaemon *daemon)
 }
 
 GVariant *
-vnm_query_flow_table (VnmDaemon *daemon)
+vnm_query_flow_table (VnmEngine *engine)
 {
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  ADD (&b, "available", g_variant_new_boolean (vnm_flow_monitor_available (daemon->flows)));
-  ADD (&b, "reason", g_variant_new_string (vnm_flow_monitor_unavailable_reason (daemon->flows)));
-  ADD (&b, "size", g_variant_new_uint32 (vnm_flow_monitor_table_size (daemon->flows)));
-  ADD (&b, "cache_slots", g_variant_new_uint32 (vnm_flow_monitor_cache_slots (daemon->flows)));
-  ADD (&b, "program", g_variant_new_string (vnm_flow_monitor_program (daemon->flows)));
-  ADD (&b, "pinned", g_variant_new_string (vnm_flow_monitor_pinned (daemon->flows)));
-  ADD (&b, "pin_status", g_variant_new_string (vnm_flow_monitor_pin_status (daemon->flows)));
+  ADD (&b, "available", g_variant_new_boolean (vnm_flow_monitor_available (vnm_engine_get_flow_monitor (engine))));
+  ADD (&b, "reason", g_variant_new_string (vnm_flow_monitor_unavailable_reason (vnm_engine_get_flow_monitor (engine))));
+  ADD (&b, "size", g_variant_new_uint32 (vnm_flow_monitor_table_size (vnm_engine_get_flow_monitor (engine))));
+  ADD (&b, "cache_slots", g_variant_new_uint32 (vnm_flow_monitor_cache_slots (vnm_engine_get_flow_monitor (engine))));
+  ADD (&b, "program", g_variant_new_string (vnm_flow_monitor_program (vnm_engine_get_flow_monitor (engine))));
+  ADD (&b, "pinned", g_variant_new_string (vnm_flow_monitor_pinned (vnm_engine_get_flow_monitor (engine))));
+  ADD (&b, "pin_status", g_variant_new_string (vnm_flow_monitor_pin_status (vnm_engine_get_flow_monitor (engine))));
   return g_variant_builder_end (&b);
 }
 
 void
-vnm_query_add_probe_totals (VnmDaemon *daemon, GVariantBuilder *row, gint ifindex)
+vnm_query_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex)
 {
   VnmProbeTotals t;
 
   ADD (row, "probe_attached",
-       g_variant_new_boolean (vnm_flow_monitor_totals (daemon->flows, ifindex, &t)));
+       g_variant_new_boolean (vnm_flow_monitor_totals (vnm_engine_get_flow_monitor (engine), ifindex, &t)));
   if (!t.attached)
     return;
   /* Guest's view, like the counters: tx = from the VM. */

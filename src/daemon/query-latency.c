@@ -165,9 +165,9 @@ add_settings (GVariantBuilder *b, const VnmLatencySettings *s)
 }
 
 GVariant *
-vnm_query_latency (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GError **error)
+vnm_query_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
 {
-  VnmLatencyMonitor *m = daemon->latency;
+  VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   const gchar *direction = "both", *iface = NULL;
   gboolean buckets = TRUE;
   const VnmLatencySettings *s;
@@ -291,9 +291,9 @@ vnm_query_latency (VnmDaemon *daemon, const VnmDomain *d, GVariant *options, GEr
 }
 
 GVariant *
-vnm_query_drops (VnmDaemon *daemon, const VnmDomain *d, GError **error)
+vnm_query_drops (VnmEngine *engine, const VnmDomain *d, GError **error)
 {
-  VnmLatencyMonitor *m = daemon->latency;
+  VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   g_autoptr(GPtrArray) drops = NULL;
   GVariantBuilder b;
 
@@ -359,9 +359,9 @@ vnm_query_latency_events (GPtrArray *events)
 }
 
 GVariant *
-vnm_query_latency_status (VnmDaemon *daemon, guint subscribers)
+vnm_query_latency_status (VnmEngine *engine, guint subscribers)
 {
-  VnmLatencyMonitor *m = daemon->latency;
+  VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   g_autoptr(GPtrArray) traced = vnm_latency_monitor_traced (m);
   VnmLatencyCounters c;
   GVariantBuilder b;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "query.h"
+#include "vnm-limits.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 
@@ -13,14 +14,14 @@ static const gchar *const setting_names[] = {
 };
 
 GVariant *
-vnm_query_domain_settings (VnmDaemon *daemon, const VnmDomain *d)
+vnm_query_domain_settings (VnmEngine *engine, const VnmDomain *d)
 {
   GVariantBuilder b, from;
   VnmDomainSettings eff;
   const gint64 own[] = { d->settings.monitoring, d->settings.latency,
                          d->settings.latency_threshold_us, d->settings.flow_table_size };
 
-  vnm_domain_effective_settings (d, &daemon->defaults, &eff);
+  vnm_domain_effective_settings (d, vnm_engine_get_defaults (engine), &eff);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_init (&from, G_VARIANT_TYPE ("as"));
   ADD (&b, "monitoring", g_variant_new_boolean (eff.monitoring > 0));
@@ -31,6 +32,11 @@ vnm_query_domain_settings (VnmDaemon *daemon, const VnmDomain *d)
     if (own[i] >= 0)
       g_variant_builder_add (&from, "s", setting_names[i]);
   ADD (&b, "from_metadata", g_variant_builder_end (&from));
+  /* What the daemon does now, which a command may have changed. */
+  ADD (&b, "latency_tracing",
+       g_variant_new_boolean (vnm_latency_monitor_get (vnm_engine_get_latency_monitor (engine),
+                                                       d->uuid, NULL) != NULL));
+  ADD (&b, "latency_source", g_variant_new_string (vnm_engine_latency_source (engine, d)));
   ADD (&b, "error", g_variant_new_string (d->settings_error ? d->settings_error : ""));
   return g_variant_builder_end (&b);
 }
@@ -65,14 +71,23 @@ vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
         }
       else if (g_str_equal (key, "latency_threshold_us"))
         {
-          if (!vnm_query_number (v, VNM_SETTINGS_THRESHOLD_MAX_US, &n))
-            return bad_setting (error, key, _("give microseconds from 0 to 60000000."));
+          if (!vnm_query_number (v, VNM_LATENCY_THRESHOLD_MAX_US, &n))
+            {
+              g_autofree gchar *why =
+                g_strdup_printf (_("give microseconds from 0 to %d."), VNM_LATENCY_THRESHOLD_MAX_US);
+              return bad_setting (error, key, why);
+            }
           c->latency_threshold_us = (gint64) n;
         }
       else if (g_str_equal (key, "flow_table_size"))
         {
-          if (!vnm_query_number (v, VNM_SETTINGS_TABLE_MAX, &n) || n < VNM_SETTINGS_TABLE_MIN)
-            return bad_setting (error, key, _("give a number of flows from 16 to 4194304."));
+          if (!vnm_query_number (v, VNM_FLOW_TABLE_MAX, &n) || n < VNM_FLOW_TABLE_MIN)
+            {
+              g_autofree gchar *why =
+                g_strdup_printf (_("give a number of flows from %d to %d."), VNM_FLOW_TABLE_MIN,
+                                 VNM_FLOW_TABLE_MAX);
+              return bad_setting (error, key, why);
+            }
           c->flow_table_size = (gint64) n;
         }
       else
@@ -102,19 +117,4 @@ vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
         }
     }
   return TRUE;
-}
-
-static gint64
-apply_one (gint64 current, gint64 change)
-{
-  return change == VNM_SETTING_UNSET ? -1 : change >= 0 ? change : current;
-}
-
-void
-vnm_domain_settings_apply_change (VnmDomainSettings *cur, const VnmDomainSettings *c)
-{
-  cur->monitoring = (gint) apply_one (cur->monitoring, c->monitoring);
-  cur->latency = (gint) apply_one (cur->latency, c->latency);
-  cur->latency_threshold_us = apply_one (cur->latency_threshold_us, c->latency_threshold_us);
-  cur->flow_table_size = apply_one (cur->flow_table_size, c->flow_table_size);
 }

@@ -1,4 +1,5 @@
-/* query.c: D-Bus records from daemon state. */
+/* query.c: D-Bus records of domains, interfaces and links, read from the
+ * engine. */
 #include "config.h"
 
 #include <string.h>
@@ -8,10 +9,9 @@
 #include "vnm-error.h"
 #include "vnm-format.h"
 #include "vnm-i18n.h"
+#include "vnm-limits.h"
 #include "vnm-names.h"
 
-/* Longest filter or name accepted from a client. */
-#define MAX_ARG_LEN 256
 
 gboolean
 vnm_is_hidden_interface (const gchar *ifname)
@@ -20,7 +20,7 @@ vnm_is_hidden_interface (const gchar *ifname)
 }
 
 GVariant *
-vnm_query_domain_record (VnmDaemon *daemon, const VnmDomain *d)
+vnm_query_domain_record (VnmEngine *engine, const VnmDomain *d)
 {
   GVariantBuilder b;
 
@@ -32,19 +32,19 @@ vnm_query_domain_record (VnmDaemon *daemon, const VnmDomain *d)
   g_variant_builder_add (&b, "{sv}", "mapped_by", g_variant_new_string (d->mapped_by));
   g_variant_builder_add (&b, "{sv}", "n_interfaces", g_variant_new_uint32 (d->interfaces->len));
   g_variant_builder_add (&b, "{sv}", "object_path", g_variant_new_object_path (d->object_path));
-  g_variant_builder_add (&b, "{sv}", "settings", vnm_query_domain_settings (daemon, d));
+  g_variant_builder_add (&b, "{sv}", "settings", vnm_query_domain_settings (engine, d));
   return g_variant_builder_end (&b);
 }
 
 GVariant *
-vnm_query_domains (VnmDaemon *daemon)
+vnm_query_domains (VnmEngine *engine)
 {
-  g_autoptr(GPtrArray) list = vnm_registry_list (daemon->registry);
+  g_autoptr(GPtrArray) list = vnm_registry_list (vnm_engine_get_registry (engine));
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < list->len; i++)
-    g_variant_builder_add_value (&b, vnm_query_domain_record (daemon, g_ptr_array_index (list, i)));
+    g_variant_builder_add_value (&b, vnm_query_domain_record (engine, g_ptr_array_index (list, i)));
   return g_variant_builder_end (&b);
 }
 
@@ -55,9 +55,9 @@ add_str (GVariantBuilder *b, const gchar *key, const gchar *value)
 }
 
 static GVariant *
-interface_record (VnmDaemon *daemon, const VnmDomain *d, const VnmDomainInterface *iface)
+interface_record (VnmEngine *engine, const VnmDomain *d, const VnmDomainInterface *iface)
 {
-  const VnmLink *link = *iface->target_dev ? vnm_daemon_find_link (daemon, iface->target_dev) : NULL;
+  const VnmLink *link = vnm_link_table_lookup_iface (vnm_engine_get_link_table (engine), iface);
   GVariantBuilder b;
   const gchar *reason = iface->no_stats_reason;
   g_autofree gchar *missing = NULL;
@@ -86,110 +86,70 @@ interface_record (VnmDaemon *daemon, const VnmDomain *d, const VnmDomainInterfac
 }
 
 GVariant *
-vnm_query_interfaces (VnmDaemon *daemon, const VnmDomain *d)
+vnm_query_interfaces (VnmEngine *engine, const VnmDomain *d)
 {
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < d->interfaces->len; i++)
-    g_variant_builder_add_value (&b, interface_record (daemon, d, g_ptr_array_index (d->interfaces, i)));
+    g_variant_builder_add_value (&b, interface_record (engine, d, g_ptr_array_index (d->interfaces, i)));
   return g_variant_builder_end (&b);
 }
 
-/* Counters and rates as the row shows them: swapped into the guest's view
- * for VM interfaces (the host receives what the guest sends). */
-typedef struct {
-  VnmCounters c;
-  VnmRates r;
-} ViewStats;
-
 static void
-view_stats (VnmDaemon *daemon, const VnmLink *link, gboolean guest_view, ViewStats *out)
-{
-  VnmRates r;
-
-  vnm_sampler_get (daemon->sampler, link->ifindex, &r);
-  if (!guest_view)
-    {
-      out->c = link->counters;
-      out->r = r;
-      return;
-    }
-  out->c = (VnmCounters) {
-    .rx_bytes = link->counters.tx_bytes, .rx_packets = link->counters.tx_packets,
-    .rx_errors = link->counters.tx_errors, .rx_dropped = link->counters.tx_dropped,
-    .tx_bytes = link->counters.rx_bytes, .tx_packets = link->counters.rx_packets,
-    .tx_errors = link->counters.rx_errors, .tx_dropped = link->counters.rx_dropped,
-  };
-  vnm_rates_guest_view (&r, &out->r);
-}
-
-static void
-add_counters_and_rates (GVariantBuilder *b, const ViewStats *s)
+add_counters_and_rates (GVariantBuilder *b, const VnmLinkView *s)
 {
 #define U64(k, v) g_variant_builder_add (b, "{sv}", k, g_variant_new_uint64 (v))
 #define DBL(k, v) g_variant_builder_add (b, "{sv}", k, g_variant_new_double (v))
-  U64 ("rx_bytes", s->c.rx_bytes);
-  U64 ("rx_packets", s->c.rx_packets);
-  U64 ("rx_errs", s->c.rx_errors);
-  U64 ("rx_drop", s->c.rx_dropped);
-  U64 ("tx_bytes", s->c.tx_bytes);
-  U64 ("tx_packets", s->c.tx_packets);
-  U64 ("tx_errs", s->c.tx_errors);
-  U64 ("tx_drop", s->c.tx_dropped);
-  DBL ("rx_mbps", vnm_bytes_ps_to_mbps (s->r.rx_bytes_ps));
-  DBL ("tx_mbps", vnm_bytes_ps_to_mbps (s->r.tx_bytes_ps));
-  DBL ("rx_pps", s->r.rx_pps);
-  DBL ("tx_pps", s->r.tx_pps);
-  DBL ("rx_errs_ps", s->r.rx_errs_ps);
-  DBL ("tx_errs_ps", s->r.tx_errs_ps);
-  DBL ("rx_drops_ps", s->r.rx_drops_ps);
-  DBL ("tx_drops_ps", s->r.tx_drops_ps);
+  U64 ("rx_bytes", s->counters.rx_bytes);
+  U64 ("rx_packets", s->counters.rx_packets);
+  U64 ("rx_errs", s->counters.rx_errors);
+  U64 ("rx_drop", s->counters.rx_dropped);
+  U64 ("tx_bytes", s->counters.tx_bytes);
+  U64 ("tx_packets", s->counters.tx_packets);
+  U64 ("tx_errs", s->counters.tx_errors);
+  U64 ("tx_drop", s->counters.tx_dropped);
+  DBL ("rx_mbps", vnm_bytes_ps_to_mbps (s->rates.rx_bytes_ps));
+  DBL ("tx_mbps", vnm_bytes_ps_to_mbps (s->rates.tx_bytes_ps));
+  DBL ("rx_pps", s->rates.rx_pps);
+  DBL ("tx_pps", s->rates.tx_pps);
+  DBL ("rx_errs_ps", s->rates.rx_errs_ps);
+  DBL ("tx_errs_ps", s->rates.tx_errs_ps);
+  DBL ("rx_drops_ps", s->rates.rx_drops_ps);
+  DBL ("tx_drops_ps", s->rates.tx_drops_ps);
 #undef U64
 #undef DBL
 }
 
-GVariant *
-vnm_query_domain_rates (VnmDaemon *daemon, const VnmDomain *d)
+static void
+add_link_view (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink *link,
+               gpointer user_data)
 {
-  ViewStats sum = { 0 };
+  gpointer *ctx = user_data;
+  VnmLinkView v;
+
+  vnm_link_table_view (ctx[0], link, TRUE, &v);
+  vnm_link_view_add (ctx[1], &v);
+}
+
+GVariant *
+vnm_query_domain_rates (VnmEngine *engine, const VnmDomain *d)
+{
+  VnmLinkView sum = { 0 };
+  gpointer ctx[] = { vnm_engine_get_link_table (engine), &sum };
   GVariantBuilder b;
 
-  for (guint i = 0; i < d->interfaces->len; i++)
-    {
-      const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, i);
-      const VnmLink *link;
-      ViewStats s;
-
-      if (!*iface->target_dev || !(link = vnm_daemon_find_link (daemon, iface->target_dev)))
-        continue;
-      view_stats (daemon, link, TRUE, &s);
-      sum.c.rx_bytes += s.c.rx_bytes;
-      sum.c.tx_bytes += s.c.tx_bytes;
-      sum.c.rx_packets += s.c.rx_packets;
-      sum.c.tx_packets += s.c.tx_packets;
-      sum.c.rx_errors += s.c.rx_errors;
-      sum.c.tx_errors += s.c.tx_errors;
-      sum.c.rx_dropped += s.c.rx_dropped;
-      sum.c.tx_dropped += s.c.tx_dropped;
-      sum.r.rx_bytes_ps += s.r.rx_bytes_ps;
-      sum.r.tx_bytes_ps += s.r.tx_bytes_ps;
-      sum.r.rx_pps += s.r.rx_pps;
-      sum.r.tx_pps += s.r.tx_pps;
-      sum.r.rx_errs_ps += s.r.rx_errs_ps;
-      sum.r.tx_errs_ps += s.r.tx_errs_ps;
-      sum.r.rx_drops_ps += s.r.rx_drops_ps;
-      sum.r.tx_drops_ps += s.r.tx_drops_ps;
-    }
+  vnm_link_table_foreach_domain_link (ctx[0], d, NULL, add_link_view, ctx);
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   add_counters_and_rates (&b, &sum);
   return g_variant_builder_end (&b);
 }
 
 GVariant *
-vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *wanted,
+vnm_query_interface_stats (VnmEngine *engine, const VnmDomain *d, const gchar *wanted,
                            GError **error)
 {
+  VnmLinkTable *links = vnm_engine_get_link_table (engine);
   GVariantBuilder b;
   gboolean matched = FALSE;
 
@@ -199,13 +159,13 @@ vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *w
       const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, i);
       const VnmLink *link;
       GVariantBuilder row;
-      ViewStats s;
+      VnmLinkView s;
 
       if (*wanted && !g_str_equal (wanted, iface->target_dev) &&
           g_ascii_strcasecmp (wanted, iface->mac) != 0 && !g_str_equal (wanted, iface->alias))
         continue;
       matched = TRUE;
-      link = *iface->target_dev ? vnm_daemon_find_link (daemon, iface->target_dev) : NULL;
+      link = vnm_link_table_lookup_iface (links, iface);
       if (!link)
         {
           if (!*wanted)
@@ -217,14 +177,14 @@ vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *w
                                                : _("its host device does not exist."));
           return NULL;
         }
-      view_stats (daemon, link, TRUE, &s);
+      vnm_link_table_view (links, link, TRUE, &s);
       g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
       add_str (&row, "iface", link->name);
       g_variant_builder_add (&row, "{sv}", "ifindex", g_variant_new_int32 (link->ifindex));
       add_str (&row, "mac", iface->mac);
       add_str (&row, "state", link->state);
       add_counters_and_rates (&row, &s);
-      vnm_query_add_probe_totals (daemon, &row, link->ifindex);
+      vnm_query_add_probe_totals (engine, &row, link->ifindex);
       g_variant_builder_add_value (&b, g_variant_builder_end (&row));
     }
   if (*wanted && !matched)
@@ -240,7 +200,7 @@ vnm_query_interface_stats (VnmDaemon *daemon, const VnmDomain *d, const gchar *w
 
 typedef struct {
   const VnmLink *link;
-  ViewStats s;
+  VnmLinkView s;
   VnmLinkOwner owner;
 } Row;
 
@@ -254,52 +214,14 @@ compare_rows (gconstpointer a, gconstpointer b, gpointer user_data)
 {
   const SortOrder *order = user_data;
   const Row *ra = a, *rb = b;
-  gdouble va = order->by_rx ? ra->s.r.rx_bytes_ps : ra->s.r.tx_bytes_ps;
-  gdouble vb = order->by_rx ? rb->s.r.rx_bytes_ps : rb->s.r.tx_bytes_ps;
+  gdouble va = order->by_rx ? ra->s.rates.rx_bytes_ps : ra->s.rates.tx_bytes_ps;
+  gdouble vb = order->by_rx ? rb->s.rates.rx_bytes_ps : rb->s.rates.tx_bytes_ps;
   gint c = va < vb ? -1 : va > vb ? 1 : 0;
 
   if (!order->ascending)
     c = -c;
   /* Ties, most often idle interfaces: by name, always ascending. */
   return c ? c : strcmp (ra->link->name, rb->link->name);
-}
-
-void
-vnm_query_link_owner (VnmDaemon *daemon, const VnmLink *link, VnmLinkOwner *out)
-{
-  const VnmDomainInterface *iface = NULL;
-  guint vmid, nic;
-
-  *out = (VnmLinkOwner) { .mapped_by = "", .vm_name = "", .vm_uuid = "" };
-  out->domain = vnm_registry_lookup_ifname (daemon->registry, link->name, &iface);
-  if (out->domain)
-    {
-      out->mapped_by = out->domain->mapped_by;
-      out->vm_name = out->domain->name;
-      out->vm_uuid = out->domain->uuid;
-      if (out->domain->id >= 0)
-        g_snprintf (out->vm_id, sizeof out->vm_id, "%d", out->domain->id);
-      out->guest_view = TRUE;
-    }
-  else if (vnm_name_pattern_match (link->name, &vmid, &nic))
-    {
-      out->mapped_by = VNM_MAPPED_BY_NAME_PATTERN;
-      g_snprintf (out->vm_id, sizeof out->vm_id, "%u", vmid);
-      out->guest_view = TRUE;
-    }
-}
-
-void
-vnm_query_link_counters (VnmDaemon *daemon, const VnmLink *link, gboolean guest_view,
-                         VnmCounters *counters, VnmRates *rates)
-{
-  ViewStats s;
-
-  view_stats (daemon, link, guest_view, &s);
-  if (counters)
-    *counters = s.c;
-  if (rates)
-    *rates = s.r;
 }
 
 static gboolean
@@ -312,11 +234,11 @@ contains_casefold (const gchar *haystack, const gchar *needle)
 }
 
 GVariant *
-vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, guint top,
+vnm_query_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending, guint top,
                       gboolean include_hidden, const gchar *filter, GError **error)
 {
   g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
-  g_autoptr(GHashTable) by_ifindex = NULL;
+  VnmLinkTable *links = vnm_engine_get_link_table (engine);
   GVariantBuilder b;
 
   if (!*sort)
@@ -327,27 +249,27 @@ vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, 
                    _("Unknown sort key '%.32s': use 'rx' or 'tx'."), sort);
       return NULL;
     }
-  if (strlen (filter) > MAX_ARG_LEN)
+  if (strlen (filter) > VNM_ARG_MAX_LEN)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
                    _("The filter is %zu characters long; at most %d are accepted."),
-                   strlen (filter), MAX_ARG_LEN);
+                   strlen (filter), VNM_ARG_MAX_LEN);
       return NULL;
     }
 
-  for (guint i = 0; i < daemon->links->len; i++)
+  for (guint i = 0; i < vnm_link_table_size (links); i++)
     {
-      const VnmLink *link = &g_array_index (daemon->links, VnmLink, i);
+      const VnmLink *link = vnm_link_table_index (links, i);
       Row row = { .link = link };
 
       if (!include_hidden && vnm_is_hidden_interface (link->name))
         continue;
-      vnm_query_link_owner (daemon, link, &row.owner);
+      vnm_link_table_owner (links, link, &row.owner);
       if (*filter && !contains_casefold (link->name, filter) &&
           !contains_casefold (row.owner.vm_name, filter) &&
           !contains_casefold (row.owner.vm_id, filter))
         continue;
-      view_stats (daemon, link, row.owner.guest_view, &row.s);
+      vnm_link_table_view (links, link, row.owner.guest_view, &row.s);
       g_array_append_val (rows, row);
     }
 
@@ -356,20 +278,13 @@ vnm_query_link_stats (VnmDaemon *daemon, const gchar *sort, gboolean ascending, 
     g_array_sort_with_data (rows, compare_rows, &order);
   }
 
-  /* Bridge masters by ifindex: one pass, not one scan per row. */
-  by_ifindex = g_hash_table_new (NULL, NULL);
-  for (guint i = 0; i < daemon->links->len; i++)
-    g_hash_table_insert (by_ifindex,
-                         GINT_TO_POINTER (g_array_index (daemon->links, VnmLink, i).ifindex),
-                         &g_array_index (daemon->links, VnmLink, i));
-
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < rows->len && (top == 0 || i < top); i++)
     {
       Row *row = &g_array_index (rows, Row, i);
       const VnmLink *link = row->link;
       const VnmLink *master = link->master_ifindex
-        ? g_hash_table_lookup (by_ifindex, GINT_TO_POINTER (link->master_ifindex)) : NULL;
+        ? vnm_link_table_lookup_ifindex (links, link->master_ifindex) : NULL;
       GVariantBuilder rb;
 
       g_variant_builder_init (&rb, G_VARIANT_TYPE_VARDICT);

@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "linkstats.h"
+#include "link.h"
 
 /* Rates per second, host's view. Bytes per second, not bits. */
 typedef struct {

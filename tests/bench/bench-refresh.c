@@ -77,7 +77,9 @@ refresh_netlink (gpointer data)
   NetlinkBench *b = data;
   g_autoptr(GError) error = NULL;
 
-  if (!vnm_linkstats_dump (b->ls, b->links, &error))
+  gboolean interrupted = FALSE;
+
+  if (!vnm_linkstats_dump (b->ls, b->links, &interrupted, &error))
     g_error ("netlink dump: %s", error->message);
   return b->links->len;
 }

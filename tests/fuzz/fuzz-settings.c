@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "domain-xml.h"
+#include "vnm-limits.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -30,8 +31,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       return 0;
     }
   g_assert (s.monitoring >= -1 && s.monitoring <= 1);
-  g_assert (s.latency_threshold_us <= VNM_SETTINGS_THRESHOLD_MAX_US);
-  g_assert (s.flow_table_size == -1 || s.flow_table_size >= VNM_SETTINGS_TABLE_MIN);
+  g_assert (s.latency_threshold_us <= VNM_LATENCY_THRESHOLD_MAX_US);
+  g_assert (s.flow_table_size == -1 || s.flow_table_size >= VNM_FLOW_TABLE_MIN);
   xml = vnm_domain_settings_to_xml (&s);
   g_assert (vnm_domain_settings_parse (xml, -1, FALSE, &again, NULL));
   g_assert (memcmp (&s, &again, sizeof s) == 0);

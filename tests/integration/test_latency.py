@@ -192,7 +192,7 @@ t.check("vnm_btf_drop" in links_off and "vnm_btf_receive" not in links_off,
 r = cli(bus, "latency", "nosuchvm", check=False)
 t.check(r.returncode == 1 and "nosuchvm" in r.stderr, "an unknown domain is named", r.stderr)
 r = cli(bus, "latency", "ltvm1", "--on", "--src-ip", "999.1.1.1", check=False)
-t.check(r.returncode == 1 and "999.1.1.1" in r.stderr, "a bad address is named", r.stderr)
+t.check(r.returncode == 2 and "999.1.1.1" in r.stderr, "a bad address is named", r.stderr)
 r = cli(bus, "latency", "ltvm1", "--on", "--proto", "sctp", check=False)
 t.check(r.returncode == 2 and "sctp" in r.stderr, "a bad protocol is a usage error", r.stderr)
 r = cli(bus, "latency", "ltvm1", "--proto", "udp", check=False)

@@ -1,7 +1,8 @@
 /* soak-lifecycle.c: start and stop a libvirt test-driver domain (driver in
  * this process, test:///default) CYCLES times through the daemon's own
- * modules -- libvirt watch -> registry -> flow and latency monitors, with
- * the real flow probe hooking the real netdev IFACE (a veth, peer PEER) --
+ * engine -- libvirt watch -> registry -> link table -> flow and latency
+ * monitors, with the real flow probe hooking the real netdev IFACE (a
+ * veth, peer PEER) --
  * and count what could leak: open fds, resident memory, live heap, tcx
  * programs on IFACE, registry and probe entries. Faults are injected on a
  * schedule: the device is recreated under its name while the domain runs,
@@ -24,26 +25,23 @@
 #include <sanitizer/allocator_interface.h>
 #include <libvirt/libvirt.h>
 
-#include "daemon.h"
-#include "flow-monitor.h"
-#include "kernel-caps.h"
-#include "latency-monitor.h"
-#include "libvirt-watch.h"
-#include "linkstats.h"
+#include "engine.h"
 #include "probes.h"
-#include "registry.h"
 
-static VnmDaemon d;
+static VnmEngine *engine;
 static const gchar *soak_iface, *soak_peer;
 static guint checks, failed;
 
-const VnmLink *
-vnm_daemon_find_link (VnmDaemon *daemon, const gchar *name)
+static const VnmLink *
+find_link (const gchar *name)
 {
-  for (guint i = 0; i < daemon->links->len; i++)
-    if (g_str_equal (g_array_index (daemon->links, VnmLink, i).name, name))
-      return &g_array_index (daemon->links, VnmLink, i);
-  return NULL;
+  return vnm_link_table_lookup_name (vnm_engine_get_link_table (engine), name);
+}
+
+static const VnmDomain *
+find_domain (const gchar *uuid)
+{
+  return vnm_registry_lookup_uuid (vnm_engine_get_registry (engine), uuid);
 }
 
 static void
@@ -57,32 +55,6 @@ check (gboolean ok, const gchar *what, const gchar *detail)
       printf ("# %s\n", detail ? detail : "");
     }
   fflush (stdout);
-}
-
-static void
-reconcile (void)
-{
-  vnm_flow_monitor_reconcile (d.flows);
-  vnm_latency_monitor_reconcile (d.latency);
-}
-
-static guint reconcile_source;
-
-static gboolean
-reconcile_idle (gpointer user_data)
-{
-  reconcile_source = 0;
-  reconcile ();
-  return G_SOURCE_REMOVE;
-}
-
-/* As virtnetmond does: once per burst, after the registry has settled (a
- * removed domain is still listed while its observers are told). */
-static void
-registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer user_data)
-{
-  if (!reconcile_source)
-    reconcile_source = g_idle_add (reconcile_idle, NULL);
 }
 
 static guint
@@ -144,28 +116,28 @@ settle (gboolean (*pred) (gpointer), gpointer data)
 static gboolean
 running_and_hooked (gpointer uuid)
 {
-  const VnmDomain *dom = vnm_registry_lookup_uuid (d.registry, uuid);
-  const VnmLink *l = dom ? vnm_daemon_find_link (&d, soak_iface) : NULL;
+  const VnmDomain *dom = find_domain (uuid);
+  const VnmLink *l = dom ? find_link (soak_iface) : NULL;
   return l && tcx_programs (l->ifindex) == 2;
 }
 
 static gboolean
 no_device (gpointer unused)
 {
-  return !vnm_daemon_find_link (&d, soak_iface);
+  return !find_link (soak_iface);
 }
 
 static gboolean
 other_ifindex (gpointer old)
 {
-  const VnmLink *l = vnm_daemon_find_link (&d, soak_iface);
+  const VnmLink *l = find_link (soak_iface);
   return l && l->ifindex != GPOINTER_TO_INT (old);
 }
 
 static gboolean
 mapped_without_device (gpointer uuid)
 {
-  return vnm_registry_lookup_uuid (d.registry, uuid) && !vnm_daemon_find_link (&d, soak_iface);
+  return find_domain (uuid) && !find_link (soak_iface);
 }
 
 static gboolean
@@ -195,19 +167,8 @@ device_add (void)
 static gboolean
 gone_and_unhooked (gpointer uuid)
 {
-  const VnmLink *l = vnm_daemon_find_link (&d, soak_iface);
-  return !vnm_registry_lookup_uuid (d.registry, uuid) && l && tcx_programs (l->ifindex) == 0;
-}
-
-static void
-link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_array_set_size (d.links, 0);
-  if (!vnm_linkstats_dump (d.linkstats, d.links, &error))
-    g_printerr ("%s\n", error->message);
-  reconcile ();
+  const VnmLink *l = find_link (soak_iface);
+  return !find_domain (uuid) && l && tcx_programs (l->ifindex) == 0;
 }
 
 int
@@ -224,7 +185,7 @@ main (int argc, char **argv)
   virConnectPtr conn;
   virDomainPtr dom;
   char uuid[VIR_UUID_STRING_BUFLEN];
-  VnmLibvirtWatch *watch;
+  VnmOptions options = { 0 };
   gint64 t0;
 
   if (argc != 5)
@@ -239,35 +200,29 @@ main (int argc, char **argv)
   warmup = MIN (20, cycles / 10);
   printf ("TAP version 13\n");
 
-  d.interval_s = 1;
-  d.registry = vnm_registry_new ();
-  d.links = g_array_new (FALSE, TRUE, sizeof (VnmLink));
-  d.caps = vnm_kernel_caps_detect ();
-  vnm_domain_settings_init (&d.defaults);
-  d.defaults.monitoring = 1;
-  d.defaults.latency = 0;
-  d.defaults.latency_threshold_us = 1000;
-  d.defaults.flow_table_size = 4096;
-  d.linkstats = vnm_linkstats_new (&error);
-  if (!d.linkstats || !vnm_linkstats_monitor (d.linkstats, link_event, NULL, &error) ||
-      !vnm_linkstats_dump (d.linkstats, d.links, &error))
+  /* As virtnetmond --connect test:///default --pin-dir "" would run. */
+  options.uri = g_strdup ("test:///default");
+  options.interval_s = 1;
+  options.flow_table_size = 4096;
+  options.flow_idle_timeout_s = 60;
+  options.latency_threshold_us = 1000;
+  options.latency_devices = 16;
+  options.latency_events_rate = 100;
+  options.probe_attach = VNM_PROBE_ATTACH_AUTO;
+  options.state_dir = g_strdup (state_dir);
+  options.pin_dir = NULL;
+  options.defaults = (VnmDomainSettings) { .monitoring = 1, .latency = 0,
+                                           .latency_threshold_us = 1000,
+                                           .flow_table_size = 4096 };
+  engine = vnm_engine_new (&options, &error);
+  if (!engine)
     {
       printf ("Bail out! %s\n", error->message);
       return 1;
     }
-  {
-    VnmFlowMonitorConfig fc = { .table_size = 4096, .idle_timeout_s = 60, .retention_s = 60,
-                                .max_ended = 1000, .state_dir = state_dir, .pin_dir = NULL,
-                                .attach = VNM_PROBE_ATTACH_AUTO };
-    VnmLatencyConfig lc = { .paths = 1024, .threshold_ns = 1000000, .max_events_per_s = 100 };
-    d.flows = vnm_flow_monitor_new (&d, &fc, FALSE);
-    d.latency = vnm_latency_monitor_new (&d, &lc, FALSE);
-  }
-  check (vnm_flow_monitor_available (d.flows), "the flow probe loads",
-         vnm_flow_monitor_unavailable_reason (d.flows));
-  vnm_registry_set_observer (d.registry, registry_changed, NULL);
-  watch = vnm_libvirt_watch_new ("test:///default", d.registry, NULL, NULL);
-  vnm_libvirt_watch_start (watch);
+  check (vnm_flow_monitor_available (vnm_engine_get_flow_monitor (engine)), "the flow probe loads",
+         vnm_flow_monitor_unavailable_reason (vnm_engine_get_flow_monitor (engine)));
+  vnm_engine_start (engine);
 
   /* The test driver of this process; the watch shares it. */
   conn = virConnectOpen ("test:///default");
@@ -319,11 +274,10 @@ main (int argc, char **argv)
         up = settle (running_and_hooked, uuid);
       if (recreate && up)
         {
-          gint old = vnm_daemon_find_link (&d, soak_iface)->ifindex;
+          gint old = find_link (soak_iface)->ifindex;
           faults += device_del () && device_add ();
           up = settle (other_ifindex, GINT_TO_POINTER (old)) && settle (running_and_hooked, uuid);
         }
-      vnm_flow_monitor_poll (d.flows);
       if (virDomainDestroy (dom) < 0 && !detail)
         detail = g_strdup_printf ("cycle %u: virDomainDestroy: %s", i, virGetLastErrorMessage ());
       down = settle (gone_and_unhooked, uuid);
@@ -366,30 +320,25 @@ main (int argc, char **argv)
     check (heap_after <= heap_before + 4096, what, "the live heap grows with the cycles");
   }
   {
-    g_autoptr(GPtrArray) status = vnm_flow_monitor_status (d.flows);
+    g_autoptr(GPtrArray) status = vnm_flow_monitor_status (vnm_engine_get_flow_monitor (engine));
     guint rows = 0;
     for (guint i = 0; i < status->len; i++)
       rows += g_str_equal (((VnmProbeStatus *) status->pdata[i])->domain_uuid, uuid);
-    check (vnm_registry_lookup_uuid (d.registry, uuid) == NULL && rows == 0,
+    check (find_domain (uuid) == NULL && rows == 0,
            "nothing of the domain is left in the registry or the probe's status", NULL);
   }
 
   virDomainUndefine (dom);
   virDomainFree (dom);
   virConnectClose (conn);
-  vnm_registry_set_observer (d.registry, NULL, NULL);
-  g_clear_handle_id (&reconcile_source, g_source_remove);
-  vnm_flow_monitor_stop (d.flows);
-  vnm_libvirt_watch_free (watch);
+  vnm_engine_stop (engine);
   /* Let libvirt's event loop drop what the closed connections left. */
   for (guint i = 0; i < 50; i++)
     g_main_context_iteration (NULL, FALSE);
-  vnm_flow_monitor_free (d.flows);
-  vnm_latency_monitor_free (d.latency);
-  vnm_linkstats_free (d.linkstats);
-  vnm_registry_free (d.registry);
-  vnm_kernel_caps_free (d.caps);
-  g_array_unref (d.links);
+  g_clear_object (&engine);
+  for (guint i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+  vnm_options_clear (&options);
   printf ("1..%u\n", checks);
   /* LeakSanitizer reports and fails the run at exit, after this. */
   return failed ? 1 : 0;

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "metrics-http.h"
+#include "listen-address.h"
 #include "prom-text.h"
 #include "vnm-error.h"
 
@@ -86,7 +86,7 @@ test_parse_listen (void)
       g_autoptr(GError) error = NULL;
       guint16 port = 0;
 
-      g_assert_true (vnm_metrics_parse_listen (good[i].text, &host, &port, &error));
+      g_assert_true (vnm_listen_address_parse (good[i].text, &host, &port, &error));
       g_assert_no_error (error);
       g_assert_cmpstr (host, ==, good[i].host);
       g_assert_cmpuint (port, ==, good[i].port);
@@ -97,7 +97,7 @@ test_parse_listen (void)
       g_autoptr(GError) error = NULL;
       guint16 port = 0;
 
-      g_assert_false (vnm_metrics_parse_listen (bad[i].text, &host, &port, &error));
+      g_assert_false (vnm_listen_address_parse (bad[i].text, &host, &port, &error));
       g_assert_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT);
       if (!strstr (error->message, bad[i].named))
         g_error ("'%s': message '%s' does not name '%s'", bad[i].text, error->message, bad[i].named);

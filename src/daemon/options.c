@@ -1,0 +1,229 @@
+/* options.c: virtnetmond's options, config file merge and bounds. */
+#include "config.h"
+
+#include <string.h>
+
+#include "config-file.h"
+#include "listen-address.h"
+#include "options.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+#include "vnm-limits.h"
+#include "vnm-names.h"
+
+static gboolean
+usage_error (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+usage_error (GError **error, const gchar *format, ...)
+{
+  g_autofree gchar *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT, message);
+  return FALSE;
+}
+
+/* The checks of each bound, for values from the command line or the file. */
+static gboolean
+check_values (VnmOptions *o, GError **error)
+{
+  if (!(o->interval_s >= VNM_INTERVAL_MIN_S && o->interval_s <= VNM_INTERVAL_MAX_S))
+    return usage_error (error, _("the interval must be between %g and %g seconds, not %g."),
+                        VNM_INTERVAL_MIN_S, VNM_INTERVAL_MAX_S, o->interval_s);
+  if (o->flow_table_size < VNM_FLOW_TABLE_MIN || o->flow_table_size > VNM_FLOW_TABLE_MAX)
+    return usage_error (error, _("the flow table size must be between %d and %d, not %d."),
+                        VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX, o->flow_table_size);
+  if (o->flow_idle_timeout_s < VNM_FLOW_IDLE_TIMEOUT_MIN_S ||
+      o->flow_idle_timeout_s > VNM_FLOW_IDLE_TIMEOUT_MAX_S)
+    return usage_error (error, _("the flow idle timeout must be between %d and %d seconds, not %d."),
+                        VNM_FLOW_IDLE_TIMEOUT_MIN_S, VNM_FLOW_IDLE_TIMEOUT_MAX_S,
+                        o->flow_idle_timeout_s);
+  if (o->latency_threshold_us < 0 || o->latency_threshold_us > VNM_LATENCY_THRESHOLD_MAX_US)
+    return usage_error (error, _("the latency threshold must be between 0 and %d microseconds, not %d."),
+                        VNM_LATENCY_THRESHOLD_MAX_US, o->latency_threshold_us);
+  if (o->latency_devices < VNM_LATENCY_DEVICES_MIN || o->latency_devices > VNM_LATENCY_DEVICES_MAX)
+    return usage_error (error, _("--latency-devices must be between %d and %d, not %d."),
+                        VNM_LATENCY_DEVICES_MIN, VNM_LATENCY_DEVICES_MAX, o->latency_devices);
+  if (o->latency_events_rate < VNM_LATENCY_EVENTS_RATE_MIN ||
+      o->latency_events_rate > VNM_LATENCY_EVENTS_RATE_MAX)
+    return usage_error (error, _("the latency events rate must be between %d and %d a second, not %d."),
+                        VNM_LATENCY_EVENTS_RATE_MIN, VNM_LATENCY_EVENTS_RATE_MAX,
+                        o->latency_events_rate);
+  return TRUE;
+}
+
+gboolean
+vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_config,
+                   GError **error)
+{
+  g_autoptr(GOptionContext) octx = NULL;
+  g_autofree gchar *config_help = NULL;
+  g_autofree gchar *latency_programs = NULL;
+  g_autofree gchar *probe_attach = NULL;
+  g_autofree gchar *interval = NULL;
+  gboolean listen_given;
+  VnmConfig config = { 0 };
+  g_auto(GStrv) args = NULL;
+  GOptionEntry entries[] = {
+    { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
+      N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
+    { "interval", 'i', 0, G_OPTION_ARG_STRING, &interval,
+      N_("Sampling interval in seconds (default: 1)"), N_("SEC") },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &o->system_bus,
+      N_("Use the system bus (the default; honours DBUS_SYSTEM_BUS_ADDRESS)"), NULL },
+    { "session", 0, 0, G_OPTION_ARG_NONE, &o->session_bus, N_("Use the session bus"), NULL },
+    { "bus-address", 0, 0, G_OPTION_ARG_STRING, &o->bus_address,
+      N_("Use the message bus at this D-Bus address"), N_("ADDR") },
+    { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &o->metrics_listen,
+      N_("Serve Prometheus metrics at http://HOST:PORT/metrics ([IPV6]:PORT, or :PORT for every address; default: off)"), N_("HOST:PORT") },
+    { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &o->no_bpf, N_("Do not load or probe any eBPF program"), NULL },
+    { "flow-table-size", 0, 0, G_OPTION_ARG_INT, &o->flow_table_size,
+      N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
+    { "flow-idle-timeout", 0, 0, G_OPTION_ARG_INT, &o->flow_idle_timeout_s,
+      N_("Seconds after which an idle flow ends and is kept as a summary (default: 60)"), N_("SEC") },
+    { "latency-threshold", 0, 0, G_OPTION_ARG_INT, &o->latency_threshold_us,
+      N_("Default slow-packet threshold of latency tracing, in microseconds (default: 1000)"), N_("USEC") },
+    { "latency-devices", 0, 0, G_OPTION_ARG_INT, &o->latency_devices,
+      N_("VM netdevs with latency histograms at once, 66 KiB of kernel memory each (default: 128)"), N_("N") },
+    { "latency-events-rate", 0, 0, G_OPTION_ARG_INT, &o->latency_events_rate,
+      N_("Slow-packet events passed to clients per second at most; the rest are counted as lost (default: 1000)"), N_("N") },
+    { "latency-programs", 0, 0, G_OPTION_ARG_STRING, &latency_programs,
+      N_("Tracepoint programs of the latency probe: tp_btf, raw_tp or auto (default: auto, tp_btf where the kernel allows it)"), N_("KIND") },
+    { "probe-attach", 0, 0, G_OPTION_ARG_STRING, &probe_attach,
+      N_("How probes hook a device: tcx, tc-clsact or auto (default: auto, tcx where the kernel has it)"),
+      N_("MODE") },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
+      N_("Where to record the tc hooks virtnetmond attached (default: /run/virtnetmon)"), N_("DIR") },
+    { "pin-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->pin_dir,
+      N_("Where in bpffs to pin the flow table and totals, so that they continue across restarts; \"\" for nowhere (default: /sys/fs/bpf/virtnetmon)"),
+      N_("DIR") },
+    { "config", 0, 0, G_OPTION_ARG_FILENAME, &o->config_file, NULL, N_("FILE") },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, N_("Log debugging messages"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &o->version, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  memset (o, 0, sizeof *o);
+  o->flow_table_size = VNM_FLOW_TABLE_DEFAULT;
+  o->flow_idle_timeout_s = VNM_FLOW_IDLE_TIMEOUT_DEFAULT_S;
+  o->latency_threshold_us = G_MININT;  /* not given */
+  o->latency_devices = VNM_LATENCY_DEVICES_DEFAULT;
+  o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
+  o->probe_attach = VNM_PROBE_ATTACH_AUTO;
+  vnm_domain_settings_init (&config.domains);
+
+  /* The default file's path is the build's, so its help is made here. */
+  config_help = g_strdup_printf (_("Read defaults from FILE (default: %s, when it exists)"),
+                                 default_config ? default_config : _("none"));
+  for (GOptionEntry *e = entries; e->long_name; e++)
+    if (g_str_equal (e->long_name, "config"))
+      e->description = config_help;
+  octx = g_option_context_new (NULL);
+  g_option_context_set_translation_domain (octx, GETTEXT_PACKAGE);
+  g_option_context_set_summary (octx,
+    _("Per-VM network observability for libvirt/KVM hosts: maps host interfaces to\n"
+      "VMs from libvirt's domain XML (or QEMU command lines), samples their counters\n"
+      "and serves them on D-Bus as org.virtnetmon.Monitor1.\n"
+      "For VM interfaces, rx/tx are the guest's view (rx = into the VM), as\n"
+      "`virsh domifstat` prints them."));
+  g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
+  /* A copy: GOption removes what it parsed from the vector it is given. */
+  args = g_new0 (gchar *, argc + 1);
+  for (gint i = 0; i < argc; i++)
+    args[i] = g_strdup (argv[i]);
+  if (!g_option_context_parse_strv (octx, &args, error))
+    return FALSE;
+  if (o->version)
+    return TRUE;
+  if (g_strv_length (args) > 1)
+    return usage_error (error, _("unexpected argument '%s'."), args[1]);
+  if ((o->system_bus + o->session_bus + (o->bus_address != NULL)) > 1)
+    return usage_error (error, _("choose one of --system, --session and --bus-address."));
+  if (latency_programs && !g_str_equal (latency_programs, "auto") &&
+      !g_str_equal (latency_programs, "tp_btf") && !g_str_equal (latency_programs, "raw_tp"))
+    return usage_error (error, _("unknown --latency-programs kind '%s' (use tp_btf, raw_tp or auto)."),
+                        latency_programs);
+  o->latency_raw_tp = g_strcmp0 (latency_programs, "raw_tp") == 0;
+  if (probe_attach && !vnm_probe_attach_from_string (probe_attach, &o->probe_attach))
+    return usage_error (error, _("unknown --probe-attach mode '%s' (use tcx, tc-clsact or auto)."),
+                        probe_attach);
+
+  if (interval)
+    {
+      gchar *end = NULL;
+      o->interval_s = g_ascii_strtod (interval, &end);
+      if (!*interval || *end)
+        return usage_error (error, _("--interval: '%s' is not a number of seconds."), interval);
+    }
+  listen_given = o->metrics_listen != NULL;
+  /* Without --config, the installed defaults apply when the file exists. */
+  if (!o->config_file && default_config && g_file_test (default_config, G_FILE_TEST_EXISTS))
+    o->config_file = g_strdup (default_config);
+  if (o->config_file && !vnm_config_load (o->config_file, &config, error))
+    return FALSE;
+  /* The command line wins over the file. */
+  if (!o->uri)
+    o->uri = g_steal_pointer (&config.uri);
+  if (!o->uri)
+    o->uri = g_strdup (VNM_DEFAULT_LIBVIRT_URI);
+  if (!o->metrics_listen)
+    o->metrics_listen = g_steal_pointer (&config.metrics_listen);
+  if (!interval)
+    o->interval_s = config.interval != 0 ? config.interval : VNM_INTERVAL_DEFAULT_S;
+  if (o->latency_threshold_us == G_MININT)
+    o->latency_threshold_us = config.domains.latency_threshold_us >= 0
+                              ? (gint) config.domains.latency_threshold_us
+                              : VNM_LATENCY_THRESHOLD_DEFAULT_US;
+  if (!check_values (o, error))
+    {
+      vnm_config_clear (&config);
+      return FALSE;
+    }
+  if (o->metrics_listen)
+    {
+      g_autofree gchar *host = NULL;
+      guint16 port;
+      g_autoptr(GError) local = NULL;
+
+      if (!vnm_listen_address_parse (o->metrics_listen, &host, &port, &local))
+        {
+          vnm_config_clear (&config);
+          if (listen_given)
+            return usage_error (error, "--metrics-listen: %s", local->message);
+          return usage_error (error, _("metrics-listen= in %s: %s"), o->config_file, local->message);
+        }
+    }
+  if (!o->state_dir)
+    o->state_dir = g_strdup (VNM_DEFAULT_STATE_DIR);
+  /* --pin-dir "" pins nowhere. */
+  if (!o->pin_dir)
+    o->pin_dir = g_strdup (VNM_DEFAULT_PIN_DIR);
+  else if (!*o->pin_dir)
+    g_clear_pointer (&o->pin_dir, g_free);
+
+  /* Where a domain's <metadata> is silent: the file's [domains], else the
+   * command line's. */
+  o->defaults.monitoring = config.domains.monitoring >= 0 ? config.domains.monitoring : 1;
+  o->defaults.latency = config.domains.latency >= 0 ? config.domains.latency : 0;
+  o->defaults.latency_threshold_us = o->latency_threshold_us;
+  o->defaults.flow_table_size = config.domains.flow_table_size >= 0
+                                ? MIN (config.domains.flow_table_size, o->flow_table_size)
+                                : o->flow_table_size;
+  vnm_config_clear (&config);
+  return TRUE;
+}
+
+void
+vnm_options_clear (VnmOptions *o)
+{
+  g_clear_pointer (&o->uri, g_free);
+  g_clear_pointer (&o->bus_address, g_free);
+  g_clear_pointer (&o->metrics_listen, g_free);
+  g_clear_pointer (&o->state_dir, g_free);
+  g_clear_pointer (&o->pin_dir, g_free);
+  g_clear_pointer (&o->config_file, g_free);
+}

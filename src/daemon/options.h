@@ -1,0 +1,41 @@
+/* options.h: virtnetmond's command line, merged with virtnetmond.conf (the
+ * command line wins) and checked against the bounds of vnm-limits.h. Pure:
+ * GOption and GKeyFile only. */
+#pragma once
+
+#include <glib.h>
+
+#include "domain-xml.h"
+#include "probe-attach.h"
+
+typedef struct {
+  gchar *uri;               /* libvirt URI; never NULL after parsing */
+  gdouble interval_s;
+  gboolean system_bus, session_bus;
+  gchar *bus_address;       /* NULL: the system or session bus */
+  gchar *metrics_listen;    /* HOST:PORT, NULL: off */
+  gboolean no_bpf;
+  gboolean verbose;
+  gboolean version;         /* print the version and exit */
+  gint flow_table_size;
+  gint flow_idle_timeout_s;
+  gint latency_threshold_us;
+  gint latency_devices;
+  gint latency_events_rate;
+  gboolean latency_raw_tp;  /* --latency-programs raw_tp */
+  VnmProbeAttach probe_attach;
+  gchar *state_dir;         /* never NULL after parsing */
+  gchar *pin_dir;           /* NULL: pin nowhere (--pin-dir "") */
+  gchar *config_file;       /* the file read, or NULL */
+  /* What applies to a domain whose <metadata> leaves a setting out: the
+   * file's [domains], else the command line's; every field set. */
+  VnmDomainSettings defaults;
+} VnmOptions;
+
+/* Parses @argv, reads the config file (--config, else @default_config when
+ * it exists) and checks every value. Fails with a message that names the
+ * option as typed (or the file and key) and the value; the caller exits
+ * with status 2 then. @default_config may be NULL. */
+gboolean vnm_options_parse (VnmOptions *options, gint argc, gchar **argv,
+                            const gchar *default_config, GError **error);
+void vnm_options_clear (VnmOptions *options);
