@@ -59,13 +59,19 @@ name_lost (gpointer user_data)
   g_main_loop_quit (ctx->loop);
 }
 
+typedef struct
+{
+  Context *ctx;
+  int signum;
+} SignalWatch;
+
 static gboolean
 on_signal (gpointer user_data)
 {
-  Context *ctx = user_data;
+  SignalWatch *watch = user_data;
 
-  g_message ("Stopping on a signal.");
-  g_main_loop_quit (ctx->loop);
+  g_message ("Stopping on signal %d.", watch->signum);
+  g_main_loop_quit (watch->ctx->loop);
   return G_SOURCE_CONTINUE;
 }
 
@@ -137,11 +143,14 @@ main (int argc, char **argv)
   publish_bus_address (bus_file, options.bus_address, options.session_bus);
 
   vnm_engine_start (engine);
-  g_unix_signal_add (SIGINT, on_signal, &ctx);
-  g_unix_signal_add (SIGTERM, on_signal, &ctx);
+  SignalWatch sigint = { &ctx, SIGINT }, sigterm = { &ctx, SIGTERM };
+  guint sigint_id = g_unix_signal_add (SIGINT, on_signal, &sigint);
+  guint sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &sigterm);
   g_message ("Serving %s (interval %.1f s, libvirt %s).", VNM_DBUS_NAME, options.interval_s,
              options.uri);
   g_main_loop_run (ctx.loop);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
 
   if (options.bus_address || options.session_bus)
     g_unlink (bus_file);
