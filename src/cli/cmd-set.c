@@ -58,6 +58,19 @@ print_settings (const gchar *name, GVariant *s)
            from_metadata (s, "latency_threshold_us") ? own : dflt);
   g_print ("  %-20s %-6" G_GUINT64_FORMAT " (%s)\n", "flow-table-size",
            vnm_rec_u64 (s, "flow_table_size"), from_metadata (s, "flow_table_size") ? own : dflt);
+  {
+    /* What the daemon does now: a command may have switched tracing
+     * regardless of the setting. */
+    gboolean tracing;
+    const gchar *source;
+
+    if (g_variant_lookup (s, "latency_tracing", "b", &tracing)
+        && g_variant_lookup (s, "latency_source", "&s", &source))
+      g_print ("  %-20s %-6s (%s)\n", "latency-tracing", tracing ? "on" : "off",
+               !g_strcmp0 (source, "command") ? _("switched by 'virtnetmon latency DOMAIN'")
+               : !g_strcmp0 (source, "all") ? _("switched by 'virtnetmon latency --all'")
+               : !g_strcmp0 (source, "settings") ? own : dflt);
+  }
   if (*err)
     g_print (_("  The settings in its metadata are ignored: %s\n"), err);
 }

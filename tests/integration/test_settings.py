@@ -157,8 +157,31 @@ cli(bus, "set", "stvm1", "--latency", "on", "--latency-threshold", "250")
 lat = cli_json(bus, "latency", "stvm1")["state"]
 t.check(lat["traced"] and abs(lat["threshold_us"] - 250) < 1e-6,
         "set --latency on --latency-threshold 250: GetLatency says traced with threshold 250 us", json.dumps(lat))
+s_on = settings("stvm1")
 cli(bus, "set", "stvm1", "--unset", "latency")
 t.check(not traced("stvm1"), "set --unset latency: tracing off again (the default)")
+s_off = settings("stvm1")
+t.check(s_on["latency_tracing"] is True and s_on["latency_source"] == "settings"
+        and s_off["latency_tracing"] is False and s_off["latency_source"] == "default",
+        "Settings: latency_tracing follows GetLatency, latency_source says the metadata, then the default",
+        json.dumps([s_on, s_off]))
+# A command switches tracing regardless of the setting; Settings says so.
+cli(bus, "latency", "stvm1", "--on")
+s_cmd, text = settings("stvm1"), cli(bus, "set", "stvm1").stdout
+t.check(traced("stvm1") and s_cmd["latency_tracing"] is True and s_cmd["latency_source"] == "command"
+        and s_cmd["latency"] is False and "switched by 'virtnetmon latency DOMAIN'" in text,
+        "latency --on: traced though the setting is off; Settings and 'virtnetmon set' name the command",
+        json.dumps(s_cmd) + "\n" + text)
+cli(bus, "latency", "--all", "--on")
+s_all = settings("stvm3")
+t.check(traced("stvm3") and s_all["latency_tracing"] is True and s_all["latency_source"] == "all",
+        "latency --all --on: stvm3 traced, its latency_source is 'all'", json.dumps(s_all))
+cli(bus, "latency", "--all", "--off")
+cli(bus, "set", "stvm1", "--latency", "off")
+cli(bus, "set", "stvm1", "--unset", "latency")
+s_back = settings("stvm1")
+t.check(not traced("stvm1") and s_back["latency_tracing"] is False and s_back["latency_source"] == "default",
+        "a settings change ends the command's choice: the default applies again", json.dumps(s_back))
 
 # --- a domain's flow table size ------------------------------------------------
 cli(bus, "set", "stvm1", "--flow-table-size", "16")
