@@ -11,6 +11,7 @@
 #include "client.h"
 #include "vnm-format.h"
 #include "vnm-i18n.h"
+#include "vnm-limits.h"
 #include "vnm-json.h"
 
 #define BAR_WIDTH 40
@@ -479,22 +480,128 @@ switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filt
   return 0;
 }
 
-int
-vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
+/* Each value on its own: FALSE after a usage error. The addresses in @f
+ * are replaced by their canonical form. */
+static gboolean
+check_values (const gchar *domain, const gchar *iface, Filters *f, const gchar *src_port,
+              const gchar *dst_port, const gchar *threshold_text, const gchar *count_text,
+              guint64 *count)
 {
   static const gchar *const directions[] = { "tx", "rx", "both", NULL };
   static const gchar *const protos[] = { "tcp", "udp", "icmp", NULL };
+  gint src_family = 0, dst_family = 0;
+  guint64 n;
+
+  if ((domain && !vnm_cli_check_length ("DOMAIN", domain, VNM_CLI_ARG_MAX_LEN)) ||
+      !vnm_cli_check_choice ("direction", f->direction, directions) ||
+      !vnm_cli_check_choice ("proto", f->proto, protos) ||
+      (iface && !vnm_cli_check_length (vnm_cli_option ("interface"), iface, VNM_CLI_ARG_MAX_LEN)))
+    return FALSE;
+  if (f->src_ip)
+    {
+      g_autofree gchar *typed = g_steal_pointer (&f->src_ip);
+      if (!vnm_cli_parse_address ("src-ip", typed, &src_family, &f->src_ip))
+        return FALSE;
+    }
+  if (f->dst_ip)
+    {
+      g_autofree gchar *typed = g_steal_pointer (&f->dst_ip);
+      if (!vnm_cli_parse_address ("dst-ip", typed, &dst_family, &f->dst_ip))
+        return FALSE;
+    }
+  if (src_family && dst_family && src_family != dst_family)
+    {
+      vnm_cli_usage_error (_("%s '%s' and %s '%s' are of different address families."),
+                           vnm_cli_option ("src-ip"), f->src_ip, vnm_cli_option ("dst-ip"), f->dst_ip);
+      return FALSE;
+    }
+  if (src_port)
+    {
+      if (!vnm_cli_parse_number ("src-port", src_port, 1, VNM_PORT_MAX, &n))
+        return FALSE;
+      f->src_port = (gint) n;
+    }
+  if (dst_port)
+    {
+      if (!vnm_cli_parse_number ("dst-port", dst_port, 1, VNM_PORT_MAX, &n))
+        return FALSE;
+      f->dst_port = (gint) n;
+    }
+  if (threshold_text)
+    {
+      if (!vnm_cli_parse_number ("threshold", threshold_text, 0, VNM_LATENCY_THRESHOLD_MAX_US, &n))
+        return FALSE;
+      f->threshold = (gint64) n;
+    }
+  if (count_text && !vnm_cli_parse_number ("count", count_text, 1, G_MAXINT64, count))
+    return FALSE;
+
+  return TRUE;
+}
+
+/* What goes together: --on/--off switch, --events streams, else show.
+ * FALSE after a usage error. */
+static gboolean
+check_combination (const gchar *domain, gboolean on, gboolean off, gboolean all, gboolean events,
+                   const gchar *count_text)
+{
   /* What chooses the packets traced: with --on, or narrowing --events. */
   static const gchar *const filters[] = { "proto", "src-ip", "dst-ip", "src-port", "dst-port",
                                           "threshold", NULL };
+
+  if (vnm_cli_conflict ("on", "off") ||
+      vnm_cli_conflict ("on", "events") || vnm_cli_conflict ("on", "hist") ||
+      vnm_cli_conflict ("off", "events") || vnm_cli_conflict ("off", "hist") ||
+      vnm_cli_conflict ("events", "hist") ||
+      vnm_cli_conflict ("interface", "on") || vnm_cli_conflict ("interface", "off") ||
+      vnm_cli_conflict ("interface", "events") || vnm_cli_conflict ("direction", "off"))
+    return FALSE;
+  for (guint i = 0; filters[i]; i++)
+    if (vnm_cli_conflict (filters[i], "off"))
+      return FALSE;
+  if (all && domain)
+    {
+      vnm_cli_usage_error (_("give a domain ('%s') or %s, not both."), domain, vnm_cli_option ("all"));
+      return FALSE;
+    }
+  if (all && !on && !off)
+    {
+      vnm_cli_usage_error (_("%s goes with --on or --off."), vnm_cli_option ("all"));
+      return FALSE;
+    }
+  if (!all && !domain)
+    {
+      g_printerr (_("virtnetmon: latency: which domain? Give a name, id or uuid (or --all with --on/--off).\n"));
+      return FALSE;
+    }
+  if (!on && !events)
+    for (guint i = 0; filters[i]; i++)
+      if (vnm_cli_given (filters[i]))
+        {
+          vnm_cli_usage_error (_("%s chooses which packets are traced: give it with --on "
+                                 "(or with --events to narrow the stream)."),
+                               vnm_cli_option (filters[i]));
+          return FALSE;
+        }
+  if (count_text && !events)
+    {
+      vnm_cli_usage_error (_("%s goes with %s."), vnm_cli_option ("count"), vnm_cli_option ("events"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+int
+vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
+{
   g_autoptr(GOptionContext) octx = g_option_context_new (_("DOMAIN"));
   g_autoptr(VnmMonitor1) proxy = NULL;
   g_autofree gchar *iface = NULL;
   g_autofree gchar *src_port = NULL, *dst_port = NULL, *threshold_text = NULL, *count_text = NULL;
   gboolean on = FALSE, off = FALSE, all = FALSE, hist = FALSE, events = FALSE;
   gboolean json = opts->json;
-  guint64 n, count = 0;
-  gint src_family = 0, dst_family = 0;
+  guint64 count = 0;
   Filters f = { .threshold = -1 };
   const gchar *domain = NULL;
   int status = 0, result;
@@ -548,91 +655,9 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
     }
   domain = argc == 2 ? argv[1] : NULL;
 
-  /* Each value on its own. */
-  if ((domain && !vnm_cli_check_length ("DOMAIN", domain, VNM_CLI_ARG_MAX_LEN)) ||
-      !vnm_cli_check_choice ("direction", f.direction, directions) ||
-      !vnm_cli_check_choice ("proto", f.proto, protos) ||
-      (iface && !vnm_cli_check_length (vnm_cli_option ("interface"), iface, VNM_CLI_ARG_MAX_LEN)))
+  if (!check_values (domain, iface, &f, src_port, dst_port, threshold_text, count_text, &count) ||
+      !check_combination (domain, on, off, all, events, count_text))
     goto out;
-  if (f.src_ip)
-    {
-      g_autofree gchar *typed = g_steal_pointer (&f.src_ip);
-      if (!vnm_cli_parse_address ("src-ip", typed, &src_family, &f.src_ip))
-        goto out;
-    }
-  if (f.dst_ip)
-    {
-      g_autofree gchar *typed = g_steal_pointer (&f.dst_ip);
-      if (!vnm_cli_parse_address ("dst-ip", typed, &dst_family, &f.dst_ip))
-        goto out;
-    }
-  if (src_family && dst_family && src_family != dst_family)
-    {
-      vnm_cli_usage_error (_("%s '%s' and %s '%s' are of different address families."),
-                           vnm_cli_option ("src-ip"), f.src_ip, vnm_cli_option ("dst-ip"), f.dst_ip);
-      goto out;
-    }
-  if (src_port)
-    {
-      if (!vnm_cli_parse_number ("src-port", src_port, 1, 65535, &n))
-        goto out;
-      f.src_port = (gint) n;
-    }
-  if (dst_port)
-    {
-      if (!vnm_cli_parse_number ("dst-port", dst_port, 1, 65535, &n))
-        goto out;
-      f.dst_port = (gint) n;
-    }
-  if (threshold_text)
-    {
-      if (!vnm_cli_parse_number ("threshold", threshold_text, 0, 60000000, &n))
-        goto out;
-      f.threshold = (gint64) n;
-    }
-  if (count_text && !vnm_cli_parse_number ("count", count_text, 1, G_MAXINT64, &count))
-    goto out;
-
-  /* What goes together: --on/--off switch, --events streams, else show. */
-  if (vnm_cli_conflict ("on", "off") ||
-      vnm_cli_conflict ("on", "events") || vnm_cli_conflict ("on", "hist") ||
-      vnm_cli_conflict ("off", "events") || vnm_cli_conflict ("off", "hist") ||
-      vnm_cli_conflict ("events", "hist") ||
-      vnm_cli_conflict ("interface", "on") || vnm_cli_conflict ("interface", "off") ||
-      vnm_cli_conflict ("interface", "events") || vnm_cli_conflict ("direction", "off"))
-    goto out;
-  for (guint i = 0; filters[i]; i++)
-    if (vnm_cli_conflict (filters[i], "off"))
-      goto out;
-  if (all && domain)
-    {
-      vnm_cli_usage_error (_("give a domain ('%s') or %s, not both."), domain, vnm_cli_option ("all"));
-      goto out;
-    }
-  if (all && !on && !off)
-    {
-      vnm_cli_usage_error (_("%s goes with --on or --off."), vnm_cli_option ("all"));
-      goto out;
-    }
-  if (!all && !domain)
-    {
-      g_printerr (_("virtnetmon: latency: which domain? Give a name, id or uuid (or --all with --on/--off).\n"));
-      goto out;
-    }
-  if (!on && !events)
-    for (guint i = 0; filters[i]; i++)
-      if (vnm_cli_given (filters[i]))
-        {
-          vnm_cli_usage_error (_("%s chooses which packets are traced: give it with --on "
-                                 "(or with --events to narrow the stream)."),
-                               vnm_cli_option (filters[i]));
-          goto out;
-        }
-  if (count_text && !events)
-    {
-      vnm_cli_usage_error (_("%s goes with %s."), vnm_cli_option ("count"), vnm_cli_option ("events"));
-      goto out;
-    }
 
   result = VNM_EXIT_FAILURE;
   if (!(proxy = vnm_cli_connect (opts)))

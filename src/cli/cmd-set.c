@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "vnm-i18n.h"
+#include "vnm-limits.h"
 
 /* The ListDomains record of @text (name, id or uuid), or NULL. */
 static GVariant *
@@ -115,6 +116,99 @@ applied (GVariant *s, GVariant *want, const gchar *const *unset)
   return TRUE;
 }
 
+/* The settings given and those to unset, as SetDomainSettings takes them:
+ * FALSE after a usage error. */
+static gboolean
+build_changes (const gchar *monitoring, const gchar *latency, const gchar *threshold,
+               const gchar *table, gchar **unset, GVariantBuilder *b, GPtrArray *unset_keys)
+{
+  gboolean on;
+  guint64 n;
+
+  for (gchar **u = unset; u && *u; u++)
+    {
+      static const gchar *const known[] = { "monitoring", "latency", "latency-threshold",
+                                            "flow-table-size", NULL };
+      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size" };
+      guint i;
+
+      if (!vnm_cli_check_choice ("unset", *u, known))
+        return FALSE;
+      for (i = 0; !g_str_equal (known[i], *u); i++)
+        ;
+      /* Each setting is an option named as --unset names it. */
+      if (vnm_cli_given (known[i]))
+        {
+          vnm_cli_usage_error (_("%s and %s '%s' do not go together: set it or unset it."),
+                                    vnm_cli_option (known[i]), vnm_cli_option ("unset"), *u);
+          return FALSE;
+        }
+      g_ptr_array_add (unset_keys, g_strdup (keys[i]));
+    }
+  g_variant_builder_init (b, G_VARIANT_TYPE ("a{sv}"));
+  if (monitoring)
+    {
+      if (!parse_switch ("monitoring", monitoring, &on))
+        return FALSE;
+      g_variant_builder_add (b, "{sv}", "monitoring", g_variant_new_boolean (on));
+    }
+  if (latency)
+    {
+      if (!parse_switch ("latency", latency, &on))
+        return FALSE;
+      g_variant_builder_add (b, "{sv}", "latency", g_variant_new_boolean (on));
+    }
+  if (threshold)
+    {
+      if (!vnm_cli_parse_number ("latency-threshold", threshold, 0, VNM_LATENCY_THRESHOLD_MAX_US, &n))
+        return FALSE;
+      g_variant_builder_add (b, "{sv}", "latency_threshold_us", g_variant_new_uint64 (n));
+    }
+  if (table)
+    {
+      if (!vnm_cli_parse_number ("flow-table-size", table, VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX, &n))
+        return FALSE;
+      g_variant_builder_add (b, "{sv}", "flow_table_size", g_variant_new_uint64 (n));
+    }
+  return TRUE;
+}
+
+/* Writes the changes, then waits for the daemon to apply them (libvirt
+ * tells it through a metadata event). The domain's record, or NULL with
+ * @error set, or NULL with @error unset when no such domain runs; *@timed_out
+ * says the daemon did not apply them in time. */
+static GVariant *
+change_and_wait (VnmMonitor1 *proxy, const gchar *domain, GVariant *want,
+                 const gchar *const *unset_keys, gboolean *timed_out, GError **error)
+{
+  g_autoptr(GVariant) rec = NULL;
+  g_autoptr(GVariant) s = NULL;
+  gint64 deadline;
+
+  *timed_out = FALSE;
+  if (!vnm_monitor1_call_set_domain_settings_sync (proxy, domain, want, unset_keys, NULL, error))
+    return NULL;
+  /* libvirt tells the daemon through a metadata event; wait for it. */
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_clear_pointer (&rec, g_variant_unref);
+      g_clear_pointer (&s, g_variant_unref);
+      if (!(rec = find_domain (proxy, domain, error)))
+        break;
+      s = g_variant_lookup_value (rec, "settings", G_VARIANT_TYPE_VARDICT);
+      if (s && applied (s, want, unset_keys))
+        break;
+      if (g_get_monotonic_time () > deadline)
+        {
+          *timed_out = TRUE;
+          return NULL;
+        }
+      g_usleep (100 * 1000);
+    }
+  return g_steal_pointer (&rec);
+}
+
 int
 vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
 {
@@ -143,8 +237,7 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
   };
   GVariantBuilder b;
   g_autoptr(GPtrArray) unset_keys = g_ptr_array_new_with_free_func (g_free);
-  gboolean changing, on;
-  guint64 n;
+  gboolean changing;
   int status = 0;
 
   g_option_context_set_summary (octx,
@@ -167,48 +260,8 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
   if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN))
     return VNM_EXIT_USAGE;
 
-  for (gchar **u = unset; u && *u; u++)
-    {
-      static const gchar *const known[] = { "monitoring", "latency", "latency-threshold",
-                                            "flow-table-size", NULL };
-      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size" };
-      guint i;
-
-      if (!vnm_cli_check_choice ("unset", *u, known))
-        return VNM_EXIT_USAGE;
-      for (i = 0; !g_str_equal (known[i], *u); i++)
-        ;
-      /* Each setting is an option named as --unset names it. */
-      if (vnm_cli_given (known[i]))
-        return vnm_cli_usage_error (_("%s and %s '%s' do not go together: set it or unset it."),
-                                    vnm_cli_option (known[i]), vnm_cli_option ("unset"), *u);
-      g_ptr_array_add (unset_keys, g_strdup (keys[i]));
-    }
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
-  if (monitoring)
-    {
-      if (!parse_switch ("monitoring", monitoring, &on))
-        return VNM_EXIT_USAGE;
-      g_variant_builder_add (&b, "{sv}", "monitoring", g_variant_new_boolean (on));
-    }
-  if (latency)
-    {
-      if (!parse_switch ("latency", latency, &on))
-        return VNM_EXIT_USAGE;
-      g_variant_builder_add (&b, "{sv}", "latency", g_variant_new_boolean (on));
-    }
-  if (threshold)
-    {
-      if (!vnm_cli_parse_number ("latency-threshold", threshold, 0, 60000000, &n))
-        return VNM_EXIT_USAGE;
-      g_variant_builder_add (&b, "{sv}", "latency_threshold_us", g_variant_new_uint64 (n));
-    }
-  if (table)
-    {
-      if (!vnm_cli_parse_number ("flow-table-size", table, 16, 4194304, &n))
-        return VNM_EXIT_USAGE;
-      g_variant_builder_add (&b, "{sv}", "flow_table_size", g_variant_new_uint64 (n));
-    }
+  if (!build_changes (monitoring, latency, threshold, table, unset, &b, unset_keys))
+    return VNM_EXIT_USAGE;
   g_ptr_array_add (unset_keys, NULL);
   want = g_variant_ref_sink (g_variant_builder_end (&b));
   changing = g_variant_n_children (want) > 0 || unset_keys->len > 1;
@@ -217,30 +270,14 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
     return VNM_EXIT_FAILURE;
   if (changing)
     {
-      g_autoptr(GVariant) s = NULL;
-      gint64 deadline;
+      gboolean timed_out;
 
-      if (!vnm_monitor1_call_set_domain_settings_sync (proxy, argv[1], want,
-                                                       (const gchar *const *) unset_keys->pdata,
-                                                       NULL, &error))
-        return vnm_cli_report_error ("set", error);
-      /* libvirt tells the daemon through a metadata event; wait for it. */
-      deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-      for (;;)
+      rec = change_and_wait (proxy, argv[1], want, (const gchar *const *) unset_keys->pdata,
+                             &timed_out, &error);
+      if (timed_out)
         {
-          g_clear_pointer (&rec, g_variant_unref);
-          g_clear_pointer (&s, g_variant_unref);
-          if (!(rec = find_domain (proxy, argv[1], &error)))
-            break;
-          s = g_variant_lookup_value (rec, "settings", G_VARIANT_TYPE_VARDICT);
-          if (s && applied (s, want, (const gchar *const *) unset_keys->pdata))
-            break;
-          if (g_get_monotonic_time () > deadline)
-            {
-              g_printerr (_("virtnetmon: set: the settings are in the domain's metadata, but virtnetmond has not applied them within 5 s.\n"));
-              return VNM_EXIT_FAILURE;
-            }
-          g_usleep (100 * 1000);
+          g_printerr (_("virtnetmon: set: the settings are in the domain's metadata, but virtnetmond has not applied them within 5 s.\n"));
+          return VNM_EXIT_FAILURE;
         }
     }
   else

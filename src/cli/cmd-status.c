@@ -8,6 +8,133 @@
 #include "vnm-format.h"
 #include "vnm-i18n.h"
 
+static void
+print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *flow_table,
+            GVariant *probes, GVariant *latency)
+{
+  GVariantBuilder b;
+  g_autoptr(GVariant) doc = NULL;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "version", g_variant_new_string (version));
+  g_variant_builder_add (&b, "{sv}", "libvirt_uri",
+                         g_variant_new_string (vnm_monitor1_get_libvirt_uri (proxy)));
+  g_variant_builder_add (&b, "{sv}", "libvirt_connected",
+                         g_variant_new_boolean (vnm_monitor1_get_libvirt_connected (proxy)));
+  g_variant_builder_add (&b, "{sv}", "interval_s",
+                         g_variant_new_double (vnm_monitor1_get_interval (proxy)));
+  g_variant_builder_add (&b, "{sv}", "interface_count",
+                         g_variant_new_uint32 (vnm_monitor1_get_interface_count (proxy)));
+  if (caps)
+    g_variant_builder_add (&b, "{sv}", "kernel_capabilities", caps);
+  if (flow_table)
+    g_variant_builder_add (&b, "{sv}", "flow_table", flow_table);
+  if (probes)
+    g_variant_builder_add (&b, "{sv}", "probes", probes);
+  if (latency)
+    g_variant_builder_add (&b, "{sv}", "latency", latency);
+  doc = g_variant_ref_sink (g_variant_builder_end (&b));
+  vnm_cli_print_json (doc);
+}
+
+static void
+print_capabilities (GVariant *caps)
+{
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+  g_autoptr(GString) yes = g_string_new (NULL);
+  g_autoptr(GString) no = g_string_new (NULL);
+  g_autofree const gchar **notes = NULL;
+
+  g_variant_iter_init (&iter, caps);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        g_string_append_printf (g_variant_get_boolean (value) ? yes : no, " %s", key);
+      g_variant_unref (value);
+    }
+  printf (_("Kernel offers:      %s\n"), yes->len ? yes->str : _(" nothing"));
+  printf (_("Kernel refuses:     %s\n"), no->len ? no->str : _(" nothing"));
+  if (g_variant_lookup (caps, "notes", "^a&s", &notes))
+    for (guint i = 0; notes[i]; i++)
+      printf ("  %s\n", notes[i]);
+}
+
+static void
+print_flow_table (GVariant *flow_table)
+{
+  const gchar *reason = vnm_rec_str (flow_table, "reason");
+  if (vnm_rec_bool (flow_table, "available"))
+    {
+      printf (_("Flow probe:          %s, table of %u flows\n"),
+              vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
+      if (vnm_rec_u64 (flow_table, "cache_slots"))
+        printf (_("Flow cache:          %u slots a CPU (UDP, ICMP)\n"),
+                (guint) vnm_rec_u64 (flow_table, "cache_slots"));
+      else
+        printf (_("Flow cache:          off (the kernel refused it; every packet takes the table)\n"));
+      if (*vnm_rec_str (flow_table, "pin_status"))
+        printf (_("Flow maps:           %s\n"), vnm_rec_str (flow_table, "pin_status"));
+    }
+  else
+    printf (_("Flow probe:          not available: %s\n"), reason);
+}
+
+static void
+print_latency (GVariant *latency)
+{
+  if (vnm_rec_bool (latency, "available"))
+    {
+      g_autofree const gchar **traced = NULL;
+      g_autofree gchar *names = NULL;
+      g_variant_lookup (latency, "traced", "^a&s", &traced);
+      names = traced && traced[0] ? g_strjoinv (", ", (gchar **) traced) : g_strdup (_("none"));
+      printf (_("Latency probe:       %s tracepoints; traced: %s%s\n"), vnm_rec_str (latency, "program"),
+              vnm_rec_bool (latency, "all") ? _("every domain: ") : "", names);
+      printf (_("Slow-packet events:  %llu sent, %llu lost (ring full), %llu over the rate limit, %u listening\n"),
+              (unsigned long long) vnm_rec_u64 (latency, "events_sent"),
+              (unsigned long long) vnm_rec_u64 (latency, "events_lost_kernel"),
+              (unsigned long long) vnm_rec_u64 (latency, "events_lost_rate_limit"),
+              (guint) vnm_rec_u64 (latency, "subscribers"));
+    }
+  else
+    printf (_("Latency probe:       not available: %s\n"), vnm_rec_str (latency, "reason"));
+  printf (_("kprobe/fentry stages: %s\n"), vnm_rec_str (latency, "extra_stages"));
+}
+
+static void
+print_probes (GVariant *probes)
+{
+  const gchar *headers[] = { "IFACE", "VM_NAME", "PROGRAM", "ATTACHED", "FLOWS", "EVICTED", "REASON" };
+  g_autoptr(VnmTable) table = vnm_table_new (G_N_ELEMENTS (headers), headers);
+  GVariantIter iter;
+  GVariant *rec;
+
+  printf (_("Probes:\n"));
+  g_variant_iter_init (&iter, probes);
+  while ((rec = g_variant_iter_next_value (&iter)))
+    {
+      gboolean attached = vnm_rec_bool (rec, "attached");
+      g_autofree gchar *program = g_strdup_printf ("%s %s", vnm_rec_str (rec, "program"),
+                                                   vnm_rec_str (rec, "hooks"));
+      g_autofree gchar *flows = attached ? g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                            vnm_rec_u64 (rec, "flows_active"))
+                                         : g_strdup ("-");
+      g_autofree gchar *evicted = attached ? g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                              vnm_rec_u64 (rec, "flows_evicted"))
+                                           : g_strdup ("-");
+      const gchar *iface = vnm_rec_str (rec, "iface");
+      const gchar *cells[] = { *iface ? iface : "-", vnm_rec_str (rec, "vm_name"), program,
+                               attached ? _("yes") : _("no"), flows, evicted,
+                               vnm_rec_str (rec, "reason") };
+      vnm_table_add_row (table, cells);
+      g_variant_unref (rec);
+    }
+  g_autofree gchar *text = vnm_table_render (table);
+  fputs (text, stdout);
+}
+
 int
 vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
 {
@@ -45,29 +172,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (json)
     {
-      GVariantBuilder b;
-      g_autoptr(GVariant) doc = NULL;
-
-      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&b, "{sv}", "version", g_variant_new_string (version));
-      g_variant_builder_add (&b, "{sv}", "libvirt_uri",
-                             g_variant_new_string (vnm_monitor1_get_libvirt_uri (proxy)));
-      g_variant_builder_add (&b, "{sv}", "libvirt_connected",
-                             g_variant_new_boolean (vnm_monitor1_get_libvirt_connected (proxy)));
-      g_variant_builder_add (&b, "{sv}", "interval_s",
-                             g_variant_new_double (vnm_monitor1_get_interval (proxy)));
-      g_variant_builder_add (&b, "{sv}", "interface_count",
-                             g_variant_new_uint32 (vnm_monitor1_get_interface_count (proxy)));
-      if (caps)
-        g_variant_builder_add (&b, "{sv}", "kernel_capabilities", caps);
-      if (flow_table)
-        g_variant_builder_add (&b, "{sv}", "flow_table", flow_table);
-      if (probes)
-        g_variant_builder_add (&b, "{sv}", "probes", probes);
-      if (latency)
-        g_variant_builder_add (&b, "{sv}", "latency", latency);
-      doc = g_variant_ref_sink (g_variant_builder_end (&b));
-      vnm_cli_print_json (doc);
+      print_json (proxy, version, caps, flow_table, probes, latency);
       return 0;
     }
 
@@ -78,94 +183,12 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
   printf (_("Interval:            %.1f s\n"), vnm_monitor1_get_interval (proxy));
   printf (_("Host interfaces:     %u\n"), vnm_monitor1_get_interface_count (proxy));
   if (caps)
-    {
-      GVariantIter iter;
-      const gchar *key;
-      GVariant *value;
-      g_autoptr(GString) yes = g_string_new (NULL);
-      g_autoptr(GString) no = g_string_new (NULL);
-      g_autofree const gchar **notes = NULL;
-
-      g_variant_iter_init (&iter, caps);
-      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-        {
-          if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-            g_string_append_printf (g_variant_get_boolean (value) ? yes : no, " %s", key);
-          g_variant_unref (value);
-        }
-      printf (_("Kernel offers:      %s\n"), yes->len ? yes->str : _(" nothing"));
-      printf (_("Kernel refuses:     %s\n"), no->len ? no->str : _(" nothing"));
-      if (g_variant_lookup (caps, "notes", "^a&s", &notes))
-        for (guint i = 0; notes[i]; i++)
-          printf ("  %s\n", notes[i]);
-    }
+    print_capabilities (caps);
   if (flow_table)
-    {
-      const gchar *reason = vnm_rec_str (flow_table, "reason");
-      if (vnm_rec_bool (flow_table, "available"))
-        {
-          printf (_("Flow probe:          %s, table of %u flows\n"),
-                  vnm_rec_str (flow_table, "program"), (guint) vnm_rec_u64 (flow_table, "size"));
-          if (vnm_rec_u64 (flow_table, "cache_slots"))
-            printf (_("Flow cache:          %u slots a CPU (UDP, ICMP)\n"),
-                    (guint) vnm_rec_u64 (flow_table, "cache_slots"));
-          else
-            printf (_("Flow cache:          off (the kernel refused it; every packet takes the table)\n"));
-          if (*vnm_rec_str (flow_table, "pin_status"))
-            printf (_("Flow maps:           %s\n"), vnm_rec_str (flow_table, "pin_status"));
-        }
-      else
-        printf (_("Flow probe:          not available: %s\n"), reason);
-    }
+    print_flow_table (flow_table);
   if (latency)
-    {
-      if (vnm_rec_bool (latency, "available"))
-        {
-          g_autofree const gchar **traced = NULL;
-          g_autofree gchar *names = NULL;
-          g_variant_lookup (latency, "traced", "^a&s", &traced);
-          names = traced && traced[0] ? g_strjoinv (", ", (gchar **) traced) : g_strdup (_("none"));
-          printf (_("Latency probe:       %s tracepoints; traced: %s%s\n"), vnm_rec_str (latency, "program"),
-                  vnm_rec_bool (latency, "all") ? _("every domain: ") : "", names);
-          printf (_("Slow-packet events:  %llu sent, %llu lost (ring full), %llu over the rate limit, %u listening\n"),
-                  (unsigned long long) vnm_rec_u64 (latency, "events_sent"),
-                  (unsigned long long) vnm_rec_u64 (latency, "events_lost_kernel"),
-                  (unsigned long long) vnm_rec_u64 (latency, "events_lost_rate_limit"),
-                  (guint) vnm_rec_u64 (latency, "subscribers"));
-        }
-      else
-        printf (_("Latency probe:       not available: %s\n"), vnm_rec_str (latency, "reason"));
-      printf (_("kprobe/fentry stages: %s\n"), vnm_rec_str (latency, "extra_stages"));
-    }
+    print_latency (latency);
   if (probes && g_variant_n_children (probes) > 0)
-    {
-      const gchar *headers[] = { "IFACE", "VM_NAME", "PROGRAM", "ATTACHED", "FLOWS", "EVICTED", "REASON" };
-      g_autoptr(VnmTable) table = vnm_table_new (G_N_ELEMENTS (headers), headers);
-      GVariantIter iter;
-      GVariant *rec;
-
-      printf (_("Probes:\n"));
-      g_variant_iter_init (&iter, probes);
-      while ((rec = g_variant_iter_next_value (&iter)))
-        {
-          gboolean attached = vnm_rec_bool (rec, "attached");
-          g_autofree gchar *program = g_strdup_printf ("%s %s", vnm_rec_str (rec, "program"),
-                                                       vnm_rec_str (rec, "hooks"));
-          g_autofree gchar *flows = attached ? g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                                                vnm_rec_u64 (rec, "flows_active"))
-                                             : g_strdup ("-");
-          g_autofree gchar *evicted = attached ? g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                                                  vnm_rec_u64 (rec, "flows_evicted"))
-                                               : g_strdup ("-");
-          const gchar *iface = vnm_rec_str (rec, "iface");
-          const gchar *cells[] = { *iface ? iface : "-", vnm_rec_str (rec, "vm_name"), program,
-                                   attached ? _("yes") : _("no"), flows, evicted,
-                                   vnm_rec_str (rec, "reason") };
-          vnm_table_add_row (table, cells);
-          g_variant_unref (rec);
-        }
-      g_autofree gchar *text = vnm_table_render (table);
-      fputs (text, stdout);
-    }
+    print_probes (probes);
   return 0;
 }

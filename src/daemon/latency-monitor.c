@@ -428,86 +428,80 @@ parse_mac (const gchar *text, guint8 out[6])
   return TRUE;
 }
 
-void
-vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
+/* What reconcile wants the probe to hold. */
+typedef struct {
+  VnmLatencyMonitor *m;
+  GHashTable *devices;      /* ifindex -> Device* */
+  GHashTable *rx_masters;   /* bridges of the VM netdevs traced for rx */
+  GHashTable *macs;         /* guint64* MAC key -> ifindex */
+  gboolean traced;
+} Wanted;
+
+static void
+want_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink *link,
+              gpointer user_data)
 {
-  g_autoptr(GHashTable) want = NULL;
-  g_autoptr(GHashTable) rx_masters = NULL;
-  g_autoptr(GHashTable) want_macs = NULL;
-  g_autoptr(GPtrArray) domains = NULL;
-  g_autoptr(GError) error = NULL;
-  GHashTableIter it;
-  gpointer key, value;
-  gboolean traced = FALSE;
+  Wanted *w = user_data;
+  const Setting *s = setting_for (w->m, d->uuid);
+  Device *dev = g_new0 (Device, 1);
 
-  if (!m->probe)
-    return;
-  want = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
-  rx_masters = g_hash_table_new (NULL, NULL);
-  want_macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  domains = vnm_registry_list (m->registry);
-  for (guint i = 0; i < domains->len; i++)
+  dev->uuid = g_strdup (d->uuid);
+  dev->name = g_strdup (link->name);
+  dev->dev.flags = VNM_DEV_VM;
+  if (parse_mac (iface->mac, dev->dev.mac))
     {
-      const VnmDomain *d = g_ptr_array_index (domains, i);
-      const Setting *s = setting_for (m, d->uuid);
-      VnmDomainSettings eff;
-
-      /* Monitoring off: neither latency nor drops for this domain. */
-      vnm_link_table_effective_settings (m->links, d, &eff);
-      if (!eff.monitoring)
-        continue;
-      for (guint j = 0; j < d->interfaces->len; j++)
-        {
-          const VnmDomainInterface *iface = g_ptr_array_index (d->interfaces, j);
-          const VnmLink *link;
-          Device *dev;
-
-          if (!*iface->target_dev || !(link = vnm_link_table_lookup_iface (m->links, iface)))
-            continue;
-          dev = g_new0 (Device, 1);
-          dev->uuid = g_strdup (d->uuid);
-          dev->name = g_strdup (link->name);
-          dev->dev.flags = VNM_DEV_VM;
-          if (parse_mac (iface->mac, dev->dev.mac))
-            {
-              guint64 *k = g_new (guint64, 1);
-              *k = vnm_lat_mac_key (dev->dev.mac);
-              g_hash_table_insert (want_macs, k, GINT_TO_POINTER (link->ifindex));
-            }
-          if (s && (s->s.tx || s->s.rx))
-            {
-              dev->dev.flags |= (s->s.tx ? VNM_DEV_TRACE_TX : 0) | (s->s.rx ? VNM_DEV_TRACE_RX : 0);
-              if (m->listening)
-                dev->dev.flags |= VNM_DEV_EVENTS;
-              dev->dev.threshold_ns = s->s.threshold_ns;
-              dev->dev.filter = s->s.filter;
-              dev->generation = g_strdup_printf ("%s/%" G_GINT64_FORMAT, d->uuid, s->since_us);
-              traced = TRUE;
-              if (s->s.rx && link->master_ifindex)
-                g_hash_table_add (rx_masters, GINT_TO_POINTER (link->master_ifindex));
-            }
-          g_hash_table_replace (want, GINT_TO_POINTER (link->ifindex), dev);
-        }
+      guint64 *k = g_new (guint64, 1);
+      *k = vnm_lat_mac_key (dev->dev.mac);
+      g_hash_table_insert (w->macs, k, GINT_TO_POINTER (link->ifindex));
     }
-  /* The other ports of a traced VM's bridge start its rx paths. */
-  for (guint i = 0; i < vnm_link_table_size (m->links); i++)
+  if (s && (s->s.tx || s->s.rx))
     {
-      const VnmLink *link = vnm_link_table_index (m->links, i);
+      dev->dev.flags |= (s->s.tx ? VNM_DEV_TRACE_TX : 0) | (s->s.rx ? VNM_DEV_TRACE_RX : 0);
+      if (w->m->listening)
+        dev->dev.flags |= VNM_DEV_EVENTS;
+      dev->dev.threshold_ns = s->s.threshold_ns;
+      dev->dev.filter = s->s.filter;
+      dev->generation = g_strdup_printf ("%s/%" G_GINT64_FORMAT, d->uuid, s->since_us);
+      w->traced = TRUE;
+      if (s->s.rx && link->master_ifindex)
+        g_hash_table_add (w->rx_masters, GINT_TO_POINTER (link->master_ifindex));
+    }
+  g_hash_table_replace (w->devices, GINT_TO_POINTER (link->ifindex), dev);
+}
+
+/* The other ports of a traced VM's bridge start its rx paths. */
+static void
+want_rx_feeders (Wanted *w)
+{
+  VnmLinkTable *links = w->m->links;
+
+  for (guint i = 0; i < vnm_link_table_size (links); i++)
+    {
+      const VnmLink *link = vnm_link_table_index (links, i);
       Device *dev;
 
       if (!link->master_ifindex ||
-          !g_hash_table_contains (rx_masters, GINT_TO_POINTER (link->master_ifindex)))
+          !g_hash_table_contains (w->rx_masters, GINT_TO_POINTER (link->master_ifindex)))
         continue;
-      if (!(dev = g_hash_table_lookup (want, GINT_TO_POINTER (link->ifindex))))
+      if (!(dev = g_hash_table_lookup (w->devices, GINT_TO_POINTER (link->ifindex))))
         {
           dev = g_new0 (Device, 1);
           dev->name = g_strdup (link->name);
-          g_hash_table_insert (want, GINT_TO_POINTER (link->ifindex), dev);
+          g_hash_table_insert (w->devices, GINT_TO_POINTER (link->ifindex), dev);
         }
       dev->dev.flags |= VNM_DEV_FEEDER;
     }
+}
 
-  /* Remove what is no longer wanted, then write what changed. */
+/* Removes from the probe what is no longer wanted, then writes what
+ * changed; @want's entries move into m->devices. */
+static void
+apply_devices (VnmLatencyMonitor *m, GHashTable *want)
+{
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
   g_hash_table_iter_init (&it, m->devices);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
@@ -557,7 +551,16 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
       g_hash_table_iter_steal (&it);
       g_hash_table_replace (m->devices, key, now);
     }
-  /* MACs of the guests, for drops seen on other devices. */
+}
+
+/* MACs of the guests, for drops seen on other devices. */
+static void
+apply_macs (VnmLatencyMonitor *m, GHashTable *want_macs)
+{
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
   g_hash_table_iter_init (&it, m->macs);
   while (g_hash_table_iter_next (&it, &key, &value))
     if (g_hash_table_lookup (want_macs, key) != value)
@@ -577,9 +580,30 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
             g_clear_error (&error);
           }
       }
+}
 
-  if (vnm_latency_probe_tracing (m->probe) != traced &&
-      !vnm_latency_probe_set_tracing (m->probe, traced, &error))
+void
+vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
+{
+  g_autoptr(GHashTable) devices = NULL;
+  g_autoptr(GHashTable) rx_masters = NULL;
+  g_autoptr(GHashTable) macs = NULL;
+  g_autoptr(GError) error = NULL;
+  Wanted want;
+
+  if (!m->probe)
+    return;
+  devices = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
+  rx_masters = g_hash_table_new (NULL, NULL);
+  macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  want = (Wanted) { m, devices, rx_masters, macs, FALSE };
+  /* Monitoring off: neither latency nor drops for a domain. */
+  vnm_link_table_foreach_vm_link (m->links, want_vm_link, &want);
+  want_rx_feeders (&want);
+  apply_devices (m, devices);
+  apply_macs (m, macs);
+  if (vnm_latency_probe_tracing (m->probe) != want.traced &&
+      !vnm_latency_probe_set_tracing (m->probe, want.traced, &error))
     g_warning ("%s", error->message);
   save_drop_devices (m);
 }

@@ -56,22 +56,39 @@ check_values (VnmOptions *o, GError **error)
   return TRUE;
 }
 
-gboolean
-vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_config,
-                   GError **error)
+/* What the command line gives as text, checked after parsing. */
+typedef struct {
+  gchar *latency_programs;
+  gchar *probe_attach;
+  gchar *interval;
+} CommandLineText;
+
+static void
+command_line_text_clear (CommandLineText *text)
+{
+  g_free (text->latency_programs);
+  g_free (text->probe_attach);
+  g_free (text->interval);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommandLineText, command_line_text_clear)
+
+/* Runs GOption over a copy of @argv into @o and @text; @args keeps what it
+ * left. */
+static gboolean
+parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **argv,
+                    const gchar *default_config, GStrv *args_out, GError **error)
 {
   g_autoptr(GOptionContext) octx = NULL;
   g_autofree gchar *config_help = NULL;
-  g_autofree gchar *latency_programs = NULL;
-  g_autofree gchar *probe_attach = NULL;
-  g_autofree gchar *interval = NULL;
-  gboolean listen_given;
-  VnmConfig config = { 0 };
   g_auto(GStrv) args = NULL;
+  gchar **latency_programs = &text->latency_programs;
+  gchar **probe_attach = &text->probe_attach;
+  gchar **interval = &text->interval;
   GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
-    { "interval", 'i', 0, G_OPTION_ARG_STRING, &interval,
+    { "interval", 'i', 0, G_OPTION_ARG_STRING, interval,
       N_("Sampling interval in seconds (default: 1)"), N_("SEC") },
     { "system", 0, 0, G_OPTION_ARG_NONE, &o->system_bus,
       N_("Use the system bus (the default; honours DBUS_SYSTEM_BUS_ADDRESS)"), NULL },
@@ -91,9 +108,9 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
       N_("VM netdevs with latency histograms at once, 66 KiB of kernel memory each (default: 128)"), N_("N") },
     { "latency-events-rate", 0, 0, G_OPTION_ARG_INT, &o->latency_events_rate,
       N_("Slow-packet events passed to clients per second at most; the rest are counted as lost (default: 1000)"), N_("N") },
-    { "latency-programs", 0, 0, G_OPTION_ARG_STRING, &latency_programs,
+    { "latency-programs", 0, 0, G_OPTION_ARG_STRING, latency_programs,
       N_("Tracepoint programs of the latency probe: tp_btf, raw_tp or auto (default: auto, tp_btf where the kernel allows it)"), N_("KIND") },
-    { "probe-attach", 0, 0, G_OPTION_ARG_STRING, &probe_attach,
+    { "probe-attach", 0, 0, G_OPTION_ARG_STRING, probe_attach,
       N_("How probes hook a device: tcx, tc-clsact or auto (default: auto, tcx where the kernel has it)"),
       N_("MODE") },
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->state_dir,
@@ -106,15 +123,6 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
     { "version", 0, 0, G_OPTION_ARG_NONE, &o->version, N_("Print the version and exit"), NULL },
     { NULL }
   };
-
-  memset (o, 0, sizeof *o);
-  o->flow_table_size = VNM_FLOW_TABLE_DEFAULT;
-  o->flow_idle_timeout_s = VNM_FLOW_IDLE_TIMEOUT_DEFAULT_S;
-  o->latency_threshold_us = G_MININT;  /* not given */
-  o->latency_devices = VNM_LATENCY_DEVICES_DEFAULT;
-  o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
-  o->probe_attach = VNM_PROBE_ATTACH_AUTO;
-  vnm_domain_settings_init (&config.domains);
 
   /* The default file's path is the build's, so its help is made here. */
   config_help = g_strdup_printf (_("Read defaults from FILE (default: %s, when it exists)"),
@@ -137,8 +145,18 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
     args[i] = g_strdup (argv[i]);
   if (!g_option_context_parse_strv (octx, &args, error))
     return FALSE;
-  if (o->version)
-    return TRUE;
+  *args_out = g_steal_pointer (&args);
+  return TRUE;
+}
+
+/* The values given as text, and what does not go together. */
+static gboolean
+check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GError **error)
+{
+  const gchar *latency_programs = text->latency_programs;
+  const gchar *probe_attach = text->probe_attach;
+  const gchar *interval = text->interval;
+
   if (g_strv_length (args) > 1)
     return usage_error (error, _("unexpected argument '%s'."), args[1]);
   if ((o->system_bus + o->session_bus + (o->bus_address != NULL)) > 1)
@@ -159,28 +177,38 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
       if (!*interval || *end)
         return usage_error (error, _("--interval: '%s' is not a number of seconds."), interval);
     }
-  listen_given = o->metrics_listen != NULL;
+  return TRUE;
+}
+
+/* Fills what the command line left out from @config (the file) or the
+ * built-in defaults, then checks every value. */
+static gboolean
+merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
+              const gchar *default_config, GError **error)
+{
+  gboolean listen_given = o->metrics_listen != NULL;
+
   /* Without --config, the installed defaults apply when the file exists. */
   if (!o->config_file && default_config && g_file_test (default_config, G_FILE_TEST_EXISTS))
     o->config_file = g_strdup (default_config);
-  if (o->config_file && !vnm_config_load (o->config_file, &config, error))
+  if (o->config_file && !vnm_config_load (o->config_file, config, error))
     return FALSE;
   /* The command line wins over the file. */
   if (!o->uri)
-    o->uri = g_steal_pointer (&config.uri);
+    o->uri = g_steal_pointer (&config->uri);
   if (!o->uri)
     o->uri = g_strdup (VNM_DEFAULT_LIBVIRT_URI);
   if (!o->metrics_listen)
-    o->metrics_listen = g_steal_pointer (&config.metrics_listen);
+    o->metrics_listen = g_steal_pointer (&config->metrics_listen);
   if (!interval)
-    o->interval_s = config.interval != 0 ? config.interval : VNM_INTERVAL_DEFAULT_S;
+    o->interval_s = config->interval != 0 ? config->interval : VNM_INTERVAL_DEFAULT_S;
   if (o->latency_threshold_us == G_MININT)
-    o->latency_threshold_us = config.domains.latency_threshold_us >= 0
-                              ? (gint) config.domains.latency_threshold_us
+    o->latency_threshold_us = config->domains.latency_threshold_us >= 0
+                              ? (gint) config->domains.latency_threshold_us
                               : VNM_LATENCY_THRESHOLD_DEFAULT_US;
   if (!check_values (o, error))
     {
-      vnm_config_clear (&config);
+      vnm_config_clear (config);
       return FALSE;
     }
   if (o->metrics_listen)
@@ -191,7 +219,7 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
 
       if (!vnm_listen_address_parse (o->metrics_listen, &host, &port, &local))
         {
-          vnm_config_clear (&config);
+          vnm_config_clear (config);
           if (listen_given)
             return usage_error (error, "--metrics-listen: %s", local->message);
           return usage_error (error, _("metrics-listen= in %s: %s"), o->config_file, local->message);
@@ -207,14 +235,40 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
 
   /* Where a domain's <metadata> is silent: the file's [domains], else the
    * command line's. */
-  o->defaults.monitoring = config.domains.monitoring >= 0 ? config.domains.monitoring : 1;
-  o->defaults.latency = config.domains.latency >= 0 ? config.domains.latency : 0;
+  o->defaults.monitoring = config->domains.monitoring >= 0 ? config->domains.monitoring : 1;
+  o->defaults.latency = config->domains.latency >= 0 ? config->domains.latency : 0;
   o->defaults.latency_threshold_us = o->latency_threshold_us;
-  o->defaults.flow_table_size = config.domains.flow_table_size >= 0
-                                ? MIN (config.domains.flow_table_size, o->flow_table_size)
+  o->defaults.flow_table_size = config->domains.flow_table_size >= 0
+                                ? MIN (config->domains.flow_table_size, o->flow_table_size)
                                 : o->flow_table_size;
-  vnm_config_clear (&config);
+  vnm_config_clear (config);
   return TRUE;
+}
+
+gboolean
+vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_config,
+                   GError **error)
+{
+  g_auto(CommandLineText) text = { 0 };
+  g_auto(GStrv) args = NULL;
+  VnmConfig config = { 0 };
+
+  memset (o, 0, sizeof *o);
+  o->flow_table_size = VNM_FLOW_TABLE_DEFAULT;
+  o->flow_idle_timeout_s = VNM_FLOW_IDLE_TIMEOUT_DEFAULT_S;
+  o->latency_threshold_us = G_MININT;  /* not given */
+  o->latency_devices = VNM_LATENCY_DEVICES_DEFAULT;
+  o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
+  o->probe_attach = VNM_PROBE_ATTACH_AUTO;
+  vnm_domain_settings_init (&config.domains);
+
+  if (!parse_command_line (o, &text, argc, argv, default_config, &args, error))
+    return FALSE;
+  if (o->version)
+    return TRUE;
+  if (!check_command_line (o, &text, args, error))
+    return FALSE;
+  return merge_config (o, &config, text.interval, default_config, error);
 }
 
 void
