@@ -7,13 +7,20 @@
 #include "client.h"
 #include "vnm-i18n.h"
 
-static const gchar *counter_keys[] = {
-  "rx_bytes", "rx_packets", "rx_errs", "rx_drop",
-  "tx_bytes", "tx_packets", "tx_errs", "tx_drop",
+/* The text output prints the counters under virsh's names, so that
+ * scripts written for `virsh domifstat` read it; --json has the record's
+ * keys (rx_errors, rx_drops, ...). */
+static const struct {
+  const gchar *virsh_name, *key;
+} counters[] = {
+  { "rx_bytes", "rx_bytes" }, { "rx_packets", "rx_packets" },
+  { "rx_errs", "rx_errors" }, { "rx_drop", "rx_drops" },
+  { "tx_bytes", "tx_bytes" }, { "tx_packets", "tx_packets" },
+  { "tx_errs", "tx_errors" }, { "tx_drop", "tx_drops" },
 };
 static const gchar *rate_keys[] = {
   "rx_mbps", "tx_mbps", "rx_pps", "tx_pps",
-  "rx_errs_ps", "tx_errs_ps", "rx_drops_ps", "tx_drops_ps",
+  "rx_errors_ps", "tx_errors_ps", "rx_drops_ps", "tx_drops_ps",
 };
 
 int
@@ -67,9 +74,9 @@ vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv)
     {
       const gchar *name = vnm_rec_str (rec, "iface");
 
-      for (guint i = 0; i < G_N_ELEMENTS (counter_keys); i++)
-        printf ("%s %s %" G_GUINT64_FORMAT "\n", name, counter_keys[i],
-                vnm_rec_u64 (rec, counter_keys[i]));
+      for (guint i = 0; i < G_N_ELEMENTS (counters); i++)
+        printf ("%s %s %" G_GUINT64_FORMAT "\n", name, counters[i].virsh_name,
+                vnm_rec_u64 (rec, counters[i].key));
       for (guint i = 0; i < G_N_ELEMENTS (rate_keys); i++)
         printf ("%s %s %.3f\n", name, rate_keys[i], vnm_rec_double (rec, rate_keys[i]));
       printf ("\n");

@@ -64,10 +64,10 @@ vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv)
   g_variant_iter_init (&it, drops);
   while ((rec = g_variant_iter_next_value (&it)))
     {
-      g_autofree gchar *n = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "count"));
+      g_autofree gchar *n = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "packets"));
       const gchar *cells[] = { vnm_rec_str (rec, "iface"), vnm_rec_str (rec, "direction"),
                                vnm_rec_str (rec, "reason"), n };
-      total += vnm_rec_u64 (rec, "count");
+      total += vnm_rec_u64 (rec, "packets");
       vnm_table_add_row (table, cells);
       g_variant_unref (rec);
     }

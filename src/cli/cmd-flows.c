@@ -21,7 +21,7 @@ format_us (gdouble us, guint64 samples)
 int
 vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
 {
-  static const gchar *const directions[] = { "in", "out", NULL };
+  static const gchar *const initiators[] = { "vm", "remote", NULL };
   static const gchar *const protos[] = { "tcp", "udp", "icmp", NULL };
   static const gchar *const bys[] = { "flow", "remote", "remote-port", "local-port", NULL };
   static const gchar *const sorts[] = { "bytes", "rtt", "retrans", "conns", NULL };
@@ -34,8 +34,8 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
   gboolean json = opts->json;
   guint64 top = 0;
   const GOptionEntry entries[] = {
-    { "direction", 'd', 0, G_OPTION_ARG_STRING, &direction,
-      N_("Only flows opened by the remote (in) or by the VM (out)"), N_("in|out") },
+    { "initiator", 0, 0, G_OPTION_ARG_STRING, &direction,
+      N_("Only flows opened by the VM or by the remote end"), N_("vm|remote") },
     { "proto", 'p', 0, G_OPTION_ARG_STRING, &proto, N_("Only this protocol"), N_("tcp|udp|icmp") },
     { "by", 'b', 0, G_OPTION_ARG_STRING, &by,
       N_("Group by flow, remote address, remote address and port (default) or local port"),
@@ -47,7 +47,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  const gchar *headers[] = { "REMOTE", "PORT", "LOCAL", "LPORT", "PROTO", "DIR", "TX", "RX",
+  const gchar *headers[] = { "REMOTE", "PORT", "LOCAL", "LPORT", "PROTO", "OPENED", "TX", "RX",
                              "RTT", "JITTER", "CONNS", "CLOSED", "RESETS", "RETRANS" };
   GVariantBuilder options;
   GVariantIter iter;
@@ -57,8 +57,8 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
   g_option_context_set_summary (octx,
     _("Show who a domain talks to, from the flow probe on its host devices.\n"
       "The VM's view: LOCAL is the VM, TX is what it sent, RX what it received\n"
-      "(L4 payload bytes). DIR is who opened the flow: out = the VM, in = the\n"
-      "remote. RTT is the TCP round trip the VM sees beyond the host (handshake\n"
+      "(L4 payload bytes). OPENED is who opened the flow: vm, or remote (the\n"
+      "other end). RTT is the TCP round trip the VM sees beyond the host (handshake\n"
       "and timestamps), JITTER the mean change between consecutive samples.\n"
       "Flows that ended (idle, or the VM stopped) are kept for 15 minutes."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
@@ -75,7 +75,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       return VNM_EXIT_USAGE;
     }
   if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN) ||
-      !vnm_cli_check_choice ("direction", direction, directions) ||
+      !vnm_cli_check_choice ("initiator", direction, initiators) ||
       !vnm_cli_check_choice ("proto", proto, protos) ||
       !vnm_cli_check_choice ("by", by, bys) ||
       !vnm_cli_check_choice ("sort", sort, sorts) ||
@@ -86,7 +86,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
 
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (direction)
-    g_variant_builder_add (&options, "{sv}", "direction", g_variant_new_string (direction));
+    g_variant_builder_add (&options, "{sv}", "initiator", g_variant_new_string (direction));
   if (proto)
     g_variant_builder_add (&options, "{sv}", "proto", g_variant_new_string (proto));
   if (by)
@@ -118,12 +118,12 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       g_autofree gchar *rtt = format_us (vnm_rec_double (rec, "rtt_avg_us"), vnm_rec_u64 (rec, "rtt_samples"));
       g_autofree gchar *jitter = format_us (vnm_rec_double (rec, "jitter_us"),
                                             vnm_rec_u64 (rec, "rtt_samples") > 1);
-      g_autofree gchar *conns = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "conns_opened"));
-      g_autofree gchar *closed = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "conns_closed"));
-      g_autofree gchar *resets = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "resets"));
-      g_autofree gchar *retrans = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "retrans"));
+      g_autofree gchar *conns = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_conns_opened"));
+      g_autofree gchar *closed = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_conns_closed"));
+      g_autofree gchar *resets = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_resets"));
+      g_autofree gchar *retrans = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_retrans"));
       const gchar *cells[] = { *remote ? remote : "*", port_s, *local ? local : "*", lport_s,
-                               vnm_rec_str (rec, "proto"), vnm_rec_str (rec, "direction"),
+                               vnm_rec_str (rec, "proto"), vnm_rec_str (rec, "initiator"),
                                tx, rx, rtt, jitter, conns, closed, resets, retrans };
       vnm_table_add_row (table, cells);
       g_variant_unref (rec);

@@ -98,8 +98,8 @@ vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv)
       g_autofree gchar *tx_mbps = vnm_format_rate (vnm_rec_double (rec, "tx_mbps"));
       g_autofree gchar *rx_pps = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_pps"));
       g_autofree gchar *tx_pps = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_pps"));
-      g_autofree gchar *rx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errs_ps"));
-      g_autofree gchar *tx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errs_ps"));
+      g_autofree gchar *rx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errors_ps"));
+      g_autofree gchar *tx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errors_ps"));
       const gchar *cells[] = { vnm_rec_str (rec, "iface"), vnm_rec_str (rec, "state"),
                                rx_mbps, tx_mbps, rx_pps, tx_pps, rx_err, tx_err,
                                vnm_rec_str (rec, "vm_id"), vnm_rec_str (rec, "vm_name") };

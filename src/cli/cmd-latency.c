@@ -143,7 +143,7 @@ show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *if
   GVariantBuilder options;
   GVariantIter it;
   GVariant *row;
-  const gchar *headers[] = { "DIR", "STAGE", "COUNT", "MIN", "MEAN", "P50", "P90", "P99",
+  const gchar *headers[] = { "DIR", "STAGE", "PACKETS", "MIN", "MEAN", "P50", "P90", "P99",
                              "P99.9", "MAX" };
 
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
@@ -183,7 +183,7 @@ show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *if
   g_variant_iter_init (&it, stages);
   while ((row = g_variant_iter_next_value (&it)))
     {
-      guint64 n = vnm_rec_u64 (row, "count");
+      guint64 n = vnm_rec_u64 (row, "packets");
       g_autofree gchar *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
       g_autofree gchar *min = n ? format_us (vnm_rec_double (row, "min_us")) : NULL;
       g_autofree gchar *mean = n ? format_us (vnm_rec_double (row, "mean_us")) : NULL;
@@ -209,8 +209,8 @@ show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *if
       g_autofree gchar *p99 = format_us (vnm_rec_double (row, "p99_us"));
       if (hist)
         g_print (_("\n%s %s (%llu packets)\n"), vnm_rec_str (row, "direction"),
-                 stage_label (vnm_rec_str (row, "stage")), (unsigned long long) vnm_rec_u64 (row, "count"));
-      else if (vnm_rec_u64 (row, "count"))
+                 stage_label (vnm_rec_str (row, "stage")), (unsigned long long) vnm_rec_u64 (row, "packets"));
+      else if (vnm_rec_u64 (row, "packets"))
         g_print ("%s %-16s P50=%s P90=%s P99=%s\n", vnm_rec_str (row, "direction"),
                  vnm_rec_str (row, "stage"), p50, p90, p99);
       if (hist)

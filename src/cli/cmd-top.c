@@ -186,8 +186,8 @@ draw_interfaces (Top *top, gint first_y, gint height)
       g_autofree gchar *tx = vnm_format_rate (vnm_rec_double (rec, "tx_mbps"));
       g_autofree gchar *rxp = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_pps"));
       g_autofree gchar *txp = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_pps"));
-      g_autofree gchar *rxe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errs_ps"));
-      g_autofree gchar *txe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errs_ps"));
+      g_autofree gchar *rxe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errors_ps"));
+      g_autofree gchar *txe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errors_ps"));
       const gchar *vmid = vnm_rec_str (rec, "vm_id");
       g_autofree gchar *line = g_strdup_printf (ROW_FORMAT, vnm_rec_str (rec, "iface"),
                                                 vnm_rec_str (rec, "state"), rx, tx, rxp, txp, rxe, txe,
@@ -219,8 +219,8 @@ draw_flows (Top *top, gint first_y, gint height)
       g_autofree gchar *line = g_strdup_printf ("%-39.39s %11s %11s %9s %9s %6" G_GUINT64_FORMAT
                                                 " %7" G_GUINT64_FORMAT,
                                                 vnm_rec_str (rec, "remote_ip"), sent, recv, rtt_s, jit_s,
-                                                vnm_rec_u64 (rec, "conns_opened"),
-                                                vnm_rec_u64 (rec, "retrans"));
+                                                vnm_rec_u64 (rec, "tcp_conns_opened"),
+                                                vnm_rec_u64 (rec, "tcp_retrans"));
       draw_line (first_y + 1 + i, line, A_NORMAL);
     }
 }

@@ -296,8 +296,8 @@
         { key: "tx_mbps", label: _("TX"), numeric: true, cell: r => ({ text: fmtMbps(r.tx_mbps), value: r.tx_mbps }) },
         { key: "rx_pps", label: _("RX pkt/s"), numeric: true, cell: r => ({ text: fmtRate(r.rx_pps), value: r.rx_pps }) },
         { key: "tx_pps", label: _("TX pkt/s"), numeric: true, cell: r => ({ text: fmtRate(r.tx_pps), value: r.tx_pps }) },
-        { key: "rx_errs_ps", label: _("RX err/s"), numeric: true, cell: r => ({ text: fmtRate(r.rx_errs_ps), value: r.rx_errs_ps }) },
-        { key: "tx_errs_ps", label: _("TX err/s"), numeric: true, cell: r => ({ text: fmtRate(r.tx_errs_ps), value: r.tx_errs_ps }) },
+        { key: "rx_errors_ps", label: _("RX err/s"), numeric: true, cell: r => ({ text: fmtRate(r.rx_errors_ps), value: r.rx_errors_ps }) },
+        { key: "tx_errors_ps", label: _("TX err/s"), numeric: true, cell: r => ({ text: fmtRate(r.tx_errors_ps), value: r.tx_errors_ps }) },
         { key: "rx_drops_ps", label: _("RX drop/s"), numeric: true, cell: r => ({ text: fmtRate(r.rx_drops_ps), value: r.rx_drops_ps }) },
         { key: "tx_drops_ps", label: _("TX drop/s"), numeric: true, cell: r => ({ text: fmtRate(r.tx_drops_ps), value: r.tx_drops_ps }) },
     ];
@@ -369,12 +369,12 @@
         { key: "state", label: _("State"), cell: r => ({ text: r.state || (r.no_stats_reason ? _("no host device") : "–"), value: r.state, title: r.no_stats_reason }) },
         { key: "rx_bytes", label: _("RX bytes"), numeric: true, cell: r => ({ text: r.has ? fmtBytes(r.rx_bytes) : "–", value: r.rx_bytes, title: r.has ? String(r.rx_bytes) : undefined }) },
         { key: "rx_packets", label: _("RX packets"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.rx_packets, 0) : "–", value: r.rx_packets }) },
-        { key: "rx_errs", label: _("RX errors"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.rx_errs, 0) : "–", value: r.rx_errs }) },
-        { key: "rx_drop", label: _("RX drops"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.rx_drop, 0) : "–", value: r.rx_drop }) },
+        { key: "rx_errors", label: _("RX errors"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.rx_errors, 0) : "–", value: r.rx_errors }) },
+        { key: "rx_drops", label: _("RX drops"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.rx_drops, 0) : "–", value: r.rx_drops }) },
         { key: "tx_bytes", label: _("TX bytes"), numeric: true, cell: r => ({ text: r.has ? fmtBytes(r.tx_bytes) : "–", value: r.tx_bytes, title: r.has ? String(r.tx_bytes) : undefined }) },
         { key: "tx_packets", label: _("TX packets"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.tx_packets, 0) : "–", value: r.tx_packets }) },
-        { key: "tx_errs", label: _("TX errors"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.tx_errs, 0) : "–", value: r.tx_errs }) },
-        { key: "tx_drop", label: _("TX drops"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.tx_drop, 0) : "–", value: r.tx_drop }) },
+        { key: "tx_errors", label: _("TX errors"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.tx_errors, 0) : "–", value: r.tx_errors }) },
+        { key: "tx_drops", label: _("TX drops"), numeric: true, cell: r => ({ text: r.has ? fmtNumber(r.tx_drops, 0) : "–", value: r.tx_drops }) },
         { key: "rx_mbps", label: _("RX rate"), numeric: true, cell: r => ({ text: r.has ? fmtMbps(r.rx_mbps) : "–", value: r.rx_mbps }) },
         { key: "tx_mbps", label: _("TX rate"), numeric: true, cell: r => ({ text: r.has ? fmtMbps(r.tx_mbps) : "–", value: r.tx_mbps }) },
     ];
@@ -383,20 +383,20 @@
         { key: "remote", label: _("IP/port"), cell: r => ({ text: endpoint(r.remote_ip, r.remote_port, r.proto), value: endpoint(r.remote_ip, r.remote_port, r.proto) }) },
         { key: "local_port", label: _("Local port"), cell: r => ({ text: r.proto === "icmp" ? "–" : r.local_port >= 0 ? String(r.local_port) : "*", value: r.local_port }) },
         { key: "proto", label: _("Protocol"), cell: r => ({ text: r.proto.toUpperCase(), value: r.proto }) },
-        { key: "direction", label: _("Direction"), cell: r => ({ text: directionText(r.direction), value: r.direction }) },
+        { key: "initiator", label: _("Opened by"), cell: r => ({ text: initiatorText(r.initiator), value: r.initiator }) },
         { key: "tx_bytes", label: _("Sent"), numeric: true, cell: r => ({ text: fmtBytes(r.tx_bytes), value: r.tx_bytes, title: String(r.tx_bytes) }) },
         { key: "rx_bytes", label: _("Received"), numeric: true, cell: r => ({ text: fmtBytes(r.rx_bytes), value: r.rx_bytes, title: String(r.rx_bytes) }) },
         { key: "rtt_avg_us", label: _("TCP delay"), numeric: true, cell: r => ({ text: fmtUs(r.rtt_avg_us, r.rtt_samples), value: r.rtt_avg_us, title: r.rtt_samples ? cockpit.format(_("min $0, max $1, $2 samples"), fmtUs(r.rtt_min_us), fmtUs(r.rtt_max_us), r.rtt_samples) : undefined }) },
         { key: "jitter_us", label: _("Jitter"), numeric: true, cell: r => ({ text: fmtUs(r.jitter_us, r.rtt_samples), value: r.jitter_us }) },
-        { key: "conns_opened", label: _("Connections"), numeric: true, cell: r => ({ text: r.proto === "tcp" ? fmtNumber(r.conns_opened, 0) : "–", value: r.conns_opened }) },
-        { key: "retrans", label: _("Retransmissions"), numeric: true, cell: r => ({ text: r.proto === "tcp" ? fmtNumber(r.retrans, 0) : "–", value: r.retrans }) },
-        { key: "conns_closed", label: _("Closures"), numeric: true, cell: r => ({ text: r.proto === "tcp" ? fmtNumber(r.conns_closed, 0) : "–", value: r.conns_closed, title: r.proto === "tcp" ? cockpit.format(_("$0 reset"), r.resets) : undefined }) },
+        { key: "tcp_conns_opened", label: _("Connections"), numeric: true, cell: r => ({ text: r.proto === "tcp" ? fmtNumber(r.tcp_conns_opened, 0) : "–", value: r.tcp_conns_opened }) },
+        { key: "tcp_retrans", label: _("Retransmissions"), numeric: true, cell: r => ({ text: r.proto === "tcp" ? fmtNumber(r.tcp_retrans, 0) : "–", value: r.tcp_retrans }) },
+        { key: "tcp_conns_closed", label: _("Closures"), numeric: true, cell: r => ({ text: r.proto === "tcp" ? fmtNumber(r.tcp_conns_closed, 0) : "–", value: r.tcp_conns_closed, title: r.proto === "tcp" ? cockpit.format(_("$0 reset"), r.tcp_resets) : undefined }) },
     ];
 
     const latencyColumns = [
         { key: "direction", label: _("Direction"), cell: r => ({ text: r.direction === "tx" ? _("from the VM") : _("to the VM"), value: r.direction }) },
         { key: "stage", label: _("Stage"), cell: r => ({ text: stageText(r.stage), value: r.stage }) },
-        { key: "count", label: _("Packets"), numeric: true, cell: r => ({ text: fmtNumber(r.count, 0), value: r.count }) },
+        { key: "packets", label: _("Packets"), numeric: true, cell: r => ({ text: fmtNumber(r.packets, 0), value: r.packets }) },
         { key: "min_us", label: _("Min"), numeric: true, cell: r => ({ text: fmtUs(r.min_us), value: r.min_us }) },
         { key: "p50_us", label: "P50", numeric: true, cell: r => ({ text: fmtUs(r.p50_us), value: r.p50_us }) },
         { key: "p90_us", label: "P90", numeric: true, cell: r => ({ text: fmtUs(r.p90_us), value: r.p90_us }) },
@@ -409,7 +409,7 @@
         { key: "reason", label: _("Reason"), cell: r => ({ text: r.reason, value: r.reason, title: String(r.reason_code) }) },
         { key: "direction", label: _("Direction"), cell: r => ({ text: r.direction === "tx" ? _("from the VM") : _("to the VM"), value: r.direction }) },
         { key: "iface", label: _("Interface"), cell: r => ({ text: r.iface, value: r.iface }) },
-        { key: "count", label: _("Packets"), numeric: true, cell: r => ({ text: fmtNumber(r.count, 0), value: r.count }) },
+        { key: "packets", label: _("Packets"), numeric: true, cell: r => ({ text: fmtNumber(r.packets, 0), value: r.packets }) },
     ];
 
     /* ICMP has no ports: its flows are told apart by the echo id. */
@@ -420,9 +420,9 @@
         return port >= 0 && proto !== "icmp" ? host + ":" + port : host;
     }
 
-    function directionText(d) {
+    function initiatorText(d) {
         return {
-            in: _("incoming"), out: _("outgoing"), unknown: _("unknown"), mixed: _("mixed")
+            remote: _("the remote end"), vm: _("the VM"), unknown: _("unknown"), mixed: _("mixed")
         }[d] || d;
     }
 
@@ -608,7 +608,7 @@
                         }
                         this.latencyNote.replaceChildren(smallNote("on", cockpit.format(_("Traced since $0 ($1 probes)."),
                             new Date(st.since * 1000).toLocaleString(cockpit.language), st.program)));
-                        fillTable(this.latency, latencyColumns, stages.filter(s => s.count > 0));
+                        fillTable(this.latency, latencyColumns, stages.filter(s => s.packets > 0));
                         this.drawHistogram(stages.find(s => s.direction === vmState.latencyDirection && s.stage === "total"));
                     })
                     .catch(e => {
@@ -639,7 +639,7 @@
         /* Buckets gathered per power of two of nanoseconds, drawn as bars, as
          * the reference latency tool prints them. */
         drawHistogram(stage) {
-            if (!stage || !stage.count) {
+            if (!stage || !stage.packets) {
                 this.hist.replaceChildren(smallNote("empty", _("No packet measured in this direction yet.")));
                 return;
             }
@@ -657,7 +657,7 @@
             const W = 760, RH = 18, L = 190, H = rows.length * RH + 6;
             this.hist.replaceChildren(svg("svg", {
                 viewBox: `0 0 ${W} ${H}`, class: "vnm-hist-svg", role: "img",
-                "aria-label": _("Latency histogram"), "data-count": String(stage.count)
+                "aria-label": _("Latency histogram"), "data-count": String(stage.packets)
             }, rows.map(([p, n], i) => [
                 svg("text", { x: L - 8, y: i * RH + 14, class: "vnm-axis", "text-anchor": "end" },
                     fmtUs(2 ** p / 1000) + " – " + fmtUs(2 ** (p + 1) / 1000)),
@@ -684,9 +684,9 @@
     }
 
     function retransColor(e) {
-        if (!e.retrans)
+        if (!e.tcp_retrans)
             return "var(--pf-global--success-color--100)";
-        if (e.retrans < 10)
+        if (e.tcp_retrans < 10)
             return "var(--pf-global--warning-color--100)";
         return "var(--pf-global--danger-color--100)";
     }
@@ -745,7 +745,7 @@
             const label = id => (nodes.find(n => n.id === id) || { label: id }).label;
             const edgeText = e => cockpit.format(_("$0 → $1: $2 sent, $3 received, $4 connections, $5 retransmissions, TCP delay $6, jitter $7"),
                 label(e.source), label(e.target), fmtBytes(e.bytes_to_target), fmtBytes(e.bytes_to_source),
-                e.conns, e.retrans, fmtUs(e.rtt_avg_us, e.rtt_samples), fmtUs(e.jitter_us, e.rtt_samples));
+                e.tcp_conns_opened, e.tcp_retrans, fmtUs(e.rtt_avg_us, e.rtt_samples), fmtUs(e.jitter_us, e.rtt_samples));
             const nodeText = n => cockpit.format(_("$0: $1 received, $2 sent"), n.label, fmtBytes(n.rx_bytes), fmtBytes(n.tx_bytes));
             const lines = edges.filter(e => pos[e.source] && pos[e.target]).map(e => {
                 const a = pos[e.source], b = pos[e.target];

@@ -365,14 +365,14 @@ vnm_flow_query_parse (VnmFlowQuery *q, const gchar *by, const gchar *direction,
     }
   if (direction && *direction)
     {
-      if (g_str_equal (direction, "out"))
+      if (g_str_equal (direction, "vm"))
         q->direction = VNM_OPENER_VM;
-      else if (g_str_equal (direction, "in"))
+      else if (g_str_equal (direction, "remote"))
         q->direction = VNM_OPENER_REMOTE;
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                       _("Unknown direction '%.32s': use in or out."), direction);
+                       _("Unknown initiator '%.32s': use vm or remote."), direction);
           return FALSE;
         }
     }
@@ -413,8 +413,8 @@ vnm_flow_direction_name (gint opener)
 {
   switch (opener)
     {
-    case VNM_OPENER_VM: return "out";
-    case VNM_OPENER_REMOTE: return "in";
+    case VNM_OPENER_VM: return "vm";
+    case VNM_OPENER_REMOTE: return "remote";
     case -1: return "mixed";
     default: return "unknown";
     }

@@ -10,8 +10,8 @@ rates_to_values (const VnmRates *r, gdouble v[VNM_N_METRICS])
   v[VNM_METRIC_TX_BYTES_PS] = r->tx_bytes_ps;
   v[VNM_METRIC_RX_PPS] = r->rx_pps;
   v[VNM_METRIC_TX_PPS] = r->tx_pps;
-  v[VNM_METRIC_RX_ERRORS_PS] = r->rx_errs_ps;
-  v[VNM_METRIC_TX_ERRORS_PS] = r->tx_errs_ps;
+  v[VNM_METRIC_RX_ERRORS_PS] = r->rx_errors_ps;
+  v[VNM_METRIC_TX_ERRORS_PS] = r->tx_errors_ps;
   v[VNM_METRIC_RX_DROPS_PS] = r->rx_drops_ps;
   v[VNM_METRIC_TX_DROPS_PS] = r->tx_drops_ps;
 }

@@ -332,8 +332,8 @@ vnm_link_view_add (VnmLinkView *a, const VnmLinkView *b)
   a->rates.tx_bytes_ps += b->rates.tx_bytes_ps;
   a->rates.rx_pps += b->rates.rx_pps;
   a->rates.tx_pps += b->rates.tx_pps;
-  a->rates.rx_errs_ps += b->rates.rx_errs_ps;
-  a->rates.tx_errs_ps += b->rates.tx_errs_ps;
+  a->rates.rx_errors_ps += b->rates.rx_errors_ps;
+  a->rates.tx_errors_ps += b->rates.tx_errors_ps;
   a->rates.rx_drops_ps += b->rates.rx_drops_ps;
   a->rates.tx_drops_ps += b->rates.tx_drops_ps;
   a->span_us = MAX (a->span_us, b->span_us);

@@ -53,7 +53,7 @@ vnm_query_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErro
   while (g_variant_iter_loop (&it, "{&sv}", &key, &value))
     {
       const gchar **target = g_str_equal (key, "by") ? &by
-                             : g_str_equal (key, "direction") ? &direction
+                             : g_str_equal (key, "initiator") ? &direction
                              : g_str_equal (key, "proto") ? &proto
                              : g_str_equal (key, "sort") ? &sort : NULL;
       if (target && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -63,7 +63,7 @@ vnm_query_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErro
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                       _("Unknown option '%.32s' of type '%s': use by (s), direction (s), "
+                       _("Unknown option '%.32s' of type '%s': use by (s), initiator (s), "
                          "proto (s), sort (s) or top (u)."), key, g_variant_get_type_string (value));
           g_variant_unref (value);
           return NULL;
@@ -94,17 +94,17 @@ vnm_query_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErro
       ADD (&row, "remote_ip", g_variant_new_string (r->remote_ip));
       ADD (&row, "remote_port", g_variant_new_int32 (r->remote_port));
       ADD (&row, "proto", g_variant_new_string (vnm_flow_proto_name (r->proto)));
-      ADD (&row, "direction", g_variant_new_string (vnm_flow_direction_name (r->direction)));
+      ADD (&row, "initiator", g_variant_new_string (vnm_flow_direction_name (r->direction)));
       ADD (&row, "tx_bytes", g_variant_new_uint64 (r->tx_bytes));
       ADD (&row, "rx_bytes", g_variant_new_uint64 (r->rx_bytes));
       ADD (&row, "tx_packets", g_variant_new_uint64 (r->tx_packets));
       ADD (&row, "rx_packets", g_variant_new_uint64 (r->rx_packets));
-      ADD (&row, "conns_opened", g_variant_new_uint64 (r->conns_opened));
-      ADD (&row, "conns_closed", g_variant_new_uint64 (r->conns_closed));
-      ADD (&row, "resets", g_variant_new_uint64 (r->resets));
-      ADD (&row, "retrans", g_variant_new_uint64 (r->retrans_tx + r->retrans_rx));
-      ADD (&row, "retrans_tx", g_variant_new_uint64 (r->retrans_tx));
-      ADD (&row, "retrans_rx", g_variant_new_uint64 (r->retrans_rx));
+      ADD (&row, "tcp_conns_opened", g_variant_new_uint64 (r->conns_opened));
+      ADD (&row, "tcp_conns_closed", g_variant_new_uint64 (r->conns_closed));
+      ADD (&row, "tcp_resets", g_variant_new_uint64 (r->resets));
+      ADD (&row, "tcp_retrans", g_variant_new_uint64 (r->retrans_tx + r->retrans_rx));
+      ADD (&row, "tcp_retrans_tx", g_variant_new_uint64 (r->retrans_tx));
+      ADD (&row, "tcp_retrans_rx", g_variant_new_uint64 (r->retrans_rx));
       add_rtt (&row, "rtt_", &r->rtt);
       add_rtt (&row, "vm_rtt_", &r->vm_rtt);
       ADD (&row, "first_seen", g_variant_new_double (wall_seconds (r->first_ns)));
@@ -147,8 +147,8 @@ vnm_query_topology (VnmEngine *engine)
       ADD (&row, "target", g_variant_new_string (e->target));
       ADD (&row, "bytes_to_target", g_variant_new_uint64 (e->bytes_to_target));
       ADD (&row, "bytes_to_source", g_variant_new_uint64 (e->bytes_to_source));
-      ADD (&row, "conns", g_variant_new_uint64 (e->conns));
-      ADD (&row, "retrans", g_variant_new_uint64 (e->retrans));
+      ADD (&row, "tcp_conns_opened", g_variant_new_uint64 (e->conns));
+      ADD (&row, "tcp_retrans", g_variant_new_uint64 (e->retrans));
       add_rtt (&row, "rtt_", &e->rtt);
       g_variant_builder_add_value (&edges, g_variant_builder_end (&row));
     }

@@ -263,7 +263,7 @@ vnm_query_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GEr
           g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
           ADD (&row, "direction", g_variant_new_string (dir_names[dir]));
           ADD (&row, "stage", g_variant_new_string (stage_names[stage]));
-          ADD (&row, "count", g_variant_new_uint64 (h->count));
+          ADD (&row, "packets", g_variant_new_uint64 (h->count));
           ADD (&row, "min_us", g_variant_new_double (h->count ? h->min_ns / 1e3 : 0));
           ADD (&row, "max_us", g_variant_new_double (h->max_ns / 1e3));
           ADD (&row, "mean_us", g_variant_new_double (vnm_lat_hist_mean (h) / 1e3));
@@ -316,7 +316,7 @@ vnm_query_drops (VnmEngine *engine, const VnmDomain *d, GError **error)
       ADD (&row, "direction", g_variant_new_string (dir_names[x->dir & 1]));
       ADD (&row, "reason", g_variant_new_string (x->reason_name ? x->reason_name : fallback));
       ADD (&row, "reason_code", g_variant_new_uint32 (x->reason));
-      ADD (&row, "count", g_variant_new_uint64 (x->count));
+      ADD (&row, "packets", g_variant_new_uint64 (x->count));
       g_variant_builder_add_value (&b, g_variant_builder_end (&row));
     }
   return g_variant_builder_end (&b);

@@ -103,18 +103,18 @@ add_counters_and_rates (GVariantBuilder *b, const VnmLinkView *s)
 #define DBL(k, v) g_variant_builder_add (b, "{sv}", k, g_variant_new_double (v))
   U64 ("rx_bytes", s->counters.rx_bytes);
   U64 ("rx_packets", s->counters.rx_packets);
-  U64 ("rx_errs", s->counters.rx_errors);
-  U64 ("rx_drop", s->counters.rx_dropped);
+  U64 ("rx_errors", s->counters.rx_errors);
+  U64 ("rx_drops", s->counters.rx_dropped);
   U64 ("tx_bytes", s->counters.tx_bytes);
   U64 ("tx_packets", s->counters.tx_packets);
-  U64 ("tx_errs", s->counters.tx_errors);
-  U64 ("tx_drop", s->counters.tx_dropped);
+  U64 ("tx_errors", s->counters.tx_errors);
+  U64 ("tx_drops", s->counters.tx_dropped);
   DBL ("rx_mbps", vnm_bytes_ps_to_mbps (s->rates.rx_bytes_ps));
   DBL ("tx_mbps", vnm_bytes_ps_to_mbps (s->rates.tx_bytes_ps));
   DBL ("rx_pps", s->rates.rx_pps);
   DBL ("tx_pps", s->rates.tx_pps);
-  DBL ("rx_errs_ps", s->rates.rx_errs_ps);
-  DBL ("tx_errs_ps", s->rates.tx_errs_ps);
+  DBL ("rx_errors_ps", s->rates.rx_errors_ps);
+  DBL ("tx_errors_ps", s->rates.tx_errors_ps);
   DBL ("rx_drops_ps", s->rates.rx_drops_ps);
   DBL ("tx_drops_ps", s->rates.tx_drops_ps);
 #undef U64

@@ -42,8 +42,8 @@ vnm_rates_compute (const VnmCounters *prev, const VnmCounters *cur, gint64 dt_us
   out->tx_bytes_ps = RATE (tx_bytes);
   out->rx_pps = RATE (rx_packets);
   out->tx_pps = RATE (tx_packets);
-  out->rx_errs_ps = RATE (rx_errors);
-  out->tx_errs_ps = RATE (tx_errors);
+  out->rx_errors_ps = RATE (rx_errors);
+  out->tx_errors_ps = RATE (tx_errors);
   out->rx_drops_ps = RATE (rx_dropped);
   out->tx_drops_ps = RATE (tx_dropped);
 #undef RATE
@@ -150,7 +150,7 @@ vnm_rates_guest_view (const VnmRates *host, VnmRates *guest)
   *guest = (VnmRates) {
     .rx_bytes_ps = host->tx_bytes_ps, .tx_bytes_ps = host->rx_bytes_ps,
     .rx_pps = host->tx_pps, .tx_pps = host->rx_pps,
-    .rx_errs_ps = host->tx_errs_ps, .tx_errs_ps = host->rx_errs_ps,
+    .rx_errors_ps = host->tx_errors_ps, .tx_errors_ps = host->rx_errors_ps,
     .rx_drops_ps = host->tx_drops_ps, .tx_drops_ps = host->rx_drops_ps,
   };
 }

@@ -10,7 +10,7 @@
 typedef struct {
   gdouble rx_bytes_ps, tx_bytes_ps;
   gdouble rx_pps, tx_pps;
-  gdouble rx_errs_ps, tx_errs_ps;
+  gdouble rx_errors_ps, tx_errors_ps;
   gdouble rx_drops_ps, tx_drops_ps;
 } VnmRates;
 

@@ -67,7 +67,7 @@ USAGE = [
     # flows
     (["flows", "dom", "--by", "nonsense"], ["--by", "'nonsense'"]),
     (["flows", "dom", "-n", "x"], ["-n", "'x'"]),
-    (["flows", "dom", "-d", "sideways"], ["-d", "'sideways'"]),
+    (["flows", "dom", "--initiator", "sideways"], ["--initiator", "'sideways'"]),
     (["flows", "dom", "extra"], ["'extra'"]),
     # history
     (["history", "dom", "--since", "3w"], ["--since", "'3w'"]),
@@ -110,7 +110,7 @@ VALID = [
     ["--json", "top", "-s", "rx", "--asc", "-a", "-f", "vm"],
     ["ifstat", "-n", "010", "-s", "rx"],
     ["history", "dom", "--since", "2h", "-m", "tx_pps"],
-    ["flows", "dom", "-b", "remote-port", "-n", "5", "-d", "in"],
+    ["flows", "dom", "-b", "remote-port", "-n", "5", "--initiator", "remote"],
     ["domiflist", "--", "-odd-name"],
     ["domifstat", "dom", "vnet0"],
 ]

@@ -246,11 +246,11 @@ t.check(title == "ckvm1" and top_url.endswith("/virtnetmon#/vm/ckvm1"),
         "the VM's name links to its page; the shell's URL follows (#/vm/NAME)", f"{title!r} {top_url}")
 
 IFACE_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-ifaces-table")
-COUNTERS = ("rx_bytes", "rx_packets", "rx_errs", "rx_drop", "tx_bytes", "tx_packets", "tx_errs", "tx_drop")
+COUNTERS = ("rx_bytes", "rx_packets", "rx_errors", "rx_drops", "tx_bytes", "tx_packets", "tx_errors", "tx_drops")
 k = kernel_link("vnmck-v1")
-kernel_guest = {"rx_bytes": k["tx_bytes"], "rx_packets": k["tx_packets"], "rx_errs": k["tx_errors"],
-                "rx_drop": k["tx_dropped"], "tx_bytes": k["rx_bytes"], "tx_packets": k["rx_packets"],
-                "tx_errs": k["rx_errors"], "tx_drop": k["rx_dropped"]}
+kernel_guest = {"rx_bytes": k["tx_bytes"], "rx_packets": k["tx_packets"], "rx_errors": k["tx_errors"],
+                "rx_drops": k["tx_dropped"], "tx_bytes": k["rx_bytes"], "tx_packets": k["rx_packets"],
+                "tx_errors": k["rx_errors"], "tx_drops": k["rx_dropped"]}
 
 
 def page_counters():
@@ -286,11 +286,11 @@ flows = browser.wait(f"(() => {{ const r = {FLOW_ROWS}; return r.some(x => x.rem
 f = next(r for r in flows if r["remote"]["value"] == "10.218.0.2:7002")
 want = next(r for r in dbus_call("GetFlows", "sa{sv}", "ckvm1", "0")[0]
             if r["remote_ip"] == "10.218.0.2" and r["remote_port"] == 7002)
-got = {c: int(f[c]["value"]) for c in ("tx_bytes", "rx_bytes", "conns_opened", "conns_closed", "retrans")}
-t.check(got == {"tx_bytes": K * SEND, "rx_bytes": K * REPLY, "conns_opened": K, "conns_closed": K, "retrans": 0}
-        and got == {c: want[c] for c in got} and f["proto"]["text"] == "TCP" and f["direction"]["value"] == "out",
+got = {c: int(f[c]["value"]) for c in ("tx_bytes", "rx_bytes", "tcp_conns_opened", "tcp_conns_closed", "tcp_retrans")}
+t.check(got == {"tx_bytes": K * SEND, "rx_bytes": K * REPLY, "tcp_conns_opened": K, "tcp_conns_closed": K, "tcp_retrans": 0}
+        and got == {c: want[c] for c in got} and f["proto"]["text"] == "TCP" and f["initiator"]["value"] == "vm",
         f"flows table: {K} outgoing TCP connections to the peer with the exact bytes each way, as GetFlows says",
-        f"page {got} {f['direction']} D-Bus {want}")
+        f"page {got} {f['initiator']} D-Bus {want}")
 rtt_text = f["rtt_avg_us"]["text"]
 t.check(float(f["rtt_avg_us"]["value"]) == want["rtt_avg_us"] and rtt_text.endswith(("µs", "ms")),
         "TCP delay column shows GetFlows' average RTT with its unit", f"{f['rtt_avg_us']} vs {want['rtt_avg_us']}")
@@ -299,17 +299,17 @@ LAT_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-latency-table")
 lat = browser.wait(f"(() => {{ const r = {LAT_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
 want_lat = {(s["direction"], s["stage"]): s for s in dbus_call("GetLatency", "sa{sv}", "ckvm1", "0")[1]}
 pairs = {(r["direction"]["value"], r["stage"]["value"]): r for r in lat}
-ok = pairs and all(int(r["count"]["value"]) == want_lat[key]["count"] and
+ok = pairs and all(int(r["packets"]["value"]) == want_lat[key]["packets"] and
                    abs(float(r["p99_us"]["value"]) - want_lat[key]["p99_us"]) <= 1e-9 * max(1, want_lat[key]["p99_us"])
                    for key, r in pairs.items())
-t.check(ok and pairs[("rx", "total")]["count"]["value"] != "0" and ("tx", "total") in pairs,
+t.check(ok and pairs[("rx", "total")]["packets"]["value"] != "0" and ("tx", "total") in pairs,
         "latency table: per direction and stage, counts and P99 equal GetLatency",
-        f"page {[(k, v['count']['value'], v['p99_us']['value']) for k, v in pairs.items()]} D-Bus "
-        f"{[(k, v['count'], v['p99_us']) for k, v in want_lat.items()]}")
+        f"page {[(k, v['packets']['value'], v['p99_us']['value']) for k, v in pairs.items()]} D-Bus "
+        f"{[(k, v['packets'], v['p99_us']) for k, v in want_lat.items()]}")
 bars = browser.eval("[...document.querySelectorAll('#vnm-hist rect.vnm-bar')].map(r => +r.dataset.count)", frame=FRAME)
-t.check(sum(bars) == want_lat[("rx", "total")]["count"] and len(bars) >= 1,
+t.check(sum(bars) == want_lat[("rx", "total")]["packets"] and len(bars) >= 1,
         "latency histogram: its bars hold every packet of the stage (to the VM, end to end)",
-        f"bars {bars} count {want_lat[('rx', 'total')]['count']}")
+        f"bars {bars} count {want_lat[('rx', 'total')]['packets']}")
 browser.cmd("screenshot", path=os.path.join(SHOTS, "vm.png"))
 
 browser.cmd("goto", url=f"{URL}/virtnetmon#/vm/ckvm2")
@@ -320,8 +320,8 @@ drops = browser.wait(f"(() => {{ const r = {DROP_ROWS}; return r.some(x => x.rea
                      frame=FRAME, timeout=15)
 nft = json.loads(sh("nft", "-j", "list", "chain", "bridge", "vnmck", "vm_forward").stdout)
 nft_packets = next(x["rule"]["expr"][2]["counter"]["packets"] for x in nft["nftables"] if "rule" in x)
-dbus_drops = {(d["reason"], d["direction"]): d["count"] for d in cli_json(bus, "drops", "ckvm2")}
-page_drops = {(d["reason"]["value"], d["direction"]["value"]): int(d["count"]["value"]) for d in drops}
+dbus_drops = {(d["reason"], d["direction"]): d["packets"] for d in cli_json(bus, "drops", "ckvm2")}
+page_drops = {(d["reason"]["value"], d["direction"]["value"]): int(d["packets"]["value"]) for d in drops}
 t.check(page_drops.get(("NETFILTER_DROP", "tx")) == nft_packets == DROPPED and page_drops == dbus_drops,
         "drops of ckvm2: NETFILTER_DROP, from the VM, as many as nftables counted, as GetDrops says",
         f"page {page_drops} D-Bus {dbus_drops} nft {nft_packets}")

@@ -253,8 +253,8 @@ row = flow_row("flvm1", "10.216.0.2", 5001)
 t.check(received == REPLY and row is not None, "TCP transfer done and its flow listed", f"{r.stderr} {row}")
 t.check(row and row["tx_bytes"] == SEND and row["rx_bytes"] == REPLY,
         f"TCP bytes exact: tx {SEND}, rx {REPLY} (payload, VM's view)", str(row))
-t.check(row and row["direction"] == "out" and row["conns_opened"] == 1 and row["conns_closed"] == 1
-        and row["resets"] == 0, "one outgoing connection opened and closed", str(row))
+t.check(row and row["initiator"] == "vm" and row["tcp_conns_opened"] == 1 and row["tcp_conns_closed"] == 1
+        and row["tcp_resets"] == 0, "one outgoing connection opened and closed", str(row))
 
 # --- K connections ---------------------------------------------------------
 K = 7
@@ -262,7 +262,7 @@ for _ in range(K):
     client(vm1, "10.216.0.2", 5002, 100)
 settle()
 row = flow_row("flvm1", "10.216.0.2", 5002, by="remote-port")
-t.check(row and row["conns_opened"] == K and row["conns_closed"] == K and row["tx_bytes"] == K * 100,
+t.check(row and row["tcp_conns_opened"] == K and row["tcp_conns_closed"] == K and row["tx_bytes"] == K * 100,
         f"{K} connections opened and closed, grouped by remote port", str(row))
 
 # --- RTT against the kernel's own (ss -ti in the VM) ------------------------
@@ -303,7 +303,7 @@ sh("nft", "delete", "table", "inet", "vnmfl", netns=remote)
 settle()
 row = flow_row("flvm1", "10.216.0.2", 5004)
 t.check(row and kernel_retrans > 0 and
-        abs(row["retrans_tx"] - kernel_retrans) <= max(2, 0.1 * kernel_retrans),
+        abs(row["tcp_retrans_tx"] - kernel_retrans) <= max(2, 0.1 * kernel_retrans),
         f"retransmissions match the sender's tcpi_total_retrans ({kernel_retrans})", str(row))
 t.check(row and row["tx_bytes"] == BULK,
         "retransmitted bytes are not counted twice: tx_bytes = the transfer", str(row))
@@ -314,7 +314,7 @@ t.check(row and row["rtt_samples"] >= 20 and abs(row["rtt_min_us"] - 2000 * DELA
 r = client(vm1, "fd16::2", 5005, 123_456)
 settle()
 row = flow_row("flvm1", "fd16::2", 5005)
-t.check(row and row["tx_bytes"] == 123_456 and row["rx_bytes"] == REPLY and row["conns_closed"] == 1,
+t.check(row and row["tx_bytes"] == 123_456 and row["rx_bytes"] == REPLY and row["tcp_conns_closed"] == 1,
         "IPv6 TCP flow with exact bytes", f"{r.stderr} {row}")
 
 # --- UDP and ICMP -------------------------------------------------------------
@@ -328,10 +328,10 @@ sh("ping", "-c", "3", "-i", "0.2", "10.216.0.2", netns=vm1)
 settle()
 row = flow_row("flvm1", "10.216.0.2", 5006, "udp")
 t.check(row and row["tx_bytes"] == UDP_N * UDP_SIZE and row["tx_packets"] == UDP_N and
-        row["direction"] == "out", "UDP datagrams counted exactly", str(row))
+        row["initiator"] == "vm", "UDP datagrams counted exactly", str(row))
 icmp = [r for r in flows("flvm1", "--proto", "icmp") if r["remote_ip"] == "10.216.0.2"]
 t.check(len(icmp) == 1 and icmp[0]["tx_packets"] == 3 and icmp[0]["rx_packets"] == 3 and
-        icmp[0]["direction"] == "out", "ping: one ICMP flow, 3 echo requests out, 3 replies in", str(icmp))
+        icmp[0]["initiator"] == "vm", "ping: one ICMP flow, 3 echo requests out, 3 replies in", str(icmp))
 
 # --- VM to VM: one edge in the topology ---------------------------------------
 client(vm1, "10.216.0.12", 5001, 50_000)

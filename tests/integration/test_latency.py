@@ -245,7 +245,7 @@ time.sleep(0.5)
 lat = cli_json(bus, "latency", "ltvm1")
 rows = lat["stages"]
 guest = stage(rows, "rx", "xmit_to_guest")
-t.check(guest and guest["count"] == len(holds),
+t.check(guest and guest["packets"] == len(holds),
         f"every one of the {len(holds)} packets is measured from tap to guest", json.dumps(guest)[:300])
 st = cli_json(bus, "status")["latency"]
 t.check(st.get("replaced_paths") == 0 and st.get("stale_paths") == 0,
@@ -262,12 +262,12 @@ t.check(guest and abs(guest["max_us"] - max(waited)) <= 0.03 * max(waited) + 300
         "the longest wait is the test's own", f"{guest and guest['max_us']} vs {max(waited):.0f}")
 rcv = stage(rows, "rx", "rcv_to_queue")
 total = stage(rows, "rx", "total")
-t.check(rcv and rcv["count"] == len(holds) and rcv["p99_us"] < 2000,
+t.check(rcv and rcv["packets"] == len(holds) and rcv["p99_us"] < 2000,
         "the bridge hop (received on vnmlt-r, queued on the tap) is measured for every packet",
         json.dumps(rcv)[:300])
-t.check(total and total["count"] == len(holds) and total["p50_us"] >= guest["p50_us"],
+t.check(total and total["packets"] == len(holds) and total["p50_us"] >= guest["p50_us"],
         "end to end covers every packet and is at least the guest's wait", json.dumps(total)[:300])
-t.check(all(r["count"] == 0 for r in rows if r["direction"] == "tx"),
+t.check(all(r["packets"] == 0 for r in rows if r["direction"] == "tx"),
         "nothing was measured from the VM (the filter is UDP to port 5001)",
         json.dumps([r for r in rows if r["direction"] == "tx"])[:300])
 state = lat["state"]
@@ -314,7 +314,7 @@ time.sleep(0.3)
 sh("tc", "qdisc", "del", "dev", "vnmlt-r", "root")
 rows = cli_json(bus, "latency", "ltvm1")["stages"]
 qx = stage(rows, "tx", "queue_to_xmit")
-t.check(qx and qx["count"] == 2 * PAIRS, f"all {2 * PAIRS} packets from the VM are measured at the qdisc",
+t.check(qx and qx["packets"] == 2 * PAIRS, f"all {2 * PAIRS} packets from the VM are measured at the qdisc",
         json.dumps(qx)[:300])
 waits = [(lo, hi, n) for lo, hi, n in (qx["buckets_ns"] if qx else [])]
 # A bucket counts as near when it can hold a wait within +-10%: it starts at
@@ -326,10 +326,10 @@ t.check(near == PAIRS and quick == PAIRS,
         f"half wait one packet time ({PACKET_US / 1000:.1f} ms +-10%) in the qdisc, half pass at once",
         f"{near} near, {quick} under 1 ms: {waits}")
 rq = stage(rows, "tx", "rcv_to_queue")
-t.check(rq and rq["count"] == 2 * PAIRS and rq["p99_us"] < 2000,
+t.check(rq and rq["packets"] == 2 * PAIRS and rq["p99_us"] < 2000,
         "the bridge hop from the VM is short and measured for each packet", json.dumps(rq)[:200])
 tot = stage(rows, "tx", "total")
-t.check(tot and tot["count"] == 2 * PAIRS and tot["max_us"] >= qx["max_us"],
+t.check(tot and tot["packets"] == 2 * PAIRS and tot["max_us"] >= qx["max_us"],
         "end to end from the VM includes the qdisc wait", json.dumps(tot)[:200])
 t.check(not [r for r in rows if r["direction"] == "rx"], "with --direction tx nothing is shown for rx",
         json.dumps(rows)[:200])
@@ -355,7 +355,7 @@ counters = [int(w.split()[0]) for w in sh("nft", "list", "table", "bridge", "vnm
 
 
 def drops_of(vm):
-    return {(d["iface"], d["direction"], d["reason"]): d["count"] for d in cli_json(bus, "drops", vm)}
+    return {(d["iface"], d["direction"], d["reason"]): d["packets"] for d in cli_json(bus, "drops", vm)}
 
 
 d1 = drops_of("ltvm1")
@@ -392,7 +392,7 @@ remote_send(5020, 5, dst="10.217.0.12")
 time.sleep(0.3)
 rows = cli_json(bus, "latency", "ltvm2")["stages"]
 g2 = stage(rows, "rx", "xmit_to_guest")
-t.check(g2 and g2["count"] >= 5, "a veth VM's guest stage ends when its namespace receives the packet",
+t.check(g2 and g2["packets"] >= 5, "a veth VM's guest stage ends when its namespace receives the packet",
         json.dumps(rows)[:300])
 cli(bus, "latency", "ltvm1", "--off")
 st = cli_json(bus, "status")["latency"]
@@ -430,8 +430,8 @@ for _ in range(10):
 time.sleep(0.3)
 lat = cli_json(bus, "latency", "ltvm1")
 guest = stage(lat["stages"], "rx", "xmit_to_guest")
-t.check(lat["state"]["program"] == "raw_tp" and guest and guest["count"] == 10 and
-        stage(lat["stages"], "rx", "rcv_to_queue")["count"] == 10,
+t.check(lat["state"]["program"] == "raw_tp" and guest and guest["packets"] == 10 and
+        stage(lat["stages"], "rx", "rcv_to_queue")["packets"] == 10,
         "as raw_tp programs the probe measures the same stages", json.dumps(lat)[:300])
 t.check("vnm_raw_receive" in bpf_links() and not [n for n in bpf_links() if n.startswith("vnm_btf_")],
         "the raw_tp programs are the ones attached", str(bpf_links()))
@@ -453,7 +453,7 @@ remote_send(5040, 5, dst="10.217.0.12")
 time.sleep(0.3)
 lat2 = cli_json(bus, "latency", "ltvm2")
 g2 = stage(lat2["stages"], "rx", "xmit_to_guest")
-t.check(lat2["state"].get("no_histograms") == {} and g2 and g2["count"] == 5,
+t.check(lat2["state"].get("no_histograms") == {} and g2 and g2["packets"] == 5,
         "once ltvm1 is off, ltvm2 takes the free block: no warning, and its 5 packets are measured",
         json.dumps(lat2)[:400])
 daemon.stop()

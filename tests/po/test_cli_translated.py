@@ -22,7 +22,8 @@ def run(*cmd):
 
 
 def untranslated(tmp, name, files):
-    """(messages, missing entries) of @files against de.po."""
+    """(messages, how many lack a translation, those entries) of @files
+    against de.po."""
     pot = os.path.join(tmp, name + ".pot")
     run("xgettext", "--from-code=UTF-8", "-k_", "-kN_", "-o", pot, "-D", top, *files)
     # de.po restricted to these msgids: entries missing from de.po come out
@@ -32,10 +33,17 @@ def untranslated(tmp, name, files):
     with open(po, "w") as f:
         f.write(run("msgmerge", "-q", "--no-fuzzy-matching", "-o", "-", de_po, pot))
     # Fuzzy entries hold a guess from another message: not a translation.
-    missing = run("msgattrib", "--untranslated", "--no-obsolete", po) + \
-        run("msgattrib", "--only-fuzzy", "--no-obsolete", po)
-    total = len(re.findall(r"^msgid ", run("msgattrib", "--no-obsolete", po), re.M)) - 1
-    return total, missing
+    untranslated = run("msgattrib", "--untranslated", "--no-obsolete", po)
+    fuzzy = run("msgattrib", "--only-fuzzy", "--no-obsolete", po)
+    total = entries(run("msgattrib", "--no-obsolete", po))
+    return total, entries(untranslated) + entries(fuzzy), untranslated + fuzzy
+
+
+def entries(po_text):
+    """Messages in a msgattrib output, less its header entry. (A message
+    whose msgid spans lines starts with msgid "" too: it counts.)"""
+    n = len(re.findall(r"^msgid ", po_text, re.M))
+    return max(n - 1, 0)
 
 
 groups = (("CLI", sources("cli", ".c") + sources("common", ".c")),
@@ -50,8 +58,7 @@ with tempfile.TemporaryDirectory() as tmp:
         failed = True
         print("# " + compiles.stderr.replace("\n", "\n# "))
     for name, files in groups:
-        total, missing = untranslated(tmp, name.split()[0].lower(), files)
-        n_missing = len([m for m in re.findall(r'^msgid (".*")', missing, re.M) if m != '""'])
+        total, n_missing, missing = untranslated(tmp, name.split()[0].lower(), files)
         ok = n_missing == 0 and total > 0
         failed |= not ok
         n += 1

@@ -263,7 +263,7 @@ test_aggregate (void)
   g_clear_pointer (&rows, g_array_unref);
 
   /* Incoming TCP only. */
-  g_assert_true (vnm_flow_query_parse (&q, "flow", "in", "tcp", "conns", &error));
+  g_assert_true (vnm_flow_query_parse (&q, "flow", "remote", "tcp", "conns", &error));
   rows = vnm_flow_aggregate (recs, &q);
   g_assert_cmpuint (rows->len, ==, 1);
   g_assert_cmpint (g_array_index (rows, VnmFlowRow, 0).local_port, ==, 22);

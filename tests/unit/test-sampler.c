@@ -34,7 +34,7 @@ test_rates (void)
   g_assert_cmpfloat_with_epsilon (r.rx_bytes_ps, 62500.0, 1e-9);
   g_assert_cmpfloat_with_epsilon (r.tx_bytes_ps, 125000.0, 1e-9);
   g_assert_cmpfloat_with_epsilon (r.rx_pps, 50.0, 1e-9);
-  g_assert_cmpfloat_with_epsilon (r.tx_errs_ps, 1.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (r.tx_errors_ps, 1.0, 1e-9);
   vnm_rates_compute (&a, &b, 0, &r);
   g_assert_cmpfloat (r.rx_bytes_ps, ==, 0.0);
 }
