@@ -41,14 +41,34 @@ check_keys (GKeyFile *kf, const gchar *path, GError **error)
   return TRUE;
 }
 
+/* @group's @key as text (stripped), or NULL in *@out when the file does not
+ * set it. A value that is not UTF-8 is an error. */
+static gboolean
+read_string (GKeyFile *kf, const gchar *path, const gchar *group, const gchar *key, gchar **out,
+             GError **error)
+{
+  *out = NULL;
+  if (!g_key_file_has_key (kf, group, key, NULL))
+    return TRUE;
+  if (!(*out = g_key_file_get_string (kf, group, key, NULL)))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                   _("%s= in [%s] of '%s' is not valid UTF-8 text."), key, group, path);
+      return FALSE;
+    }
+  g_strstrip (*out);
+  return TRUE;
+}
+
 static gboolean
 read_switch (GKeyFile *kf, const gchar *path, const gchar *key, gint *out, GError **error)
 {
   g_autofree gchar *v = NULL;
 
-  if (!g_key_file_has_key (kf, "domains", key, NULL))
+  if (!read_string (kf, path, "domains", key, &v, error))
+    return FALSE;
+  if (!v)
     return TRUE;
-  v = g_strstrip (g_key_file_get_string (kf, "domains", key, NULL));
   if (g_str_equal (v, "yes") || g_str_equal (v, "on") || g_str_equal (v, "true"))
     *out = 1;
   else if (g_str_equal (v, "no") || g_str_equal (v, "off") || g_str_equal (v, "false"))
@@ -68,9 +88,10 @@ read_number (GKeyFile *kf, const gchar *path, const gchar *key, gint64 min, gint
 {
   g_autofree gchar *v = NULL;
 
-  if (!g_key_file_has_key (kf, "domains", key, NULL))
+  if (!read_string (kf, path, "domains", key, &v, error))
+    return FALSE;
+  if (!v)
     return TRUE;
-  v = g_strstrip (g_key_file_get_string (kf, "domains", key, NULL));
   if (!g_ascii_string_to_signed (v, 10, min, max, out, NULL))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
@@ -81,11 +102,47 @@ read_number (GKeyFile *kf, const gchar *path, const gchar *key, gint64 min, gint
   return TRUE;
 }
 
+static gboolean
+read_interval (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
+{
+  g_autofree gchar *v = NULL;
+  gchar *end = NULL;
+
+  if (!read_string (kf, path, "daemon", "interval", &v, error))
+    return FALSE;
+  if (!v)
+    return TRUE;
+  out->interval = g_ascii_strtod (v, &end);
+  if (!*v || *end || !(out->interval >= VNM_INTERVAL_MIN_S && out->interval <= VNM_INTERVAL_MAX_S))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                   _("interval= in [daemon] of '%s' is '%s'; use seconds from %g to %g."),
+                   path, v, VNM_INTERVAL_MIN_S, VNM_INTERVAL_MAX_S);
+      return FALSE;
+    }
+  out->has_interval = TRUE;
+  return TRUE;
+}
+
+static gboolean
+load_keys (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
+{
+  return check_keys (kf, path, error) &&
+         read_string (kf, path, "daemon", "connect", &out->uri, error) &&
+         read_string (kf, path, "daemon", "metrics-listen", &out->metrics_listen, error) &&
+         read_interval (kf, path, out, error) &&
+         read_switch (kf, path, "monitoring", &out->domains.monitoring, error) &&
+         read_switch (kf, path, "latency", &out->domains.latency, error) &&
+         read_number (kf, path, "latency-threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
+                      &out->domains.latency_threshold_us, error) &&
+         read_number (kf, path, "flow-table-size", VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX,
+                      &out->domains.flow_table_size, error);
+}
+
 gboolean
 vnm_config_load (const gchar *path, VnmConfig *out, GError **error)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
-  g_autoptr(GError) local = NULL;
 
   memset (out, 0, sizeof *out);
   vnm_domain_settings_init (&out->domains);
@@ -94,28 +151,12 @@ vnm_config_load (const gchar *path, VnmConfig *out, GError **error)
       g_prefix_error (error, _("Cannot read the configuration file '%s': "), path);
       return FALSE;
     }
-  if (!check_keys (kf, path, error))
-    return FALSE;
-  if (g_key_file_has_key (kf, "daemon", "connect", NULL))
-    out->uri = g_key_file_get_string (kf, "daemon", "connect", NULL);
-  if (g_key_file_has_key (kf, "daemon", "metrics-listen", NULL))
-    out->metrics_listen = g_key_file_get_string (kf, "daemon", "metrics-listen", NULL);
-  if (g_key_file_has_key (kf, "daemon", "interval", NULL))
+  if (!load_keys (kf, path, out, error))
     {
-      out->interval = g_key_file_get_double (kf, "daemon", "interval", &local);
-      if (local)
-        {
-          g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                       _("The interval in '%s' is not a number: %s"), path, local->message);
-          return FALSE;
-        }
+      vnm_config_clear (out);
+      return FALSE;
     }
-  return read_switch (kf, path, "monitoring", &out->domains.monitoring, error) &&
-         read_switch (kf, path, "latency", &out->domains.latency, error) &&
-         read_number (kf, path, "latency-threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
-                      &out->domains.latency_threshold_us, error) &&
-         read_number (kf, path, "flow-table-size", VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX,
-                      &out->domains.flow_table_size, error);
+  return TRUE;
 }
 
 void

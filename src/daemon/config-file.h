@@ -19,12 +19,14 @@
 
 typedef struct {
   gchar *uri;               /* [daemon] connect, or NULL */
-  gdouble interval;         /* [daemon] interval, or 0 */
+  gdouble interval;         /* [daemon] interval, when has_interval */
+  gboolean has_interval;
   gchar *metrics_listen;    /* [daemon] metrics-listen, or NULL */
   VnmDomainSettings domains; /* [domains]; -1 where the file is silent */
 } VnmConfig;
 
 /* Reads @path into @out (zeroed first). Fails naming the file, the section
- * and the key on an unknown key or a bad value. */
+ * and the key on an unknown key or a bad value (out of its bounds, or not
+ * UTF-8); @out holds nothing to clear then. */
 gboolean vnm_config_load (const gchar *path, VnmConfig *out, GError **error);
 void vnm_config_clear (VnmConfig *config);

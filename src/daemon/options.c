@@ -32,14 +32,14 @@ static gboolean
 check_values (VnmOptions *o, GError **error)
 {
   if (!(o->interval_s >= VNM_INTERVAL_MIN_S && o->interval_s <= VNM_INTERVAL_MAX_S))
-    return usage_error (error, _("the interval must be between %g and %g seconds, not %g."),
+    return usage_error (error, _("--interval must be between %g and %g seconds, not %g."),
                         VNM_INTERVAL_MIN_S, VNM_INTERVAL_MAX_S, o->interval_s);
   if (o->flow_table_size < VNM_FLOW_TABLE_MIN || o->flow_table_size > VNM_FLOW_TABLE_MAX)
-    return usage_error (error, _("the flow table size must be between %d and %d, not %d."),
+    return usage_error (error, _("--flow-table-size must be between %d and %d, not %d."),
                         VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX, o->flow_table_size);
   if (o->flow_idle_timeout_s < VNM_FLOW_IDLE_TIMEOUT_MIN_S ||
       o->flow_idle_timeout_s > VNM_FLOW_IDLE_TIMEOUT_MAX_S)
-    return usage_error (error, _("the flow idle timeout must be between %d and %d seconds, not %d."),
+    return usage_error (error, _("--flow-idle-timeout must be between %d and %d seconds, not %d."),
                         VNM_FLOW_IDLE_TIMEOUT_MIN_S, VNM_FLOW_IDLE_TIMEOUT_MAX_S,
                         o->flow_idle_timeout_s);
   if (o->latency_threshold_us < 0 || o->latency_threshold_us > VNM_LATENCY_THRESHOLD_MAX_US)
@@ -50,7 +50,7 @@ check_values (VnmOptions *o, GError **error)
                         VNM_LATENCY_DEVICES_MIN, VNM_LATENCY_DEVICES_MAX, o->latency_devices);
   if (o->latency_events_rate < VNM_LATENCY_EVENTS_RATE_MIN ||
       o->latency_events_rate > VNM_LATENCY_EVENTS_RATE_MAX)
-    return usage_error (error, _("the latency events rate must be between %d and %d a second, not %d."),
+    return usage_error (error, _("--latency-events-rate must be between %d and %d a second, not %d."),
                         VNM_LATENCY_EVENTS_RATE_MIN, VNM_LATENCY_EVENTS_RATE_MAX,
                         o->latency_events_rate);
   return TRUE;
@@ -61,6 +61,7 @@ typedef struct {
   gchar *latency_programs;
   gchar *probe_attach;
   gchar *interval;
+  gchar *latency_threshold;
 } CommandLineText;
 
 static void
@@ -69,6 +70,7 @@ command_line_text_clear (CommandLineText *text)
   g_free (text->latency_programs);
   g_free (text->probe_attach);
   g_free (text->interval);
+  g_free (text->latency_threshold);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommandLineText, command_line_text_clear)
@@ -85,6 +87,7 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
   gchar **latency_programs = &text->latency_programs;
   gchar **probe_attach = &text->probe_attach;
   gchar **interval = &text->interval;
+  gchar **latency_threshold = &text->latency_threshold;
   GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
@@ -102,7 +105,7 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
       N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
     { "flow-idle-timeout", 0, 0, G_OPTION_ARG_INT, &o->flow_idle_timeout_s,
       N_("Seconds after which an idle flow ends and is kept as a summary (default: 60)"), N_("SEC") },
-    { "latency-threshold", 0, 0, G_OPTION_ARG_INT, &o->latency_threshold_us,
+    { "latency-threshold", 0, 0, G_OPTION_ARG_STRING, latency_threshold,
       N_("Default slow-packet threshold of latency tracing, in microseconds (default: 1000)"), N_("USEC") },
     { "latency-devices", 0, 0, G_OPTION_ARG_INT, &o->latency_devices,
       N_("VM netdevs with latency histograms at once, 66 KiB of kernel memory each (default: 128)"), N_("N") },
@@ -177,6 +180,16 @@ check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GErr
       if (!*interval || *end)
         return usage_error (error, _("--interval: '%s' is not a number of seconds."), interval);
     }
+  if (text->latency_threshold)
+    {
+      gint64 v;
+
+      if (!g_ascii_string_to_signed (text->latency_threshold, 10, 0, VNM_LATENCY_THRESHOLD_MAX_US,
+                                     &v, NULL))
+        return usage_error (error, _("--latency-threshold must be between 0 and %d microseconds, not %s."),
+                            VNM_LATENCY_THRESHOLD_MAX_US, text->latency_threshold);
+      o->latency_threshold_us = (gint) v;
+    }
   return TRUE;
 }
 
@@ -184,7 +197,7 @@ check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GErr
  * built-in defaults, then checks every value. */
 static gboolean
 merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
-              const gchar *default_config, GError **error)
+              gboolean latency_threshold_given, const gchar *default_config, GError **error)
 {
   gboolean listen_given = o->metrics_listen != NULL;
 
@@ -201,8 +214,8 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
   if (!o->metrics_listen)
     o->metrics_listen = g_steal_pointer (&config->metrics_listen);
   if (!interval)
-    o->interval_s = config->interval != 0 ? config->interval : VNM_INTERVAL_DEFAULT_S;
-  if (o->latency_threshold_us == G_MININT)
+    o->interval_s = config->has_interval ? config->interval : VNM_INTERVAL_DEFAULT_S;
+  if (!latency_threshold_given)
     o->latency_threshold_us = config->domains.latency_threshold_us >= 0
                               ? (gint) config->domains.latency_threshold_us
                               : VNM_LATENCY_THRESHOLD_DEFAULT_US;
@@ -256,7 +269,6 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
   memset (o, 0, sizeof *o);
   o->flow_table_size = VNM_FLOW_TABLE_DEFAULT;
   o->flow_idle_timeout_s = VNM_FLOW_IDLE_TIMEOUT_DEFAULT_S;
-  o->latency_threshold_us = G_MININT;  /* not given */
   o->latency_devices = VNM_LATENCY_DEVICES_DEFAULT;
   o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
   o->probe_attach = VNM_PROBE_ATTACH_AUTO;
@@ -268,7 +280,8 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
     return TRUE;
   if (!check_command_line (o, &text, args, error))
     return FALSE;
-  return merge_config (o, &config, text.interval, default_config, error);
+  return merge_config (o, &config, text.interval, text.latency_threshold != NULL, default_config,
+                       error);
 }
 
 void
