@@ -100,9 +100,11 @@ vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv)
       g_autofree gchar *tx_pps = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_pps"));
       g_autofree gchar *rx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errors_ps"));
       g_autofree gchar *tx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errors_ps"));
+      gint64 id = vnm_rec_int (rec, "vm_id");
+      g_autofree gchar *vm_id = id >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, id) : g_strdup ("");
       const gchar *cells[] = { vnm_rec_str (rec, "iface"), vnm_rec_str (rec, "state"),
                                rx_mbps, tx_mbps, rx_pps, tx_pps, rx_err, tx_err,
-                               vnm_rec_str (rec, "vm_id"), vnm_rec_str (rec, "vm_name") };
+                               vm_id, vnm_rec_str (rec, "vm_name") };
       vnm_table_add_row (table, cells);
       g_variant_unref (rec);
     }

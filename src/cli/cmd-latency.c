@@ -404,10 +404,10 @@ stream (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, gint64 count,
   g_variant_iter_init (&it, domains);
   while (!s.uuid && (rec = g_variant_iter_next_value (&it)))
     {
-      g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "id"));
-      if (g_str_equal (vnm_rec_str (rec, "name"), domain) || g_str_equal (vnm_rec_str (rec, "uuid"), domain) ||
-          (vnm_rec_int (rec, "id") >= 0 && g_str_equal (id, domain)))
-        s.uuid = g_strdup (vnm_rec_str (rec, "uuid"));
+      g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "vm_id"));
+      if (g_str_equal (vnm_rec_str (rec, "vm_name"), domain) || g_str_equal (vnm_rec_str (rec, "vm_uuid"), domain) ||
+          (vnm_rec_int (rec, "vm_id") >= 0 && g_str_equal (id, domain)))
+        s.uuid = g_strdup (vnm_rec_str (rec, "vm_uuid"));
       g_variant_unref (rec);
     }
   if (!s.uuid)

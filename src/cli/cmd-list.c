@@ -49,10 +49,10 @@ vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv)
   g_variant_iter_init (&iter, domains);
   while ((rec = g_variant_iter_next_value (&iter)))
     {
-      gint64 id = vnm_rec_int (rec, "id");
+      gint64 id = vnm_rec_int (rec, "vm_id");
       g_autofree gchar *id_s = id >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, id) : g_strdup ("-");
       g_autofree gchar *n_s = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "n_interfaces"));
-      const gchar *cells[] = { id_s, vnm_rec_str (rec, "name"), vnm_rec_str (rec, "uuid"),
+      const gchar *cells[] = { id_s, vnm_rec_str (rec, "vm_name"), vnm_rec_str (rec, "vm_uuid"),
                                vnm_rec_str (rec, "state"), n_s, vnm_rec_str (rec, "mapped_by") };
       vnm_table_add_row (table, cells);
       g_variant_unref (rec);

@@ -23,10 +23,10 @@ find_domain (VnmMonitor1 *proxy, const gchar *text, GError **error)
   g_variant_iter_init (&it, domains);
   while ((rec = g_variant_iter_next_value (&it)))
     {
-      g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "id"));
-      if (g_str_equal (vnm_rec_str (rec, "name"), text) ||
-          g_ascii_strcasecmp (vnm_rec_str (rec, "uuid"), text) == 0 ||
-          (vnm_rec_int (rec, "id") >= 0 && g_str_equal (id, text)))
+      g_autofree gchar *id = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "vm_id"));
+      if (g_str_equal (vnm_rec_str (rec, "vm_name"), text) ||
+          g_ascii_strcasecmp (vnm_rec_str (rec, "vm_uuid"), text) == 0 ||
+          (vnm_rec_int (rec, "vm_id") >= 0 && g_str_equal (id, text)))
         return rec;
       g_variant_unref (rec);
     }
@@ -299,7 +299,7 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
     if (json)
       vnm_cli_print_json (s);
     else
-      print_settings (vnm_rec_str (rec, "name"), s);
+      print_settings (vnm_rec_str (rec, "vm_name"), s);
   }
   return 0;
 }

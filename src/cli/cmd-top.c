@@ -188,10 +188,11 @@ draw_interfaces (Top *top, gint first_y, gint height)
       g_autofree gchar *txp = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_pps"));
       g_autofree gchar *rxe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errors_ps"));
       g_autofree gchar *txe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errors_ps"));
-      const gchar *vmid = vnm_rec_str (rec, "vm_id");
+      gint64 vm_id = vnm_rec_int (rec, "vm_id");
+      g_autofree gchar *vmid = vm_id >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, vm_id) : g_strdup ("-");
       g_autofree gchar *line = g_strdup_printf (ROW_FORMAT, vnm_rec_str (rec, "iface"),
                                                 vnm_rec_str (rec, "state"), rx, tx, rxp, txp, rxe, txe,
-                                                *vmid ? vmid : "-", vnm_rec_str (rec, "vm_name"));
+                                                vmid, vnm_rec_str (rec, "vm_name"));
       draw_line (first_y + 1 + i, line, top->scroll + i == top->selected ? A_REVERSE : A_NORMAL);
     }
 }

@@ -25,9 +25,9 @@ vnm_query_domain_record (VnmEngine *engine, const VnmDomain *d)
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_int32 (d->id));
-  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (d->name));
-  g_variant_builder_add (&b, "{sv}", "uuid", g_variant_new_string (d->uuid));
+  g_variant_builder_add (&b, "{sv}", "vm_id", g_variant_new_int32 (d->id));
+  g_variant_builder_add (&b, "{sv}", "vm_name", g_variant_new_string (d->name));
+  g_variant_builder_add (&b, "{sv}", "vm_uuid", g_variant_new_string (d->uuid));
   g_variant_builder_add (&b, "{sv}", "state", g_variant_new_string (d->state));
   g_variant_builder_add (&b, "{sv}", "mapped_by", g_variant_new_string (d->mapped_by));
   g_variant_builder_add (&b, "{sv}", "n_interfaces", g_variant_new_uint32 (d->interfaces->len));
@@ -298,7 +298,8 @@ vnm_query_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending, 
       add_str (&rb, "master", master ? master->name : "");
       add_str (&rb, "view", row->owner.guest_view ? "guest" : "host");
       add_counters_and_rates (&rb, &row->s);
-      add_str (&rb, "vm_id", row->owner.vm_id);
+      g_variant_builder_add (&rb, "{sv}", "vm_id",
+                             g_variant_new_int32 (*row->owner.vm_id ? (gint) g_ascii_strtoll (row->owner.vm_id, NULL, 10) : -1));
       add_str (&rb, "vm_name", row->owner.vm_name);
       add_str (&rb, "vm_uuid", row->owner.vm_uuid);
       add_str (&rb, "mapped_by", row->owner.mapped_by);

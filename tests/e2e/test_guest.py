@@ -138,7 +138,7 @@ def console_text():
 
 
 def names():
-    return [d["name"] for d in cli_json(bus, "list")]
+    return [d["vm_name"] for d in cli_json(bus, "list")]
 
 
 # Latency tracing for every domain, including those started later.
@@ -318,7 +318,7 @@ def our_tcx(dev):
 
 
 def state():
-    return next((d["state"] for d in cli_json(bus, "list") if d["name"] == NAME), None)
+    return next((d["state"] for d in cli_json(bus, "list") if d["vm_name"] == NAME), None)
 
 
 vnet = next(i["iface"] for i in ours if i["type"] == "bridge")

@@ -414,13 +414,13 @@ t.check(not [n for n in bpf_links() if n.startswith("vnm_")], "no virtnetmon BPF
 # adopts the drop counters the first daemon pinned: they continue.
 daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--latency-programs", "raw_tp",
                 "--latency-devices", "1", "--pin-dir", PIN_DIR)
-wait_for(lambda: "ltvm1" in [d["name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
+wait_for(lambda: "ltvm1" in [d["vm_name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
 again = {vm: {k: v for k, v in drops_of(vm).items() if k[2] in ("NETFILTER_DROP", "FULL_RING")}
          for vm in ("ltvm1", "ltvm2")}
 t.check(again == kept and kept["ltvm1"] and kept["ltvm2"] and "drop counters" in daemon.output(),
         "after a daemon restart the drop counters continue (pinned, adopted): the same counts per VM",
         f"{again} vs {kept}")
-wait_for(lambda: "ltvm1" in [d["name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
+wait_for(lambda: "ltvm1" in [d["vm_name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
 cli(bus, "latency", "ltvm1", "--on", "--direction", "rx", "--proto", "udp", "--dst-port", "5030")
 drain_tap()
 for _ in range(10):

@@ -86,11 +86,11 @@ daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1")
 
 # --- mapping -------------------------------------------------------------
 domains = cli_json(bus, "list")
-names = {d["name"]: d for d in domains}
+names = {d["vm_name"]: d for d in domains}
 t.check("itvm1" in names and names["itvm1"]["mapped_by"] == "libvirt",
         "libvirt domain listed", str(domains))
 t.check("pve-fake" in names and names["pve-fake"]["mapped_by"] == "qemu-cmdline"
-        and names["pve-fake"]["id"] == 902, "QEMU command-line VM listed with its VM id",
+        and names["pve-fake"]["vm_id"] == 902, "QEMU command-line VM listed with its VM id",
         str(domains))
 
 ifl = cli_json(bus, "domiflist", "itvm1")
@@ -103,17 +103,17 @@ t.check(ifl[1]["type"] == "hostdev" and not ifl[1]["has_stats"]
         str(ifl[1]))
 
 row = ifstat_row(bus, "vnmit-v1")
-t.check(row and row["vm_name"] == "itvm1" and row["mapped_by"] == "libvirt" and row["vm_id"] == "1"
+t.check(row and row["vm_name"] == "itvm1" and row["mapped_by"] == "libvirt" and row["vm_id"] == 1
         and row["kind"] == "veth" and row["master"] == "vnmit-br0" and row["view"] == "guest",
         "ifstat row of a libvirt VM interface", str(row))
 row = ifstat_row(bus, "vnmit-q0")
-t.check(row and row["vm_name"] == "pve-fake" and row["vm_id"] == "902"
+t.check(row and row["vm_name"] == "pve-fake" and row["vm_id"] == 902
         and row["mapped_by"] == "qemu-cmdline", "ifstat row mapped from a QEMU command line", str(row))
 row = ifstat_row(bus, "tap907i0")
-t.check(row and row["vm_id"] == "907" and row["mapped_by"] == "name-pattern" and row["kind"] == "tap",
+t.check(row and row["vm_id"] == 907 and row["mapped_by"] == "name-pattern" and row["kind"] == "tap",
         "ifstat row mapped by the tap<VMID>i<N> pattern", str(row))
 row = ifstat_row(bus, "vnmit-br0")
-t.check(row and row["vm_id"] == "" and row["mapped_by"] == "" and row["view"] == "host"
+t.check(row and row["vm_id"] == -1 and row["mapped_by"] == "" and row["view"] == "host"
         and row["kind"] == "bridge", "host-only bridge row: no VM, host's view", str(row))
 plain = [r["iface"] for r in cli_json(bus, "ifstat")]
 t.check("lo" not in plain and "lo" in [r["iface"] for r in cli_json(bus, "ifstat", "--all")],
@@ -322,7 +322,7 @@ t.check(st["libvirt_connected"] and st["libvirt_uri"].startswith("test://")
 # --- the daemon going away ------------------------------------------------
 fake.kill()
 fake.wait()
-wait_for(lambda: "pve-fake" not in [d["name"] for d in cli_json(bus, "list")], 40,
+wait_for(lambda: "pve-fake" not in [d["vm_name"] for d in cli_json(bus, "list")], 40,
          "the QEMU VM to go when its process exits")
 t.check(True, "a QEMU VM whose process exited is removed")
 daemon.stop()

@@ -168,7 +168,7 @@ def taps():
 
 
 def names():
-    return [d["name"] for d in cli_json(bus, "list")]
+    return [d["vm_name"] for d in cli_json(bus, "list")]
 
 
 def our_tcx(dev):
