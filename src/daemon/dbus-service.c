@@ -7,7 +7,7 @@
 #include "authz.h"
 #include "dbus-service.h"
 #include "domain-xml.h"
-#include "query.h"
+#include "dbus-records.h"
 #include "vnm-error.h"
 #include "vnm-generated.h"
 #include "vnm-i18n.h"
@@ -61,7 +61,7 @@ handle_list_domains (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpo
 {
   VnmDbusService *service = user_data;
 
-  vnm_monitor1_complete_list_domains (object, invocation, vnm_query_domains (service->engine));
+  vnm_monitor1_complete_list_domains (object, invocation, vnm_record_domains (service->engine));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -74,7 +74,7 @@ handle_list_interfaces (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (d)
     vnm_monitor1_complete_list_interfaces (object, invocation,
-                                           vnm_query_interfaces (service->engine, d));
+                                           vnm_record_interfaces (service->engine, d));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -92,7 +92,7 @@ handle_get_interface_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocati
   d = find_domain (service, invocation, domain);
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  stats = vnm_query_interface_stats (service->engine, d, iface, &error);
+  stats = vnm_record_interface_stats (service->engine, d, iface, &error);
   if (!stats)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -107,7 +107,7 @@ handle_get_link_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 {
   VnmDbusService *service = user_data;
   g_autoptr(GError) error = NULL;
-  GVariant *links = vnm_query_link_stats (service->engine, sort, ascending, top,
+  GVariant *links = vnm_record_link_stats (service->engine, sort, ascending, top,
                                           include_hidden, filter, &error);
 
   if (!links)
@@ -128,7 +128,7 @@ handle_get_flows (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  flows = vnm_query_flows (service->engine, d, options, &error);
+  flows = vnm_record_flows (service->engine, d, options, &error);
   if (!flows)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -140,7 +140,7 @@ static gboolean
 handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   VnmDbusService *service = user_data;
-  g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_query_topology (service->engine));
+  g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_record_topology (service->engine));
 
   vnm_monitor1_complete_get_topology (object, invocation,
                                       g_variant_get_child_value (topo, 0),
@@ -285,7 +285,7 @@ handle_set_latency_tracing (VnmMonitor1 *object, GDBusMethodInvocation *invocati
 
   if (*domain && !(d = find_domain (service, invocation, domain)))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if (!vnm_query_latency_settings (options,
+  if (!vnm_record_latency_settings (options,
                                    vnm_latency_monitor_default_threshold (vnm_engine_get_latency_monitor (service->engine)),
                                    &settings, &error))
     {
@@ -410,7 +410,7 @@ handle_set_domain_settings (VnmMonitor1 *object, GDBusMethodInvocation *invocati
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   args = g_new0 (SetSettingsArgs, 1);
-  if (!vnm_query_settings_change (settings, unset, &args->change, &error))
+  if (!vnm_record_settings_change (settings, unset, &args->change, &error))
     {
       set_settings_args_free (args);
       g_dbus_method_invocation_return_gerror (invocation, error);
@@ -435,7 +435,7 @@ handle_get_latency (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  reply = vnm_query_latency (service->engine, d, options, &error);
+  reply = vnm_record_latency (service->engine, d, options, &error);
   if (!reply)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -458,7 +458,7 @@ handle_get_drops (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 
   if (!d)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  drops = vnm_query_drops (service->engine, d, &error);
+  drops = vnm_record_drops (service->engine, d, &error);
   if (!drops)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -520,7 +520,7 @@ latency_events (VnmEngine *engine, GPtrArray *events, guint64 lost, gpointer use
   VnmDbusService *service = user_data;
 
   if (g_hash_table_size (service->subscribers))
-    vnm_monitor1_emit_latency_events (service->monitor, vnm_query_latency_events (events), lost);
+    vnm_monitor1_emit_latency_events (service->monitor, vnm_record_latency_events (events), lost);
 }
 
 static void
@@ -533,7 +533,7 @@ void
 vnm_dbus_service_publish_latency (VnmDbusService *service)
 {
   vnm_monitor1_set_latency (service->monitor,
-                            vnm_query_latency_status (service->engine,
+                            vnm_record_latency_status (service->engine,
                                                       g_hash_table_size (service->subscribers)));
 }
 
@@ -556,10 +556,10 @@ update_domain_object (VnmDbusService *service, VnmObjectSkeleton *object, const 
   vnm_domain1_set_id (iface, d->id);
   vnm_domain1_set_state (iface, d->state);
   vnm_domain1_set_mapped_by (iface, d->mapped_by);
-  vnm_domain1_set_interfaces (iface, vnm_query_interfaces (service->engine, d));
-  vnm_domain1_set_rates (iface, vnm_query_domain_rates (service->engine, d));
-  vnm_domain1_set_interface_stats (iface, vnm_query_interface_stats (service->engine, d, "", NULL));
-  vnm_domain1_set_settings (iface, vnm_query_domain_settings (service->engine, d));
+  vnm_domain1_set_interfaces (iface, vnm_record_interfaces (service->engine, d));
+  vnm_domain1_set_rates (iface, vnm_record_domain_rates (service->engine, d));
+  vnm_domain1_set_interface_stats (iface, vnm_record_interface_stats (service->engine, d, "", NULL));
+  vnm_domain1_set_settings (iface, vnm_record_domain_settings (service->engine, d));
 }
 
 static void
@@ -598,7 +598,7 @@ vnm_dbus_service_publish (VnmDbusService *service)
 
   vnm_monitor1_set_interface_count (service->monitor,
                                     vnm_link_table_size (vnm_engine_get_link_table (service->engine)));
-  vnm_monitor1_set_probes (service->monitor, vnm_query_probes (service->engine));
+  vnm_monitor1_set_probes (service->monitor, vnm_record_probes (service->engine));
   vnm_dbus_service_publish_latency (service);
   g_hash_table_iter_init (&iter, service->domains);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -704,7 +704,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   vnm_monitor1_set_libvirt_connected (service->monitor, vnm_engine_get_libvirt_connected (engine));
   vnm_monitor1_set_interval (service->monitor, vnm_engine_get_interval (engine));
   vnm_monitor1_set_kernel_capabilities (service->monitor,
-                                        vnm_query_kernel_caps (vnm_engine_get_kernel_caps (engine)));
+                                        vnm_record_kernel_caps (vnm_engine_get_kernel_caps (engine)));
   g_signal_connect (service->monitor, "handle-list-domains", G_CALLBACK (handle_list_domains), service);
   g_signal_connect (service->monitor, "handle-list-interfaces", G_CALLBACK (handle_list_interfaces), service);
   g_signal_connect (service->monitor, "handle-get-interface-stats", G_CALLBACK (handle_get_interface_stats), service);
@@ -720,7 +720,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   g_signal_connect (service->monitor, "handle-subscribe-latency-events", G_CALLBACK (handle_subscribe_latency_events), service);
   g_signal_connect (service->monitor, "handle-unsubscribe-latency-events", G_CALLBACK (handle_unsubscribe_latency_events), service);
   service->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
-  vnm_monitor1_set_flow_table (service->monitor, vnm_query_flow_table (engine));
+  vnm_monitor1_set_flow_table (service->monitor, vnm_record_flow_table (engine));
   follow (service, "domain-added", G_CALLBACK (on_domain_added));
   follow (service, "domain-changed", G_CALLBACK (on_domain_changed));
   follow (service, "domain-removed", G_CALLBACK (on_domain_removed));

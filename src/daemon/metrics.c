@@ -13,7 +13,7 @@
 #include "flow-monitor.h"
 #include "metrics.h"
 #include "prom-text.h"
-#include "query.h"
+#include "dbus-records.h"
 
 typedef struct {
   const VnmLink *link;

@@ -1,4 +1,4 @@
-/* query.h: the records the D-Bus API returns (aa{sv} / a{sv}), built from
+/* dbus-records.h: the records the D-Bus API returns (aa{sv} / a{sv}), built from
  * the engine (its registry, link table and monitors). No D-Bus here: the same
  * records serve every front end. */
 #pragma once
@@ -12,54 +12,54 @@
  * devices (fwbr*, fwpr*, fwln*, ... : fw*). */
 gboolean vnm_is_hidden_interface (const gchar *ifname);
 
-GVariant *vnm_query_domains (VnmEngine *engine);
-GVariant *vnm_query_domain_record (VnmEngine *engine, const VnmDomain *domain);
-GVariant *vnm_query_interfaces (VnmEngine *engine, const VnmDomain *domain);
+GVariant *vnm_record_domains (VnmEngine *engine);
+GVariant *vnm_record_domain_record (VnmEngine *engine, const VnmDomain *domain);
+GVariant *vnm_record_interfaces (VnmEngine *engine, const VnmDomain *domain);
 /* Sums of the domain's interface rates and totals, guest's view. */
-GVariant *vnm_query_domain_rates (VnmEngine *engine, const VnmDomain *domain);
+GVariant *vnm_record_domain_rates (VnmEngine *engine, const VnmDomain *domain);
 /* @iface: netdev name, MAC or alias; "" for all. */
-GVariant *vnm_query_interface_stats (VnmEngine *engine, const VnmDomain *domain,
+GVariant *vnm_record_interface_stats (VnmEngine *engine, const VnmDomain *domain,
                                      const gchar *iface, GError **error);
-GVariant *vnm_query_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending,
+GVariant *vnm_record_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending,
                                 guint top, gboolean include_hidden, const gchar *filter,
                                 GError **error);
-GVariant *vnm_query_kernel_caps (const VnmKernelCaps *caps);
+GVariant *vnm_record_kernel_caps (const VnmKernelCaps *caps);
 
 /* Flows of @domain aggregated per @options (a{sv}: by, direction, proto,
  * sort as s; top as u). */
-GVariant *vnm_query_flows (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
+GVariant *vnm_record_flows (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
                            GError **error);
 /* (aa{sv} nodes, aa{sv} edges) */
-GVariant *vnm_query_topology (VnmEngine *engine);
+GVariant *vnm_record_topology (VnmEngine *engine);
 /* One record per VM interface: which probe is attached, or why not. */
-GVariant *vnm_query_probes (VnmEngine *engine);
-GVariant *vnm_query_flow_table (VnmEngine *engine);
+GVariant *vnm_record_probes (VnmEngine *engine);
+GVariant *vnm_record_flow_table (VnmEngine *engine);
 /* Adds the probe's exact totals of @ifindex to an interface record. */
-void vnm_query_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex);
+void vnm_record_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex);
 
 /* A number given as q, u, t, i, x or d (not negative), at most @max. */
-gboolean vnm_query_number (GVariant *v, guint64 max, guint64 *out);
+gboolean vnm_record_number (GVariant *v, guint64 max, guint64 *out);
 
 /* a{sv}: the Domain1.Settings property of @domain. */
-GVariant *vnm_query_domain_settings (VnmEngine *engine, const VnmDomain *domain);
+GVariant *vnm_record_domain_settings (VnmEngine *engine, const VnmDomain *domain);
 /* SetDomainSettings' arguments -> @change (see
  * vnm_domain_settings_apply_change). Fails naming the unknown key, wrong
  * type or value out of range. */
-gboolean vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
+gboolean vnm_record_settings_change (GVariant *settings, const gchar *const *unset,
                                     VnmDomainSettings *change, GError **error);
 
 /* Latency tracing settings from SetLatencyTracing's a{sv} (direction,
  * proto, src_ip, dst_ip as s; src_port, dst_port as q, u or i;
  * threshold_us as u, t or d). */
-gboolean vnm_query_latency_settings (GVariant *options, guint64 default_threshold_ns,
+gboolean vnm_record_latency_settings (GVariant *options, guint64 default_threshold_ns,
                                      VnmLatencySettings *out, GError **error);
 /* (a{sv} state, aa{sv} stages) of @domain; @options: direction (s),
  * interface (s), buckets (b). */
-GVariant *vnm_query_latency (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
+GVariant *vnm_record_latency (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
                              GError **error);
 /* aa{sv}: drops of @domain by interface, direction and reason. */
-GVariant *vnm_query_drops (VnmEngine *engine, const VnmDomain *domain, GError **error);
+GVariant *vnm_record_drops (VnmEngine *engine, const VnmDomain *domain, GError **error);
 /* aa{sv}: slow packets (GPtrArray of VnmLatencyEvent*). */
-GVariant *vnm_query_latency_events (GPtrArray *events);
+GVariant *vnm_record_latency_events (GPtrArray *events);
 /* a{sv}: the Latency property. */
-GVariant *vnm_query_latency_status (VnmEngine *engine, guint subscribers);
+GVariant *vnm_record_latency_status (VnmEngine *engine, guint subscribers);

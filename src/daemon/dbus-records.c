@@ -1,10 +1,10 @@
-/* query.c: D-Bus records of domains, interfaces and links, read from the
+/* dbus-records.c: D-Bus records of domains, interfaces and links, read from the
  * engine. */
 #include "config.h"
 
 #include <string.h>
 
-#include "query.h"
+#include "dbus-records.h"
 #include "qemu-scan.h"
 #include "vnm-error.h"
 #include "vnm-format.h"
@@ -20,7 +20,7 @@ vnm_is_hidden_interface (const gchar *ifname)
 }
 
 GVariant *
-vnm_query_domain_record (VnmEngine *engine, const VnmDomain *d)
+vnm_record_domain_record (VnmEngine *engine, const VnmDomain *d)
 {
   GVariantBuilder b;
 
@@ -32,19 +32,19 @@ vnm_query_domain_record (VnmEngine *engine, const VnmDomain *d)
   g_variant_builder_add (&b, "{sv}", "mapped_by", g_variant_new_string (d->mapped_by));
   g_variant_builder_add (&b, "{sv}", "n_interfaces", g_variant_new_uint32 (d->interfaces->len));
   g_variant_builder_add (&b, "{sv}", "object_path", g_variant_new_object_path (d->object_path));
-  g_variant_builder_add (&b, "{sv}", "settings", vnm_query_domain_settings (engine, d));
+  g_variant_builder_add (&b, "{sv}", "settings", vnm_record_domain_settings (engine, d));
   return g_variant_builder_end (&b);
 }
 
 GVariant *
-vnm_query_domains (VnmEngine *engine)
+vnm_record_domains (VnmEngine *engine)
 {
   g_autoptr(GPtrArray) list = vnm_registry_list (vnm_engine_get_registry (engine));
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < list->len; i++)
-    g_variant_builder_add_value (&b, vnm_query_domain_record (engine, g_ptr_array_index (list, i)));
+    g_variant_builder_add_value (&b, vnm_record_domain_record (engine, g_ptr_array_index (list, i)));
   return g_variant_builder_end (&b);
 }
 
@@ -86,7 +86,7 @@ interface_record (VnmEngine *engine, const VnmDomain *d, const VnmDomainInterfac
 }
 
 GVariant *
-vnm_query_interfaces (VnmEngine *engine, const VnmDomain *d)
+vnm_record_interfaces (VnmEngine *engine, const VnmDomain *d)
 {
   GVariantBuilder b;
 
@@ -133,7 +133,7 @@ add_link_view (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLin
 }
 
 GVariant *
-vnm_query_domain_rates (VnmEngine *engine, const VnmDomain *d)
+vnm_record_domain_rates (VnmEngine *engine, const VnmDomain *d)
 {
   VnmLinkView sum = { 0 };
   gpointer ctx[] = { vnm_engine_get_link_table (engine), &sum };
@@ -146,7 +146,7 @@ vnm_query_domain_rates (VnmEngine *engine, const VnmDomain *d)
 }
 
 GVariant *
-vnm_query_interface_stats (VnmEngine *engine, const VnmDomain *d, const gchar *wanted,
+vnm_record_interface_stats (VnmEngine *engine, const VnmDomain *d, const gchar *wanted,
                            GError **error)
 {
   VnmLinkTable *links = vnm_engine_get_link_table (engine);
@@ -184,7 +184,7 @@ vnm_query_interface_stats (VnmEngine *engine, const VnmDomain *d, const gchar *w
       add_str (&row, "mac", iface->mac);
       add_str (&row, "state", link->state);
       add_counters_and_rates (&row, &s);
-      vnm_query_add_probe_totals (engine, &row, link->ifindex);
+      vnm_record_add_probe_totals (engine, &row, link->ifindex);
       g_variant_builder_add_value (&b, g_variant_builder_end (&row));
     }
   if (*wanted && !matched)
@@ -234,7 +234,7 @@ contains_casefold (const gchar *haystack, const gchar *needle)
 }
 
 GVariant *
-vnm_query_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending, guint top,
+vnm_record_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending, guint top,
                       gboolean include_hidden, const gchar *filter, GError **error)
 {
   g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
@@ -309,7 +309,7 @@ vnm_query_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending, 
 }
 
 GVariant *
-vnm_query_kernel_caps (const VnmKernelCaps *caps)
+vnm_record_kernel_caps (const VnmKernelCaps *caps)
 {
   GVariantBuilder b;
   GVariantBuilder notes;
@@ -339,7 +339,7 @@ vnm_query_kernel_caps (const VnmKernelCaps *caps)
 }
 
 gboolean
-vnm_query_number (GVariant *v, guint64 max, guint64 *out)
+vnm_record_number (GVariant *v, guint64 max, guint64 *out)
 {
   gint64 s;
 

@@ -1,8 +1,8 @@
-/* query-flows.c: the flow, topology and probe records of the D-Bus API. */
+/* dbus-records-flows.c: the flow, topology and probe records of the D-Bus API. */
 #include "config.h"
 
 #include "flow-monitor.h"
-#include "query.h"
+#include "dbus-records.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 
@@ -37,7 +37,7 @@ wall_seconds (guint64 mono_ns)
 }
 
 GVariant *
-vnm_query_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
+vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
 {
   const gchar *by = "", *direction = "", *proto = "", *sort = "";
   guint32 top = 0;
@@ -117,7 +117,7 @@ vnm_query_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErro
 }
 
 GVariant *
-vnm_query_topology (VnmEngine *engine)
+vnm_record_topology (VnmEngine *engine)
 {
   g_autoptr(VnmTopology) topo = vnm_flow_monitor_topology (vnm_engine_get_flow_monitor (engine));
   GVariantBuilder nodes, edges;
@@ -157,7 +157,7 @@ vnm_query_topology (VnmEngine *engine)
 }
 
 GVariant *
-vnm_query_probes (VnmEngine *engine)
+vnm_record_probes (VnmEngine *engine)
 {
   g_autoptr(GPtrArray) status = vnm_flow_monitor_status (vnm_engine_get_flow_monitor (engine));
   GVariantBuilder b;
@@ -190,7 +190,7 @@ vnm_query_probes (VnmEngine *engine)
 }
 
 GVariant *
-vnm_query_flow_table (VnmEngine *engine)
+vnm_record_flow_table (VnmEngine *engine)
 {
   GVariantBuilder b;
 
@@ -206,7 +206,7 @@ vnm_query_flow_table (VnmEngine *engine)
 }
 
 void
-vnm_query_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex)
+vnm_record_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex)
 {
   VnmProbeTotals t;
 

@@ -1,4 +1,4 @@
-/* query-latency.c: latency histograms, drops and slow packets as D-Bus
+/* dbus-records-latency.c: latency histograms, drops and slow packets as D-Bus
  * records. */
 #include "config.h"
 
@@ -9,7 +9,7 @@
 #include "flows.h"
 #include "latency-hist.h"
 #include "latency-monitor.h"
-#include "query.h"
+#include "dbus-records.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 
@@ -60,7 +60,7 @@ parse_ip (const gchar *text, guint8 out[16], guint8 *family)
 }
 
 gboolean
-vnm_query_latency_settings (GVariant *options, guint64 default_threshold_ns,
+vnm_record_latency_settings (GVariant *options, guint64 default_threshold_ns,
                             VnmLatencySettings *out, GError **error)
 {
   GVariantIter it;
@@ -115,13 +115,13 @@ vnm_query_latency_settings (GVariant *options, guint64 default_threshold_ns,
         }
       else if (g_str_equal (key, "src_port") || g_str_equal (key, "dst_port"))
         {
-          if (!vnm_query_number (v, 65535, &n))
+          if (!vnm_record_number (v, 65535, &n))
             return bad_option (error, key, _("give a port number from 0 to 65535."));
           *(key[0] == 's' ? &out->filter.src_port : &out->filter.dst_port) = (guint16) n;
         }
       else if (g_str_equal (key, "threshold_us"))
         {
-          if (!vnm_query_number (v, 60 * G_USEC_PER_SEC, &n))
+          if (!vnm_record_number (v, 60 * G_USEC_PER_SEC, &n))
             return bad_option (error, key, _("give microseconds from 0 to 60000000."));
           out->threshold_ns = n * 1000;
         }
@@ -165,7 +165,7 @@ add_settings (GVariantBuilder *b, const VnmLatencySettings *s)
 }
 
 GVariant *
-vnm_query_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
+vnm_record_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
 {
   VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   const gchar *direction = "both", *iface = NULL;
@@ -291,7 +291,7 @@ vnm_query_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GEr
 }
 
 GVariant *
-vnm_query_drops (VnmEngine *engine, const VnmDomain *d, GError **error)
+vnm_record_drops (VnmEngine *engine, const VnmDomain *d, GError **error)
 {
   VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   g_autoptr(GPtrArray) drops = NULL;
@@ -323,7 +323,7 @@ vnm_query_drops (VnmEngine *engine, const VnmDomain *d, GError **error)
 }
 
 GVariant *
-vnm_query_latency_events (GPtrArray *events)
+vnm_record_latency_events (GPtrArray *events)
 {
   GVariantBuilder b;
 
@@ -359,7 +359,7 @@ vnm_query_latency_events (GPtrArray *events)
 }
 
 GVariant *
-vnm_query_latency_status (VnmEngine *engine, guint subscribers)
+vnm_record_latency_status (VnmEngine *engine, guint subscribers)
 {
   VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   g_autoptr(GPtrArray) traced = vnm_latency_monitor_traced (m);

@@ -1,8 +1,8 @@
-/* query-settings.c: per-domain settings on D-Bus: the Settings property and
+/* dbus-records-settings.c: per-domain settings on D-Bus: the Settings property and
  * SetDomainSettings' arguments. */
 #include "config.h"
 
-#include "query.h"
+#include "dbus-records.h"
 #include "vnm-limits.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
@@ -14,7 +14,7 @@ static const gchar *const setting_names[] = {
 };
 
 GVariant *
-vnm_query_domain_settings (VnmEngine *engine, const VnmDomain *d)
+vnm_record_domain_settings (VnmEngine *engine, const VnmDomain *d)
 {
   GVariantBuilder b, from;
   VnmDomainSettings eff;
@@ -49,7 +49,7 @@ bad_setting (GError **error, const gchar *key, const gchar *why)
 }
 
 gboolean
-vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
+vnm_record_settings_change (GVariant *settings, const gchar *const *unset,
                            VnmDomainSettings *c, GError **error)
 {
   GVariantIter it;
@@ -71,7 +71,7 @@ vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
         }
       else if (g_str_equal (key, "latency_threshold_us"))
         {
-          if (!vnm_query_number (v, VNM_LATENCY_THRESHOLD_MAX_US, &n))
+          if (!vnm_record_number (v, VNM_LATENCY_THRESHOLD_MAX_US, &n))
             {
               g_autofree gchar *why =
                 g_strdup_printf (_("give microseconds from 0 to %d."), VNM_LATENCY_THRESHOLD_MAX_US);
@@ -81,7 +81,7 @@ vnm_query_settings_change (GVariant *settings, const gchar *const *unset,
         }
       else if (g_str_equal (key, "flow_table_size"))
         {
-          if (!vnm_query_number (v, VNM_FLOW_TABLE_MAX, &n) || n < VNM_FLOW_TABLE_MIN)
+          if (!vnm_record_number (v, VNM_FLOW_TABLE_MAX, &n) || n < VNM_FLOW_TABLE_MIN)
             {
               g_autofree gchar *why =
                 g_strdup_printf (_("give a number of flows from %d to %d."), VNM_FLOW_TABLE_MIN,
