@@ -6,13 +6,13 @@
 #include <netinet/in.h>
 
 #include "flow-monitor.h"
-#include "probes.h"
+#include "flow-probe.h"
 #include "vnm-i18n.h"
 
 struct _VnmFlowMonitor {
   VnmLinkTable *links;        /* borrowed */
   VnmRegistry *registry;      /* borrowed */
-  VnmProbes *probes;          /* NULL when unavailable */
+  VnmFlowProbe *probes;          /* NULL when unavailable */
   gchar *unavailable;         /* why, or NULL */
   VnmFlowStore *store;
   guint table_size;
@@ -48,7 +48,7 @@ vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKerne
     m->unavailable = g_strdup (_("The kernel does not allow tc (sched_cls) eBPF programs."));
   else
     {
-      m->probes = vnm_probes_new (config->table_size, config->attach, config->state_dir,
+      m->probes = vnm_flow_probe_new (config->table_size, config->attach, config->state_dir,
                                   config->pin_dir, config->count_filters,
                                   config->count_filters_data, &error);
       if (!m->probes)
@@ -64,7 +64,7 @@ vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKerne
   g_autoptr(GArray) ifindexes = g_array_new (FALSE, FALSE, sizeof (gint));
   for (guint i = 0; i < vnm_link_table_size (links); i++)
     g_array_append_val (ifindexes, vnm_link_table_index (links, i)->ifindex);
-  guint stale = vnm_probes_remove_stale (m->probes, ifindexes);
+  guint stale = vnm_flow_probe_remove_stale (m->probes, ifindexes);
   if (stale)
     g_message (_("Removed %u stale virtnetmon tc hook(s) left by an earlier run."), stale);
 
@@ -72,7 +72,7 @@ vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKerne
   m->summaries_path = g_build_filename (config->state_dir, "flow-summaries", NULL);
   {
     g_autoptr(GMappedFile) f = g_mapped_file_new (m->summaries_path, FALSE, NULL);
-    if (f && vnm_probes_pin_state (m->probes) == VNM_PIN_ADOPTED)
+    if (f && vnm_flow_probe_pin_state (m->probes) == VNM_PIN_ADOPTED)
       {
         g_autoptr(GBytes) data = g_mapped_file_get_bytes (f);
         if (!vnm_flow_store_load (m->store, data, g_get_monotonic_time ()))
@@ -86,7 +86,7 @@ vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKerne
 const gchar *
 vnm_flow_monitor_program (VnmFlowMonitor *m)
 {
-  return m->probes ? vnm_probe_attach_to_string (vnm_probes_attach_mode (m->probes)) : "";
+  return m->probes ? vnm_probe_attach_to_string (vnm_flow_probe_attach_mode (m->probes)) : "";
 }
 
 gboolean
@@ -110,7 +110,7 @@ vnm_flow_monitor_table_size (VnmFlowMonitor *m)
 guint
 vnm_flow_monitor_cache_slots (VnmFlowMonitor *m)
 {
-  return m->probes ? vnm_probes_cache_slots (m->probes) : 0;
+  return m->probes ? vnm_flow_probe_cache_slots (m->probes) : 0;
 }
 
 static void
@@ -120,7 +120,7 @@ end_flows (VnmFlowMonitor *m, gint ifindex)
 
   vnm_flow_store_end_ifindex (m->store, ifindex, g_get_monotonic_time (), to_delete);
   for (guint i = 0; i < to_delete->len; i++)
-    vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
+    vnm_flow_probe_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
 }
 
 typedef struct {
@@ -138,9 +138,9 @@ attach_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLi
   gboolean continued = FALSE;
 
   g_hash_table_add (r->wanted, GINT_TO_POINTER (link->ifindex));
-  if (vnm_probes_is_attached (m->probes, link->ifindex))
+  if (vnm_flow_probe_is_attached (m->probes, link->ifindex))
     return;
-  if (!vnm_probes_attach (m->probes, link->ifindex, link->name, &continued, &error))
+  if (!vnm_flow_probe_attach (m->probes, link->ifindex, link->name, &continued, &error))
     {
       if (!g_hash_table_contains (m->attach_error, link->name))
         g_warning ("%s", error->message);
@@ -177,17 +177,17 @@ vnm_flow_monitor_reconcile (VnmFlowMonitor *m)
       gint ifindex = GPOINTER_TO_INT (key);
       gboolean present;
 
-      if (g_hash_table_contains (wanted, key) || !vnm_probes_is_attached (m->probes, ifindex))
+      if (g_hash_table_contains (wanted, key) || !vnm_flow_probe_is_attached (m->probes, ifindex))
         continue;
       present = vnm_link_table_lookup_ifindex (m->links, ifindex) != NULL;
-      vnm_probes_detach (m->probes, ifindex, !present);
+      vnm_flow_probe_detach (m->probes, ifindex, !present);
       g_array_append_val (detached, ifindex);
       g_debug ("Flow probe detached from ifindex %d%s.", ifindex, present ? "" : " (device gone)");
     }
   /* Their flows' last counts reach the table (once for all of them) before
    * their flows end. */
   if (detached->len)
-    vnm_probes_flush_cache (m->probes);
+    vnm_flow_probe_flush_cache (m->probes);
   for (guint i = 0; i < detached->len; i++)
     end_flows (m, g_array_index (detached, gint, i));
 }
@@ -245,7 +245,7 @@ forget_unused (VnmFlowMonitor *m)
   /* Each interval: walk the records only when a device is gone. */
   g_hash_table_iter_init (&it, m->owner);
   while (!any_gone && g_hash_table_iter_next (&it, &key, NULL))
-    any_gone = !vnm_probes_is_attached (m->probes, GPOINTER_TO_INT (key));
+    any_gone = !vnm_flow_probe_is_attached (m->probes, GPOINTER_TO_INT (key));
   if (!any_gone)
     return;
   records = vnm_flow_store_records (m->store, NULL);
@@ -256,7 +256,7 @@ forget_unused (VnmFlowMonitor *m)
   g_hash_table_iter_init (&it, m->owner);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
-      if (vnm_probes_is_attached (m->probes, GPOINTER_TO_INT (key)) ||
+      if (vnm_flow_probe_is_attached (m->probes, GPOINTER_TO_INT (key)) ||
           g_hash_table_contains (in_use, key))
         {
           g_hash_table_add (uuids, value);
@@ -283,16 +283,16 @@ vnm_flow_monitor_poll (VnmFlowMonitor *m)
   if (!m->probes)
     return;
   /* First what the per-CPU cache holds, so that both reads below see it. */
-  vnm_probes_flush_cache (m->probes);
+  vnm_flow_probe_flush_cache (m->probes);
   g_hash_table_remove_all (m->created_at_poll);
   g_hash_table_iter_init (&it, m->owner);
   while (g_hash_table_iter_next (&it, &key, NULL))
     {
       struct vnm_iface_totals t;
-      if (vnm_probes_read_totals (m->probes, GPOINTER_TO_INT (key), &t))
+      if (vnm_flow_probe_read_totals (m->probes, GPOINTER_TO_INT (key), &t))
         g_hash_table_insert (m->created_at_poll, key, g_memdup2 (&t.flows_created, sizeof (guint64)));
     }
-  entries = vnm_probes_read_flows (m->probes, &error);
+  entries = vnm_flow_probe_read_flows (m->probes, &error);
   if (!entries)
     {
       g_warning ("%s", error->message);  /* keep what the store has */
@@ -302,7 +302,7 @@ vnm_flow_monitor_poll (VnmFlowMonitor *m)
   vnm_flow_store_update (m->store, entries, g_get_monotonic_time (), to_delete);
   limit_domains (m, to_delete);
   for (guint i = 0; i < to_delete->len; i++)
-    vnm_probes_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
+    vnm_flow_probe_delete_flow (m->probes, &g_array_index (to_delete, struct vnm_flow_key, i));
   forget_unused (m);
 }
 
@@ -313,8 +313,8 @@ vnm_flow_monitor_stop (VnmFlowMonitor *m)
 
   if (!m->probes)
     return;
-  vnm_probes_detach_all (m->probes);
-  if (vnm_probes_pin_state (m->probes) == VNM_PIN_NONE)
+  vnm_flow_probe_detach_all (m->probes);
+  if (vnm_flow_probe_pin_state (m->probes) == VNM_PIN_NONE)
     return;
   {
     g_autoptr(GBytes) data = vnm_flow_store_save (m->store);
@@ -329,7 +329,7 @@ vnm_flow_monitor_pinned (VnmFlowMonitor *m)
 {
   if (!m->probes)
     return "";
-  switch (vnm_probes_pin_state (m->probes))
+  switch (vnm_flow_probe_pin_state (m->probes))
     {
     case VNM_PIN_NEW: return "new";
     case VNM_PIN_ADOPTED: return "adopted";
@@ -340,7 +340,7 @@ vnm_flow_monitor_pinned (VnmFlowMonitor *m)
 const gchar *
 vnm_flow_monitor_pin_status (VnmFlowMonitor *m)
 {
-  return m->probes ? vnm_probes_pin_status (m->probes) : "";
+  return m->probes ? vnm_flow_probe_pin_status (m->probes) : "";
 }
 
 void
@@ -348,7 +348,7 @@ vnm_flow_monitor_free (VnmFlowMonitor *m)
 {
   if (!m)
     return;
-  vnm_probes_free (m->probes);
+  vnm_flow_probe_free (m->probes);
   vnm_flow_store_free (m->store);
   g_hash_table_unref (m->attach_error);
   g_hash_table_unref (m->owner);
@@ -395,7 +395,7 @@ vnm_flow_monitor_status (VnmFlowMonitor *m)
           s->domain_uuid = g_strdup (d->uuid);
           s->domain_name = g_strdup (d->name);
           s->program = g_strdup (vnm_flow_monitor_program (m));
-          s->attached = m->probes && link && vnm_probes_is_attached (m->probes, link->ifindex);
+          s->attached = m->probes && link && vnm_flow_probe_is_attached (m->probes, link->ifindex);
           if (s->attached)
             s->reason = g_strdup ("");
           else if (!*iface->target_dev)
@@ -425,7 +425,7 @@ vnm_flow_monitor_totals (VnmFlowMonitor *m, gint ifindex, VnmProbeTotals *out)
   guint64 accounted, *created;
 
   memset (out, 0, sizeof *out);
-  if (!m->probes || !vnm_probes_read_totals (m->probes, ifindex, &out->totals))
+  if (!m->probes || !vnm_flow_probe_read_totals (m->probes, ifindex, &out->totals))
     return FALSE;
   out->attached = TRUE;
   out->active = vnm_flow_store_active (m->store, ifindex);

@@ -10,7 +10,7 @@
 #include "flows.h"
 #include "kernel-caps.h"
 #include "link-table.h"
-#include "probes.h"
+#include "flow-probe.h"
 #include "registry.h"
 
 typedef struct {

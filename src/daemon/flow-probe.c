@@ -1,4 +1,4 @@
-/* probes.c: libbpf side of the per-VM flow probe. */
+/* flow-probe.c: libbpf side of the per-VM flow probe. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,7 +19,8 @@
 #include "bpf-pin.h"
 #include "flows.skel.h"
 #include "probe-totals.h"
-#include "probes.h"
+#include "flow-probe.h"
+#include "tc-hook.h"
 #include "vnm-error.h"
 #include "vnm-autocleanups.h"
 #include "vnm-i18n.h"
@@ -28,14 +29,6 @@
 /* Devices whose totals stayed in the pinned map at the last stop. */
 #define KEPT_TOTALS_FILE "probe-totals"
 
-#define VNM_BPF_F_BEFORE    (1U << 3)
-
-typedef struct {
-  gint ifindex;
-  gchar name[IF_NAMESIZE];
-  gboolean created_qdisc;  /* the clsact qdisc was ours to create */
-  int link_fd[2];          /* tcx: ingress, egress links; -1 when none */
-} Hooked;
 
 struct _VnmProbes {
   struct vnm_flows_bpf *skel;
@@ -47,7 +40,7 @@ struct _VnmProbes {
   gchar *state_path;
   VnmTcFilterCountFunc count_filters;
   gpointer user_data;
-  GHashTable *hooked;      /* ifindex -> Hooked* */
+  GHashTable *hooked;      /* ifindex -> VnmTcHook* */
   gint ncpus;
   gchar *pin_dir;          /* NULL: maps not pinned */
   gchar *pin_status;
@@ -70,33 +63,16 @@ libbpf_log (enum libbpf_print_level level, const char *fmt, va_list args)
   return 0;
 }
 
-/* Kernels without tcx refuse the attach type in a query with EINVAL. */
-static gboolean
-kernel_has_tcx (void)
-{
-  DECLARE_LIBBPF_OPTS (bpf_prog_query_opts, q);
-  gint lo = if_nametoindex ("lo");
 
-  return lo > 0 && bpf_prog_query_opts (lo, VNM_BPF_TCX_INGRESS, &q) == 0;
-}
-
-static void
-hooked_free (Hooked *h)
-{
-  for (guint i = 0; i < 2; i++)
-    if (h->link_fd[i] >= 0)
-      close (h->link_fd[i]);
-  g_free (h);
-}
 
 /* Only clsact hooks outlive the daemon, so only they are recorded. */
 static void
-save_state (VnmProbes *p)
+save_state (VnmFlowProbe *p)
 {
   g_autoptr(GString) text = g_string_new ("# virtnetmond: devices with virtnetmon tc hooks\n");
   g_autoptr(GError) error = NULL;
   GHashTableIter it;
-  Hooked *h;
+  VnmTcHook *h;
 
   g_hash_table_iter_init (&it, p->hooked);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &h))
@@ -108,7 +84,7 @@ save_state (VnmProbes *p)
 
 /* Takes the pin directory for this daemon; FALSE with @why when it cannot. */
 static gboolean
-lock_pin_dir (VnmProbes *p, const gchar *pin_dir, const gchar **why)
+lock_pin_dir (VnmFlowProbe *p, const gchar *pin_dir, const gchar **why)
 {
   g_autofree gchar *parent = g_path_get_dirname (pin_dir);
   struct statfs fs;
@@ -135,7 +111,7 @@ lock_pin_dir (VnmProbes *p, const gchar *pin_dir, const gchar **why)
 /* Reads the list of kept totals, and drops from the adopted totals map what
  * is not in it or belongs to a device that is no longer the same. */
 static void
-load_kept_totals (VnmProbes *p)
+load_kept_totals (VnmFlowProbe *p)
 {
   g_autofree gchar *text = NULL;
   g_auto(GStrv) lines = NULL;
@@ -165,7 +141,7 @@ load_kept_totals (VnmProbes *p)
 static const gchar *const pinned_names[] = { "flows", "totals", "totals-spill", "flow-cache" };
 
 static void
-pinned_maps (VnmProbes *p, struct bpf_map *maps[G_N_ELEMENTS (pinned_names)])
+pinned_maps (VnmFlowProbe *p, struct bpf_map *maps[G_N_ELEMENTS (pinned_names)])
 {
   maps[0] = p->skel->maps.vnm_flows;
   maps[1] = p->skel->maps.vnm_totals;
@@ -185,7 +161,7 @@ unlink_pins (const gchar *pin_dir)
 
 /* Takes @pin_dir for this run's maps; FALSE when nothing is to be pinned. */
 static gboolean
-prepare_pins (VnmProbes *p, const gchar *pin_dir)
+prepare_pins (VnmFlowProbe *p, const gchar *pin_dir)
 {
   const gchar *why = NULL;
 
@@ -202,7 +178,7 @@ prepare_pins (VnmProbes *p, const gchar *pin_dir)
  * the pin directory when they all have this run's shape (*adopted), else
  * removes them: this run pins its own after loading. */
 static void
-reuse_pins (VnmProbes *p, gboolean *adopted)
+reuse_pins (VnmFlowProbe *p, gboolean *adopted)
 {
   const gchar *pin_dir = p->pin_dir, *why = NULL;
   struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
@@ -235,7 +211,7 @@ reuse_pins (VnmProbes *p, gboolean *adopted)
 }
 
 static void
-finish_pins (VnmProbes *p, gboolean adopted)
+finish_pins (VnmFlowProbe *p, gboolean adopted)
 {
   struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
   int err = 0;
@@ -269,13 +245,13 @@ finish_pins (VnmProbes *p, gboolean adopted)
 }
 
 VnmPinState
-vnm_probes_pin_state (VnmProbes *p)
+vnm_flow_probe_pin_state (VnmFlowProbe *p)
 {
   return p->pin_state;
 }
 
 const gchar *
-vnm_probes_pin_status (VnmProbes *p)
+vnm_flow_probe_pin_status (VnmFlowProbe *p)
 {
   return p->pin_status ? p->pin_status : "";
 }
@@ -284,7 +260,7 @@ vnm_probes_pin_status (VnmProbes *p)
  * on every attach and detach so that even after a crash the next run knows
  * which entries belong to which device. */
 static void
-save_kept (VnmProbes *p)
+save_kept (VnmFlowProbe *p)
 {
   g_autoptr(GString) text = NULL;
   g_autoptr(GError) error = NULL;
@@ -296,7 +272,7 @@ save_kept (VnmProbes *p)
   text = g_string_new ("# virtnetmond: devices whose totals are in the pinned map\n");
   g_hash_table_iter_init (&it, p->hooked);
   while (g_hash_table_iter_next (&it, &key, &value))
-    g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), ((Hooked *) value)->name);
+    g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), ((VnmTcHook *) value)->name);
   g_hash_table_iter_init (&it, p->kept);
   while (g_hash_table_iter_next (&it, &key, &value))
     g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), (const gchar *) value);
@@ -305,17 +281,17 @@ save_kept (VnmProbes *p)
                error->message);
 }
 
-VnmProbes *
-vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state_dir,
+VnmFlowProbe *
+vnm_flow_probe_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state_dir,
                 const gchar *pin_dir, VnmTcFilterCountFunc count_filters, gpointer user_data,
                 GError **error)
 {
-  g_autoptr(VnmProbes) p = NULL;
+  g_autoptr(VnmFlowProbe) p = NULL;
   gboolean tcx, pinning = FALSE, adopted = FALSE;
   int err;
 
   libbpf_set_print (libbpf_log);
-  tcx = kernel_has_tcx ();
+  tcx = vnm_tc_hook_kernel_has_tcx ();
   if (attach == VNM_PROBE_ATTACH_TCX && !tcx)
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
@@ -330,14 +306,14 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
                    _("Cannot create the state directory %s: %s"), state_dir, g_strerror (errno));
       return NULL;
     }
-  p = g_new0 (VnmProbes, 1);
+  p = g_new0 (VnmFlowProbe, 1);
   p->mode = attach;
   p->flow_table_size = flow_table_size;
   p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
   p->kept_path = g_build_filename (state_dir, KEPT_TOTALS_FILE, NULL);
   p->count_filters = count_filters;
   p->user_data = user_data;
-  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) hooked_free);
+  p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) vnm_tc_hook_free);
   p->kept = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   p->ncpus = libbpf_num_possible_cpus ();
   p->pin_lock_fd = -1;
@@ -388,68 +364,23 @@ vnm_probes_new (guint flow_table_size, VnmProbeAttach attach, const gchar *state
 }
 
 guint
-vnm_probes_flow_table_size (VnmProbes *p)
+vnm_flow_probe_flow_table_size (VnmFlowProbe *p)
 {
   return p->flow_table_size;
 }
 
 VnmProbeAttach
-vnm_probes_attach_mode (VnmProbes *p)
+vnm_flow_probe_attach_mode (VnmFlowProbe *p)
 {
   return p->mode;
 }
 
 /* Whether the program with @prog_id is one of virtnetmon's. */
-static gboolean
-is_our_program (__u32 prog_id)
-{
-  struct bpf_prog_info info = { 0 };
-  __u32 len = sizeof info;
-  int fd = bpf_prog_get_fd_by_id (prog_id);
-  gboolean ours;
 
-  if (fd < 0)
-    return FALSE;
-  ours = bpf_obj_get_info_by_fd (fd, &info, &len) == 0 &&
-         (g_str_equal (info.name, "vnm_tc_from_vm") || g_str_equal (info.name, "vnm_tc_to_vm"));
-  close (fd);
-  return ours;
-}
 
-/* Removes virtnetmon's filter on one side of @ifindex. Returns 1 when one
- * was removed, 0 when there was none or it was somebody else's. */
-static gint
-detach_side (gint ifindex, enum bpf_tc_attach_point side)
-{
-  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = side);
-  DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
-  DECLARE_LIBBPF_OPTS (bpf_tc_opts, del, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
-
-  if (bpf_tc_query (&hook, &opts) < 0)
-    return 0;
-  if (!is_our_program (opts.prog_id))
-    {
-      g_warning (_("The tc filter with virtnetmon's handle on ifindex %d is not virtnetmon's "
-                   "(program id %u); leaving it alone."), ifindex, opts.prog_id);
-      return 0;
-    }
-  return bpf_tc_detach (&hook, &del) == 0 ? 1 : 0;
-}
-
-static void
-remove_qdisc_if_empty (VnmProbes *p, gint ifindex)
-{
-  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex,
-                       .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-
-  if (!p->count_filters || p->count_filters (ifindex, FALSE, p->user_data) != 0 ||
-      p->count_filters (ifindex, TRUE, p->user_data) != 0)
-    return;
-  bpf_tc_hook_destroy (&hook);
-}
 
 guint
-vnm_probes_remove_stale (VnmProbes *p, GArray *ifindexes)
+vnm_flow_probe_remove_stale (VnmFlowProbe *p, GArray *ifindexes)
 {
   g_autofree gchar *text = NULL;
   g_auto(GStrv) lines = NULL;
@@ -469,92 +400,32 @@ vnm_probes_remove_stale (VnmProbes *p, GArray *ifindexes)
           /* Only the same device: an ifindex can be reused by another. */
           if (!if_indextoname (ifindex, now_name) || !g_str_equal (now_name, name))
             continue;
-          removed += detach_side (ifindex, BPF_TC_INGRESS) + detach_side (ifindex, BPF_TC_EGRESS);
+          removed += vnm_tc_hook_remove_ours (ifindex);
           if (created)
-            remove_qdisc_if_empty (p, ifindex);
+            vnm_tc_hook_remove_qdisc_if_empty (ifindex, p->count_filters, p->user_data);
         }
     }
   for (guint i = 0; ifindexes && i < ifindexes->len; i++)
     {
       gint ifindex = g_array_index (ifindexes, gint, i);
-      removed += detach_side (ifindex, BPF_TC_INGRESS) + detach_side (ifindex, BPF_TC_EGRESS);
+      removed += vnm_tc_hook_remove_ours (ifindex);
     }
   g_hash_table_remove_all (p->hooked);
   save_state (p);
   return removed;
 }
 
-static gboolean
-attach_side_tcx (Hooked *h, gboolean egress, struct bpf_program *prog, GError **error)
-{
-  DECLARE_LIBBPF_OPTS (bpf_link_create_opts, opts, .flags = VNM_BPF_F_BEFORE);
-  int fd = bpf_link_create (bpf_program__fd (prog), h->ifindex,
-                            egress ? VNM_BPF_TCX_EGRESS : VNM_BPF_TCX_INGRESS, &opts);
 
-  if (fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, VNM_ERROR, saved == EPERM ? VNM_ERROR_PERMISSION_DENIED : VNM_ERROR_FAILED,
-                   _("The kernel refused the tcx %s program on %s: %s"),
-                   egress ? "egress" : "ingress", h->name, g_strerror (saved));
-      return FALSE;
-    }
-  h->link_fd[egress] = fd;
-  return TRUE;
-}
-
-static gboolean
-attach_side (VnmProbes *p, gint ifindex, const gchar *ifname, enum bpf_tc_attach_point side,
-             struct bpf_program *prog, GError **error)
-{
-  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = side);
-  DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY,
-                       .prog_fd = bpf_program__fd (prog));
-  const gchar *where = side == BPF_TC_INGRESS ? "ingress" : "egress";
-  int err = bpf_tc_attach (&hook, &opts);
-
-  if (err == -EEXIST)
-    {
-      DECLARE_LIBBPF_OPTS (bpf_tc_opts, q, .handle = VNM_TC_HANDLE, .priority = VNM_TC_PRIORITY);
-      if (bpf_tc_query (&hook, &q) == 0 && is_our_program (q.prog_id))
-        {
-          opts.flags = BPF_TC_F_REPLACE;
-          opts.prog_id = 0;
-          err = bpf_tc_attach (&hook, &opts);
-        }
-      else
-        {
-          g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
-                       _("Another program holds virtnetmon's tc filter (handle 0x%x, priority %d) "
-                         "on %s %s."), VNM_TC_HANDLE, VNM_TC_PRIORITY, ifname, where);
-          return FALSE;
-        }
-    }
-  if (err)
-    {
-      g_set_error (error, VNM_ERROR, err == -EPERM ? VNM_ERROR_PERMISSION_DENIED : VNM_ERROR_FAILED,
-                   _("The kernel refused the tc %s program on %s: %s"), where, ifname,
-                   g_strerror (-err));
-      return FALSE;
-    }
-  return TRUE;
-}
 
 gboolean
-vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *continued,
+vnm_flow_probe_attach (VnmFlowProbe *p, gint ifindex, const gchar *ifname, gboolean *continued,
                    GError **error)
 {
-  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
   g_autoptr(GError) totals_error = NULL;
-  Hooked *h;
-  int err;
+  VnmTcHook *h;
 
   if (g_hash_table_contains (p->hooked, GINT_TO_POINTER (ifindex)))
     return TRUE;
-  h = g_new0 (Hooked, 1);
-  h->ifindex = ifindex;
-  h->link_fd[0] = h->link_fd[1] = -1;
-  g_strlcpy (h->name, ifname, sizeof h->name);
   if (continued)
     *continued = FALSE;
   /* Totals an earlier run kept for this very device continue. */
@@ -568,40 +439,27 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *co
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
                    _("Cannot start the totals of %s: %s"), ifname, totals_error->message);
-      g_free (h);
       return FALSE;
     }
-  if (p->mode == VNM_PROBE_ATTACH_TCX)
+  h = vnm_tc_hook_new (ifindex, ifname);
+  if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     {
-      g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
-      if (!attach_side_tcx (h, FALSE, p->skel->progs.vnm_tc_from_vm, error) ||
-          !attach_side_tcx (h, TRUE, p->skel->progs.vnm_tc_to_vm, error))
+      if (!vnm_tc_hook_prepare_clsact (h, error))
         {
-          vnm_probes_detach (p, ifindex, FALSE);
+          vnm_probe_totals_maps_remove (p->totals, ifindex);
+          vnm_tc_hook_free (h);
           return FALSE;
         }
-      save_kept (p);
-      return TRUE;
+      /* Recorded before attaching, so that a crash in between is cleaned up. */
+      g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
+      save_state (p);
     }
-
-  err = bpf_tc_hook_create (&hook);
-  if (err && err != -EEXIST)
+  else
+    g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
+  if (!vnm_tc_hook_attach (h, p->mode, bpf_program__fd (p->skel->progs.vnm_tc_from_vm),
+                           bpf_program__fd (p->skel->progs.vnm_tc_to_vm), error))
     {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED,
-                   _("Cannot add a clsact qdisc to %s: %s"), ifname, g_strerror (-err));
-      vnm_probe_totals_maps_remove (p->totals, ifindex);
-      g_free (h);
-      return FALSE;
-    }
-  h->created_qdisc = err == 0;
-  /* Recorded before attaching, so that a crash in between is cleaned up. */
-  g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
-  save_state (p);
-
-  if (!attach_side (p, ifindex, ifname, BPF_TC_INGRESS, p->skel->progs.vnm_tc_from_vm, error) ||
-      !attach_side (p, ifindex, ifname, BPF_TC_EGRESS, p->skel->progs.vnm_tc_to_vm, error))
-    {
-      vnm_probes_detach (p, ifindex, FALSE);
+      vnm_flow_probe_detach (p, ifindex, FALSE);
       return FALSE;
     }
   save_kept (p);
@@ -609,20 +467,15 @@ vnm_probes_attach (VnmProbes *p, gint ifindex, const gchar *ifname, gboolean *co
 }
 
 void
-vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
+vnm_flow_probe_detach (VnmFlowProbe *p, gint ifindex, gboolean device_gone)
 {
-  Hooked *h = g_hash_table_lookup (p->hooked, GINT_TO_POINTER (ifindex));
+  VnmTcHook *h = g_hash_table_lookup (p->hooked, GINT_TO_POINTER (ifindex));
 
   if (!h)
     return;
-  /* tcx: closing the links (in hooked_free) detaches them. */
+  /* tcx: closing the links (in vnm_tc_hook_free) detaches them. */
   if (!device_gone && p->mode == VNM_PROBE_ATTACH_CLSACT)
-    {
-      detach_side (ifindex, BPF_TC_INGRESS);
-      detach_side (ifindex, BPF_TC_EGRESS);
-      if (h->created_qdisc)
-        remove_qdisc_if_empty (p, ifindex);
-    }
+    vnm_tc_hook_detach_clsact (h, p->count_filters, p->user_data);
   vnm_probe_totals_maps_remove (p->totals, ifindex);
   g_hash_table_remove (p->hooked, GINT_TO_POINTER (ifindex));
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
@@ -631,7 +484,7 @@ vnm_probes_detach (VnmProbes *p, gint ifindex, gboolean device_gone)
 }
 
 guint
-vnm_probes_cache_slots (VnmProbes *p)
+vnm_flow_probe_cache_slots (VnmFlowProbe *p)
 {
   return p->cache ? VNM_FLOW_CACHE_SLOTS : 0;
 }
@@ -641,7 +494,7 @@ vnm_probes_cache_slots (VnmProbes *p)
  * probe on that CPU in a way that loses or doubles a count, see
  * flows.bpf.c). An offline CPU keeps its slots until it is back. */
 void
-vnm_probes_flush_cache (VnmProbes *p)
+vnm_flow_probe_flush_cache (VnmFlowProbe *p)
 {
   int fd;
 
@@ -657,13 +510,13 @@ vnm_probes_flush_cache (VnmProbes *p)
 }
 
 gboolean
-vnm_probes_is_attached (VnmProbes *p, gint ifindex)
+vnm_flow_probe_is_attached (VnmFlowProbe *p, gint ifindex)
 {
   return g_hash_table_contains (p->hooked, GINT_TO_POINTER (ifindex));
 }
 
 void
-vnm_probes_detach_all (VnmProbes *p)
+vnm_flow_probe_detach_all (VnmFlowProbe *p)
 {
   g_autoptr(GList) keys = g_hash_table_get_keys (p->hooked);
 
@@ -671,31 +524,26 @@ vnm_probes_detach_all (VnmProbes *p)
   for (GList *l = keys; l; l = l->next)
     {
       gint ifindex = GPOINTER_TO_INT (l->data);
-      Hooked *h = g_hash_table_lookup (p->hooked, l->data);
+      VnmTcHook *h = g_hash_table_lookup (p->hooked, l->data);
 
       if (!p->pin_dir)
         {
-          vnm_probes_detach (p, ifindex, FALSE);
+          vnm_flow_probe_detach (p, ifindex, FALSE);
           continue;
         }
       /* Unhook, but leave the totals for the next run. */
       if (p->mode == VNM_PROBE_ATTACH_CLSACT)
-        {
-          detach_side (ifindex, BPF_TC_INGRESS);
-          detach_side (ifindex, BPF_TC_EGRESS);
-          if (h->created_qdisc)
-            remove_qdisc_if_empty (p, ifindex);
-        }
+        vnm_tc_hook_detach_clsact (h, p->count_filters, p->user_data);
       g_hash_table_remove (p->hooked, l->data);
     }
   if (p->mode == VNM_PROBE_ATTACH_CLSACT)
     save_state (p);
   /* What the cache holds goes to the (pinned) table for the next run. */
-  vnm_probes_flush_cache (p);
+  vnm_flow_probe_flush_cache (p);
 }
 
 void
-vnm_probes_free (VnmProbes *p)
+vnm_flow_probe_free (VnmFlowProbe *p)
 {
   if (!p)
     return;
@@ -715,7 +563,7 @@ vnm_probes_free (VnmProbes *p)
 
 /* Batch read where the kernel supports it, one by one otherwise. */
 GArray *
-vnm_probes_read_flows (VnmProbes *p, GError **error)
+vnm_flow_probe_read_flows (VnmFlowProbe *p, GError **error)
 {
   int fd = bpf_map__fd (p->skel->maps.vnm_flows);
   g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
@@ -768,15 +616,15 @@ vnm_probes_read_flows (VnmProbes *p, GError **error)
 }
 
 void
-vnm_probes_delete_flow (VnmProbes *p, const struct vnm_flow_key *key)
+vnm_flow_probe_delete_flow (VnmFlowProbe *p, const struct vnm_flow_key *key)
 {
   bpf_map_delete_elem (bpf_map__fd (p->skel->maps.vnm_flows), key);
 }
 
 gboolean
-vnm_probes_read_totals (VnmProbes *p, gint ifindex, struct vnm_iface_totals *out)
+vnm_flow_probe_read_totals (VnmFlowProbe *p, gint ifindex, struct vnm_iface_totals *out)
 {
   memset (out, 0, sizeof *out);
-  return vnm_probes_is_attached (p, ifindex) &&
+  return vnm_flow_probe_is_attached (p, ifindex) &&
          vnm_probe_totals_maps_read (p->totals, ifindex, out);
 }
