@@ -46,7 +46,7 @@
 #include <glib/gstdio.h>
 
 #include "latency-probe.h"
-#include "probes.h"
+#include "flow-probe.h"
 
 #define TAP_NAME "vnmbench0"
 #define NETNS "vnmbench-ns"
@@ -493,7 +493,7 @@ latency_main (int fd, pid_t receiver, const gchar *empty_obj, gint packets, gint
 }
 
 typedef struct {
-  VnmProbes *tcx, *clsact;
+  VnmFlowProbe *tcx, *clsact;
   struct bpf_program *empty;
   int empty_link;
   gint ifindex;
@@ -512,9 +512,9 @@ attach (Hooks *h, gint run)
       ok = h->empty_link >= 0;
     }
   else if (run == RUN_TCX)
-    ok = vnm_probes_attach (h->tcx, h->ifindex, TAP_NAME, NULL, &error);
+    ok = vnm_flow_probe_attach (h->tcx, h->ifindex, TAP_NAME, NULL, &error);
   else if (run == RUN_CLSACT)
-    ok = vnm_probes_attach (h->clsact, h->ifindex, TAP_NAME, NULL, &error);
+    ok = vnm_flow_probe_attach (h->clsact, h->ifindex, TAP_NAME, NULL, &error);
   if (!ok)
     g_error ("attach (%s): %s", run_label[run], error ? error->message : g_strerror (errno));
 }
@@ -525,9 +525,9 @@ detach (Hooks *h, gint run)
   if (run == RUN_EMPTY)
     close (h->empty_link);
   else if (run == RUN_TCX)
-    vnm_probes_detach (h->tcx, h->ifindex, FALSE);
+    vnm_flow_probe_detach (h->tcx, h->ifindex, FALSE);
   else if (run == RUN_CLSACT)
-    vnm_probes_detach (h->clsact, h->ifindex, FALSE);
+    vnm_flow_probe_detach (h->clsact, h->ifindex, FALSE);
 }
 
 int
@@ -604,9 +604,9 @@ main (int argc, char **argv)
     }
   h.empty = bpf_object__next_program (empty, NULL);
   state = g_dir_make_tmp ("vnm-bench-XXXXXX", NULL);
-  h.tcx = vnm_probes_new (65536, VNM_PROBE_ATTACH_TCX, state, NULL, NULL, NULL, &error);
+  h.tcx = vnm_flow_probe_new (65536, VNM_PROBE_ATTACH_TCX, state, NULL, NULL, NULL, &error);
   if (h.tcx)
-    h.clsact = vnm_probes_new (65536, VNM_PROBE_ATTACH_CLSACT, state, NULL, NULL, NULL, &error);
+    h.clsact = vnm_flow_probe_new (65536, VNM_PROBE_ATTACH_CLSACT, state, NULL, NULL, NULL, &error);
   if (!h.tcx || !h.clsact)
     {
       g_printerr ("bench-probe: %s\n", error->message);
@@ -686,8 +686,8 @@ main (int argc, char **argv)
              "%" G_GUINT64_FORMAT " dropped for a full receive buffer.\n",
              in1 - in0, sent, err1 - err0);
 
-  vnm_probes_free (h.tcx);
-  vnm_probes_free (h.clsact);
+  vnm_flow_probe_free (h.tcx);
+  vnm_flow_probe_free (h.clsact);
   bpf_object__close (empty);
   close (fd);
   if (full)

@@ -26,7 +26,7 @@
 #include <libvirt/libvirt.h>
 
 #include "engine.h"
-#include "probes.h"
+#include "flow-probe.h"
 
 static VnmEngine *engine;
 static const gchar *soak_iface, *soak_peer;
