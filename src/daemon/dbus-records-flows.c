@@ -94,7 +94,7 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
       ADD (&row, "remote_ip", g_variant_new_string (r->remote_ip));
       ADD (&row, "remote_port", g_variant_new_int32 (r->remote_port));
       ADD (&row, "proto", g_variant_new_string (vnm_flow_proto_name (r->proto)));
-      ADD (&row, "initiator", g_variant_new_string (vnm_flow_direction_name (r->direction)));
+      ADD (&row, "initiator", g_variant_new_string (vnm_flow_initiator_name (r->direction)));
       ADD (&row, "tx_bytes", g_variant_new_uint64 (r->tx_bytes));
       ADD (&row, "rx_bytes", g_variant_new_uint64 (r->rx_bytes));
       ADD (&row, "tx_packets", g_variant_new_uint64 (r->tx_packets));

@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "flows.h"
+#include "flow-aggregate.h"
 #include "latency-hist.h"
 #include "latency-monitor.h"
 #include "dbus-records.h"

@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "flows.h"
+#include "flow-topology.h"
 #include "kernel-caps.h"
 #include "link-table.h"
 #include "flow-probe.h"

@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "flows.h"
+#include "flow-store.h"
 #include "probe-attach.h"
 #include "tc-hook.h"
 

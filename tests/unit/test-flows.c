@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "flows.h"
+#include "flow-topology.h"
 
 #define SEC (G_GINT64_CONSTANT (1000000))
 

@@ -1,0 +1,162 @@
+/* flow-topology.c: the traffic graph of the host's VMs. */
+#include "config.h"
+
+#include <string.h>
+
+#include "flow-topology.h"
+
+typedef struct {
+  VnmTopoEdge edge;
+  /* Both VMs of a VM-to-VM edge see its traffic: keep each view and take
+   * the larger, so nothing is counted twice. */
+  guint64 view_to_target[2], view_to_source[2];
+} EdgeAcc;
+
+static void
+node_free (VnmTopoNode *n)
+{
+  g_free (n->id);
+  g_free (n->label);
+  g_free (n);
+}
+
+static void
+edge_free (VnmTopoEdge *e)
+{
+  g_free (e->source);
+  g_free (e->target);
+  g_free (e);
+}
+
+void
+vnm_topology_free (VnmTopology *t)
+{
+  if (!t)
+    return;
+  g_ptr_array_unref (t->nodes);
+  g_ptr_array_unref (t->edges);
+  g_free (t);
+}
+
+static VnmTopoNode *
+get_node (GHashTable *nodes, const gchar *id, const gchar *label, gboolean is_vm)
+{
+  VnmTopoNode *n = g_hash_table_lookup (nodes, id);
+
+  if (!n)
+    {
+      n = g_new0 (VnmTopoNode, 1);
+      n->id = g_strdup (id);
+      n->label = g_strdup (label ? label : id);
+      n->is_vm = is_vm;
+      g_hash_table_insert (nodes, n->id, n);
+    }
+  return n;
+}
+
+VnmTopology *
+vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names)
+{
+  g_autoptr(GHashTable) vm_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) nodes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) edges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  VnmTopology *topo = g_new0 (VnmTopology, 1);
+  GHashTableIter it;
+  gpointer value;
+
+  topo->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
+  topo->edges = g_ptr_array_new_with_free_func ((GDestroyNotify) edge_free);
+
+  /* A VM's own addresses: the local side of its flows. */
+  for (guint i = 0; i < records->len; i++)
+    {
+      const VnmFlowRecord *rec = g_ptr_array_index (records, i);
+      const gchar *uuid = g_hash_table_lookup (owner, GINT_TO_POINTER (rec->key.ifindex));
+      gchar addr[48];
+
+      if (!uuid)
+        continue;
+      vnm_flow_addr_to_string (rec->key.family, rec->key.local_addr, addr, sizeof addr);
+      g_hash_table_insert (vm_addr, g_strdup (addr), (gpointer) uuid);
+    }
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      const VnmFlowRecord *rec = g_ptr_array_index (records, i);
+      const struct vnm_flow *f = &rec->flow;
+      const gchar *uuid = g_hash_table_lookup (owner, GINT_TO_POINTER (rec->key.ifindex));
+      const gchar *peer_vm, *source, *target;
+      gchar remote[48];
+      g_autofree gchar *edge_key = NULL;
+      VnmTopoNode *self;
+      EdgeAcc *acc;
+      gint view;
+      guint64 out = f->bytes[VNM_DIR_OUT], in = f->bytes[VNM_DIR_IN];
+
+      if (!uuid)
+        continue;
+      vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
+      self = get_node (nodes, uuid, g_hash_table_lookup (names, uuid), TRUE);
+      self->tx_bytes += out;
+      self->rx_bytes += in;
+      peer_vm = g_hash_table_lookup (vm_addr, remote);
+      if (peer_vm && !g_str_equal (peer_vm, uuid))
+        {
+          get_node (nodes, peer_vm, g_hash_table_lookup (names, peer_vm), TRUE);
+          /* One edge per pair, source the smaller uuid. */
+          gboolean self_first = g_strcmp0 (uuid, peer_vm) < 0;
+          source = self_first ? uuid : peer_vm;
+          target = self_first ? peer_vm : uuid;
+          view = self_first ? 0 : 1;
+          if (!self_first)
+            {
+              guint64 tmp = out;
+              out = in;
+              in = tmp;
+            }
+        }
+      else
+        {
+          VnmTopoNode *r = get_node (nodes, remote, remote, FALSE);
+          r->rx_bytes += out;
+          r->tx_bytes += in;
+          source = uuid;
+          target = remote;
+          view = 0;
+        }
+      edge_key = g_strdup_printf ("%s>%s", source, target);
+      acc = g_hash_table_lookup (edges, edge_key);
+      if (!acc)
+        {
+          acc = g_new0 (EdgeAcc, 1);
+          acc->edge.source = g_strdup (source);
+          acc->edge.target = g_strdup (target);
+          g_hash_table_insert (edges, g_steal_pointer (&edge_key), acc);
+        }
+      acc->view_to_target[view] += out;
+      acc->view_to_source[view] += in;
+      if (view == 0)
+        {
+          acc->edge.conns += f->conns_opened;
+          acc->edge.retrans += f->retrans[0] + f->retrans[1];
+          vnm_rtt_agg_merge (&acc->edge.rtt, &f->rtt_remote);
+        }
+    }
+
+  g_hash_table_iter_init (&it, nodes);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (topo->nodes, value);
+  g_hash_table_iter_init (&it, edges);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      EdgeAcc *acc = value;
+      VnmTopoEdge *e = g_new0 (VnmTopoEdge, 1);
+
+      *e = acc->edge;
+      e->bytes_to_target = MAX (acc->view_to_target[0], acc->view_to_target[1]);
+      e->bytes_to_source = MAX (acc->view_to_source[0], acc->view_to_source[1]);
+      g_ptr_array_add (topo->edges, e);
+      g_free (acc);
+    }
+  return topo;
+}
