@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "bpf-pin.h"
+#include "device-ledger.h"
 #include "flows.skel.h"
 #include "probe-totals.h"
 #include "flow-probe.h"
@@ -37,7 +38,7 @@ struct _VnmProbes {
   VnmProbeTotalsMaps *totals;  /* after loading */
   VnmProbeAttach mode;     /* TCX or CLSACT */
   guint flow_table_size;
-  gchar *state_path;
+  VnmDeviceLedger *hooks_ledger; /* clsact hooks, for a restart after a crash */
   VnmTcFilterCountFunc count_filters;
   gpointer user_data;
   GHashTable *hooked;      /* ifindex -> VnmTcHook* */
@@ -46,7 +47,7 @@ struct _VnmProbes {
   gchar *pin_status;
   VnmPinState pin_state;
   int pin_lock_fd;
-  gchar *kept_path;
+  VnmDeviceLedger *kept_ledger;  /* devices whose totals are in the pinned maps */
   GHashTable *kept;        /* ifindex -> name: totals an earlier run kept */
 };
 
@@ -69,17 +70,18 @@ libbpf_log (enum libbpf_print_level level, const char *fmt, va_list args)
 static void
 save_state (VnmFlowProbe *p)
 {
-  g_autoptr(GString) text = g_string_new ("# virtnetmond: devices with virtnetmon tc hooks\n");
   g_autoptr(GError) error = NULL;
   GHashTableIter it;
   VnmTcHook *h;
 
+  vnm_device_ledger_clear (p->hooks_ledger);
   g_hash_table_iter_init (&it, p->hooked);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &h))
     if (p->mode == VNM_PROBE_ATTACH_CLSACT)
-      g_string_append_printf (text, "%d %s %d\n", h->ifindex, h->name, h->created_qdisc);
-  if (!g_file_set_contents (p->state_path, text->str, text->len, &error))
-    g_warning (_("Cannot record tc hooks in %s: %s"), p->state_path, error->message);
+      vnm_device_ledger_add (p->hooks_ledger, h->ifindex, h->name, h->created_qdisc);
+  if (!vnm_device_ledger_write (p->hooks_ledger, &error))
+    g_warning (_("Cannot record tc hooks in %s: %s"), vnm_device_ledger_path (p->hooks_ledger),
+               error->message);
 }
 
 /* Takes the pin directory for this daemon; FALSE with @why when it cannot. */
@@ -113,23 +115,13 @@ lock_pin_dir (VnmFlowProbe *p, const gchar *pin_dir, const gchar **why)
 static void
 load_kept_totals (VnmFlowProbe *p)
 {
-  g_autofree gchar *text = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_autoptr(GArray) same = vnm_device_ledger_read_same_devices (vnm_device_ledger_path (p->kept_ledger));
   g_autoptr(GArray) present = NULL;
 
-  if (g_file_get_contents (p->kept_path, &text, NULL, NULL))
+  for (guint i = 0; i < same->len; i++)
     {
-      lines = g_strsplit (text, "\n", -1);
-      for (guint i = 0; lines[i]; i++)
-        {
-          gint ifindex = 0;
-          gchar name[IF_NAMESIZE + 1] = "", now_name[IF_NAMESIZE] = "";
-
-          if (lines[i][0] == '#' || sscanf (lines[i], "%d %16s", &ifindex, name) != 2)
-            continue;
-          if (if_indextoname (ifindex, now_name) && g_str_equal (now_name, name))
-            g_hash_table_insert (p->kept, GINT_TO_POINTER (ifindex), g_strdup (name));
-        }
+      const VnmLedgerEntry *e = &g_array_index (same, VnmLedgerEntry, i);
+      g_hash_table_insert (p->kept, GINT_TO_POINTER (e->ifindex), g_strdup (e->name));
     }
   present = vnm_probe_totals_maps_list (p->totals);
   for (guint i = 0; i < present->len; i++)
@@ -262,23 +254,22 @@ vnm_flow_probe_pin_status (VnmFlowProbe *p)
 static void
 save_kept (VnmFlowProbe *p)
 {
-  g_autoptr(GString) text = NULL;
   g_autoptr(GError) error = NULL;
   GHashTableIter it;
   gpointer key, value;
 
   if (!p->pin_dir)
     return;
-  text = g_string_new ("# virtnetmond: devices whose totals are in the pinned map\n");
+  vnm_device_ledger_clear (p->kept_ledger);
   g_hash_table_iter_init (&it, p->hooked);
   while (g_hash_table_iter_next (&it, &key, &value))
-    g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), ((VnmTcHook *) value)->name);
+    vnm_device_ledger_add (p->kept_ledger, GPOINTER_TO_INT (key), ((VnmTcHook *) value)->name, 0);
   g_hash_table_iter_init (&it, p->kept);
   while (g_hash_table_iter_next (&it, &key, &value))
-    g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), (const gchar *) value);
-  if (!g_file_set_contents (p->kept_path, text->str, text->len, &error))
-    g_warning (_("Cannot record the devices with kept totals in %s: %s"), p->kept_path,
-               error->message);
+    vnm_device_ledger_add (p->kept_ledger, GPOINTER_TO_INT (key), value, 0);
+  if (!vnm_device_ledger_write (p->kept_ledger, &error))
+    g_warning (_("Cannot record the devices with kept totals in %s: %s"),
+               vnm_device_ledger_path (p->kept_ledger), error->message);
 }
 
 VnmFlowProbe *
@@ -309,8 +300,13 @@ vnm_flow_probe_new (guint flow_table_size, VnmProbeAttach attach, const gchar *s
   p = g_new0 (VnmFlowProbe, 1);
   p->mode = attach;
   p->flow_table_size = flow_table_size;
-  p->state_path = g_build_filename (state_dir, STATE_FILE, NULL);
-  p->kept_path = g_build_filename (state_dir, KEPT_TOTALS_FILE, NULL);
+  {
+    g_autofree gchar *hooks = g_build_filename (state_dir, STATE_FILE, NULL);
+    g_autofree gchar *kept = g_build_filename (state_dir, KEPT_TOTALS_FILE, NULL);
+
+    p->hooks_ledger = vnm_device_ledger_new (hooks, "virtnetmond: devices with virtnetmon tc hooks");
+    p->kept_ledger = vnm_device_ledger_new (kept, "virtnetmond: devices whose totals are in the pinned map");
+  }
   p->count_filters = count_filters;
   p->user_data = user_data;
   p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) vnm_tc_hook_free);
@@ -359,7 +355,7 @@ vnm_flow_probe_new (guint flow_table_size, VnmProbeAttach attach, const gchar *s
   if (p->pin_dir)
     save_kept (p);
   else
-    g_unlink (p->kept_path);
+    g_unlink (vnm_device_ledger_path (p->kept_ledger));
   return g_steal_pointer (&p);
 }
 
@@ -382,28 +378,17 @@ vnm_flow_probe_attach_mode (VnmFlowProbe *p)
 guint
 vnm_flow_probe_remove_stale (VnmFlowProbe *p, GArray *ifindexes)
 {
-  g_autofree gchar *text = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_autoptr(GArray) same = vnm_device_ledger_read_same_devices (vnm_device_ledger_path (p->hooks_ledger));
   guint removed = 0;
 
-  if (g_file_get_contents (p->state_path, &text, NULL, NULL))
+  /* Only the same device: an ifindex can be reused by another. */
+  for (guint i = 0; i < same->len; i++)
     {
-      lines = g_strsplit (text, "\n", -1);
-      for (guint i = 0; lines[i]; i++)
-        {
-          gint ifindex = 0, created = 0;
-          gchar name[IF_NAMESIZE + 1] = "";
-          gchar now_name[IF_NAMESIZE] = "";
+      const VnmLedgerEntry *e = &g_array_index (same, VnmLedgerEntry, i);
 
-          if (lines[i][0] == '#' || sscanf (lines[i], "%d %16s %d", &ifindex, name, &created) != 3)
-            continue;
-          /* Only the same device: an ifindex can be reused by another. */
-          if (!if_indextoname (ifindex, now_name) || !g_str_equal (now_name, name))
-            continue;
-          removed += vnm_tc_hook_remove_ours (ifindex);
-          if (created)
-            vnm_tc_hook_remove_qdisc_if_empty (ifindex, p->count_filters, p->user_data);
-        }
+      removed += vnm_tc_hook_remove_ours (e->ifindex);
+      if (e->flag)
+        vnm_tc_hook_remove_qdisc_if_empty (e->ifindex, p->count_filters, p->user_data);
     }
   for (guint i = 0; ifindexes && i < ifindexes->len; i++)
     {
@@ -554,8 +539,8 @@ vnm_flow_probe_free (VnmFlowProbe *p)
   g_hash_table_unref (p->kept);
   if (p->pin_lock_fd >= 0)
     close (p->pin_lock_fd);
-  g_free (p->state_path);
-  g_free (p->kept_path);
+  vnm_device_ledger_free (p->hooks_ledger);
+  vnm_device_ledger_free (p->kept_ledger);
   g_free (p->pin_dir);
   g_free (p->pin_status);
   g_free (p);

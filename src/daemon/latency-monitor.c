@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "device-ledger.h"
 #include "latency-monitor.h"
 #include "latency-probe.h"
 #include "vnm-error.h"
@@ -44,8 +45,7 @@ struct _VnmLatencyMonitor {
   guint64 lost_rate;
   GPtrArray *pending;          /* of VnmLatencyEvent* */
   guint flush_source;
-  gchar *drop_devices_path;    /* pinned drops: VM devices whose counters they are */
-  gchar *drop_devices_saved;   /* what was last written there */
+  VnmDeviceLedger *drop_devices; /* pinned drops: VM devices whose counters they are */
 };
 
 static void
@@ -150,24 +150,12 @@ keep_drops_of_same_devices (VnmLatencyMonitor *m)
   g_autoptr(GHashTable) same = g_hash_table_new (NULL, NULL);
   g_autoptr(GHashTable) doomed = g_hash_table_new (NULL, NULL);
   g_autoptr(GArray) drops = vnm_latency_probe_read_drops (m->probe);
-  g_autofree gchar *text = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_autoptr(GArray) listed = vnm_device_ledger_read_same_devices (vnm_device_ledger_path (m->drop_devices));
   GHashTableIter it;
   gpointer key;
 
-  if (g_file_get_contents (m->drop_devices_path, &text, NULL, NULL))
-    {
-      lines = g_strsplit (text, "\n", -1);
-      for (guint i = 0; lines[i]; i++)
-        {
-          gint ifindex = 0;
-          gchar name[IF_NAMESIZE + 1] = "", now_name[IF_NAMESIZE] = "";
-
-          if (lines[i][0] != '#' && sscanf (lines[i], "%d %16s", &ifindex, name) == 2 &&
-              if_indextoname (ifindex, now_name) && g_str_equal (now_name, name))
-            g_hash_table_add (same, GINT_TO_POINTER (ifindex));
-        }
-    }
+  for (guint i = 0; i < listed->len; i++)
+    g_hash_table_add (same, GINT_TO_POINTER (g_array_index (listed, VnmLedgerEntry, i).ifindex));
   for (guint i = 0; i < drops->len; i++)
     {
       gint ifindex = (gint) g_array_index (drops, VnmLatDrop, i).key.ifindex;
@@ -185,28 +173,20 @@ keep_drops_of_same_devices (VnmLatencyMonitor *m)
 static void
 save_drop_devices (VnmLatencyMonitor *m)
 {
-  g_autoptr(GString) text = NULL;
   g_autoptr(GError) error = NULL;
   GHashTableIter it;
   gpointer key, value;
 
-  if (!m->drop_devices_path)
+  if (!m->drop_devices)
     return;
-  text = g_string_new ("# virtnetmond: VM devices whose drops are in the pinned map\n");
+  vnm_device_ledger_clear (m->drop_devices);
   g_hash_table_iter_init (&it, m->devices);
   while (g_hash_table_iter_next (&it, &key, &value))
     if (((Device *) value)->uuid)
-      g_string_append_printf (text, "%d %s\n", GPOINTER_TO_INT (key), ((Device *) value)->name);
-  if (g_strcmp0 (text->str, m->drop_devices_saved) == 0)
-    return;
-  if (!g_file_set_contents (m->drop_devices_path, text->str, text->len, &error))
-    {
-      g_warning (_("Cannot record the devices with kept drop counters in %s: %s"),
-                 m->drop_devices_path, error->message);
-      return;
-    }
-  g_free (m->drop_devices_saved);
-  m->drop_devices_saved = g_strdup (text->str);
+      vnm_device_ledger_add (m->drop_devices, GPOINTER_TO_INT (key), ((Device *) value)->name, 0);
+  if (!vnm_device_ledger_write (m->drop_devices, &error))
+    g_warning (_("Cannot record the devices with kept drop counters in %s: %s"),
+               vnm_device_ledger_path (m->drop_devices), error->message);
 }
 
 VnmLatencyMonitor *
@@ -245,7 +225,8 @@ vnm_latency_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKe
       if (config->pin_dir && config->state_dir)
         {
           drops_pin = g_build_filename (config->pin_dir, "drops", NULL);
-          m->drop_devices_path = g_build_filename (config->state_dir, "drop-devices", NULL);
+          g_autofree gchar *path = g_build_filename (config->state_dir, "drop-devices", NULL);
+          m->drop_devices = vnm_device_ledger_new (path, "virtnetmond: VM devices whose drops are in the pinned map");
         }
       m->probe = vnm_latency_probe_new (btf, config->paths, config->hist_devices, drops_pin,
                                         &adopted, on_event, m, &error);
@@ -282,8 +263,7 @@ vnm_latency_monitor_free (VnmLatencyMonitor *m)
   g_ptr_array_unref (m->pending);
   g_free (m->unavailable);
   g_free (m->extra_stages);
-  g_free (m->drop_devices_path);
-  g_free (m->drop_devices_saved);
+  vnm_device_ledger_free (m->drop_devices);
   g_free (m);
 }
 
