@@ -288,7 +288,7 @@ t.check(tx and tx["packets"] > 0, "the guest's requests and ACKs are measured fr
 drops = cli_json(bus, "drops", NAME)
 full = sum(d["packets"] for d in drops if d["iface"] == vnet and d["direction"] == "rx" and d["reason"] == "FULL_RING")
 t.check(full == v["rx_drop"], "full-queue drops into the guest agree with virsh domifstat rx_drop",
-        f"{full} vs {v['rx_drops']}: {drops}")
+        f"{full} vs {v['rx_drop']}: {drops}")
 cli(bus, "latency", "--all", "--off")
 
 virsh("destroy", NAME)

@@ -198,6 +198,10 @@ keys("q")
 s = wait_screen(lambda s: "interfaces, sorted by" in s, 5, "back from flows")
 t.check(True, "q in the flows view goes back to the list")
 keys("/", "Escape")
+# ncurses waits ESCDELAY for what may follow an Escape: an "l" typed within
+# it would be Alt-l inside the filter prompt.
+wait_screen(lambda s: "filter" not in (s.splitlines() or ["filter"])[0], 5, "the filter closed")
+time.sleep(1.2)
 keys("l")
 s = wait_screen(lambda s: "latency" in s.lower(), 5, "the latency key")
 t.check("virtnetmon latency DOMAIN" in s, "l: points to virtnetmon latency", s)
