@@ -392,6 +392,64 @@ handle_key (Top *top, gint ch)
   return TRUE;
 }
 
+/* The full screen: fetch, draw and answer keys until 'q'. */
+static int
+run_screen (Top *top)
+{
+  gint64 next_fetch = 0;
+
+  if (!initscr ())
+    {
+      g_printerr (_("virtnetmon: top: cannot set up the terminal.\n"));
+      return VNM_EXIT_FAILURE;
+    }
+  cbreak ();
+  noecho ();
+  keypad (stdscr, TRUE);
+  curs_set (0);
+  set_escdelay (25);
+
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      gint ch;
+
+      if (now >= next_fetch)
+        {
+          fetch (top);
+          follow_selection (top);
+          next_fetch = now + (gint64) top->interval_ms * 1000;
+        }
+      draw (top);
+      timeout ((gint) MAX ((next_fetch - g_get_monotonic_time ()) / 1000, 1));
+      ch = getch ();
+      if (ch == ERR)
+        continue;
+      {
+        g_autofree gchar *asked = request_key (top);
+        g_autofree gchar *now_asked = NULL;
+
+        if (!handle_key (top, ch))
+          break;
+        /* A key that changes what is asked is answered at once. */
+        now_asked = request_key (top);
+        if (!g_str_equal (asked, now_asked))
+          next_fetch = 0;
+      }
+    }
+
+  endwin ();
+  g_clear_object (&top->proxy);
+  g_clear_pointer (&top->rows, g_variant_unref);
+  g_clear_pointer (&top->flows, g_variant_unref);
+  g_free (top->problem);
+  g_free (top->message);
+  g_free (top->selected_iface);
+  g_free (top->flows_vm);
+  g_free (top->flows_vm_name);
+  return 0;
+}
+
 int
 vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv)
 {
@@ -413,7 +471,6 @@ vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv)
   };
   Top top = { .opts = opts };
   int status = 0;
-  gint64 next_fetch = 0;
 
   g_option_context_set_summary (octx,
     _("A full-screen, live view of every host interface with the ifstat columns.\n"
@@ -467,54 +524,5 @@ vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv)
   top.show_hidden = all;
   g_strlcpy (top.filter, filter ? filter : "", sizeof top.filter);
 
-  if (!initscr ())
-    {
-      g_printerr (_("virtnetmon: top: cannot set up the terminal.\n"));
-      return VNM_EXIT_FAILURE;
-    }
-  cbreak ();
-  noecho ();
-  keypad (stdscr, TRUE);
-  curs_set (0);
-  set_escdelay (25);
-
-  for (;;)
-    {
-      gint64 now = g_get_monotonic_time ();
-      gint ch;
-
-      if (now >= next_fetch)
-        {
-          fetch (&top);
-          follow_selection (&top);
-          next_fetch = now + (gint64) top.interval_ms * 1000;
-        }
-      draw (&top);
-      timeout ((gint) MAX ((next_fetch - g_get_monotonic_time ()) / 1000, 1));
-      ch = getch ();
-      if (ch == ERR)
-        continue;
-      {
-        g_autofree gchar *asked = request_key (&top);
-        g_autofree gchar *now_asked = NULL;
-
-        if (!handle_key (&top, ch))
-          break;
-        /* A key that changes what is asked is answered at once. */
-        now_asked = request_key (&top);
-        if (!g_str_equal (asked, now_asked))
-          next_fetch = 0;
-      }
-    }
-
-  endwin ();
-  g_clear_object (&top.proxy);
-  g_clear_pointer (&top.rows, g_variant_unref);
-  g_clear_pointer (&top.flows, g_variant_unref);
-  g_free (top.problem);
-  g_free (top.message);
-  g_free (top.selected_iface);
-  g_free (top.flows_vm);
-  g_free (top.flows_vm_name);
-  return 0;
+  return run_screen (&top);
 }

@@ -1,6 +1,11 @@
-/* bpf-pin.c: reusing pinned maps, with libbpf. */
+/* bpf-pin.c: pinned BPF map sets and their directory, with libbpf. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -8,6 +13,138 @@
 #include <glib/gstdio.h>
 
 #include "bpf-pin.h"
+#include "vnm-error.h"
+#include "vnm-i18n.h"
+
+struct _VnmBpfPinSet {
+  gchar *dir;
+  gchar **names;
+  guint n;
+  int lock_fd;     /* @dir, flock()ed while this run uses it */
+};
+
+VnmBpfPinSet *
+vnm_bpf_pin_set_new (const gchar *dir, const gchar *const *names, guint n, gchar **why)
+{
+  g_autofree gchar *parent = g_path_get_dirname (dir);
+  g_autoptr(VnmBpfPinSet) set = NULL;
+  struct statfs fs;
+
+  if (statfs (parent, &fs) < 0 || fs.f_type != BPF_FS_MAGIC)
+    {
+      *why = g_strdup (_("no BPF filesystem is mounted there"));
+      return NULL;
+    }
+  if (g_mkdir_with_parents (dir, 0700) < 0)
+    {
+      *why = g_strdup (g_strerror (errno));
+      return NULL;
+    }
+  set = g_new0 (VnmBpfPinSet, 1);
+  set->dir = g_strdup (dir);
+  set->names = g_new0 (gchar *, n + 1);
+  for (guint i = 0; i < n; i++)
+    set->names[i] = g_strdup (names[i]);
+  set->n = n;
+  set->lock_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (set->lock_fd < 0)
+    {
+      *why = g_strdup (g_strerror (errno));
+      return NULL;
+    }
+  if (flock (set->lock_fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      *why = g_strdup (_("another virtnetmond uses it"));
+      return NULL;
+    }
+  return g_steal_pointer (&set);
+}
+
+static gchar *
+pin_path (VnmBpfPinSet *set, guint i)
+{
+  return g_build_filename (set->dir, set->names[i], NULL);
+}
+
+void
+vnm_bpf_pin_set_unlink (VnmBpfPinSet *set)
+{
+  for (guint i = 0; i < set->n; i++)
+    {
+      g_autofree gchar *path = pin_path (set, i);
+      g_unlink (path);
+    }
+}
+
+gboolean
+vnm_bpf_pin_set_adopt (VnmBpfPinSet *set, struct bpf_map **maps, const gchar **why)
+{
+  g_autofree int *fds = g_new (int, set->n);
+  guint found = 0, reused = 0;
+  gboolean mismatch = FALSE;
+
+  if (why)
+    *why = NULL;
+  for (guint i = 0; i < set->n; i++)
+    {
+      g_autofree gchar *path = pin_path (set, i);
+      fds[i] = vnm_bpf_open_compatible_pin (maps[i], path, &mismatch);
+      found += fds[i] >= 0;
+    }
+  if (found == set->n)
+    for (guint i = 0; i < set->n; i++)
+      reused += bpf_map__reuse_fd (maps[i], fds[i]) == 0;
+  for (guint i = 0; i < set->n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  if (reused == set->n)
+    return TRUE;
+  /* Part of a set is no use: start all afresh. */
+  if (found)
+    vnm_bpf_pin_set_unlink (set);
+  if (why && mismatch)
+    *why = _("the pinned maps of an earlier run have another shape (table size or version)");
+  else if (why && found)
+    *why = _("only part of the pinned set of an earlier run was there");
+  return FALSE;
+}
+
+gboolean
+vnm_bpf_pin_set_pin (VnmBpfPinSet *set, struct bpf_map **maps, GError **error)
+{
+  for (guint i = 0; i < set->n; i++)
+    {
+      g_autofree gchar *path = pin_path (set, i);
+      int err = bpf_map__pin (maps[i], path);
+
+      if (err < 0)
+        {
+          vnm_bpf_pin_set_unlink (set);
+          g_set_error (error, VNM_ERROR, VNM_ERROR_FAILED, "%s: %s", path,
+                       g_strerror (-err));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+const gchar *
+vnm_bpf_pin_set_dir (VnmBpfPinSet *set)
+{
+  return set->dir;
+}
+
+void
+vnm_bpf_pin_set_free (VnmBpfPinSet *set)
+{
+  if (!set)
+    return;
+  if (set->lock_fd >= 0)
+    close (set->lock_fd);
+  g_strfreev (set->names);
+  g_free (set->dir);
+  g_free (set);
+}
 
 int
 vnm_bpf_open_compatible_pin (struct bpf_map *map, const gchar *path, gboolean *mismatch)

@@ -164,63 +164,66 @@ add_settings (GVariantBuilder *b, const VnmLatencySettings *s)
   ADD (b, "threshold_us", g_variant_new_double (s->threshold_ns / 1e3));
 }
 
-GVariant *
-vnm_record_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
+/* GetLatency's options: direction (tx, rx, both), interface, buckets. */
+static gboolean
+parse_latency_query (GVariant *options, const VnmDomain *d, const gchar **direction,
+                     const gchar **iface, gboolean *buckets, GError **error)
 {
-  VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
-  const gchar *direction = "both", *iface = NULL;
-  gboolean buckets = TRUE;
-  const VnmLatencySettings *s;
-  g_autofree VnmLatHist *h = g_new (VnmLatHist, 1);
-  GVariantBuilder state, rows;
   GVariantIter it;
   const gchar *key;
   GVariant *value;
-  gdouble since = 0;
 
   g_variant_iter_init (&it, options);
   while (g_variant_iter_next (&it, "{&sv}", &key, &value))
     {
       g_autoptr(GVariant) v = value;
       if (g_str_equal (key, "direction") && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
-        direction = g_variant_get_string (v, NULL);
+        *direction = g_variant_get_string (v, NULL);
       else if (g_str_equal (key, "interface") && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
-        iface = *g_variant_get_string (v, NULL) ? g_variant_get_string (v, NULL) : NULL;
+        *iface = *g_variant_get_string (v, NULL) ? g_variant_get_string (v, NULL) : NULL;
       else if (g_str_equal (key, "buckets") && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
-        buckets = g_variant_get_boolean (v);
+        *buckets = g_variant_get_boolean (v);
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
                        _("Unknown option '%.32s' of type '%s': use direction (s), interface (s) "
                          "or buckets (b)."), key, g_variant_get_type_string (v));
-          return NULL;
+          return FALSE;
         }
     }
-  if (!g_str_equal (direction, "tx") && !g_str_equal (direction, "rx") &&
-      !g_str_equal (direction, "both"))
+  if (!g_str_equal (*direction, "tx") && !g_str_equal (*direction, "rx") &&
+      !g_str_equal (*direction, "both"))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                   _("Unknown direction '%.32s': use tx, rx or both."), direction);
-      return NULL;
+                   _("Unknown direction '%.32s': use tx, rx or both."), *direction);
+      return FALSE;
     }
-  if (iface)
+  if (*iface)
     {
       gboolean found = FALSE;
       for (guint j = 0; j < d->interfaces->len && !found; j++)
-        found = g_str_equal (((VnmDomainInterface *) g_ptr_array_index (d->interfaces, j))->target_dev, iface);
+        found = g_str_equal (((VnmDomainInterface *) g_ptr_array_index (d->interfaces, j))->target_dev, *iface);
       if (!found)
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_UNKNOWN_INTERFACE,
-                       _("The domain '%s' has no interface '%.64s'."), d->name, iface);
-          return NULL;
+                       _("The domain '%s' has no interface '%.64s'."), d->name, *iface);
+          return FALSE;
         }
     }
-  if (!vnm_latency_monitor_available (m))
-    {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED, _("Latency is not traced: %s"),
-                   vnm_latency_monitor_unavailable_reason (m));
-      return NULL;
-    }
+  return TRUE;
+}
+
+/* The traced state of @d: traced, scope, program, its settings, and the
+ * interfaces that found no histogram block (no_histograms). */
+static GVariant *
+latency_state (VnmLatencyMonitor *m, const VnmDomain *d)
+{
+  g_autoptr(GHashTable) missing = vnm_latency_monitor_missing_hists (m, d);
+  const VnmLatencySettings *s;
+  GVariantBuilder state, mb;
+  GHashTableIter mi;
+  gpointer mk, mv;
+  gdouble since = 0;
 
   s = vnm_latency_monitor_get (m, d->uuid, &since);
   g_variant_builder_init (&state, G_VARIANT_TYPE_VARDICT);
@@ -232,19 +235,70 @@ vnm_record_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GE
       add_settings (&state, s);
       ADD (&state, "since", g_variant_new_double (since));
     }
-  {
-    g_autoptr(GHashTable) missing = vnm_latency_monitor_missing_hists (m, d);
-    GVariantBuilder mb;
-    GHashTableIter mi;
-    gpointer mk, mv;
+  g_variant_builder_init (&mb, G_VARIANT_TYPE ("a{ss}"));
+  g_hash_table_iter_init (&mi, missing);
+  while (g_hash_table_iter_next (&mi, &mk, &mv))
+    g_variant_builder_add (&mb, "{ss}", (const gchar *) mk, (const gchar *) mv);
+  ADD (&state, "no_histograms", g_variant_builder_end (&mb));
+  return g_variant_builder_end (&state);
+}
 
-    g_variant_builder_init (&mb, G_VARIANT_TYPE ("a{ss}"));
-    g_hash_table_iter_init (&mi, missing);
-    while (g_hash_table_iter_next (&mi, &mk, &mv))
-      g_variant_builder_add (&mb, "{ss}", (const gchar *) mk, (const gchar *) mv);
-    ADD (&state, "no_histograms", g_variant_builder_end (&mb));
-  }
+/* One histogram row: direction, stage, packets, percentiles, and with
+ * @buckets the non-empty buckets as (low, high, packets) in ns. */
+static GVariant *
+latency_row (guint dir, guint stage, const VnmLatHist *h, gboolean buckets)
+{
+  GVariantBuilder row;
 
+  g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
+  ADD (&row, "direction", g_variant_new_string (dir_names[dir]));
+  ADD (&row, "stage", g_variant_new_string (stage_names[stage]));
+  ADD (&row, "packets", g_variant_new_uint64 (h->count));
+  ADD (&row, "min_us", g_variant_new_double (h->count ? h->min_ns / 1e3 : 0));
+  ADD (&row, "max_us", g_variant_new_double (h->max_ns / 1e3));
+  ADD (&row, "mean_us", g_variant_new_double (vnm_lat_hist_mean (h) / 1e3));
+  ADD (&row, "p50_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.50) / 1e3));
+  ADD (&row, "p90_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.90) / 1e3));
+  ADD (&row, "p99_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.99) / 1e3));
+  ADD (&row, "p999_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.999) / 1e3));
+  if (buckets)
+    {
+      g_autoptr(GArray) ranges = vnm_lat_hist_ranges (h);
+      GVariantBuilder bb;
+
+      g_variant_builder_init (&bb, G_VARIANT_TYPE ("a(ttt)"));
+      for (guint i = 0; i < ranges->len; i++)
+        {
+          const VnmLatRange *r = &g_array_index (ranges, VnmLatRange, i);
+          g_variant_builder_add (&bb, "(ttt)", r->low_ns, r->high_ns, r->count);
+        }
+      ADD (&row, "buckets_ns", g_variant_builder_end (&bb));
+    }
+  return g_variant_builder_end (&row);
+}
+
+GVariant *
+vnm_record_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
+{
+  VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
+  const gchar *direction = "both", *iface = NULL;
+  gboolean buckets = TRUE;
+  const VnmLatencySettings *s;
+  g_autofree VnmLatHist *h = g_new (VnmLatHist, 1);
+  GVariantBuilder rows;
+  GVariant *state;
+
+  if (!parse_latency_query (options, d, &direction, &iface, &buckets, error))
+    return NULL;
+  if (!vnm_latency_monitor_available (m))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED, _("Latency is not traced: %s"),
+                   vnm_latency_monitor_unavailable_reason (m));
+      return NULL;
+    }
+
+  state = latency_state (m, d);
+  s = vnm_latency_monitor_get (m, d->uuid, NULL);
   g_variant_builder_init (&rows, G_VARIANT_TYPE ("aa{sv}"));
   for (guint dir = 0; dir < 2; dir++)
     {
@@ -254,40 +308,14 @@ vnm_record_latency (VnmEngine *engine, const VnmDomain *d, GVariant *options, GE
         continue;
       for (guint stage = 0; stage < VNM_STAGE_COUNT; stage++)
         {
-          GVariantBuilder row;
-
           if (dir == VNM_LAT_TX && stage == VNM_STAGE_XMIT_GUEST)
             continue;
           if (!vnm_latency_monitor_hist (m, d, iface, dir, stage, h))
             continue;
-          g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
-          ADD (&row, "direction", g_variant_new_string (dir_names[dir]));
-          ADD (&row, "stage", g_variant_new_string (stage_names[stage]));
-          ADD (&row, "packets", g_variant_new_uint64 (h->count));
-          ADD (&row, "min_us", g_variant_new_double (h->count ? h->min_ns / 1e3 : 0));
-          ADD (&row, "max_us", g_variant_new_double (h->max_ns / 1e3));
-          ADD (&row, "mean_us", g_variant_new_double (vnm_lat_hist_mean (h) / 1e3));
-          ADD (&row, "p50_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.50) / 1e3));
-          ADD (&row, "p90_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.90) / 1e3));
-          ADD (&row, "p99_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.99) / 1e3));
-          ADD (&row, "p999_us", g_variant_new_double (vnm_lat_hist_quantile (h, 0.999) / 1e3));
-          if (buckets)
-            {
-              g_autoptr(GArray) ranges = vnm_lat_hist_ranges (h);
-              GVariantBuilder bb;
-              g_variant_builder_init (&bb, G_VARIANT_TYPE ("a(ttt)"));
-              for (guint i = 0; i < ranges->len; i++)
-                {
-                  const VnmLatRange *r = &g_array_index (ranges, VnmLatRange, i);
-                  g_variant_builder_add (&bb, "(ttt)", r->low_ns, r->high_ns, r->count);
-                }
-              ADD (&row, "buckets_ns", g_variant_builder_end (&bb));
-            }
-          g_variant_builder_add_value (&rows, g_variant_builder_end (&row));
+          g_variant_builder_add_value (&rows, latency_row (dir, stage, h, buckets));
         }
     }
-  return g_variant_new ("(@a{sv}@aa{sv})", g_variant_builder_end (&state),
-                        g_variant_builder_end (&rows));
+  return g_variant_new ("(@a{sv}@aa{sv})", state, g_variant_builder_end (&rows));
 }
 
 GVariant *

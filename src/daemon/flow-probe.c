@@ -2,11 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,10 +39,9 @@ struct _VnmProbes {
   gpointer user_data;
   GHashTable *hooked;      /* ifindex -> VnmTcHook* */
   gint ncpus;
-  gchar *pin_dir;          /* NULL: maps not pinned */
+  VnmBpfPinSet *pins;      /* NULL: maps not pinned */
   gchar *pin_status;
   VnmPinState pin_state;
-  int pin_lock_fd;
   VnmDeviceLedger *kept_ledger;  /* devices whose totals are in the pinned maps */
   GHashTable *kept;        /* ifindex -> name: totals an earlier run kept */
 };
@@ -84,32 +79,6 @@ save_state (VnmFlowProbe *p)
                error->message);
 }
 
-/* Takes the pin directory for this daemon; FALSE with @why when it cannot. */
-static gboolean
-lock_pin_dir (VnmFlowProbe *p, const gchar *pin_dir, const gchar **why)
-{
-  g_autofree gchar *parent = g_path_get_dirname (pin_dir);
-  struct statfs fs;
-
-  if (statfs (parent, &fs) < 0 || fs.f_type != BPF_FS_MAGIC)
-    {
-      *why = _("no BPF filesystem is mounted there");
-      return FALSE;
-    }
-  if (g_mkdir_with_parents (pin_dir, 0700) < 0)
-    {
-      *why = g_strerror (errno);
-      return FALSE;
-    }
-  p->pin_lock_fd = open (pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (p->pin_lock_fd < 0 || flock (p->pin_lock_fd, LOCK_EX | LOCK_NB) < 0)
-    {
-      *why = _("another virtnetmond uses it");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* Reads the list of kept totals, and drops from the adopted totals map what
  * is not in it or belongs to a device that is no longer the same. */
 static void
@@ -141,98 +110,64 @@ pinned_maps (VnmFlowProbe *p, struct bpf_map *maps[G_N_ELEMENTS (pinned_names)])
   maps[3] = p->skel->maps.vnm_flow_cache;
 }
 
-static void
-unlink_pins (const gchar *pin_dir)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
-    {
-      g_autofree gchar *path = g_build_filename (pin_dir, pinned_names[i], NULL);
-      g_unlink (path);
-    }
-}
-
 /* Takes @pin_dir for this run's maps; FALSE when nothing is to be pinned. */
 static gboolean
 prepare_pins (VnmFlowProbe *p, const gchar *pin_dir)
 {
-  const gchar *why = NULL;
+  g_autofree gchar *why = NULL;
 
-  if (!lock_pin_dir (p, pin_dir, &why))
+  p->pins = vnm_bpf_pin_set_new (pin_dir, pinned_names, G_N_ELEMENTS (pinned_names), &why);
+  if (!p->pins)
     {
       p->pin_status = g_strdup_printf (_("not pinned: %s: %s"), pin_dir, why);
       return FALSE;
     }
-  p->pin_dir = g_strdup (pin_dir);
   return TRUE;
 }
 
-/* Makes the opened skeleton use the maps an earlier virtnetmond pinned in
- * the pin directory when they all have this run's shape (*adopted), else
- * removes them: this run pins its own after loading. */
-static void
-reuse_pins (VnmFlowProbe *p, gboolean *adopted)
+/* Makes the opened skeleton use the maps an earlier virtnetmond pinned when
+ * they all have this run's shape (TRUE), else removes them: this run pins
+ * its own after loading. */
+static gboolean
+reuse_pins (VnmFlowProbe *p)
 {
-  const gchar *pin_dir = p->pin_dir, *why = NULL;
   struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
-  int fds[G_N_ELEMENTS (pinned_names)];
-  guint found = 0, reused = 0;
-  gboolean mismatch = FALSE;
+  const gchar *why = NULL;
 
-  *adopted = FALSE;
   pinned_maps (p, maps);
-  for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
-    {
-      g_autofree gchar *path = g_build_filename (pin_dir, pinned_names[i], NULL);
-      fds[i] = vnm_bpf_open_compatible_pin (maps[i], path, &mismatch);
-      found += fds[i] >= 0;
-    }
-  if (mismatch)
-    why = _("the pinned maps of an earlier run have another shape (flow table size or version)");
-  if (found == G_N_ELEMENTS (pinned_names))
-    for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
-      reused += bpf_map__reuse_fd (maps[i], fds[i]) == 0;
-  *adopted = reused == G_N_ELEMENTS (pinned_names);
-  /* Part of a set is no use: start all afresh. */
-  if (!*adopted && found)
-    unlink_pins (pin_dir);
-  for (guint i = 0; i < G_N_ELEMENTS (pinned_names); i++)
-    if (fds[i] >= 0)
-      close (fds[i]);
-  if (!*adopted && why)
-    g_message (_("Starting new flow probe maps in %s: %s."), pin_dir, why);
+  if (vnm_bpf_pin_set_adopt (p->pins, maps, &why))
+    return TRUE;
+  if (why)
+    g_message (_("Starting new flow probe maps in %s: %s."), vnm_bpf_pin_set_dir (p->pins), why);
+  return FALSE;
 }
 
 static void
 finish_pins (VnmFlowProbe *p, gboolean adopted)
 {
   struct bpf_map *maps[G_N_ELEMENTS (pinned_names)];
-  int err = 0;
+  g_autoptr(GError) error = NULL;
+  const gchar *dir = vnm_bpf_pin_set_dir (p->pins);
 
   if (adopted)
     {
       load_kept_totals (p);
-      p->pin_status = g_strdup_printf (_("adopted from an earlier run (%s)"), p->pin_dir);
+      p->pin_status = g_strdup_printf (_("adopted from an earlier run (%s)"), dir);
       p->pin_state = VNM_PIN_ADOPTED;
       g_message (_("Adopted the flow table and totals an earlier virtnetmond pinned in %s: %u device(s) continue."),
-                 p->pin_dir, g_hash_table_size (p->kept));
+                 dir, g_hash_table_size (p->kept));
       return;
     }
   pinned_maps (p, maps);
-  for (guint i = 0; i < G_N_ELEMENTS (pinned_names) && err == 0; i++)
+  if (!vnm_bpf_pin_set_pin (p->pins, maps, &error))
     {
-      g_autofree gchar *path = g_build_filename (p->pin_dir, pinned_names[i], NULL);
-      err = bpf_map__pin (maps[i], path);
-    }
-  if (err < 0)
-    {
-      p->pin_status = g_strdup_printf (_("not pinned: %s: %s"), p->pin_dir, g_strerror (-err));
-      g_warning (_("Cannot pin the flow probe's maps in %s: %s; totals restart with the daemon."),
-                 p->pin_dir, g_strerror (-err));
-      unlink_pins (p->pin_dir);
-      g_clear_pointer (&p->pin_dir, g_free);
+      p->pin_status = g_strdup_printf (_("not pinned: %s"), error->message);
+      g_warning (_("Cannot pin the flow probe's maps: %s; totals restart with the daemon."),
+                 error->message);
+      g_clear_pointer (&p->pins, vnm_bpf_pin_set_free);
       return;
     }
-  p->pin_status = g_strdup_printf (_("pinned (%s)"), p->pin_dir);
+  p->pin_status = g_strdup_printf (_("pinned (%s)"), dir);
   p->pin_state = VNM_PIN_NEW;
 }
 
@@ -258,7 +193,7 @@ save_kept (VnmFlowProbe *p)
   GHashTableIter it;
   gpointer key, value;
 
-  if (!p->pin_dir)
+  if (!p->pins)
     return;
   vnm_device_ledger_clear (p->kept_ledger);
   g_hash_table_iter_init (&it, p->hooked);
@@ -312,7 +247,6 @@ vnm_flow_probe_new (guint flow_table_size, VnmProbeAttach attach, const gchar *s
   p->hooked = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) vnm_tc_hook_free);
   p->kept = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   p->ncpus = libbpf_num_possible_cpus ();
-  p->pin_lock_fd = -1;
   if (pin_dir)
     pinning = prepare_pins (p, pin_dir);
   else
@@ -332,7 +266,7 @@ vnm_flow_probe_new (guint flow_table_size, VnmProbeAttach attach, const gchar *s
       p->skel->rodata->use_cache = with_cache;
       bpf_program__set_autoload (p->skel->progs.vnm_flush_cache, with_cache);
       if (pinning)
-        reuse_pins (p, &adopted);
+        adopted = reuse_pins (p);
       err = vnm_flows_bpf__load (p->skel);
       if (!err)
         break;
@@ -352,7 +286,7 @@ vnm_flow_probe_new (guint flow_table_size, VnmProbeAttach attach, const gchar *s
                                          bpf_map__fd (p->skel->maps.vnm_totals_spill), p->ncpus);
   if (pinning)
     finish_pins (p, adopted);
-  if (p->pin_dir)
+  if (p->pins)
     save_kept (p);
   else
     g_unlink (vnm_device_ledger_path (p->kept_ledger));
@@ -511,7 +445,7 @@ vnm_flow_probe_detach_all (VnmFlowProbe *p)
       gint ifindex = GPOINTER_TO_INT (l->data);
       VnmTcHook *h = g_hash_table_lookup (p->hooked, l->data);
 
-      if (!p->pin_dir)
+      if (!p->pins)
         {
           vnm_flow_probe_detach (p, ifindex, FALSE);
           continue;
@@ -537,11 +471,9 @@ vnm_flow_probe_free (VnmFlowProbe *p)
     vnm_flows_bpf__destroy (p->skel);
   g_hash_table_unref (p->hooked);
   g_hash_table_unref (p->kept);
-  if (p->pin_lock_fd >= 0)
-    close (p->pin_lock_fd);
+  vnm_bpf_pin_set_free (p->pins);
   vnm_device_ledger_free (p->hooks_ledger);
   vnm_device_ledger_free (p->kept_ledger);
-  g_free (p->pin_dir);
   g_free (p->pin_status);
   g_free (p);
 }
