@@ -5,6 +5,7 @@ a virtnetmond on it, and helpers to run the CLI and read kernel ground truth
 (`ip -j -s link`). Everything a test creates is registered for cleanup.
 """
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 SKIP = 77
 
@@ -35,19 +37,37 @@ def require_root():
 
 
 _cleanups = []
+# The stacks on_cleanup adds to: the script's (run at exit), and on top of it
+# the running case's (see Results.case), run when that case ends.
+_cleanup_stacks = [_cleanups]
 
 
 def on_cleanup(fn, *args, **kw):
-    _cleanups.append((fn, args, kw))
+    """Runs fn(*args, **kw) at cleanup: when the running case ends (see
+    Results.case), or at exit when no case runs or inside shared_cleanups().
+    Cleanups run last registered first."""
+    _cleanup_stacks[-1].append((fn, args, kw))
 
 
-def _run_cleanups():
-    while _cleanups:
-        fn, args, kw = _cleanups.pop()
+@contextlib.contextmanager
+def shared_cleanups():
+    """Within this block on_cleanup registers with the script's stack even
+    while a case runs: for what a case puts back into the shared fixture
+    (a restarted daemon, a recreated device) for the cases after it."""
+    _cleanup_stacks.append(_cleanups)
+    try:
+        yield
+    finally:
+        _cleanup_stacks.pop()
+
+
+def _run_cleanups(stack=_cleanups):
+    while stack:
+        fn, args, kw = stack.pop()
         try:
             fn(*args, **kw)
         except Exception as e:  # keep cleaning
-            print(f"cleanup {fn.__name__}{args}: {e}", file=sys.stderr)
+            print(f"cleanup {getattr(fn, '__name__', fn)}{args}: {e}", file=sys.stderr)
 
 
 atexit.register(_run_cleanups)
@@ -385,7 +405,26 @@ def wait_for(pred, timeout, what):
 
 
 class Results:
-    """Prints TAP so meson shows each check."""
+    """Prints TAP so meson shows each check.
+
+    A script is a shared setup and cases, so that one failure does not
+    cascade:
+
+        with t.setup("two namespaces, a bus and a daemon"):
+            ...                  # what every case uses; cleaned up at exit
+
+        @t.case("exact bytes each way")
+        def _():                 # runs at once
+            ...                  # what the case makes it cleans up itself
+
+    on_cleanup calls made while a case runs go to that case's own stack,
+    run when the case ends, passed or failed (shared_cleanups() puts them on
+    the script's). An exception in a case (an AssertionError, a failed
+    command, a timeout) is one `not ok` naming the case and the exception,
+    and the script goes on with the next case. An exception in the shared
+    setup is one `not ok`, and the script ends there. done() prints the
+    plan and exits 1 when anything failed.
+    """
 
     def __init__(self):
         self.n = 0
@@ -393,7 +432,11 @@ class Results:
 
     def check(self, ok, what, detail=""):
         self.n += 1
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {what}{(' # ' + detail) if detail and not ok else ''}",
+        detail = str(detail) if detail else ""
+        # Only the detail's first line goes on the TAP line: a line of its
+        # own would not be TAP. All of it follows as TAP comments.
+        first = detail.splitlines()[0] if detail else ""
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {what}{(' # ' + first) if first and not ok else ''}",
               flush=True)
         if not ok:
             self.failed += 1
@@ -402,6 +445,54 @@ class Results:
             # meson's failure summary shows stderr, not the TAP stream: say
             # there what failed and with what, so a CI log is enough.
             print(f"FAILED: {what}" + (f"\n  {detail}" if detail else ""), file=sys.stderr, flush=True)
+
+    def _raised(self, where, e):
+        msg = str(e).strip()
+        head = (msg.splitlines() or [""])[0]
+        if len(head) > 200:
+            head = head[:200] + "..."
+        frames = traceback.extract_tb(e.__traceback__)
+        script = os.path.abspath(sys.argv[0])
+        mine = [f for f in frames if os.path.abspath(f.filename) == script] or frames
+        place = f"raised at {os.path.basename(mine[-1].filename)}:{mine[-1].lineno}\n" if mine else ""
+        self.check(False, f"{where}: {type(e).__name__}{': ' + head if head else ''}",
+                   place + "".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip())
+
+    def case(self, name):
+        """Decorator: runs the function at once as the case @name, with
+        its own cleanup stack; an exception is reported, not raised."""
+        def run(fn):
+            self.run_case(name, fn)
+            return fn
+        return run
+
+    def run_case(self, name, fn, *args, **kw):
+        """Runs fn(*args, **kw) as the case @name; returns whether it ran
+        to its end without an exception (its checks may still fail)."""
+        print(f"# case: {name}", flush=True)
+        stack = []
+        _cleanup_stacks.append(stack)
+        try:
+            fn(*args, **kw)
+            return True
+        except Exception as e:
+            self._raised(f"case '{name}'", e)
+            return False
+        finally:
+            # (Any shared_cleanups() block in the case has popped its own.)
+            assert _cleanup_stacks.pop() is stack
+            _run_cleanups(stack)
+
+    @contextlib.contextmanager
+    def setup(self, what):
+        """with t.setup(what): the shared fixture. An exception in it is
+        reported as one failure and ends the script (exit 1)."""
+        print(f"# setup: {what}", flush=True)
+        try:
+            yield
+        except Exception as e:
+            self._raised(f"setup ({what})", e)
+            self.done()
 
     def done(self):
         print(f"1..{self.n}", flush=True)
