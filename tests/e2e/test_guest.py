@@ -18,8 +18,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, cli, cli_json,  # noqa: E402
-                     destroyed_at_cleanup, ifstat_row, kernel_link, make_link, make_netns, on_cleanup,
+from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, check_json, cli,  # noqa: E402
+                     cli_json, destroyed_at_cleanup, ifstat_row, kernel_link, make_link, make_netns, on_cleanup,
                      prepare_libvirt_guest, qemu_pid_of, require_root, sh, skip, source_dir,
                      stop_libvirt_daemon, daemon_pid, virsh, wait_for)
 
@@ -186,8 +186,8 @@ for iface in (vnet, "tap105i1"):
 # devices had their probe; so the probe counted every packet the guest sent.
 try:
     with open(seen_at_start) as f:
-        at_start = json.load(f)
-except (OSError, ValueError) as e:
+        at_start = check_json(["status"], json.load(f))
+except (OSError, ValueError, AssertionError) as e:
     at_start = {"error": str(e)}
 probed = {p["iface"]: p["attached"] for p in at_start.get("probes", []) if p.get("vm_name") == NAME}
 t.check(probed.get(vnet) and probed.get("tap105i1"),
