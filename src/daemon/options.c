@@ -246,8 +246,7 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
   else if (!*o->pin_dir)
     g_clear_pointer (&o->pin_dir, g_free);
 
-  /* Where a domain's <metadata> is silent: the file's [domains], else the
-   * command line's. */
+  /* Where a domain's <metadata> is silent (see VnmOptions.defaults). */
   o->defaults.monitoring = config->domains.monitoring >= 0 ? config->domains.monitoring : 1;
   o->defaults.latency = config->domains.latency >= 0 ? config->domains.latency : 0;
   o->defaults.latency_threshold_us = o->latency_threshold_us;

@@ -27,8 +27,11 @@ typedef struct {
   gchar *state_dir;         /* never NULL after parsing */
   gchar *pin_dir;           /* NULL: pin nowhere (--pin-dir "") */
   gchar *config_file;       /* the file read, or NULL */
-  /* What applies to a domain whose <metadata> leaves a setting out: the
-   * file's [domains], else the command line's; every field set. */
+  /* What applies to a domain whose <metadata> leaves a setting out, every
+   * field set: monitoring and latency from the file's [domains] (built in:
+   * on, off); the latency threshold from --latency-threshold, else the
+   * file's [domains], else built in; the flow table size from the file's
+   * [domains] capped at the daemon's table (--flow-table-size), else that. */
   VnmDomainSettings defaults;
 } VnmOptions;
 
