@@ -11,6 +11,10 @@ then, in one run:
      commands an operator or exporter runs (process wall time);
   3. virtnetmond's CPU and RSS at --interval 1 with 1000 and with 200
      interfaces.
+With --baseline-build DIR (the build directory of another checkout, e.g. an
+earlier commit), the command timings and the daemon watch run for that
+build's virtnetmon and virtnetmond too, alternating with this build's in
+rounds, so both see the same machine.
 Prints a Markdown table; --update-doc FILE rewrites the block between
 <!-- bench-refresh:begin --> and <!-- bench-refresh:end --> in FILE.
 
@@ -44,6 +48,11 @@ ap.add_argument("--small", type=int, default=200, help="interfaces for the secon
 ap.add_argument("--cpu-seconds", type=int, default=60, help="how long to watch the daemon (60)")
 ap.add_argument("--iterations", type=int, default=200, help="refreshes per in-process method")
 ap.add_argument("--update-doc", metavar="FILE", help="write the table into FILE")
+ap.add_argument("--baseline-build", metavar="DIR",
+                help="also measure the virtnetmond and virtnetmon of this build directory")
+ap.add_argument("--baseline-label", default="baseline", help="its name in the tables")
+ap.add_argument("--rounds", type=int, default=2,
+                help="alternating rounds per build in the daemon watch (default 2)")
 args = ap.parse_args()
 
 require_root()
@@ -164,13 +173,28 @@ med, p95 = wall(["virsh", "-r", "-c", URI, "domstats", "--interface"], 20)
 rows.append(("`virsh domstats --interface` (process), VM interfaces only", vm_ifaces, med, p95,
              med * 1000 / vm_ifaces))
 
-bus = Bus()
-daemon = Daemon(bus, "--connect", URI, "--interval", "1")
-cli = [os.path.join(build_dir(), "src", "virtnetmon"), "--bus-address", bus.address]
-time.sleep(2)
-med, p95 = wall(cli + ["ifstat", "--all", "--json"], 20)
-rows.append(("`virtnetmon ifstat --all --json` (process, D-Bus round trip), all interfaces",
-             total, med, p95, med * 1000 / total))
+builds = [("this build", build_dir())]
+if args.baseline_build:
+    builds.append((args.baseline_label, os.path.abspath(args.baseline_build)))
+
+
+def start_daemon(build):
+    bus = Bus()
+    daemon = Daemon(bus, "--connect", URI, "--interval", "1",
+                    exe=os.path.join(build, "src", "virtnetmond"))
+    return bus, daemon
+
+
+for label, build in builds:
+    bus, daemon = start_daemon(build)
+    cli = [os.path.join(build, "src", "virtnetmon"), "--bus-address", bus.address]
+    time.sleep(2)
+    med, p95 = wall(cli + ["ifstat", "--all", "--json"], 20)
+    what = "`virtnetmon ifstat --all --json` (process, D-Bus round trip), all interfaces"
+    if len(builds) > 1:
+        what += f", {label}"
+    rows.append((what, total, med, p95, med * 1000 / total))
+    daemon.stop()
 
 
 def proc_usage(pid):
@@ -187,27 +211,44 @@ def proc_usage(pid):
     return ticks / os.sysconf("SC_CLK_TCK"), rss, hwm
 
 
-def watch_daemon(seconds):
+def watch_daemon(build, seconds):
+    """A fresh virtnetmond of @build, watched for @seconds after start-up:
+    (CPU seconds, wall seconds, RSS KiB, peak RSS KiB)."""
+    _bus, daemon = start_daemon(build)
     pid = daemon.proc.pid
     time.sleep(3)  # past start-up
     cpu0, _, _ = proc_usage(pid)
     t0 = time.monotonic()
     time.sleep(seconds)
     cpu1, rss, hwm = proc_usage(pid)
-    return (cpu1 - cpu0) / (time.monotonic() - t0) * 100, rss / 1024, hwm / 1024
+    elapsed = time.monotonic() - t0
+    daemon.stop()
+    return cpu1 - cpu0, elapsed, rss, hwm
 
 
-usage = []
-step(f"watching virtnetmond for {args.cpu_seconds} s with {total} interfaces")
-usage.append((total,) + watch_daemon(args.cpu_seconds))
-daemon.stop()
+def watch_builds(n):
+    """Each build's daemon in turn, args.rounds times, the first build
+    changing every round: per build (CPU %, median RSS MiB, max peak MiB)."""
+    got = {label: [] for label, _ in builds}
+    per_round = args.cpu_seconds / args.rounds
+    for r in range(args.rounds):
+        order = builds[r % len(builds):] + builds[:r % len(builds)]
+        for label, build in order:
+            step(f"watching {label}'s virtnetmond for {per_round:.0f} s with {n} interfaces")
+            got[label].append(watch_daemon(build, per_round))
+    out = []
+    for label, _ in builds:
+        runs = got[label]
+        cpu = sum(x[0] for x in runs) / sum(x[1] for x in runs) * 100
+        out.append((label, n, cpu, statistics.median(x[2] for x in runs) / 1024,
+                    max(x[3] for x in runs) / 1024))
+    return out
 
+
+usage = watch_builds(total)
 set_fillers(args.small - base)
 small = host_links()
-daemon = Daemon(bus, "--connect", URI, "--interval", "1")
-step(f"watching virtnetmond for {args.cpu_seconds} s with {small} interfaces")
-usage.append((small,) + watch_daemon(args.cpu_seconds))
-daemon.stop()
+usage += watch_builds(small)
 
 cpu_model = "unknown"
 with open("/proc/cpuinfo") as f:
@@ -229,14 +270,16 @@ for what, n, med, p95, per in rows:
     table.append(f"| {what} | {n} | {med:.2f} | {p95:.2f} | {per:.2f} |")
 table += [
     "",
-    f"virtnetmond at `--interval 1`, watched for {args.cpu_seconds} s after start-up "
-    f"(connected to {URI}, {GUESTS} domains running):",
+    f"virtnetmond at `--interval 1`, watched for {args.cpu_seconds} s in all, in "
+    f"{args.rounds} rounds of a fresh daemon each, {args.cpu_seconds / args.rounds:.0f} s "
+    f"after its start-up (connected to {URI}, {GUESTS} domains running)"
+    + (f"; {' and '.join(label for label, _ in builds)} alternate." if len(builds) > 1 else ":"),
     "",
-    "| host interfaces | CPU (% of one core) | RSS MiB | peak RSS MiB |",
-    "|---:|---:|---:|---:|",
+    "| build | host interfaces | CPU (% of one core) | RSS MiB | peak RSS MiB |",
+    "|---|---:|---:|---:|---:|",
 ]
-for n, cpu, rss, hwm in usage:
-    table.append(f"| {n} | {cpu:.2f} | {rss:.1f} | {hwm:.1f} |")
+for label, n, cpu, rss, hwm in usage:
+    table.append(f"| {label} | {n} | {cpu:.2f} | {rss:.1f} | {hwm:.1f} |")
 text = "\n".join(table) + "\n"
 print(text)
 
