@@ -88,6 +88,8 @@ for p in ("/usr/sbin/virtnetmond", "/usr/bin/virtnetmon", "/lib/systemd/system/v
           "/usr/share/man/man8/virtnetmond.8.gz", "/usr/share/man/man1/virtnetmon.1.gz",
           "/usr/share/locale/de/LC_MESSAGES/virtnetmon.mo", "/usr/share/doc/virtnetmon/copyright",
           "/usr/share/virtnetmon/schemas/virtnetmon-settings.rng",
+          "/usr/share/virtnetmon/schemas/virtnetmon-records.schema.json",
+          "/usr/share/virtnetmon/schemas/virtnetmon-ifstat.schema.json",
           "/usr/libexec/virtnetmon-libvirt-hook", "/etc/libvirt/hooks/qemu.d/virtnetmon",
           "/usr/share/cockpit/virtnetmon/manifest.json", "/usr/share/cockpit/virtnetmon/index.html",
           "/usr/share/cockpit/virtnetmon/virtnetmon.js", "/usr/share/cockpit/virtnetmon/patternfly.css",

@@ -11,6 +11,7 @@ by strace, and every system call and socket family it used is checked against
 the unit's SystemCallFilter and RestrictAddressFamilies.
 """
 import configparser
+import glob
 import json
 import os
 import re
@@ -73,6 +74,8 @@ CORE = {
     "/usr/share/dbus-1/interfaces/org.virtnetmon.Monitor1.xml",
     "/usr/share/locale/de/LC_MESSAGES/virtnetmon.mo",
     "/usr/share/virtnetmon/schemas/virtnetmon-settings.rng",
+    *(f"/usr/share/virtnetmon/schemas/{os.path.basename(f)}"
+      for f in glob.glob(os.path.join(source_dir(), "docs", "schema", "*.schema.json"))),
     "/usr/share/doc/virtnetmon/examples/settings-all.xml",
     "/usr/share/doc/virtnetmon/examples/settings-counters-only.xml",
     "/usr/share/doc/virtnetmon/examples/domain-with-settings.xml",
