@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <unistd.h>
@@ -16,8 +17,12 @@
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 
+/* Where iproute2 and bpftool mount a BPF filesystem when none is. */
+#define BPFFS_STANDARD_PLACE "/sys/fs/bpf"
+
 struct _VnmBpfPinSet {
   gchar *dir;
+  gchar *mounted;  /* where this run mounted bpffs, or NULL */
   gchar **names;
   guint n;
   int lock_fd;     /* @dir, flock()ed while this run uses it */
@@ -30,17 +35,32 @@ vnm_bpf_pin_set_new (const gchar *dir, const gchar *const *names, guint n, gchar
   g_autoptr(VnmBpfPinSet) set = NULL;
   struct statfs fs;
 
+  set = g_new0 (VnmBpfPinSet, 1);
+  set->lock_fd = -1;
   if (statfs (parent, &fs) < 0 || fs.f_type != BPF_FS_MAGIC)
     {
-      *why = g_strdup (_("no BPF filesystem is mounted there"));
-      return NULL;
+      /* A host without systemd mounts none at boot: mount it where iproute2
+       * and bpftool would, or the maps could not outlive the daemon. */
+      if (!g_str_equal (parent, BPFFS_STANDARD_PLACE))
+        {
+          *why = g_strdup (_("no BPF filesystem is mounted there"));
+          return NULL;
+        }
+      if (mount ("bpf", parent, "bpf", 0, "mode=0700") < 0)
+        {
+          *why = g_strdup_printf (_("no BPF filesystem is mounted on %s, and mounting one failed: %s"),
+                                  parent, g_strerror (errno));
+          return NULL;
+        }
+      set->mounted = g_strdup (parent);
+      g_message (_("Mounted a BPF filesystem on %s (none was mounted there), as iproute2 and "
+                   "bpftool do, so that the maps pinned in %s outlive the daemon."), parent, dir);
     }
   if (g_mkdir_with_parents (dir, 0700) < 0)
     {
       *why = g_strdup (g_strerror (errno));
       return NULL;
     }
-  set = g_new0 (VnmBpfPinSet, 1);
   set->dir = g_strdup (dir);
   set->names = g_new0 (gchar *, n + 1);
   for (guint i = 0; i < n; i++)
@@ -134,6 +154,12 @@ vnm_bpf_pin_set_dir (VnmBpfPinSet *set)
   return set->dir;
 }
 
+const gchar *
+vnm_bpf_pin_set_mounted (VnmBpfPinSet *set)
+{
+  return set->mounted;
+}
+
 void
 vnm_bpf_pin_set_free (VnmBpfPinSet *set)
 {
@@ -142,6 +168,7 @@ vnm_bpf_pin_set_free (VnmBpfPinSet *set)
   if (set->lock_fd >= 0)
     close (set->lock_fd);
   g_strfreev (set->names);
+  g_free (set->mounted);
   g_free (set->dir);
   g_free (set);
 }

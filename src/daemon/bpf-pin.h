@@ -11,9 +11,12 @@ struct bpf_map;
 typedef struct _VnmBpfPinSet VnmBpfPinSet;
 
 /* Takes @dir (made when missing, locked against another virtnetmond) for the
- * maps named @names (@n of them, each pinned as @dir/NAME). NULL with *@why,
- * a sentence fragment for the status, when it cannot: no BPF filesystem at
- * @dir's parent, @dir cannot be made, or another daemon holds it. */
+ * maps named @names (@n of them, each pinned as @dir/NAME). When @dir's
+ * parent is /sys/fs/bpf and no BPF filesystem is mounted there, mounts one
+ * (as iproute2 and bpftool do) and says so. NULL with *@why, a sentence
+ * fragment for the status, when it cannot: no BPF filesystem at @dir's
+ * parent (nor could one be mounted), @dir cannot be made, or another daemon
+ * holds it. */
 VnmBpfPinSet *vnm_bpf_pin_set_new (const gchar *dir, const gchar *const *names, guint n,
                                    gchar **why);
 
@@ -31,6 +34,8 @@ gboolean vnm_bpf_pin_set_pin (VnmBpfPinSet *set, struct bpf_map **maps, GError *
 void vnm_bpf_pin_set_unlink (VnmBpfPinSet *set);
 
 const gchar *vnm_bpf_pin_set_dir (VnmBpfPinSet *set);
+/* Where this run mounted a BPF filesystem, or NULL. */
+const gchar *vnm_bpf_pin_set_mounted (VnmBpfPinSet *set);
 
 /* Releases the directory's lock; the pins stay. */
 void vnm_bpf_pin_set_free (VnmBpfPinSet *set);

@@ -167,7 +167,11 @@ finish_pins (VnmFlowProbe *p, gboolean adopted)
       g_clear_pointer (&p->pins, vnm_bpf_pin_set_free);
       return;
     }
-  p->pin_status = g_strdup_printf (_("pinned (%s)"), dir);
+  if (vnm_bpf_pin_set_mounted (p->pins))
+    p->pin_status = g_strdup_printf (_("pinned (%s; virtnetmond mounted the BPF filesystem on %s)"),
+                                     dir, vnm_bpf_pin_set_mounted (p->pins));
+  else
+    p->pin_status = g_strdup_printf (_("pinned (%s)"), dir);
   p->pin_state = VNM_PIN_NEW;
 }
 

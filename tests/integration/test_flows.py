@@ -598,6 +598,62 @@ def _():
             "a restart with another flow table size starts new maps, and says why", daemon.output()[-600:])
 
 
+@t.case("a host where nothing mounted bpffs: the daemon mounts it, and a crash loses nothing")
+def _():
+    # A fresh host without systemd has no BPF filesystem on /sys/fs/bpf. A
+    # mount namespace of this case's own, whose /sys/fs/bpf is unmounted,
+    # stands for one; its holder keeps it (and what is pinned there) between
+    # the daemons this case starts in it.
+    daemon.stop()                       # one daemon hooks the VMs at a time
+    holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               "while grep -q ' /sys/fs/bpf bpf ' /proc/self/mounts; do "
+                               "umount /sys/fs/bpf || exit 1; done; echo bare; exec sleep 3600"],
+                              stdout=subprocess.PIPE, text=True)
+    on_cleanup(holder.wait)
+    on_cleanup(holder.kill)
+    t.check(holder.stdout.readline().strip() == "bare", "a mount namespace without bpffs on /sys/fs/bpf")
+    in_ns = ("nsenter", "-t", str(holder.pid), "-m", "--")
+
+    def fs_type():
+        return sh(*in_ns, "stat", "-f", "-c", "%T", "/sys/fs/bpf").stdout.strip()
+
+    before = fs_type()
+    bare_pins = f"/sys/fs/bpf/vnmfl-bare-{os.getpid()}"
+    args = ("--connect", f"test://{node_xml}", "--interval", "1", "--flow-table-size", "256",
+            "--pin-dir", bare_pins, "--state-dir", os.path.join(tmp, "state-bare"))
+
+    def start():
+        d = Daemon(bus, *args, wrapper=in_ns, name="virtnetmond-bare")
+        wait_for(lambda: probes().get("vnmfl-a", {}).get("attached"), 10, "the probe on vnmfl-a")
+        return d
+
+    first = start()
+    after = fs_type()
+    t.check(before != "bpf_fs" and after == "bpf_fs",
+            "the daemon mounts a BPF filesystem on /sys/fs/bpf where none was", f"{before} -> {after}")
+    t.check(flow_table()["pinned"] == "new" and "mounted the BPF filesystem on /sys/fs/bpf" in flow_table()["pin_status"]
+            and "Mounted a BPF filesystem on /sys/fs/bpf" in first.output(),
+            "it pins there and says so in status and in its log", f"{flow_table()} {first.output()[-400:]}")
+    udp_burst(40)
+    settle()
+    udp1 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
+    os.kill(first.proc.pid, signal.SIGKILL)
+    first.proc.wait()
+    second = start()
+    udp_burst(25)
+    settle()
+    udp2 = flow_row("flvm1", "10.216.0.2", 7101, proto="udp")
+    t.check(flow_table()["pinned"] == "adopted" and udp1 and udp2 and udp1["tx_packets"] == 40
+            and udp2["tx_packets"] == 65,
+            "after a crash (SIGKILL) the restarted daemon adopts the maps: the flow counts on (65 = 40 + 25)",
+            f"{flow_table()} {udp1} {udp2}")
+    t.check("Mounted a BPF filesystem" not in second.output(),
+            "the restarted daemon finds the BPF filesystem mounted and mounts no other", second.output()[-400:])
+    second.stop()
+    t.check(sh("stat", "-f", "-c", "%T", "/sys/fs/bpf").stdout.strip() == "bpf_fs",
+            "the host's own /sys/fs/bpf is left as it was")
+
+
 @t.case("a tap recreated under the same name: mapping and probe follow, no spike")
 def _():
     need_daemon()
