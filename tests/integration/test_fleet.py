@@ -9,6 +9,11 @@ db1 and cache1 again (same uuid: the VM after a live migration, with traffic
 counted on both hosts). Each VM is a network namespace behind a veth on its
 host's bridge and pings a peer a known number of times. Ground truth: the
 kernel's counters of each VM's veth (`ip -s link`).
+
+The two hosts, their VMs' traffic and the site Prometheus are the shared
+setup; each case makes and cleans up what else it needs (the global
+Prometheus), so one that fails does not stop the others. The last case
+stops the daemons.
 """
 import os
 import shutil
@@ -32,49 +37,15 @@ tmp = tempfile.mkdtemp(prefix="vnm-fleet-")
 on_cleanup(shutil.rmtree, tmp, True)
 DOCS = os.path.join(source_dir(), "docs", "prometheus")
 
-# --- the examples, as shipped ---------------------------------------------------
-for f in ("prometheus.yml", "prometheus-global.yml"):
-    r = sh("promtool", "check", "config", os.path.join(DOCS, f), check=False)
-    t.check(r.returncode == 0, f"promtool check config docs/prometheus/{f}", r.stdout + r.stderr)
-r = sh("promtool", "check", "rules", os.path.join(DOCS, "virtnetmon-rules.yml"), check=False)
-t.check(r.returncode == 0, "promtool check rules docs/prometheus/virtnetmon-rules.yml", r.stdout + r.stderr)
 
-# --- two hosts ------------------------------------------------------------------------
-CACHE_UUID = "6a1e2f3c-0b4d-4c5e-8f70-11223344c001"
-HOSTS = {
-    "A": {"addr": "127.0.0.1", "net": "10.221.0", "vms": [
-        ("web1", "6a1e2f3c-0b4d-4c5e-8f70-11223344a001", 10),
-        ("cache1", CACHE_UUID, 5)]},
-    "B": {"addr": "127.0.0.2", "net": "10.222.0", "vms": [
-        ("db1", "6a1e2f3c-0b4d-4c5e-8f70-11223344b001", 15),
-        ("cache1", CACHE_UUID, 7)]},
-}
-for key, host in HOSTS.items():
-    k = key.lower()
-    br = make_link(f"vnmf{k}-br0", "type", "bridge")
-    sh("sysctl", "-qw", f"net.ipv6.conf.{br}.disable_ipv6=1")
-    sh("ip", "link", "set", br, "up")
-    netns_on_bridge(br, f"vnmf{k}-p1", f"vnmf{k}-peer", f"{host['net']}.100", quiet=True)
-    domains = []
-    host["devs"] = {}
-    for i, (name, uuid, _) in enumerate(host["vms"], 1):
-        dev = f"vnmf{k}-v{i}"
-        host["devs"][name] = dev
-        netns_on_bridge(br, dev, f"vnmf{k}-vm{i}", f"{host['net']}.{i}", quiet=True)
-        domains.append((name, uuid, [(f"52:54:00:21:{ord(key):02x}:{i:02x}", br, dev)]))
-    node = write_test_node(os.path.join(tmp, f"node-{k}.xml"), domains)
-    host["port"] = free_port()
-    host["bus"] = Bus()
-    host["daemon"] = Daemon(host["bus"], "--connect", f"test://{node}", "--interval", "1",
-                            "--metrics-listen", f"{host['addr']}:{host['port']}",
-                            "--state-dir", os.path.join(tmp, f"state-{k}"), name=f"virtnetmond-{k}")
-
-# Traffic: each VM pings its host's peer a known number of times.
-for key, host in HOSTS.items():
-    k = key.lower()
-    for i, (name, _, count) in enumerate(host["vms"], 1):
-        sh("ping", "-q", "-c", str(count), "-i", "0.02", "-s", "600", f"{host['net']}.100",
-           netns=f"vnmf{k}-vm{i}")
+@t.case("the examples, as shipped")
+def _():
+    # --- the examples, as shipped ---------------------------------------------------
+    for f in ("prometheus.yml", "prometheus-global.yml"):
+        r = sh("promtool", "check", "config", os.path.join(DOCS, f), check=False)
+        t.check(r.returncode == 0, f"promtool check config docs/prometheus/{f}", r.stdout + r.stderr)
+    r = sh("promtool", "check", "rules", os.path.join(DOCS, "virtnetmon-rules.yml"), check=False)
+    t.check(r.returncode == 0, "promtool check rules docs/prometheus/virtnetmon-rules.yml", r.stdout + r.stderr)
 
 
 def kernel_sent(key, name):
@@ -82,25 +53,15 @@ def kernel_sent(key, name):
     return kernel_link(HOSTS[key]["devs"][name])["rx_bytes"]
 
 
-# --- the site Prometheus, from docs/prometheus/prometheus.yml ----------------------------
-targets_dir = os.path.join(tmp, "targets")
-os.makedirs(targets_dir)
-with open(os.path.join(targets_dir, "hosts.yml"), "w") as f:
-    f.write("- targets:\n" + "".join(f"    - {h['addr']}:{h['port']}\n" for h in HOSTS.values()) +
-            "  labels:\n    rack: test\n")
-site_dir = os.path.join(tmp, "site")
-os.makedirs(site_dir)
-shutil.copy(os.path.join(DOCS, "virtnetmon-rules.yml"), site_dir)
-with open(os.path.join(DOCS, "prometheus.yml")) as f:
-    conf = f.read()
-conf = conf.replace("/etc/prometheus/virtnetmon-targets/*.yml", os.path.join(targets_dir, "*.yml"))
-conf = conf.replace("scrape_interval: 15s", "scrape_interval: 1s").replace(
-    "evaluation_interval: 15s", "evaluation_interval: 1s").replace("scrape_interval: 10s", "scrape_interval: 1s")
-conf = conf.replace("scrape_timeout: 5s", "scrape_timeout: 1s")
-t.check(os.path.join(targets_dir, "*.yml") in conf and conf.count(": 1s") == 4,
-        "the site example adapts to the test (targets directory, 1 s intervals)", conf)
-with open(os.path.join(site_dir, "prometheus.yml"), "w") as f:
-    f.write(conf)
+def kernel_host_vm():
+    """Ground truth read now: {(host address, VM name): bytes it sent}."""
+    return {(h["addr"], name): kernel_sent(key, name) for key, h in HOSTS.items() for name, _, _ in h["vms"]}
+
+
+def kernel_per_vm():
+    """Ground truth read now: {VM name: bytes it sent on all its hosts}."""
+    return {"web1": kernel_sent("A", "web1"), "db1": kernel_sent("B", "db1"),
+            "cache1": kernel_sent("A", "cache1") + kernel_sent("B", "cache1")}
 
 
 def start_prometheus(directory, name):
@@ -124,37 +85,9 @@ def result(port, q):
     return r["data"]["result"] if r.get("status") == "success" else []
 
 
-SITE = start_prometheus(site_dir, "site")
-wait_for(lambda: sorted(x["metric"].get("host") for x in result(SITE, 'up{job="virtnetmon"} == 1'))
-         == ["127.0.0.1", "127.0.0.2"], 60, "the site Prometheus to scrape both hosts")
-t.check(True, "the site Prometheus scrapes both hosts from the file_sd targets: up == 1, host labels set")
-
-
 def per_host_vm():
     return {(x["metric"].get("host"), x["metric"].get("vm_name")): float(x["value"][1]) for x in
             result(SITE, 'sum by (host, vm_name) (virtnetmon_interface_transmit_bytes_total{vm_name!=""})')}
-
-
-want_host_vm = {(h["addr"], name): kernel_sent(key, name) for key, h in HOSTS.items() for name, _, _ in h["vms"]}
-try:
-    wait_for(lambda: per_host_vm() == want_host_vm, 30, "Prometheus to hold the final counters")
-except AssertionError:
-    pass
-t.check(per_host_vm() == want_host_vm,
-        "sum by (host, vm_name): each host's VMs, each equal to the bytes the kernel counted",
-        f"prometheus {per_host_vm()} kernel {want_host_vm}")
-
-q = 'sum by (vm_uuid, vm_name) (virtnetmon_interface_transmit_bytes_total{vm_uuid!=""})'
-across = {x["metric"]["vm_name"]: float(x["value"][1]) for x in result(SITE, q)}
-want = {"web1": kernel_sent("A", "web1"), "db1": kernel_sent("B", "db1"),
-        "cache1": kernel_sent("A", "cache1") + kernel_sent("B", "cache1")}
-t.check(across == want and want["cache1"] > max(kernel_sent("A", "cache1"), kernel_sent("B", "cache1")),
-        "summed per VM across hosts: both hosts' VMs answer; cache1 (on both) adds up its hosts' traffic",
-        f"prometheus {across} kernel {want}")
-hosts_of = {x["metric"]["vm_name"]: int(float(x["value"][1])) for x in
-            result(SITE, 'count by (vm_name) (count by (host, vm_name) (virtnetmon_vm_info))')}
-t.check(hosts_of == {"web1": 1, "db1": 1, "cache1": 2}, "count of hosts per VM from virtnetmon_vm_info",
-        str(hosts_of))
 
 
 def recorded():
@@ -162,47 +95,155 @@ def recorded():
             result(SITE, "host_vm:virtnetmon_transmit_bytes:rate1m")}
 
 
-try:
-    wait_for(lambda: recorded() == set(want_host_vm), 30, "the recording rules")
-except AssertionError:
-    pass
-t.check(recorded() == set(want_host_vm), "the example's recording rule holds one series per host and VM",
-        str(recorded()))
+with t.setup("two virtnetmond hosts with their VMs' traffic, and the site Prometheus"):
+    # --- two hosts ------------------------------------------------------------------------
+    CACHE_UUID = "6a1e2f3c-0b4d-4c5e-8f70-11223344c001"
+    HOSTS = {
+        "A": {"addr": "127.0.0.1", "net": "10.221.0", "vms": [
+            ("web1", "6a1e2f3c-0b4d-4c5e-8f70-11223344a001", 10),
+            ("cache1", CACHE_UUID, 5)]},
+        "B": {"addr": "127.0.0.2", "net": "10.222.0", "vms": [
+            ("db1", "6a1e2f3c-0b4d-4c5e-8f70-11223344b001", 15),
+            ("cache1", CACHE_UUID, 7)]},
+    }
+    for key, host in HOSTS.items():
+        k = key.lower()
+        br = make_link(f"vnmf{k}-br0", "type", "bridge")
+        sh("sysctl", "-qw", f"net.ipv6.conf.{br}.disable_ipv6=1")
+        sh("ip", "link", "set", br, "up")
+        netns_on_bridge(br, f"vnmf{k}-p1", f"vnmf{k}-peer", f"{host['net']}.100", quiet=True)
+        domains = []
+        host["devs"] = {}
+        for i, (name, uuid, _) in enumerate(host["vms"], 1):
+            dev = f"vnmf{k}-v{i}"
+            host["devs"][name] = dev
+            netns_on_bridge(br, dev, f"vnmf{k}-vm{i}", f"{host['net']}.{i}", quiet=True)
+            domains.append((name, uuid, [(f"52:54:00:21:{ord(key):02x}:{i:02x}", br, dev)]))
+        node = write_test_node(os.path.join(tmp, f"node-{k}.xml"), domains)
+        host["port"] = free_port()
+        host["bus"] = Bus()
+        host["daemon"] = Daemon(host["bus"], "--connect", f"test://{node}", "--interval", "1",
+                                "--metrics-listen", f"{host['addr']}:{host['port']}",
+                                "--state-dir", os.path.join(tmp, f"state-{k}"), name=f"virtnetmond-{k}")
 
-# --- the global Prometheus, from docs/prometheus/prometheus-global.yml --------------------
-glob_dir = os.path.join(tmp, "global")
-os.makedirs(glob_dir)
-with open(os.path.join(DOCS, "prometheus-global.yml")) as f:
-    conf = f.read()
-conf = conf.replace("          - prometheus.site-a.example.net:9090\n", f"          - 127.0.0.1:{SITE}\n")
-conf = conf.replace("          - prometheus.site-b.example.net:9090\n", "")
-conf = conf.replace("scrape_interval: 30s", "scrape_interval: 1s").replace(
-    "evaluation_interval: 30s", "evaluation_interval: 1s")
-with open(os.path.join(glob_dir, "prometheus.yml"), "w") as f:
-    f.write(conf)
-GLOBAL = start_prometheus(glob_dir, "global")
+    # Traffic: each VM pings its host's peer a known number of times.
+    for key, host in HOSTS.items():
+        k = key.lower()
+        for i, (name, _, count) in enumerate(host["vms"], 1):
+            sh("ping", "-q", "-c", str(count), "-i", "0.02", "-s", "600", f"{host['net']}.100",
+               netns=f"vnmf{k}-vm{i}")
+
+    # --- the site Prometheus, from docs/prometheus/prometheus.yml ----------------------------
+    targets_dir = os.path.join(tmp, "targets")
+    os.makedirs(targets_dir)
+    with open(os.path.join(targets_dir, "hosts.yml"), "w") as f:
+        f.write("- targets:\n" + "".join(f"    - {h['addr']}:{h['port']}\n" for h in HOSTS.values()) +
+                "  labels:\n    rack: test\n")
+    site_dir = os.path.join(tmp, "site")
+    os.makedirs(site_dir)
+    shutil.copy(os.path.join(DOCS, "virtnetmon-rules.yml"), site_dir)
+    with open(os.path.join(DOCS, "prometheus.yml")) as f:
+        conf = f.read()
+    conf = conf.replace("/etc/prometheus/virtnetmon-targets/*.yml", os.path.join(targets_dir, "*.yml"))
+    conf = conf.replace("scrape_interval: 15s", "scrape_interval: 1s").replace(
+        "evaluation_interval: 15s", "evaluation_interval: 1s").replace("scrape_interval: 10s", "scrape_interval: 1s")
+    conf = conf.replace("scrape_timeout: 5s", "scrape_timeout: 1s")
+    with open(os.path.join(site_dir, "prometheus.yml"), "w") as f:
+        f.write(conf)
+
+    SITE = start_prometheus(site_dir, "site")
 
 
-def global_across():
-    return {(x["metric"].get("site"), x["metric"]["vm_name"]): float(x["value"][1]) for x in
-            result(GLOBAL, "sum by (site, vm_name) (virtnetmon_interface_transmit_bytes_total"
-                           '{vm_name!=""})')}
+@t.case("the site example adapts to the test")
+def _():
+    t.check(os.path.join(targets_dir, "*.yml") in conf and conf.count(": 1s") == 4,
+            "the site example adapts to the test (targets directory, 1 s intervals)", conf)
 
 
-want_global = {("site-a", name): v for name, v in want.items()}
-try:
-    wait_for(lambda: global_across() == want_global, 60, "the global Prometheus to federate")
-except AssertionError:
-    pass
-t.check(global_across() == want_global,
-        "through federation: per-VM sums across hosts, labelled with the site", f"{global_across()}")
-fed_rec = {(x["metric"].get("host"), x["metric"].get("vm_name")) for x in
-           result(GLOBAL, "host_vm:virtnetmon_transmit_bytes:rate1m")}
-t.check(fed_rec == set(want_host_vm), "the recorded per-host, per-VM series are federated with their host label",
-        str(fed_rec))
+@t.case("the site Prometheus scrapes both hosts")
+def _():
+    wait_for(lambda: sorted(x["metric"].get("host") for x in result(SITE, 'up{job="virtnetmon"} == 1'))
+             == ["127.0.0.1", "127.0.0.2"], 60, "the site Prometheus to scrape both hosts")
+    t.check(True, "the site Prometheus scrapes both hosts from the file_sd targets: up == 1, host labels set")
 
-for host in HOSTS.values():
-    host["daemon"].stop()
-    t.check(host["daemon"].proc.returncode == 0, f"virtnetmond on {host['addr']} stops cleanly",
-            host["daemon"].output()[-500:])
+
+@t.case("sum by (host, vm_name): each host's VMs")
+def _():
+    want_host_vm = kernel_host_vm()
+    try:
+        wait_for(lambda: per_host_vm() == want_host_vm, 30, "Prometheus to hold the final counters")
+    except AssertionError:
+        pass
+    t.check(per_host_vm() == want_host_vm,
+            "sum by (host, vm_name): each host's VMs, each equal to the bytes the kernel counted",
+            f"prometheus {per_host_vm()} kernel {want_host_vm}")
+
+
+@t.case("summed per VM across hosts; hosts per VM")
+def _():
+    q = 'sum by (vm_uuid, vm_name) (virtnetmon_interface_transmit_bytes_total{vm_uuid!=""})'
+    across = {x["metric"]["vm_name"]: float(x["value"][1]) for x in result(SITE, q)}
+    want = kernel_per_vm()
+    t.check(across == want and want["cache1"] > max(kernel_sent("A", "cache1"), kernel_sent("B", "cache1")),
+            "summed per VM across hosts: both hosts' VMs answer; cache1 (on both) adds up its hosts' traffic",
+            f"prometheus {across} kernel {want}")
+    hosts_of = {x["metric"]["vm_name"]: int(float(x["value"][1])) for x in
+                result(SITE, 'count by (vm_name) (count by (host, vm_name) (virtnetmon_vm_info))')}
+    t.check(hosts_of == {"web1": 1, "db1": 1, "cache1": 2}, "count of hosts per VM from virtnetmon_vm_info",
+            str(hosts_of))
+
+
+@t.case("the example's recording rule")
+def _():
+    want_host_vm = kernel_host_vm()
+    try:
+        wait_for(lambda: recorded() == set(want_host_vm), 30, "the recording rules")
+    except AssertionError:
+        pass
+    t.check(recorded() == set(want_host_vm), "the example's recording rule holds one series per host and VM",
+            str(recorded()))
+
+
+@t.case("the global Prometheus federates the site")
+def _():
+    want, want_host_vm = kernel_per_vm(), kernel_host_vm()
+    # --- the global Prometheus, from docs/prometheus/prometheus-global.yml --------------------
+    glob_dir = os.path.join(tmp, "global")
+    os.makedirs(glob_dir)
+    with open(os.path.join(DOCS, "prometheus-global.yml")) as f:
+        conf = f.read()
+    conf = conf.replace("          - prometheus.site-a.example.net:9090\n", f"          - 127.0.0.1:{SITE}\n")
+    conf = conf.replace("          - prometheus.site-b.example.net:9090\n", "")
+    conf = conf.replace("scrape_interval: 30s", "scrape_interval: 1s").replace(
+        "evaluation_interval: 30s", "evaluation_interval: 1s")
+    with open(os.path.join(glob_dir, "prometheus.yml"), "w") as f:
+        f.write(conf)
+    GLOBAL = start_prometheus(glob_dir, "global")
+
+    def global_across():
+        return {(x["metric"].get("site"), x["metric"]["vm_name"]): float(x["value"][1]) for x in
+                result(GLOBAL, "sum by (site, vm_name) (virtnetmon_interface_transmit_bytes_total"
+                               '{vm_name!=""})')}
+
+    want_global = {("site-a", name): v for name, v in want.items()}
+    try:
+        wait_for(lambda: global_across() == want_global, 60, "the global Prometheus to federate")
+    except AssertionError:
+        pass
+    t.check(global_across() == want_global,
+            "through federation: per-VM sums across hosts, labelled with the site", f"{global_across()}")
+    fed_rec = {(x["metric"].get("host"), x["metric"].get("vm_name")) for x in
+               result(GLOBAL, "host_vm:virtnetmon_transmit_bytes:rate1m")}
+    t.check(fed_rec == set(want_host_vm), "the recorded per-host, per-VM series are federated with their host label",
+            str(fed_rec))
+
+
+@t.case("the daemons stop cleanly")
+def _():
+    for host in HOSTS.values():
+        host["daemon"].stop()
+        t.check(host["daemon"].proc.returncode == 0, f"virtnetmond on {host['addr']} stops cleanly",
+                host["daemon"].output()[-500:])
+
+
 t.done()
