@@ -13,6 +13,7 @@
 #include "vnm-i18n.h"
 #include "vnm-limits.h"
 #include "vnm-json.h"
+#include "vnm-names.h"
 
 #define BAR_WIDTH 40
 
@@ -432,8 +433,47 @@ stream (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, gint64 count,
   return s.status;
 }
 
+/* --json after --on/--off: the domain's tracing state as GetLatency gives
+ * it ({"state": ...}), or with --all the Latency property ({"latency": ...}). */
 static int
-switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filters *f)
+print_switched_json (VnmMonitor1 *proxy, const gchar *domain)
+{
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder doc;
+
+  g_variant_builder_init (&doc, G_VARIANT_TYPE_VARDICT);
+  if (domain)
+    {
+      g_autoptr(GVariant) state = NULL, stages = NULL;
+      GVariantBuilder query;
+
+      g_variant_builder_init (&query, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&query, "{sv}", "buckets", g_variant_new_boolean (FALSE));
+      if (!vnm_monitor1_call_get_latency_sync (proxy, domain, g_variant_builder_end (&query),
+                                               &state, &stages, NULL, &error))
+        return vnm_cli_report_error ("latency", error);
+      g_variant_builder_add (&doc, "{sv}", "state", state);
+    }
+  else
+    {
+      /* Asked anew: the proxy's cached copy may predate the switch. */
+      g_autoptr(GVariant) reply = NULL, latency = NULL;
+
+      reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (proxy), "org.freedesktop.DBus.Properties.Get",
+                                      g_variant_new ("(ss)", VNM_DBUS_NAME, "Latency"),
+                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      if (!reply)
+        return vnm_cli_report_error ("latency", error);
+      g_variant_get (reply, "(v)", &latency);
+      g_variant_builder_add (&doc, "{sv}", "latency", latency);
+    }
+  vnm_cli_print_json (g_variant_builder_end (&doc));
+  return 0;
+}
+
+static int
+switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filters *f,
+                gboolean json)
 {
   g_autoptr(GError) error = NULL;
   GVariantBuilder options;
@@ -459,6 +499,8 @@ switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filt
   if (!vnm_monitor1_call_set_latency_tracing_sync (proxy, domain ? domain : "", on,
                                                    g_variant_builder_end (&options), NULL, &error))
     return vnm_cli_report_error ("latency", error);
+  if (json)
+    return print_switched_json (proxy, domain);
   if (domain)
     {
       g_autoptr(GVariant) state = NULL, stages = NULL;
@@ -663,7 +705,7 @@ vnm_cmd_latency (const VnmCliOptions *opts, int argc, char **argv)
   if (!(proxy = vnm_cli_connect (opts)))
     goto out;
   if (on || off)
-    result = switch_tracing (proxy, domain, on, &f);
+    result = switch_tracing (proxy, domain, on, &f, json);
   else if (events)
     result = stream (proxy, domain, &f, (gint64) count, json);
   else

@@ -21,7 +21,7 @@ print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *
                          g_variant_new_string (vnm_monitor1_get_libvirt_uri (proxy)));
   g_variant_builder_add (&b, "{sv}", "libvirt_connected",
                          g_variant_new_boolean (vnm_monitor1_get_libvirt_connected (proxy)));
-  g_variant_builder_add (&b, "{sv}", "interval_s",
+  g_variant_builder_add (&b, "{sv}", "interval_seconds",
                          g_variant_new_double (vnm_monitor1_get_interval (proxy)));
   g_variant_builder_add (&b, "{sv}", "interface_count",
                          g_variant_new_uint32 (vnm_monitor1_get_interface_count (proxy)));

@@ -147,7 +147,9 @@ def _():
     off = out("latency", "jsvm1")
     t.check(not off["state"]["traced"] and off["stages"] == [], "latency --json while not traced",
             json.dumps(off))
-    cli(bus, "latency", "jsvm1", "--on", "--threshold", "0")
+    on = out("latency", "jsvm1", "--on", "--threshold", "0")
+    t.check(on["state"]["traced"] and on["state"]["scope"] == "domain" and on["state"]["threshold_us"] == 0,
+            "latency --on --json: the state after the switch", json.dumps(on))
     args = ["latency", "jsvm1", "--events", "--json", "--count", "6"]
     events = subprocess.Popen([os.path.join(build_dir(), "src", "virtnetmon"), "--bus-address", bus.address,
                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -170,7 +172,14 @@ def _():
         t.check(doc["state"]["traced"] and doc["state"]["threshold_us"] == 0
                 and any(s["packets"] > 0 and s["buckets_ns"] for s in doc["stages"]),
                 f"latency {' '.join(extra)} --json: state and histograms", json.dumps(doc)[:400])
-    cli(bus, "latency", "jsvm1", "--off")
+    off = out("latency", "jsvm1", "--off")
+    t.check(not off["state"]["traced"], "latency --off --json: the state after the switch", json.dumps(off))
+    every = out("latency", "--all", "--on")
+    t.check(every["latency"]["all"] and every["latency"]["available"],
+            "latency --all --on --json: the Latency property after the switch", json.dumps(every))
+    every = out("latency", "--all", "--off")
+    t.check(not every["latency"]["all"], "latency --all --off --json: the Latency property after the switch",
+            json.dumps(every))
 
 
 @t.case("drops")

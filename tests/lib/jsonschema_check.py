@@ -89,7 +89,7 @@ def schema_for(args):
         return f"virtnetmon-flows-by-{by}.schema.json"
     if cmd == "latency":
         if _has(rest, "--on", "--off"):
-            raise ValueError("latency --on/--off prints a sentence, not JSON")
+            return "virtnetmon-latency-switch.schema.json"
         if _has(rest, "--events", "-e"):
             return "virtnetmon-latency-events.schema.json"
         return "virtnetmon-latency.schema.json"
