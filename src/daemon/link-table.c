@@ -9,11 +9,20 @@
 #include "vnm-i18n.h"
 #include "vnm-names.h"
 
+typedef struct {
+  guint index;              /* in the new table */
+  VnmLinkChange change;
+  gboolean recreated;
+} Pending;
+
 struct _VnmLinkTable {
   GArray *links;            /* of VnmLink, the kernel's order */
   GHashTable *by_name;      /* name -> index + 1 */
   GHashTable *by_ifindex;   /* ifindex -> index + 1 */
   GArray *scratch;          /* where dumps go until they are complete */
+  /* Reused by every refresh, so that a refresh allocates nothing: */
+  GArray *seen;             /* of guint8: live row i is in the new dump */
+  GArray *pending;          /* of Pending: what to tell once the dump is live */
   VnmSampler *sampler;
   VnmRegistry *registry;    /* borrowed */
   const VnmDomainSettings *defaults; /* borrowed */
@@ -28,6 +37,8 @@ vnm_link_table_new (VnmRegistry *registry, const VnmDomainSettings *defaults)
 
   t->links = g_array_new (FALSE, TRUE, sizeof (VnmLink));
   t->scratch = g_array_new (FALSE, TRUE, sizeof (VnmLink));
+  t->seen = g_array_new (FALSE, TRUE, sizeof (guint8));
+  t->pending = g_array_new (FALSE, FALSE, sizeof (Pending));
   t->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   t->by_ifindex = g_hash_table_new (NULL, NULL);
   t->sampler = vnm_sampler_new ();
@@ -45,6 +56,8 @@ vnm_link_table_free (VnmLinkTable *t)
   g_hash_table_unref (t->by_ifindex);
   g_array_unref (t->links);
   g_array_unref (t->scratch);
+  g_array_unref (t->seen);
+  g_array_unref (t->pending);
   vnm_sampler_free (t->sampler);
   g_free (t);
 }
@@ -63,6 +76,8 @@ notify (VnmLinkTable *t, VnmLinkChange change, const VnmLink *link, gboolean rec
     t->func (change, link, recreated, t->user_data);
 }
 
+/* Points the indexes at the rows of t->links, after rows were added,
+ * removed or moved in place. */
 static void
 reindex (VnmLinkTable *t)
 {
@@ -73,6 +88,40 @@ reindex (VnmLinkTable *t)
       VnmLink *l = &g_array_index (t->links, VnmLink, i);
       g_hash_table_insert (t->by_name, l->name, GUINT_TO_POINTER (i + 1));
       g_hash_table_insert (t->by_ifindex, GINT_TO_POINTER (l->ifindex), GUINT_TO_POINTER (i + 1));
+    }
+}
+
+/* The same after a refresh made the scratch table (a different array) the
+ * live one, while the previous rows are still intact in t->scratch. The
+ * indexes are updated, not emptied and refilled: an emptied GHashTable
+ * shrinks, and refilling it would reallocate its arrays on every refresh. */
+static void
+reindex_swapped (VnmLinkTable *t)
+{
+  GHashTableIter it;
+  gpointer key, value;
+
+  for (guint i = 0; i < t->links->len; i++)
+    {
+      VnmLink *l = &g_array_index (t->links, VnmLink, i);
+      /* replace, not insert: the key becomes the name in the new row. */
+      g_hash_table_replace (t->by_name, l->name, GUINT_TO_POINTER (i + 1));
+      g_hash_table_replace (t->by_ifindex, GINT_TO_POINTER (l->ifindex), GUINT_TO_POINTER (i + 1));
+    }
+  /* A name key still in the previous array's rows is a link that is gone. */
+  g_hash_table_iter_init (&it, t->by_name);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      guint i = GPOINTER_TO_UINT (value) - 1;
+      if (i >= t->links->len || key != g_array_index (t->links, VnmLink, i).name)
+        g_hash_table_iter_remove (&it);
+    }
+  g_hash_table_iter_init (&it, t->by_ifindex);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      guint i = GPOINTER_TO_UINT (value) - 1;
+      if (i >= t->links->len || GPOINTER_TO_INT (key) != g_array_index (t->links, VnmLink, i).ifindex)
+        g_hash_table_iter_remove (&it);
     }
 }
 
@@ -98,20 +147,16 @@ same_device_state (const VnmLink *a, const VnmLink *b)
          a->speed_mbps == b->speed_mbps;
 }
 
-typedef struct {
-  guint index;              /* in the new table */
-  VnmLinkChange change;
-  gboolean recreated;
-} Pending;
-
 /* Takes the complete dump in @t->scratch as the live table. */
 static void
 replace_links (VnmLinkTable *t, gint64 now_us)
 {
-  g_autoptr(GHashTable) new_ifindex = g_hash_table_new (NULL, NULL);
-  g_autoptr(GArray) pending = g_array_new (FALSE, FALSE, sizeof (Pending));
   GArray *old;
 
+  g_array_set_size (t->seen, t->links->len);
+  if (t->seen->len)
+    memset (t->seen->data, 0, t->seen->len);
+  g_array_set_size (t->pending, 0);
   for (guint i = 0; i < t->scratch->len; i++)
     {
       const VnmLink *l = &g_array_index (t->scratch, VnmLink, i);
@@ -119,31 +164,29 @@ replace_links (VnmLinkTable *t, gint64 now_us)
       gint named = find_name (t, l->name);
       Pending p = { i, VNM_LINK_ADDED, FALSE };
 
-      g_hash_table_add (new_ifindex, GINT_TO_POINTER (l->ifindex));
+      if (was >= 0)
+        g_array_index (t->seen, guint8, was) = 1;
       if (was < 0)
         p.recreated = named >= 0;
       else if (same_device_state (&g_array_index (t->links, VnmLink, was), l))
         continue;
       else
         p.change = VNM_LINK_CHANGED;
-      g_array_append_val (pending, p);
+      g_array_append_val (t->pending, p);
     }
   /* Gone first, while their entries are still there. */
   for (guint i = 0; i < t->links->len; i++)
-    {
-      const VnmLink *l = &g_array_index (t->links, VnmLink, i);
-      if (!g_hash_table_contains (new_ifindex, GINT_TO_POINTER (l->ifindex)))
-        notify (t, VNM_LINK_REMOVED, l, FALSE);
-    }
+    if (!g_array_index (t->seen, guint8, i))
+      notify (t, VNM_LINK_REMOVED, &g_array_index (t->links, VnmLink, i), FALSE);
   old = t->links;
   t->links = t->scratch;
   t->scratch = old;
+  reindex_swapped (t);
   g_array_set_size (t->scratch, 0);
-  reindex (t);
   vnm_sampler_update (t->sampler, t->links, now_us);
-  for (guint i = 0; i < pending->len; i++)
+  for (guint i = 0; i < t->pending->len; i++)
     {
-      const Pending *p = &g_array_index (pending, Pending, i);
+      const Pending *p = &g_array_index (t->pending, Pending, i);
       notify (t, p->change, &g_array_index (t->links, VnmLink, p->index), p->recreated);
     }
 }

@@ -236,6 +236,9 @@ def watch_builds(n):
         for label, build in order:
             step(f"watching {label}'s virtnetmond for {per_round:.0f} s with {n} interfaces")
             got[label].append(watch_daemon(build, per_round))
+            cpu_s, wall_s, rss, hwm = got[label][-1]
+            step(f"  {label}: CPU {cpu_s / wall_s * 100:.2f} %, RSS {rss / 1024:.1f} MiB, "
+                 f"peak {hwm / 1024:.1f} MiB")
     out = []
     for label, _ in builds:
         runs = got[label]
