@@ -51,6 +51,13 @@ fake_del (FakeKernel *k, gint ifindex)
       }
 }
 
+static void
+fake_rename (FakeKernel *k, guint row, const gchar *name)
+{
+  VnmLink *l = &g_array_index (k->links, VnmLink, row);
+  g_strlcpy (l->name, name, sizeof l->name);
+}
+
 static gboolean
 fake_dump (gpointer user_data, GArray *out, gboolean *interrupted, GError **error)
 {
@@ -426,6 +433,64 @@ test_foreach_vm_link (Fixture *f, gconstpointer data)
   g_assert_cmpstr (seen->str, ==, "");
 }
 
+/* The name and ifindex indexes after each refresh: every row found by both,
+ * nothing else found. */
+static void
+assert_indexes (Fixture *f, const gchar *const *gone_names, const gint *gone_ifindexes)
+{
+  for (guint i = 0; i < vnm_link_table_size (f->table); i++)
+    {
+      const VnmLink *row = vnm_link_table_index (f->table, i);
+      g_assert_true (vnm_link_table_lookup_name (f->table, row->name) == row);
+      g_assert_true (vnm_link_table_lookup_ifindex (f->table, row->ifindex) == row);
+    }
+  for (; gone_names && *gone_names; gone_names++)
+    g_assert_null (vnm_link_table_lookup_name (f->table, *gone_names));
+  for (; gone_ifindexes && *gone_ifindexes; gone_ifindexes++)
+    g_assert_null (vnm_link_table_lookup_ifindex (f->table, *gone_ifindexes));
+}
+
+static void
+test_indexes_follow_refreshes (Fixture *f, gconstpointer data)
+{
+  static const gint gone1_ifindex[] = { 8, 0 };
+
+  refresh_ok (f, 1000000);
+  assert_indexes (f, NULL, NULL);
+  refresh_ok (f, 2000000);          /* the same list, swapped in again */
+  assert_indexes (f, NULL, NULL);
+
+  /* Gone, and a rename (same ifindex, new name). */
+  fake_del (&f->kernel, 8);
+  fake_rename (&f->kernel, 2, "vnet9");
+  refresh_ok (f, 3000000);
+  g_assert_cmpstr (names_of (f), ==, "lo,eth0,vnet9");
+  assert_indexes (f, (const gchar *const[]) { "vnet0", "vnet1", NULL }, gone1_ifindex);
+
+  /* Two devices trade names, and the list changes order. */
+  fake_add (&f->kernel, 10, "vnet0", "tap", 0);
+  refresh_ok (f, 4000000);
+  fake_rename (&f->kernel, 2, "vnet0");
+  fake_rename (&f->kernel, 3, "vnet9");
+  refresh_ok (f, 5000000);
+  g_assert_cmpint (vnm_link_table_lookup_name (f->table, "vnet0")->ifindex, ==, 7);
+  g_assert_cmpint (vnm_link_table_lookup_name (f->table, "vnet9")->ifindex, ==, 10);
+  assert_indexes (f, (const gchar *const[]) { "vnet1", NULL }, gone1_ifindex);
+
+  /* A link event's in-place removal between refreshes, then a refresh. */
+  vnm_link_table_remove (f->table, 7);
+  assert_indexes (f, (const gchar *const[]) { "vnet0", "vnet1", NULL }, (const gint[]) { 7, 8, 0 });
+  fake_del (&f->kernel, 7);
+  refresh_ok (f, 6000000);
+  assert_indexes (f, (const gchar *const[]) { "vnet0", "vnet1", NULL }, (const gint[]) { 7, 8, 0 });
+  g_assert_cmpstr (names_of (f), ==, "lo,eth0,vnet9");
+
+  /* Many refreshes of an unchanged list keep every index exact. */
+  for (gint i = 0; i < 50; i++)
+    refresh_ok (f, 7000000 + i * 1000000);
+  assert_indexes (f, (const gchar *const[]) { "vnet0", "vnet1", NULL }, (const gint[]) { 7, 8, 9, 0 });
+}
+
 int
 main (int argc, char **argv)
 {
@@ -439,6 +504,7 @@ main (int argc, char **argv)
   ADD ("/link-table/upsert-and-remove", test_upsert_and_remove);
   ADD ("/link-table/owner-and-view", test_owner_and_view);
   ADD ("/link-table/foreach-vm-link", test_foreach_vm_link);
+  ADD ("/link-table/indexes-follow-refreshes", test_indexes_follow_refreshes);
 #undef ADD
   return g_test_run ();
 }
