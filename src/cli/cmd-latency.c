@@ -13,7 +13,6 @@
 #include "vnm-i18n.h"
 #include "vnm-limits.h"
 #include "vnm-json.h"
-#include "vnm-names.h"
 
 #define BAR_WIDTH 40
 
@@ -457,10 +456,12 @@ print_switched_json (VnmMonitor1 *proxy, const gchar *domain)
   else
     {
       /* Asked anew: the proxy's cached copy may predate the switch. */
+      GDBusProxy *dbus_proxy = G_DBUS_PROXY (proxy);
       g_autoptr(GVariant) reply = NULL, latency = NULL;
 
-      reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (proxy), "org.freedesktop.DBus.Properties.Get",
-                                      g_variant_new ("(ss)", VNM_DBUS_NAME, "Latency"),
+      reply = g_dbus_proxy_call_sync (dbus_proxy, "org.freedesktop.DBus.Properties.Get",
+                                      g_variant_new ("(ss)", g_dbus_proxy_get_interface_name (dbus_proxy),
+                                                     "Latency"),
                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
       if (!reply)
         return vnm_cli_report_error ("latency", error);

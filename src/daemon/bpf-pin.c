@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -28,6 +29,55 @@ struct _VnmBpfPinSet {
   int lock_fd;     /* @dir, flock()ed while this run uses it */
 };
 
+/* Whether this process may mount (CAP_SYS_ADMIN): a confined daemon (the
+ * systemd unit, where bpffs is always mounted) does not even try. */
+static gboolean
+may_mount (void)
+{
+  g_autofree gchar *status = NULL;
+  const gchar *cap;
+  guint64 eff;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
+      !(cap = strstr (status, "\nCapEff:")))
+    return FALSE;
+  eff = g_ascii_strtoull (cap + strlen ("\nCapEff:"), NULL, 16);
+  return (eff >> 21) & 1;  /* CAP_SYS_ADMIN */
+}
+
+/* Mounts bpffs on @where unless one is there by now. The check and the
+ * mount hold a lock on @where, so that two daemons starting at once do not
+ * both mount (each bpffs mount is a new, empty instance: the second would
+ * hide what the first pinned). *@mounted: @where when this call mounted. */
+static gboolean
+mount_bpffs (const gchar *where, gchar **mounted, gchar **why)
+{
+  struct statfs fs;
+  int fd = open (where, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gboolean ok = TRUE;
+
+  if (fd < 0 || flock (fd, LOCK_EX) < 0)
+    {
+      *why = g_strdup_printf (_("no BPF filesystem is mounted on %s, and it cannot be mounted: %s"),
+                              where, g_strerror (errno));
+      if (fd >= 0)
+        close (fd);
+      return FALSE;
+    }
+  if (statfs (where, &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+    ;  /* another process mounted it meanwhile */
+  else if (mount ("bpf", where, "bpf", 0, "mode=0700") == 0)
+    *mounted = g_strdup (where);
+  else
+    {
+      *why = g_strdup_printf (_("no BPF filesystem is mounted on %s, and mounting one failed: %s"),
+                              where, g_strerror (errno));
+      ok = FALSE;
+    }
+  close (fd);
+  return ok;
+}
+
 VnmBpfPinSet *
 vnm_bpf_pin_set_new (const gchar *dir, const gchar *const *names, guint n, gchar **why)
 {
@@ -41,20 +91,16 @@ vnm_bpf_pin_set_new (const gchar *dir, const gchar *const *names, guint n, gchar
     {
       /* A host without systemd mounts none at boot: mount it where iproute2
        * and bpftool would, or the maps could not outlive the daemon. */
-      if (!g_str_equal (parent, BPFFS_STANDARD_PLACE))
+      if (!g_str_equal (parent, BPFFS_STANDARD_PLACE) || !may_mount ())
         {
           *why = g_strdup (_("no BPF filesystem is mounted there"));
           return NULL;
         }
-      if (mount ("bpf", parent, "bpf", 0, "mode=0700") < 0)
-        {
-          *why = g_strdup_printf (_("no BPF filesystem is mounted on %s, and mounting one failed: %s"),
-                                  parent, g_strerror (errno));
-          return NULL;
-        }
-      set->mounted = g_strdup (parent);
-      g_message (_("Mounted a BPF filesystem on %s (none was mounted there), as iproute2 and "
-                   "bpftool do, so that the maps pinned in %s outlive the daemon."), parent, dir);
+      if (!mount_bpffs (parent, &set->mounted, why))
+        return NULL;
+      if (set->mounted)
+        g_message (_("Mounted a BPF filesystem on %s (none was mounted there), as iproute2 and "
+                     "bpftool do, to pin maps in %s."), parent, dir);
     }
   if (g_mkdir_with_parents (dir, 0700) < 0)
     {
