@@ -170,6 +170,8 @@ vnm_bpf_pin_set_adopt (VnmBpfPinSet *set, struct bpf_map **maps, const gchar **w
     vnm_bpf_pin_set_unlink (set);
   if (why && mismatch)
     *why = _("the pinned maps of an earlier run have another shape (table size or version)");
+  else if (why && found == set->n)
+    *why = _("the pinned maps of an earlier run could not be taken up");
   else if (why && found)
     *why = _("only part of the pinned set of an earlier run was there");
   return FALSE;
