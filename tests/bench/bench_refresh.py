@@ -185,16 +185,29 @@ def start_daemon(build):
     return bus, daemon
 
 
-for label, build in builds:
-    bus, daemon = start_daemon(build)
-    cli = [os.path.join(build, "src", "virtnetmon"), "--bus-address", bus.address]
-    time.sleep(2)
-    med, p95 = wall(cli + ["ifstat", "--all", "--json"], 20)
+# With a baseline: blocks of 5 runs a build in turn (ABBA...), each block
+# against a fresh daemon, so that both builds meet the same machine.
+ifstat_times = {label: [] for label, _ in builds}
+blocks = 4 if len(builds) > 1 else 1
+for blk in range(blocks):
+    order = builds if blk % 2 == 0 else builds[::-1]
+    for label, build in order:
+        bus, daemon = start_daemon(build)
+        cli = [os.path.join(build, "src", "virtnetmon"), "--bus-address", bus.address]
+        time.sleep(2)
+        for _ in range(20 // blocks):
+            t0 = time.monotonic()
+            subprocess.run(cli + ["ifstat", "--all", "--json"], check=True, stdout=subprocess.DEVNULL)
+            ifstat_times[label].append(time.monotonic() - t0)
+        daemon.stop()
+for label, _ in builds:
+    times = sorted(ifstat_times[label])
+    med = times[len(times) // 2] * 1000
+    p95 = times[min(len(times) - 1, len(times) * 95 // 100)] * 1000
     what = "`virtnetmon ifstat --all --json` (process, D-Bus round trip), all interfaces"
     if len(builds) > 1:
         what += f", {label}"
     rows.append((what, total, med, p95, med * 1000 / total))
-    daemon.stop()
 
 
 def proc_usage(pid):
