@@ -432,27 +432,32 @@ stream (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, gint64 count,
   return s.status;
 }
 
+/* The domain's tracing state now (GetLatency without histograms). */
+static GVariant *
+tracing_state (VnmMonitor1 *proxy, const gchar *domain, GError **error)
+{
+  g_autoptr(GVariant) state = NULL, stages = NULL;
+  GVariantBuilder query;
+
+  g_variant_builder_init (&query, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&query, "{sv}", "buckets", g_variant_new_boolean (FALSE));
+  if (!vnm_monitor1_call_get_latency_sync (proxy, domain, g_variant_builder_end (&query),
+                                           &state, &stages, NULL, error))
+    return NULL;
+  return g_steal_pointer (&state);
+}
+
 /* --json after --on/--off: the domain's tracing state as GetLatency gives
  * it ({"state": ...}), or with --all the Latency property ({"latency": ...}). */
 static int
-print_switched_json (VnmMonitor1 *proxy, const gchar *domain)
+print_switched_json (VnmMonitor1 *proxy, const gchar *domain, GVariant *state)
 {
   g_autoptr(GError) error = NULL;
   GVariantBuilder doc;
 
   g_variant_builder_init (&doc, G_VARIANT_TYPE_VARDICT);
   if (domain)
-    {
-      g_autoptr(GVariant) state = NULL, stages = NULL;
-      GVariantBuilder query;
-
-      g_variant_builder_init (&query, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&query, "{sv}", "buckets", g_variant_new_boolean (FALSE));
-      if (!vnm_monitor1_call_get_latency_sync (proxy, domain, g_variant_builder_end (&query),
-                                               &state, &stages, NULL, &error))
-        return vnm_cli_report_error ("latency", error);
-      g_variant_builder_add (&doc, "{sv}", "state", state);
-    }
+    g_variant_builder_add (&doc, "{sv}", "state", state);
   else
     {
       /* Asked anew: the proxy's cached copy may predate the switch. */
@@ -477,7 +482,9 @@ switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filt
                 gboolean json)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) state = NULL;
   GVariantBuilder options;
+  int status = 0;
 
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   if (on)
@@ -500,27 +507,23 @@ switch_tracing (VnmMonitor1 *proxy, const gchar *domain, gboolean on, const Filt
   if (!vnm_monitor1_call_set_latency_tracing_sync (proxy, domain ? domain : "", on,
                                                    g_variant_builder_end (&options), NULL, &error))
     return vnm_cli_report_error ("latency", error);
+  /* The state after the switch: printed with --json, else only looked at
+   * for interfaces without histograms (a failure there is not fatal). */
+  if (domain && (json || on))
+    state = tracing_state (proxy, domain, json ? &error : NULL);
+  if (domain && json && !state)
+    return vnm_cli_report_error ("latency", error);
   if (json)
-    return print_switched_json (proxy, domain);
-  if (domain)
-    {
-      g_autoptr(GVariant) state = NULL, stages = NULL;
-      GVariantBuilder query;
-
-      g_print (on ? _("Latency tracing is on for %s.\n") : _("Latency tracing is off for %s.\n"), domain);
-      if (!on)
-        return 0;
-      /* Say so when an interface found no room for its histograms. */
-      g_variant_builder_init (&query, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&query, "{sv}", "buckets", g_variant_new_boolean (FALSE));
-      if (vnm_monitor1_call_get_latency_sync (proxy, domain, g_variant_builder_end (&query),
-                                              &state, &stages, NULL, NULL))
-        print_missing_hists (state, TRUE);
-    }
+    status = print_switched_json (proxy, domain, state);
+  else if (domain)
+    g_print (on ? _("Latency tracing is on for %s.\n") : _("Latency tracing is off for %s.\n"), domain);
   else
     g_print (on ? _("Latency tracing is on for every domain.\n")
                 : _("Latency tracing is off for every domain.\n"));
-  return 0;
+  /* Say so when an interface found no room for its histograms. */
+  if (state && on)
+    print_missing_hists (state, TRUE);
+  return status;
 }
 
 /* Each value on its own: FALSE after a usage error. The addresses in @f
