@@ -129,6 +129,10 @@ struct {
 } vnm_lat_events SEC (".maps");
 
 __u64 vnm_lat_counters[VNM_LAT_COUNTERS];
+/* When the path programs were last attached (bpf_ktime_get_ns), set by
+ * the daemon: a path whose last stage is older was left by an earlier
+ * tracing window (sampled mode detaches between windows) and never ends. */
+volatile __u64 window_start_ns = 0;
 
 /* A bit per ifindex modulo VNM_LAT_DEV_BITS, set by the daemon for every
  * device in vnm_lat_devs: most devices a packet passes are not ours, and
@@ -188,7 +192,8 @@ path_of (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u6
   if (slot->skb != addr)
     return 0;
   *now = bpf_ktime_get_ns ();
-  if (slot->head != (__u64) RD (btf, skb, head) || *now - last_stage (slot) > PATH_MAX_AGE_NS)
+  if (slot->head != (__u64) RD (btf, skb, head) || *now - last_stage (slot) > PATH_MAX_AGE_NS ||
+      last_stage (slot) < window_start_ns)
     {
       __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_STALE], 1);
       slot->skb = 0;
@@ -201,7 +206,8 @@ path_of (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u6
 static __always_inline struct path *
 path_start (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u64 now)
 {
-  if (slot->skb && slot->skb != addr && now - last_stage (slot) <= PATH_MAX_AGE_NS)
+  if (slot->skb && slot->skb != addr && now - last_stage (slot) <= PATH_MAX_AGE_NS &&
+      last_stage (slot) >= window_start_ns)
     __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_REPLACED], 1);
   __builtin_memset (slot, 0, sizeof *slot);
   slot->skb = addr;

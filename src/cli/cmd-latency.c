@@ -110,6 +110,24 @@ describe_state (const gchar *domain, GVariant *state)
            vnm_rec_double (state, "threshold_us"), vnm_rec_str (state, "program"), since_s);
 }
 
+/* Sampled histograms: when they started and how much of the time since
+ * was traced. */
+static void
+describe_sampled (const gchar *domain, GVariant *state)
+{
+  gdouble since_s = vnm_rec_double (state, "since");
+  gdouble traced = vnm_rec_double (state, "traced_seconds");
+  gdouble elapsed = g_get_real_time () / 1e6 - since_s;
+  g_autoptr(GDateTime) since = g_date_time_new_from_unix_local ((gint64) since_s);
+  g_autofree gchar *since_text = since ? g_date_time_format (since, "%F %T") : g_strdup ("?");
+
+  g_print (_("Latency of %s: sampled (short tracing windows, no slow-packet events), %s programs, "
+             "since %s: %.1f s traced of %.0f s (%.1f %%).\n"
+             "For every packet and slow-packet events: virtnetmon latency %s --on\n"),
+           domain, vnm_rec_str (state, "program"), since_text, traced, MAX (elapsed, 0),
+           elapsed > 0 ? 100.0 * MIN (traced / elapsed, 1.0) : 0.0, domain);
+}
+
 /* Traced interfaces that got no histograms (the daemon's blocks are all in
  * use), one line each; returns how many. */
 static guint
@@ -164,13 +182,16 @@ show (VnmMonitor1 *proxy, const gchar *domain, const Filters *f, const gchar *if
       vnm_cli_print_json (g_variant_builder_end (&doc));
       return 0;
     }
-  if (!vnm_rec_bool (state, "traced"))
+  if (g_str_equal (vnm_rec_str (state, "mode"), "sampled"))
+    describe_sampled (domain, state);
+  else if (!vnm_rec_bool (state, "traced"))
     {
       g_print (_("Latency tracing is off for %s. Switch it on with: virtnetmon latency %s --on\n"),
                domain, domain);
       return 0;
     }
-  describe_state (domain, state);
+  else
+    describe_state (domain, state);
   print_missing_hists (state, FALSE);
   if (g_variant_n_children (stages) == 0)
     {

@@ -97,6 +97,17 @@ print_latency (GVariant *latency)
               (unsigned long long) vnm_rec_u64 (latency, "events_lost_kernel"),
               (unsigned long long) vnm_rec_u64 (latency, "events_lost_rate_limit"),
               (guint) vnm_rec_u64 (latency, "subscribers"));
+      if (vnm_rec_bool (latency, "sampling"))
+        printf (_("Latency sampling:    %u ms every %g s for %u domain(s) not traced in full; "
+                  "programs %s now; %llu windows, %llu refused\n"),
+                (guint) vnm_rec_u64 (latency, "sampling_window_ms"),
+                vnm_rec_double (latency, "sampling_period_seconds"),
+                (guint) vnm_rec_u64 (latency, "sampled_domains"),
+                vnm_rec_str (latency, "programs_mode"),
+                (unsigned long long) vnm_rec_u64 (latency, "sampling_windows"),
+                (unsigned long long) vnm_rec_u64 (latency, "sampling_windows_failed"));
+      else
+        printf (_("Latency sampling:    off (programs %s)\n"), vnm_rec_str (latency, "programs_mode"));
     }
   else
     printf (_("Latency probe:       not available: %s\n"), vnm_rec_str (latency, "reason"));

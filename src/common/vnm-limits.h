@@ -27,6 +27,15 @@
 #define VNM_LATENCY_DEVICES_MAX 65536
 #define VNM_LATENCY_DEVICES_DEFAULT 128
 
+/* Sampled latency tracing (--latency-sample-window, --latency-sample-period):
+ * the path programs attached for a window of milliseconds every period of
+ * seconds. */
+#define VNM_LATENCY_SAMPLE_WINDOW_MIN_MS 10
+#define VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS 500
+#define VNM_LATENCY_SAMPLE_PERIOD_MIN_S 1
+#define VNM_LATENCY_SAMPLE_PERIOD_MAX_S 3600
+#define VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S 10
+
 /* Slow-packet events passed to clients a second (--latency-events-rate). */
 #define VNM_LATENCY_EVENTS_RATE_MIN 1
 #define VNM_LATENCY_EVENTS_RATE_MAX 1000000

@@ -8,7 +8,8 @@
 #include "vnm-error.h"
 #include "vnm-i18n.h"
 
-static const gchar *const daemon_keys[] = { "connect", "interval", "metrics-listen", NULL };
+static const gchar *const daemon_keys[] = { "connect", "interval", "metrics-listen",
+                                            "latency-sampling", NULL };
 static const gchar *const domains_keys[] = { "monitoring", "latency", "latency-threshold-us",
                                              "flow-table-size", NULL };
 
@@ -61,11 +62,12 @@ read_string (GKeyFile *kf, const gchar *path, const gchar *group, const gchar *k
 }
 
 static gboolean
-read_switch (GKeyFile *kf, const gchar *path, const gchar *key, gint *out, GError **error)
+read_switch (GKeyFile *kf, const gchar *path, const gchar *group, const gchar *key, gint *out,
+             GError **error)
 {
   g_autofree gchar *v = NULL;
 
-  if (!read_string (kf, path, "domains", key, &v, error))
+  if (!read_string (kf, path, group, key, &v, error))
     return FALSE;
   if (!v)
     return TRUE;
@@ -76,7 +78,7 @@ read_switch (GKeyFile *kf, const gchar *path, const gchar *key, gint *out, GErro
   else
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                   _("%s= in [domains] of '%s' is '%s'; use yes or no."), key, path, v);
+                   _("%s= in [%s] of '%s' is '%s'; use yes or no."), key, group, path, v);
       return FALSE;
     }
   return TRUE;
@@ -131,8 +133,9 @@ load_keys (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
          read_string (kf, path, "daemon", "connect", &out->uri, error) &&
          read_string (kf, path, "daemon", "metrics-listen", &out->metrics_listen, error) &&
          read_interval (kf, path, out, error) &&
-         read_switch (kf, path, "monitoring", &out->domains.monitoring, error) &&
-         read_switch (kf, path, "latency", &out->domains.latency, error) &&
+         read_switch (kf, path, "daemon", "latency-sampling", &out->latency_sampling, error) &&
+         read_switch (kf, path, "domains", "monitoring", &out->domains.monitoring, error) &&
+         read_switch (kf, path, "domains", "latency", &out->domains.latency, error) &&
          read_number (kf, path, "latency-threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
                       &out->domains.latency_threshold_us, error) &&
          read_number (kf, path, "flow-table-size", VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX,
@@ -145,6 +148,7 @@ vnm_config_load (const gchar *path, VnmConfig *out, GError **error)
   g_autoptr(GKeyFile) kf = g_key_file_new ();
 
   memset (out, 0, sizeof *out);
+  out->latency_sampling = -1;
   vnm_domain_settings_init (&out->domains);
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
     {

@@ -4,6 +4,7 @@
  *   connect=qemu:///system
  *   interval=1
  *   metrics-listen=127.0.0.1:9477
+ *   latency-sampling=yes
  *
  *   [domains]            what applies where a domain's <metadata> is silent
  *   monitoring=yes
@@ -22,6 +23,7 @@ typedef struct {
   gdouble interval;         /* [daemon] interval, when has_interval */
   gboolean has_interval;
   gchar *metrics_listen;    /* [daemon] metrics-listen, or NULL */
+  gint latency_sampling;    /* [daemon] latency-sampling: 1, 0, or -1 when silent */
   VnmDomainSettings domains; /* [domains]; -1 where the file is silent */
 } VnmConfig;
 

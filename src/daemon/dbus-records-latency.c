@@ -223,17 +223,22 @@ latency_state (VnmLatencyMonitor *m, const VnmDomain *d)
   GVariantBuilder state, mb;
   GHashTableIter mi;
   gpointer mk, mv;
-  gdouble since = 0;
+  VnmLatencyCoverage cov;
 
-  s = vnm_latency_monitor_get (m, d->uuid, &since);
+  s = vnm_latency_monitor_get (m, d->uuid, NULL);
+  vnm_latency_monitor_coverage (m, d->uuid, &cov);
   g_variant_builder_init (&state, G_VARIANT_TYPE_VARDICT);
   ADD (&state, "traced", g_variant_new_boolean (s != NULL));
   ADD (&state, "scope", g_variant_new_string (!s ? "" : vnm_latency_monitor_all (m) ? "all" : "domain"));
   ADD (&state, "program", g_variant_new_string (vnm_latency_monitor_program (m)));
+  /* Which mode made the histograms, and how much time they saw. */
+  ADD (&state, "mode", g_variant_new_string (vnm_latency_mode_name (cov.mode)));
   if (s)
+    add_settings (&state, s);
+  if (cov.mode != VNM_LATENCY_MODE_OFF)
     {
-      add_settings (&state, s);
-      ADD (&state, "since", g_variant_new_double (since));
+      ADD (&state, "since", g_variant_new_double (cov.since_s));
+      ADD (&state, "traced_seconds", g_variant_new_double (cov.traced_s));
     }
   g_variant_builder_init (&mb, G_VARIANT_TYPE ("a{ss}"));
   g_hash_table_iter_init (&mi, missing);
@@ -392,6 +397,8 @@ vnm_record_latency_status (VnmEngine *engine, guint subscribers)
   VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
   g_autoptr(GPtrArray) traced = vnm_latency_monitor_traced (m);
   VnmLatencyCounters c;
+  VnmLatencySampling sampling;
+  gboolean sampled = vnm_latency_monitor_sampling (m, &sampling);
   GVariantBuilder b;
 
   vnm_latency_monitor_counters (m, &c);
@@ -411,5 +418,15 @@ vnm_record_latency_status (VnmEngine *engine, guint subscribers)
   ADD (&b, "events_lost_rate_limit", g_variant_new_uint64 (c.lost_rate));
   ADD (&b, "stale_paths", g_variant_new_uint64 (c.stale_paths));
   ADD (&b, "replaced_paths", g_variant_new_uint64 (c.replaced_paths));
+  ADD (&b, "sampling", g_variant_new_boolean (sampled));
+  ADD (&b, "programs_mode", g_variant_new_string (vnm_latency_mode_name (sampling.mode)));
+  if (sampled)
+    {
+      ADD (&b, "sampling_window_ms", g_variant_new_uint32 (sampling.window_ms));
+      ADD (&b, "sampling_period_seconds", g_variant_new_double (sampling.period_ms / 1e3));
+      ADD (&b, "sampled_domains", g_variant_new_uint32 (sampling.sampled_domains));
+      ADD (&b, "sampling_windows", g_variant_new_uint64 (sampling.windows));
+      ADD (&b, "sampling_windows_failed", g_variant_new_uint64 (sampling.failed_windows));
+    }
   return g_variant_builder_end (&b);
 }

@@ -486,6 +486,9 @@ vnm_engine_new (const VnmOptions *o, GError **error)
       .threshold_ns = (guint64) o->latency_threshold_us * 1000,
       .max_events_per_s = (guint) o->latency_events_rate,
       .raw_tp = o->latency_raw_tp,
+      .sampled = o->latency_sampling,
+      .sample_window_ms = (guint) o->latency_sample_window_ms,
+      .sample_period_ms = (guint) o->latency_sample_period_s * 1000,
       .state_dir = o->state_dir,
     };
     /* The drop counters go where the flow maps went (the flow probe holds

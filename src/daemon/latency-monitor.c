@@ -10,19 +10,29 @@
 #include "latency-probe.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
+#include "vnm-limits.h"
 
 #define FLUSH_MS 100
 
 typedef struct {
   VnmLatencySettings s;
   gint64 since_us;             /* real time the histograms started */
+  gint64 attached_at_start_us; /* the sampler's attached time then */
 } Setting;
+
+/* A domain's sampled histograms (while it is not traced in full). */
+typedef struct {
+  gint64 since_us;             /* real time they started */
+  gint64 attached_at_start_us; /* the sampler's attached time then */
+  gboolean seen;               /* still wanted at the last reconcile */
+} Sampled;
 
 typedef struct {
   struct vnm_lat_dev dev;
   gchar *uuid;                 /* the owning domain (VM devices), else NULL */
   gchar *name;
   gchar *generation;           /* "uuid/since" of the histograms, NULL when untraced */
+  gboolean sampled;            /* traced by sampling, not in full */
 } Device;
 
 struct _VnmLatencyMonitor {
@@ -46,6 +56,8 @@ struct _VnmLatencyMonitor {
   GPtrArray *pending;          /* of VnmLatencyEvent* */
   guint flush_source;
   VnmDeviceLedger *drop_devices; /* pinned drops: VM devices whose counters they are */
+  VnmLatencySampler *sampler;  /* when the path programs are attached */
+  GHashTable *sampled;         /* uuid -> Sampled*: domains covered by sampling */
 };
 
 static void
@@ -189,6 +201,14 @@ save_drop_devices (VnmLatencyMonitor *m)
                vnm_device_ledger_path (m->drop_devices), error->message);
 }
 
+static gboolean
+switch_programs (gboolean on, gpointer user_data, GError **error)
+{
+  VnmLatencyMonitor *m = user_data;
+
+  return vnm_latency_probe_set_tracing (m->probe, on, error);
+}
+
 VnmLatencyMonitor *
 vnm_latency_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKernelCaps *caps,
                          const VnmLatencyConfig *config, gboolean disabled)
@@ -208,6 +228,11 @@ vnm_latency_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKe
   m->macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   m->no_hists = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   m->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
+  m->sampled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!m->config.sample_period_ms)
+    m->config.sample_period_ms = VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S * 1000;
+  if (!m->config.sample_window_ms || m->config.sample_window_ms >= m->config.sample_period_ms)
+    m->config.sample_window_ms = MIN (VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS, m->config.sample_period_ms / 2);
   m->extra_stages = describe_extra_stages (caps);
 
   if (disabled)
@@ -244,6 +269,9 @@ vnm_latency_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKe
     }
   if (m->unavailable)
     g_message (_("Latency and drop probes are not available: %s"), m->unavailable);
+  else
+    m->sampler = vnm_latency_sampler_new (m->config.sample_window_ms, m->config.sample_period_ms,
+                                          switch_programs, m);
   return m;
 }
 
@@ -254,7 +282,9 @@ vnm_latency_monitor_free (VnmLatencyMonitor *m)
     return;
   if (m->flush_source)
     g_source_remove (m->flush_source);
+  vnm_latency_sampler_free (m->sampler);
   vnm_latency_probe_free (m->probe);
+  g_hash_table_unref (m->sampled);
   g_hash_table_unref (m->settings);
   g_free (m->all);
   g_hash_table_unref (m->devices);
@@ -357,6 +387,7 @@ vnm_latency_monitor_set (VnmLatencyMonitor *m, const gchar *domain_uuid,
       s = g_new0 (Setting, 1);
       s->s = *settings;
       s->since_us = g_get_real_time ();
+      s->attached_at_start_us = vnm_latency_sampler_attached_us (m->sampler);
     }
   if (domain_uuid)
     {
@@ -378,21 +409,8 @@ vnm_latency_monitor_set (VnmLatencyMonitor *m, const gchar *domain_uuid,
   if (vnm_latency_probe_tracing (m->probe) || !settings)
     return TRUE;
   /* Nothing to trace yet (no netdev), or the kernel refused: say which. */
-  {
-    g_autoptr(GError) local = NULL;
-    gboolean any = FALSE;
-    GHashTableIter it;
-    Device *dev;
-
-    g_hash_table_iter_init (&it, m->devices);
-    while (g_hash_table_iter_next (&it, NULL, (gpointer *) &dev))
-      any |= (dev->dev.flags & (VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX)) != 0;
-    if (any && !vnm_latency_probe_set_tracing (m->probe, TRUE, &local))
-      {
-        g_propagate_error (error, g_steal_pointer (&local));
-        return FALSE;
-      }
-  }
+  if (vnm_latency_sampler_mode (m->sampler) == VNM_LATENCY_MODE_FULL)
+    return vnm_latency_sampler_set_mode (m->sampler, VNM_LATENCY_MODE_FULL, error);
   return TRUE;
 }
 
@@ -414,7 +432,8 @@ typedef struct {
   GHashTable *devices;      /* ifindex -> Device* */
   GHashTable *rx_masters;   /* bridges of the VM netdevs traced for rx */
   GHashTable *macs;         /* guint64* MAC key -> ifindex */
-  gboolean traced;
+  gboolean traced;          /* some device is traced in full */
+  gboolean sampled;         /* some device is traced by sampling */
 } Wanted;
 
 static void
@@ -446,6 +465,28 @@ want_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink
       if (s->s.rx && link->master_ifindex)
         g_hash_table_add (w->rx_masters, GINT_TO_POINTER (link->master_ifindex));
     }
+  else if (w->m->config.sampled && !g_hash_table_contains (w->m->settings, d->uuid))
+    {
+      /* Not traced in full, and not switched off on its own while every
+       * domain is traced: sampling covers it, without slow-packet events. */
+      Sampled *sm = g_hash_table_lookup (w->m->sampled, d->uuid);
+
+      if (!sm)
+        {
+          sm = g_new0 (Sampled, 1);
+          sm->since_us = g_get_real_time ();
+          sm->attached_at_start_us = vnm_latency_sampler_attached_us (w->m->sampler);
+          g_hash_table_insert (w->m->sampled, g_strdup (d->uuid), sm);
+        }
+      sm->seen = TRUE;
+      dev->dev.flags |= VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX;
+      dev->dev.threshold_ns = G_MAXUINT64;
+      dev->generation = g_strdup_printf ("%s/sampled/%" G_GINT64_FORMAT, d->uuid, sm->since_us);
+      dev->sampled = TRUE;
+      w->sampled = TRUE;
+      if (link->master_ifindex)
+        g_hash_table_add (w->rx_masters, GINT_TO_POINTER (link->master_ifindex));
+    }
   g_hash_table_replace (w->devices, GINT_TO_POINTER (link->ifindex), dev);
 }
 
@@ -471,6 +512,55 @@ want_rx_feeders (Wanted *w)
         }
       dev->dev.flags |= VNM_DEV_FEEDER;
     }
+}
+
+/* A sampled device (in @want) that holds histograms, to give them up. */
+static guint32
+sampled_with_hists (VnmLatencyMonitor *m, GHashTable *want)
+{
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&it, want);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    if (((Device *) value)->sampled && !g_hash_table_contains (m->no_hists, key) &&
+        g_hash_table_contains (m->devices, key))
+      return GPOINTER_TO_UINT (key);
+  return 0;
+}
+
+/* New tracing starts its histograms; a device that found no room for them
+ * tries again (another may have stopped). A device traced in full takes
+ * the blocks of a sampled one when none is free. */
+static void
+start_hists (VnmLatencyMonitor *m, GHashTable *want, Device *dev, guint32 ifindex)
+{
+  g_autoptr(GError) error = NULL;
+  gpointer key = GUINT_TO_POINTER (ifindex);
+  guint32 victim;
+
+  while (!vnm_latency_probe_reset_hists (m->probe, ifindex, &error))
+    {
+      if (!dev->sampled && (victim = sampled_with_hists (m, want)))
+        {
+          vnm_latency_probe_remove_hists (m->probe, victim);
+          g_hash_table_replace (m->no_hists, GUINT_TO_POINTER (victim),
+                                g_strdup (_("its histograms went to a VM traced in full; "
+                                            "sampling has no room for it")));
+          g_clear_error (&error);
+          continue;
+        }
+      if (!g_hash_table_contains (m->no_hists, key))
+        {
+          if (dev->sampled)
+            g_message (_("%s: no sampled latency: %s"), dev->name, error->message);
+          else
+            g_warning ("%s: %s", dev->name, error->message);
+        }
+      g_hash_table_replace (m->no_hists, key, g_strdup (error->message));
+      return;
+    }
+  g_hash_table_remove (m->no_hists, key);
 }
 
 /* Removes from the probe what is no longer wanted, then writes what
@@ -501,27 +591,27 @@ apply_devices (VnmLatencyMonitor *m, GHashTable *want)
           g_hash_table_iter_remove (&it);
         }
     }
+  /* Devices traced in full first: they take histogram blocks before
+   * sampled ones, and from them when none is free. */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_hash_table_iter_init (&it, want);
+      while (g_hash_table_iter_next (&it, &key, &value))
+        {
+          Device *now = value, *old = g_hash_table_lookup (m->devices, key);
+
+          if (now->generation && now->sampled == (pass == 1) &&
+              ((!old || g_strcmp0 (old->generation, now->generation) != 0) ||
+               g_hash_table_contains (m->no_hists, key)))
+            start_hists (m, want, now, GPOINTER_TO_UINT (key));
+        }
+    }
   g_hash_table_iter_init (&it, want);
   while (g_hash_table_iter_next (&it, &key, &value))
     {
       Device *now = value, *old = g_hash_table_lookup (m->devices, key);
       guint32 ifindex = GPOINTER_TO_UINT (key);
 
-      /* New tracing starts its histograms; a device that found no room
-       * for them tries again (another may have stopped). */
-      if (now->generation && ((!old || g_strcmp0 (old->generation, now->generation) != 0) ||
-                              g_hash_table_contains (m->no_hists, key)))
-        {
-          if (vnm_latency_probe_reset_hists (m->probe, ifindex, &error))
-            g_hash_table_remove (m->no_hists, key);
-          else
-            {
-              if (!g_hash_table_contains (m->no_hists, key))
-                g_warning ("%s: %s", now->name, error->message);
-              g_hash_table_replace (m->no_hists, key, g_strdup (error->message));
-              g_clear_error (&error);
-            }
-        }
       if ((!old || memcmp (&old->dev, &now->dev, sizeof now->dev) != 0) &&
           !vnm_latency_probe_set_device (m->probe, ifindex, &now->dev, &error))
         {
@@ -562,6 +652,21 @@ apply_macs (VnmLatencyMonitor *m, GHashTable *want_macs)
       }
 }
 
+/* Domains sampling no longer covers start afresh when it covers them again. */
+static void
+forget_unsampled (VnmLatencyMonitor *m)
+{
+  GHashTableIter it;
+  Sampled *sm;
+
+  g_hash_table_iter_init (&it, m->sampled);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &sm))
+    if (!sm->seen)
+      g_hash_table_iter_remove (&it);
+    else
+      sm->seen = FALSE;
+}
+
 void
 vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
 {
@@ -569,6 +674,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
   g_autoptr(GHashTable) rx_masters = NULL;
   g_autoptr(GHashTable) macs = NULL;
   g_autoptr(GError) error = NULL;
+  VnmLatencyMode mode;
   Wanted want;
 
   if (!m->probe)
@@ -576,14 +682,18 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
   devices = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
   rx_masters = g_hash_table_new (NULL, NULL);
   macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  want = (Wanted) { m, devices, rx_masters, macs, FALSE };
+  want = (Wanted) { m, devices, rx_masters, macs, FALSE, FALSE };
   /* Monitoring off: neither latency nor drops for a domain. */
   vnm_link_table_foreach_vm_link (m->links, want_vm_link, &want);
+  forget_unsampled (m);
   want_rx_feeders (&want);
   apply_devices (m, devices);
   apply_macs (m, macs);
-  if (vnm_latency_probe_tracing (m->probe) != want.traced &&
-      !vnm_latency_probe_set_tracing (m->probe, want.traced, &error))
+  mode = want.traced ? VNM_LATENCY_MODE_FULL
+         : want.sampled ? VNM_LATENCY_MODE_SAMPLED : VNM_LATENCY_MODE_OFF;
+  if ((mode != vnm_latency_sampler_mode (m->sampler) ||
+       (mode == VNM_LATENCY_MODE_FULL && !vnm_latency_sampler_attached (m->sampler))) &&
+      !vnm_latency_sampler_set_mode (m->sampler, mode, &error))
     g_warning ("%s", error->message);
   save_drop_devices (m);
 }
@@ -700,4 +810,46 @@ vnm_latency_monitor_counters (VnmLatencyMonitor *m, VnmLatencyCounters *out)
   out->lost_kernel = vnm_latency_probe_counter (m->probe, VNM_LAT_EVENTS_LOST);
   out->stale_paths = vnm_latency_probe_counter (m->probe, VNM_LAT_PATHS_STALE);
   out->replaced_paths = vnm_latency_probe_counter (m->probe, VNM_LAT_PATHS_REPLACED);
+}
+
+void
+vnm_latency_monitor_coverage (VnmLatencyMonitor *m, const gchar *domain_uuid,
+                              VnmLatencyCoverage *out)
+{
+  const Setting *s = m->probe ? setting_for (m, domain_uuid) : NULL;
+  const Sampled *sm = m->probe ? g_hash_table_lookup (m->sampled, domain_uuid) : NULL;
+  gint64 since_us, attached_at_start_us;
+
+  memset (out, 0, sizeof *out);
+  if (s)
+    {
+      out->mode = VNM_LATENCY_MODE_FULL;
+      since_us = s->since_us;
+      attached_at_start_us = s->attached_at_start_us;
+    }
+  else if (sm)
+    {
+      out->mode = VNM_LATENCY_MODE_SAMPLED;
+      since_us = sm->since_us;
+      attached_at_start_us = sm->attached_at_start_us;
+    }
+  else
+    return;
+  out->since_s = since_us / 1e6;
+  out->traced_s = (vnm_latency_sampler_attached_us (m->sampler) - attached_at_start_us) / 1e6;
+}
+
+gboolean
+vnm_latency_monitor_sampling (VnmLatencyMonitor *m, VnmLatencySampling *out)
+{
+  memset (out, 0, sizeof *out);
+  if (!m->probe || !m->config.sampled)
+    return FALSE;
+  out->window_ms = m->config.sample_window_ms;
+  out->period_ms = m->config.sample_period_ms;
+  out->mode = vnm_latency_sampler_mode (m->sampler);
+  out->windows = vnm_latency_sampler_windows (m->sampler);
+  out->failed_windows = vnm_latency_sampler_failed_windows (m->sampler);
+  out->sampled_domains = g_hash_table_size (m->sampled);
+  return TRUE;
 }

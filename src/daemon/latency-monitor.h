@@ -9,6 +9,7 @@
 
 #include "kernel-caps.h"
 #include "latency-hist.h"
+#include "latency-sampler.h"
 #include "link-table.h"
 #include "registry.h"
 
@@ -43,6 +44,11 @@ typedef struct {
   guint64 threshold_ns;        /* default threshold */
   guint max_events_per_s;      /* events passed on to clients, per second */
   gboolean raw_tp;             /* raw_tp programs even where tp_btf works */
+  /* Sampled tracing of every monitored VM that is not traced in full:
+   * the path programs attached for @sample_window_ms every
+   * @sample_period_ms (virtnetmond --latency-sampling). */
+  gboolean sampled;
+  guint sample_window_ms, sample_period_ms;
   /* With both: the drop counters are pinned in @pin_dir and continue
    * across daemon restarts; @state_dir lists whose they are. */
   const gchar *pin_dir;
@@ -65,6 +71,31 @@ const gchar *vnm_latency_monitor_program (VnmLatencyMonitor *m);
 /* What the kernel says of the optional kprobe/fentry stages (tun, OVS). */
 const gchar *vnm_latency_monitor_extra_stages (VnmLatencyMonitor *m);
 guint64 vnm_latency_monitor_default_threshold (VnmLatencyMonitor *m);
+
+/* How @domain_uuid's histograms were made: the mode (full while traced,
+ * sampled while sampling covers it, else off), when they started (seconds
+ * since the epoch; 0 when off) and for how many seconds since then the
+ * path programs were attached. */
+typedef struct {
+  VnmLatencyMode mode;
+  gdouble since_s;
+  gdouble traced_s;
+} VnmLatencyCoverage;
+
+void vnm_latency_monitor_coverage (VnmLatencyMonitor *m, const gchar *domain_uuid,
+                                   VnmLatencyCoverage *out);
+
+/* The sampling that applies to VMs not traced in full: FALSE when off;
+ * else its window and period, the mode the programs are in now, windows
+ * opened and refused. */
+typedef struct {
+  guint window_ms, period_ms;
+  VnmLatencyMode mode;
+  guint64 windows, failed_windows;
+  guint sampled_domains;
+} VnmLatencySampling;
+
+gboolean vnm_latency_monitor_sampling (VnmLatencyMonitor *m, VnmLatencySampling *out);
 
 /* Switches tracing of @domain_uuid (NULL: every domain, now and later) on
  * with @settings, or off (@settings NULL). Switching on starts the

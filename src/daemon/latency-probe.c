@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -253,6 +254,13 @@ vnm_latency_probe_set_tracing (VnmLatencyProbe *p, gboolean on, GError **error)
   static const gchar *const names[] = { "net:netif_receive_skb", "net:net_dev_queue",
                                         "net:net_dev_start_xmit", "skb:consume_skb" };
 
+  /* Paths left half-done by an earlier window are stale from now on. */
+  if (on && !p->link[PROG_RECEIVE])
+    {
+      struct timespec ts;
+      clock_gettime (CLOCK_MONOTONIC, &ts);
+      p->skel->bss->window_start_ns = (guint64) ts.tv_sec * 1000000000ull + (guint64) ts.tv_nsec;
+    }
   for (guint i = PROG_RECEIVE; i <= PROG_CONSUME; i++)
     {
       if (!on)

@@ -53,11 +53,23 @@ check_values (VnmOptions *o, GError **error)
     return usage_error (error, _("--latency-events-rate must be between %d and %d a second, not %d."),
                         VNM_LATENCY_EVENTS_RATE_MIN, VNM_LATENCY_EVENTS_RATE_MAX,
                         o->latency_events_rate);
+  if (o->latency_sample_period_s < VNM_LATENCY_SAMPLE_PERIOD_MIN_S ||
+      o->latency_sample_period_s > VNM_LATENCY_SAMPLE_PERIOD_MAX_S)
+    return usage_error (error, _("--latency-sample-period must be between %d and %d seconds, not %d."),
+                        VNM_LATENCY_SAMPLE_PERIOD_MIN_S, VNM_LATENCY_SAMPLE_PERIOD_MAX_S,
+                        o->latency_sample_period_s);
+  if (o->latency_sample_window_ms < VNM_LATENCY_SAMPLE_WINDOW_MIN_MS ||
+      o->latency_sample_window_ms >= o->latency_sample_period_s * 1000)
+    return usage_error (error, _("--latency-sample-window must be at least %d ms and shorter than the "
+                                 "period (%d s), not %d ms."),
+                        VNM_LATENCY_SAMPLE_WINDOW_MIN_MS, o->latency_sample_period_s,
+                        o->latency_sample_window_ms);
   return TRUE;
 }
 
 /* What the command line gives as text, checked after parsing. */
 typedef struct {
+  gchar *latency_sampling;
   gchar *latency_programs;
   gchar *probe_attach;
   gchar *interval;
@@ -67,6 +79,7 @@ typedef struct {
 static void
 command_line_text_clear (CommandLineText *text)
 {
+  g_free (text->latency_sampling);
   g_free (text->latency_programs);
   g_free (text->probe_attach);
   g_free (text->interval);
@@ -85,6 +98,7 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
   g_autofree gchar *config_help = NULL;
   g_auto(GStrv) args = NULL;
   gchar **latency_programs = &text->latency_programs;
+  gchar **latency_sampling = &text->latency_sampling;
   gchar **probe_attach = &text->probe_attach;
   gchar **interval = &text->interval;
   gchar **latency_threshold = &text->latency_threshold;
@@ -113,6 +127,12 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
       N_("Slow-packet events passed to clients per second at most; the rest are counted as lost (default: 1000)"), N_("N") },
     { "latency-programs", 0, 0, G_OPTION_ARG_STRING, latency_programs,
       N_("Tracepoint programs of the latency probe: tp_btf, raw_tp or auto (default: auto, tp_btf where the kernel allows it)"), N_("KIND") },
+    { "latency-sampling", 0, 0, G_OPTION_ARG_STRING, latency_sampling,
+      N_("Latency histograms for every VM not traced in full, from short tracing windows: on or off (default: on)"), N_("on|off") },
+    { "latency-sample-window", 0, 0, G_OPTION_ARG_INT, &o->latency_sample_window_ms,
+      N_("Milliseconds a sampling window traces (default: 500)"), N_("MS") },
+    { "latency-sample-period", 0, 0, G_OPTION_ARG_INT, &o->latency_sample_period_s,
+      N_("Seconds from one sampling window to the next (default: 10)"), N_("SEC") },
     { "probe-attach", 0, 0, G_OPTION_ARG_STRING, probe_attach,
       N_("How probes hook a device: tcx, tc-clsact or auto (default: auto, tcx where the kernel has it)"),
       N_("MODE") },
@@ -169,6 +189,10 @@ check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GErr
     return usage_error (error, _("unknown --latency-programs kind '%s' (use tp_btf, raw_tp or auto)."),
                         latency_programs);
   o->latency_raw_tp = g_strcmp0 (latency_programs, "raw_tp") == 0;
+  if (text->latency_sampling && !g_str_equal (text->latency_sampling, "on") &&
+      !g_str_equal (text->latency_sampling, "off"))
+    return usage_error (error, _("unknown --latency-sampling value '%s' (use on or off)."),
+                        text->latency_sampling);
   if (probe_attach && !vnm_probe_attach_from_string (probe_attach, &o->probe_attach))
     return usage_error (error, _("unknown --probe-attach mode '%s' (use tcx, tc-clsact or auto)."),
                         probe_attach);
@@ -197,7 +221,8 @@ check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GErr
  * built-in defaults, then checks every value. */
 static gboolean
 merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
-              gboolean latency_threshold_given, const gchar *default_config, GError **error)
+              gboolean latency_threshold_given, const gchar *latency_sampling,
+              const gchar *default_config, GError **error)
 {
   gboolean listen_given = o->metrics_listen != NULL;
 
@@ -215,6 +240,10 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
     o->metrics_listen = g_steal_pointer (&config->metrics_listen);
   if (!interval)
     o->interval_s = config->has_interval ? config->interval : VNM_INTERVAL_DEFAULT_S;
+  if (latency_sampling)
+    o->latency_sampling = g_str_equal (latency_sampling, "on");
+  else
+    o->latency_sampling = config->latency_sampling != 0;
   if (!latency_threshold_given)
     o->latency_threshold_us = config->domains.latency_threshold_us >= 0
                               ? (gint) config->domains.latency_threshold_us
@@ -270,8 +299,11 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
   o->flow_idle_timeout_s = VNM_FLOW_IDLE_TIMEOUT_DEFAULT_S;
   o->latency_devices = VNM_LATENCY_DEVICES_DEFAULT;
   o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
+  o->latency_sample_window_ms = VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS;
+  o->latency_sample_period_s = VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S;
   o->probe_attach = VNM_PROBE_ATTACH_AUTO;
   vnm_domain_settings_init (&config.domains);
+  config.latency_sampling = -1;
 
   if (!parse_command_line (o, &text, argc, argv, default_config, &args, error))
     return FALSE;
@@ -279,8 +311,8 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
     return TRUE;
   if (!check_command_line (o, &text, args, error))
     return FALSE;
-  return merge_config (o, &config, text.interval, text.latency_threshold != NULL, default_config,
-                       error);
+  return merge_config (o, &config, text.interval, text.latency_threshold != NULL,
+                       text.latency_sampling, default_config, error);
 }
 
 void

@@ -23,6 +23,9 @@ typedef struct {
   gint latency_devices;
   gint latency_events_rate;
   gboolean latency_raw_tp;  /* --latency-programs raw_tp */
+  gboolean latency_sampling;       /* sampled latency of every VM not traced in full */
+  gint latency_sample_window_ms;
+  gint latency_sample_period_s;
   VnmProbeAttach probe_attach;
   gchar *state_dir;         /* never NULL after parsing */
   gchar *pin_dir;           /* NULL: pin nowhere (--pin-dir "") */
