@@ -189,11 +189,14 @@ last_stage (const struct path *p)
 static __always_inline struct path *
 path_of (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u64 *now)
 {
+  __u64 last;
+
   if (slot->skb != addr)
     return 0;
   *now = bpf_ktime_get_ns ();
-  if (slot->head != (__u64) RD (btf, skb, head) || *now - last_stage (slot) > PATH_MAX_AGE_NS ||
-      last_stage (slot) < window_start_ns)
+  last = last_stage (slot);
+  if (slot->head != (__u64) RD (btf, skb, head) || *now - last > PATH_MAX_AGE_NS ||
+      last < window_start_ns)
     {
       __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_STALE], 1);
       slot->skb = 0;

@@ -118,7 +118,9 @@ for line in sys.stdin:
 
     bus = Bus()
     PIN_DIR = pin_dir()
-    daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--pin-dir", PIN_DIR)
+    # Full tracing only: the sampled mode has a case of its own (the last).
+    daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--pin-dir", PIN_DIR,
+                    "--latency-sampling", "off")
     wait_for(lambda: any(p["iface"] == "vnmlt-tap1" and p["attached"]
                          for p in cli_json(bus, "status").get("probes", [])), 10, "the domains to be mapped")
 
@@ -459,7 +461,7 @@ def _():
     # The fallback for kernels that refuse tp_btf: the same probe as raw_tp. It
     # adopts the drop counters the first daemon pinned: they continue.
     daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--latency-programs", "raw_tp",
-                    "--latency-devices", "1", "--pin-dir", PIN_DIR)
+                    "--latency-devices", "1", "--pin-dir", PIN_DIR, "--latency-sampling", "off")
     wait_for(lambda: "ltvm1" in [d["vm_name"] for d in cli_json(bus, "list")], 10, "the domains to be mapped")
     again = {vm: {k: v for k, v in drops_of(vm).items() if k[2] in ("NETFILTER_DROP", "FULL_RING")}
              for vm in ("ltvm1", "ltvm2")}
@@ -503,6 +505,97 @@ def _():
             "once ltvm1 is off, ltvm2 takes the free block: no warning, and its 5 packets are measured",
             json.dumps(lat2)[:400])
     daemon.stop()
+
+
+@t.case("sampled latency: every VM has histograms from short tracing windows")
+def _():
+    global daemon
+    WINDOW_MS, PERIOD_S, HOLD_MS, RATE = 200, 1, 2.0, 200
+    daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", "--pin-dir", PIN_DIR,
+                    "--latency-sample-window", str(WINDOW_MS), "--latency-sample-period", str(PERIOD_S))
+    on_cleanup(daemon.stop)
+    wait_for(lambda: cli_json(bus, "status")["latency"].get("sampled_domains") == 2, 10,
+             "sampling to cover both domains")
+    st = cli_json(bus, "status")["latency"]
+    t.check(st["sampling"] and st["sampling_window_ms"] == WINDOW_MS and st["sampling_period_seconds"] == PERIOD_S
+            and st["programs_mode"] == "sampled" and st["traced"] == [],
+            "status says sampling covers both domains, none traced in full", json.dumps(st))
+    text = cli(bus, "status").stdout
+    t.check(f"{WINDOW_MS} ms every {PERIOD_S} s for 2 domain(s)" in text, "status prints the sampling", text)
+
+    # The programs come and go: attached about a fifth of the time.
+    seen, t0 = [], time.monotonic()
+    while time.monotonic() - t0 < 2.5:
+        seen.append("vnm_btf_receive" in bpf_links())
+        time.sleep(0.05)
+    share = sum(seen) / len(seen)
+    t.check(True in seen and False in seen and 0.05 <= share <= 0.45,
+            "the path programs are attached in windows and detached between them",
+            f"attached in {sum(seen)} of {len(seen)} looks ({share:.2f})")
+
+    # Steady traffic to ltvm1, whose "guest" (this test) holds each packet
+    # HOLD_MS after the tap says it is readable.
+    fresh = cli_json(bus, "latency", "ltvm1")["state"]
+    pacer = subprocess.Popen(["ip", "netns", "exec", remote, sys.executable, "-c", f"""
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.monotonic()
+for i in range({RATE} * 6):
+    s.sendto(b"z" * 200, ("{GUEST_IP}", 5060))
+    t += 1 / {RATE}
+    time.sleep(max(0, t - time.monotonic()))
+"""])
+    on_cleanup(pacer.kill)
+    drain_tap()
+    received, start = 0, time.time()
+    while pacer.poll() is None or select.select([tap], [], [], 0.2)[0]:
+        if not select.select([tap], [], [], 0.5)[0]:
+            continue
+        time.sleep(HOLD_MS / 1000)
+        try:
+            if udp_dport(os.read(tap, 65536)) == 5060:
+                received += 1
+        except BlockingIOError:
+            pass
+    elapsed = time.time() - max(start, fresh["since"])
+    lat = cli_json(bus, "latency", "ltvm1")
+    state, guest = lat["state"], stage(lat["stages"], "rx", "xmit_to_guest")
+    t.check(state["mode"] == "sampled" and not state["traced"] and state["since"] == fresh["since"],
+            "GetLatency says the histograms are sampled, since sampling began", json.dumps(state))
+    duty = WINDOW_MS / 1000 / PERIOD_S
+    cover = state["traced_seconds"] / (time.time() - state["since"])
+    t.check(abs(cover - duty) <= 0.06, f"traced_seconds is the windows' share of the time ({duty:.2f})",
+            f"{state['traced_seconds']:.2f} s traced, {cover:.3f} of the time")
+    share = guest["packets"] / received if guest and received else 0
+    t.check(received >= RATE * 5 and guest and abs(share - duty) <= 0.08,
+            f"about {duty:.0%} of the {received} packets are measured, as the windows' share",
+            json.dumps(guest)[:300] + f" share {share:.3f}, elapsed {elapsed:.1f} s")
+    t.check(guest and abs(guest["p50_us"] - HOLD_MS * 1000) <= 0.1 * HOLD_MS * 1000 + 300 and
+            guest["max_us"] < 4 * HOLD_MS * 1000 + 2000,
+            f"the sampled median is the guest's hold ({HOLD_MS:.0f} ms) and no stale path made an outlier",
+            json.dumps(guest)[:300])
+    text = cli(bus, "latency", "ltvm1").stdout
+    t.check("sampled" in text and "traced of" in text and "driver -> guest" in text,
+            "virtnetmon latency prints the sampled histograms and their coverage", text[:500])
+
+    # Full tracing of one VM keeps the programs attached; the other stays sampled.
+    cli(bus, "latency", "ltvm1", "--on")
+    on_cleanup(cli, bus, "latency", "ltvm1", "--off", check=False)
+    st = cli_json(bus, "status")["latency"]
+    s1, s2 = (cli_json(bus, "latency", vm)["state"] for vm in ("ltvm1", "ltvm2"))
+    t.check(st["programs_mode"] == "full" and st["sampled_domains"] == 1 and s1["mode"] == "full" and
+            s1["traced"] and s2["mode"] == "sampled",
+            "a VM traced in full leaves the other sampled, and the programs stay attached",
+            json.dumps([st, s1, s2])[:500])
+    attached = all("vnm_btf_receive" in bpf_links() for _ in range(int(PERIOD_S * 15)) if not time.sleep(0.1))
+    t.check(attached, "in full mode the programs are never detached")
+    cli(bus, "latency", "ltvm1", "--off")
+    s1 = cli_json(bus, "latency", "ltvm1")["state"]
+    t.check(s1["mode"] == "sampled" and s1["since"] > fresh["since"] and
+            cli_json(bus, "status")["latency"]["programs_mode"] == "sampled",
+            "switched off, the VM is sampled again with new histograms", json.dumps(s1))
+    daemon.stop()
+    t.check(not [n for n in bpf_links() if n.startswith("vnm_")], "no virtnetmon BPF link outlives the daemon")
 
 
 t.done()
