@@ -45,7 +45,10 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "latency-hist.h"
 #include "latency-probe.h"
+#include "latency-sampler.h"
+#include "vnm-limits.h"
 #include "flow-probe.h"
 
 #define TAP_NAME "vnmbench0"
@@ -492,6 +495,175 @@ latency_main (int fd, pid_t receiver, const gchar *empty_obj, gint packets, gint
   return status;
 }
 
+/* --- sampled latency: off, sampled, full, for whole sampling periods ---- */
+
+enum { SMP_OFF, SMP_SAMPLED, SMP_FULL, N_SMP };
+static const gchar *const smp_label[N_SMP] = {
+  "latency tracing off (drop counter only)",
+  "sampled: the path programs attached 500 ms every 10 s (virtnetmond's default for every VM)",
+  "full tracing of the VM",
+};
+static const guint smp_stages[] = { VNM_STAGE_RCV_QUEUE, VNM_STAGE_QUEUE_XMIT, VNM_STAGE_TOTAL };
+static const gchar *const smp_stage_label[] = { "received -> queued", "qdisc wait", "end to end" };
+
+static gboolean
+switch_probe (gboolean on, gpointer user_data, GError **error)
+{
+  return vnm_latency_probe_set_tracing (user_data, on, error);
+}
+
+/* Frames for @seconds, in batches; the rate over the whole run. */
+static gdouble
+pump_for (int fd, gdouble seconds, guint64 *sent)
+{
+  gint64 t0 = g_get_monotonic_time (), end = t0 + (gint64) (seconds * 1e6);
+  guint64 n = 0;
+
+  while (g_get_monotonic_time () < end)
+    {
+      pump (fd, 5000);
+      n += 5000;
+    }
+  *sent += n;
+  return n / ((g_get_monotonic_time () - t0) / 1e6);
+}
+
+/* Each round runs off, sampled and full (in rotating order) for @seconds,
+ * a whole number of sampling periods, so that sampled runs trace exactly
+ * the sampler's share of the time; the histograms of all sampled runs and
+ * of all full runs are compared at the end. */
+static int
+sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms, guint period_ms)
+{
+  g_autoptr(GError) error = NULL;
+  struct vnm_lat_dev vm = { .flags = VNM_DEV_VM | VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX,
+                            .mac = { 0x52, 0x54, 0x00, 0xbe, 0x4c, 0x02 } };
+  struct vnm_lat_dev port = { .flags = VNM_DEV_FEEDER };
+  gint ifindex = if_nametoindex (TAP_NAME), feeder = if_nametoindex ("vnmbench-v0");
+  g_autofree VnmLatHist *acc = g_new (VnmLatHist, N_SMP * G_N_ELEMENTS (smp_stages));
+  g_autofree VnmLatHist *one = g_new (VnmLatHist, 1);
+  gdouble *pps[N_SMP], *ratio[N_SMP], traced_s[N_SMP] = { 0 };
+  guint64 sent = 0, in0 = 0, in1 = 0, err0 = 0, err1 = 0, run_sent[N_SMP] = { 0 };
+  VnmLatencySampler *sampler;
+  VnmLatencyProbe *lat;
+  GThread *reader;
+  gboolean adopted;
+  int status;
+
+  lat = vnm_latency_probe_new (TRUE, 16384, 4, NULL, &adopted, count_event, NULL, &error);
+  if (!lat || !vnm_latency_probe_set_device (lat, ifindex, &vm, &error) ||
+      !vnm_latency_probe_set_device (lat, feeder, &port, &error))
+    {
+      g_printerr ("bench-probe: %s\n", error->message);
+      vnm_latency_probe_free (lat);
+      close (fd);
+      remove_full_path (receiver);
+      return 1;
+    }
+  /* Its timers run in the reader thread's main loop, as in the daemon's. */
+  sampler = vnm_latency_sampler_new (window_ms, period_ms, switch_probe, lat);
+  reader = g_thread_new ("events", event_reader, NULL);
+  pin_to_cpu (1);
+  for (guint i = 0; i < N_SMP * G_N_ELEMENTS (smp_stages); i++)
+    vnm_lat_hist_init (&acc[i]);
+  for (gint r = 0; r < N_SMP; r++)
+    {
+      pps[r] = g_new0 (gdouble, rounds);
+      ratio[r] = g_new0 (gdouble, rounds);
+    }
+  pump (fd, 20000);  /* warm up */
+  netns_udp_counters (&in0, &err0);
+  for (gint round = 0; round < rounds; round++)
+    {
+      for (gint k = 0; k < N_SMP; k++)
+        {
+          gint run = (k + round) % N_SMP;
+          gint64 attached0;
+          guint64 before = sent;
+
+          if (!vnm_latency_probe_reset_hists (lat, ifindex, &error))
+            g_error ("%s", error->message);
+          attached0 = vnm_latency_sampler_attached_us (sampler);
+          if (!vnm_latency_sampler_set_mode (sampler, run == SMP_OFF ? VNM_LATENCY_MODE_OFF
+                                             : run == SMP_SAMPLED ? VNM_LATENCY_MODE_SAMPLED
+                                             : VNM_LATENCY_MODE_FULL, &error))
+            g_error ("%s", error->message);
+          pps[run][round] = pump_for (fd, seconds, &sent);
+          vnm_latency_sampler_set_mode (sampler, VNM_LATENCY_MODE_OFF, NULL);
+          traced_s[run] += (vnm_latency_sampler_attached_us (sampler) - attached0) / 1e6;
+          run_sent[run] += sent - before;
+          for (guint i = 0; i < G_N_ELEMENTS (smp_stages); i++)
+            if (vnm_latency_probe_read_hist (lat, ifindex, VNM_LAT_TX, smp_stages[i], one))
+              vnm_lat_hist_merge (&acc[run * G_N_ELEMENTS (smp_stages) + i], one);
+        }
+      for (gint run = 0; run < N_SMP; run++)
+        ratio[run][round] = pps[run][round] / pps[SMP_OFF][round];
+    }
+  g_usleep (300000);
+  netns_udp_counters (&in1, &err1);
+
+  g_print ("| path | latency probe | packets per second (median of %d runs of %d s) | ratio to tracing off "
+           "(median; quartiles) | time traced | packets measured (end to end) |\n|---|---|---:|---:|---:|---:|\n",
+           rounds, seconds);
+  for (gint run = 0; run < N_SMP; run++)
+    {
+      gdouble m = median (pps[run], rounds);
+      const VnmLatHist *total = &acc[run * G_N_ELEMENTS (smp_stages) + 2];
+      g_autofree gchar *traced = g_strdup_printf ("%.1f s of %d s", traced_s[run], rounds * seconds);
+      g_autofree gchar *measured = g_strdup_printf ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " (%.1f %%)",
+                                                    (guint64) total->count, run_sent[run],
+                                                    100.0 * total->count / MAX (run_sent[run], 1));
+      qsort (ratio[run], rounds, sizeof (gdouble), compare_double);
+      if (run == SMP_OFF)
+        g_print ("| tap -> bridge -> veth -> netns, read by a UDP application | %s | %.0f | | %s | |\n",
+                 smp_label[run], m, traced);
+      else
+        g_print ("| tap -> bridge -> veth -> netns, read by a UDP application | %s | %.0f | %s%.3f%s (%.3f to %.3f) | %s | %s |\n",
+                 smp_label[run], m, run == SMP_SAMPLED ? "**" : "", ratio[run][rounds / 2],
+                 run == SMP_SAMPLED ? "**" : "", ratio[run][rounds / 4], ratio[run][(3 * rounds) / 4],
+                 traced, measured);
+    }
+  g_print ("\n| stage (from the VM) | full: P50 / P90 / P99 | sampled: P50 / P90 / P99 | sampled / full |\n"
+           "|---|---:|---:|---:|\n");
+  for (guint i = 0; i < G_N_ELEMENTS (smp_stages); i++)
+    {
+      const VnmLatHist *f = &acc[SMP_FULL * G_N_ELEMENTS (smp_stages) + i];
+      const VnmLatHist *sm = &acc[SMP_SAMPLED * G_N_ELEMENTS (smp_stages) + i];
+      gdouble q[3] = { 0.5, 0.9, 0.99 };
+      g_print ("| %s | %.1f / %.1f / %.1f us | %.1f / %.1f / %.1f us | %.2f / %.2f / %.2f |\n",
+               smp_stage_label[i],
+               vnm_lat_hist_quantile (f, q[0]) / 1e3, vnm_lat_hist_quantile (f, q[1]) / 1e3,
+               vnm_lat_hist_quantile (f, q[2]) / 1e3,
+               vnm_lat_hist_quantile (sm, q[0]) / 1e3, vnm_lat_hist_quantile (sm, q[1]) / 1e3,
+               vnm_lat_hist_quantile (sm, q[2]) / 1e3,
+               vnm_lat_hist_quantile (sm, q[0]) / MAX (vnm_lat_hist_quantile (f, q[0]), 1),
+               vnm_lat_hist_quantile (sm, q[1]) / MAX (vnm_lat_hist_quantile (f, q[1]), 1),
+               vnm_lat_hist_quantile (sm, q[2]) / MAX (vnm_lat_hist_quantile (f, q[2]), 1));
+    }
+  g_print ("\nThe pump on CPU 1, the reading application (polling, never asleep) and the sampler's timers "
+           "on CPU 0. Delivered: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " frames reached the socket, "
+           "%" G_GUINT64_FORMAT " dropped for a full receive buffer. Stale paths (left by a window): "
+           "%" G_GUINT64_FORMAT "; paths that lost their slot: %" G_GUINT64_FORMAT ".\n",
+           in1 - in0, sent, err1 - err0, vnm_latency_probe_counter (lat, VNM_LAT_PATHS_STALE),
+           vnm_latency_probe_counter (lat, VNM_LAT_PATHS_REPLACED));
+
+  reading = FALSE;
+  g_idle_add (wake, NULL);
+  g_main_context_wakeup (NULL);
+  g_thread_join (reader);
+  vnm_latency_sampler_free (sampler);
+  vnm_latency_probe_free (lat);
+  close (fd);
+  remove_full_path (receiver);
+  status = (in1 - in0 < sent * 99 / 100) ? 1 : 0;
+  for (gint r = 0; r < N_SMP; r++)
+    {
+      g_free (pps[r]);
+      g_free (ratio[r]);
+    }
+  return status;
+}
+
 typedef struct {
   VnmFlowProbe *tcx, *clsact;
   struct bpf_program *empty;
@@ -534,13 +706,17 @@ int
 main (int argc, char **argv)
 {
   gint packets = 100000, rounds = 15;
-  gboolean full = FALSE, latency = FALSE;
+  gboolean full = FALSE, latency = FALSE, sampled = FALSE;
+  gint seconds = 10;
   g_autofree gchar *empty_obj = NULL;
   GOptionEntry entries[] = {
     { "full-path", 0, 0, G_OPTION_ARG_NONE, &full,
       "Deliver the frames: tap -> bridge -> veth -> namespace -> UDP socket read by an application", NULL },
     { "latency", 0, 0, G_OPTION_ARG_NONE, &latency,
       "Measure the latency probe (tracing off, on, on with every packet an event) on the full path", NULL },
+    { "latency-sampled", 0, 0, G_OPTION_ARG_NONE, &sampled,
+      "Measure sampled latency tracing against off and full, in runs of whole sampling periods", NULL },
+    { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Seconds a run (--latency-sampled; a multiple of 10)", "N" },
     { "empty-program", 0, 0, G_OPTION_ARG_FILENAME, &empty_obj,
       "BPF object whose first program does nothing (the hook's own cost)", "FILE" },
     { "packets", 'n', 0, G_OPTION_ARG_INT, &packets, "Frames per run", "N" },
@@ -561,7 +737,7 @@ main (int argc, char **argv)
   int fd;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error) || packets < 1000 || rounds < 1 || !empty_obj)
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || packets < 1000 || rounds < 1 || (!empty_obj && !sampled))
     {
       g_printerr ("bench-probe: %s\n", error ? error->message : "bad arguments (--empty-program is required)");
       return 2;
@@ -581,7 +757,7 @@ main (int argc, char **argv)
     }
   if (system ("ip link set " TAP_NAME " up") != 0)
     return 1;
-  if (full || latency)
+  if (full || latency || sampled)
     {
       if (!build_full_path ())
         {
@@ -591,6 +767,9 @@ main (int argc, char **argv)
       receiver = start_receiver ();
       g_usleep (300000);
     }
+  if (sampled)
+    return sampled_main (fd, receiver, seconds, rounds, VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS,
+                         VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S * 1000);
   if (latency)
     return latency_main (fd, receiver, empty_obj, packets, rounds);
   pin_to_cpu (1);
