@@ -113,7 +113,7 @@ def usage_errors(de, env, tmp):
         f.write("[domains]\nmonitoring=maybe\n")
     r = run_daemon(["--config", bad], env)
     check(r.returncode == 2
-          and de.says(r.stderr, "%s= in [domains] of '%s' is '%s'; use yes or no.")
+          and de.says(r.stderr, "%s= in [%s] of '%s' is '%s'; use yes or no.")
           and "maybe" in r.stderr,
           "a configuration file with a bad value is refused in German, quoting it",
           f"exit {r.returncode}\n{r.stderr}")
