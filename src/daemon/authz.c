@@ -41,7 +41,7 @@ polkit_answered (GObject *source, GAsyncResult *res, gpointer user_data)
   if (!reply)
     {
       g_dbus_error_strip_remote_error (local);
-      g_message ("polkit could not decide whether uid %u may %s: %s", c->uid, c->what,
+      g_message (_("polkit could not decide whether uid %u may %s: %s"), c->uid, c->what,
                  local->message);
       g_set_error (&error, VNM_ERROR, VNM_ERROR_PERMISSION_DENIED,
                    _("Only root may %s unless polkit authorizes it (action %s), and polkit did not answer for uid %u: %s"),
@@ -52,7 +52,7 @@ polkit_answered (GObject *source, GAsyncResult *res, gpointer user_data)
   g_variant_get (reply, "((bb@a{ss}))", &authorized, &challenge, NULL);
   if (authorized)
     {
-      g_message ("polkit authorized uid %u to %s.", c->uid, c->what);
+      g_message (_("polkit authorized uid %u to %s."), c->uid, c->what);
       finish (c, TRUE, NULL);
       return;
     }

@@ -388,7 +388,7 @@ set_settings_authorized (VnmDbusService *service, GDBusMethodInvocation *invocat
       g_dbus_method_invocation_return_gerror (invocation, error);
       return;
     }
-  g_message ("Wrote the virtnetmon settings of domain %s into its metadata.", args->name);
+  g_message (_("Wrote the virtnetmon settings of domain %s into its metadata."), args->name);
   vnm_monitor1_complete_set_domain_settings (service->monitor, invocation);
 }
 

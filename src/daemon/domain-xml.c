@@ -309,7 +309,7 @@ read_document (const gchar *xml, gssize len, const gchar *what, gsize max_len, G
   if (!doc || !ctxt->wellFormed)
     {
       const xmlError *e = xmlCtxtGetLastError (ctxt);
-      g_autofree gchar *msg = g_strdup (e && e->message ? e->message : "unknown error");
+      g_autofree gchar *msg = g_strdup (e && e->message ? e->message : _("unknown error"));
 
       g_strstrip (msg);
       g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,

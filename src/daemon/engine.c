@@ -243,15 +243,15 @@ trace_as_settings_say (VnmEngine *self, const VnmDomain *domain, const VnmDomain
       };
       if (!vnm_latency_monitor_set (self->latency, domain->uuid, &ls, &error))
         {
-          g_message ("Cannot trace the latency of domain %s as its settings ask: %s",
+          g_message (_("Cannot trace the latency of domain %s as its settings ask: %s"),
                      domain->name, error->message);
           return FALSE;
         }
-      g_message ("Latency tracing of domain %s is on (threshold %" G_GINT64_FORMAT " us), as its settings say.",
-                 domain->name, eff->latency_threshold_us);
+      g_message (_("Latency tracing of domain %s is on (threshold %lld us), as its settings say."),
+                 domain->name, (long long) eff->latency_threshold_us);
     }
   else if (vnm_latency_monitor_set (self->latency, domain->uuid, NULL, &error))
-    g_message ("Latency tracing of domain %s is off, as its settings say.", domain->name);
+    g_message (_("Latency tracing of domain %s is off, as its settings say."), domain->name);
   return TRUE;
 }
 
@@ -359,7 +359,7 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
   VnmEngine *self = user_data;
 
   if (domain->settings_error && change != VNM_REGISTRY_REMOVED)
-    g_message ("Ignoring the virtnetmon settings in the <metadata> of domain %s: %s",
+    g_message (_("Ignoring the virtnetmon settings in the <metadata> of domain %s: %s"),
                domain->name, domain->settings_error);
   if (change == VNM_REGISTRY_REMOVED)
     g_hash_table_remove (self->applied, domain->uuid);
@@ -387,13 +387,13 @@ vnm_engine_domain_hook (VnmEngine *self, gboolean starting, VnmDomainDef *def)
 
   if (def && starting)
     {
-      g_message ("libvirt hook: domain %s (%s) is starting.", def->name, def->uuid);
+      g_message (_("libvirt hook: domain %s (%s) is starting."), def->name, def->uuid);
       vnm_registry_update (self->registry, g_steal_pointer (&owned), "running",
                            VNM_MAPPED_BY_LIBVIRT);
     }
   else if (def)
     {
-      g_message ("libvirt hook: domain %s (%s) has stopped.", def->name, def->uuid);
+      g_message (_("libvirt hook: domain %s (%s) has stopped."), def->name, def->uuid);
       vnm_registry_remove (self->registry, def->uuid);
     }
   /* Links created a moment ago (a tap libvirt just made) may still wait in
@@ -430,7 +430,7 @@ vnm_engine_change_domain_settings (VnmEngine *self, const gchar *uuid,
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
-      g_message ("Replacing settings of domain %s that were not valid: %s", uuid, local->message);
+      g_message (_("Replacing settings of domain %s that were not valid: %s"), uuid, local->message);
       vnm_domain_settings_init (&settings);
     }
   vnm_domain_settings_apply_change (&settings, change);

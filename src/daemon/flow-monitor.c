@@ -66,7 +66,8 @@ vnm_flow_monitor_new (VnmLinkTable *links, VnmRegistry *registry, const VnmKerne
     g_array_append_val (ifindexes, vnm_link_table_index (links, i)->ifindex);
   guint stale = vnm_flow_probe_remove_stale (m->probes, ifindexes);
   if (stale)
-    g_message (_("Removed %u stale virtnetmon tc hook(s) left by an earlier run."), stale);
+    g_message (ngettext ("Removed %u stale virtnetmon tc hook left by an earlier run.",
+                         "Removed %u stale virtnetmon tc hooks left by an earlier run.", stale), stale);
 
   /* The summaries an earlier run saved go with the table it pinned. */
   m->summaries_path = g_build_filename (config->state_dir, "flow-summaries", NULL);

@@ -154,7 +154,9 @@ finish_pins (VnmFlowProbe *p, gboolean adopted)
       load_kept_totals (p);
       p->pin_status = g_strdup_printf (_("adopted from an earlier run (%s)"), dir);
       p->pin_state = VNM_PIN_ADOPTED;
-      g_message (_("Adopted the flow table and totals an earlier virtnetmond pinned in %s: %u device(s) continue."),
+      g_message (ngettext ("Adopted the flow table and totals an earlier virtnetmond pinned in %s: %u device continues.",
+                           "Adopted the flow table and totals an earlier virtnetmond pinned in %s: %u devices continue.",
+                           g_hash_table_size (p->kept)),
                  dir, g_hash_table_size (p->kept));
       return;
     }

@@ -177,7 +177,9 @@ keep_drops_of_same_devices (VnmLatencyMonitor *m)
   g_hash_table_iter_init (&it, doomed);
   while (g_hash_table_iter_next (&it, &key, NULL))
     vnm_latency_probe_clear_drops (m->probe, GPOINTER_TO_UINT (key));
-  g_message (_("Adopted the drop counters an earlier virtnetmond pinned: %u device(s) continue."),
+  g_message (ngettext ("Adopted the drop counters an earlier virtnetmond pinned: %u device continues.",
+                       "Adopted the drop counters an earlier virtnetmond pinned: %u devices continue.",
+                       g_hash_table_size (same)),
              g_hash_table_size (same));
 }
 

@@ -74,7 +74,7 @@ refresh_domain (VnmLibvirtWatch *watch, virDomainPtr dom)
   xml = virDomainGetXMLDesc (dom, 0);
   if (!xml)
     {
-      g_warning ("Cannot read the XML of domain '%s': %s", virDomainGetName (dom),
+      g_warning (_("Cannot read the XML of domain '%s': %s"), virDomainGetName (dom),
                  virGetLastErrorMessage ());
       return;
     }
@@ -82,7 +82,7 @@ refresh_domain (VnmLibvirtWatch *watch, virDomainPtr dom)
   if (!def)
     {
       /* Keep what we knew of this domain: nothing collected is lost. */
-      g_warning ("Ignoring the XML of domain '%s': %s", virDomainGetName (dom), error->message);
+      g_warning (_("Ignoring the XML of domain '%s': %s"), virDomainGetName (dom), error->message);
       return;
     }
   vnm_registry_update (watch->registry, def, state_name (state), VNM_MAPPED_BY_LIBVIRT);
@@ -171,7 +171,7 @@ reconcile (VnmLibvirtWatch *watch)
 
   if (n < 0)
     {
-      g_warning ("Cannot list libvirt domains: %s", virGetLastErrorMessage ());
+      g_warning (_("Cannot list libvirt domains: %s"), virGetLastErrorMessage ());
       return;
     }
   for (int i = 0; i < n; i++)
@@ -208,7 +208,7 @@ schedule_retry (VnmLibvirtWatch *watch)
 {
   if (watch->retry_source)
     return;
-  g_message ("Reconnecting to libvirt at %s in %u s.", watch->uri, watch->backoff_s);
+  g_message (_("Reconnecting to libvirt at %s in %u s."), watch->uri, watch->backoff_s);
   watch->retry_source = g_timeout_add_seconds (watch->backoff_s, retry_cb, watch);
   watch->backoff_s = MIN (watch->backoff_s * 2, BACKOFF_MAX_S);
 }
@@ -246,7 +246,7 @@ close_cb (virConnectPtr conn, int reason, void *opaque)
 {
   VnmLibvirtWatch *watch = opaque;
 
-  g_warning ("libvirt disconnected from %s (reason %d); serving what is known.", watch->uri,
+  g_warning (_("libvirt disconnected from %s (reason %d); serving what is known."), watch->uri,
              reason);
   set_error (watch, _("The connection to libvirtd was closed."));
   /* Closing the connection from inside its close callback is not allowed. */
@@ -265,7 +265,7 @@ connect_now (VnmLibvirtWatch *watch)
   if (!conn)
     {
       set_error (watch, virGetLastErrorMessage ());
-      g_message ("Cannot connect to libvirt at %s: %s", watch->uri, watch->last_error);
+      g_message (_("Cannot connect to libvirt at %s: %s"), watch->uri, watch->last_error);
       schedule_retry (watch);
       return;
     }
@@ -288,8 +288,8 @@ connect_now (VnmLibvirtWatch *watch)
     virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
                                       VIR_DOMAIN_EVENT_CALLBACK (metadata_cb), watch, NULL);
   if (watch->callback_ids[0] < 0)
-    g_warning ("Cannot subscribe to libvirt lifecycle events: %s", virGetLastErrorMessage ());
-  g_message ("Connected to libvirt at %s.", watch->uri);
+    g_warning (_("Cannot subscribe to libvirt lifecycle events: %s"), virGetLastErrorMessage ());
+  g_message (_("Connected to libvirt at %s."), watch->uri);
   reconcile (watch);
   if (watch->func)
     watch->func (TRUE, watch->user_data);

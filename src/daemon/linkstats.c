@@ -451,7 +451,7 @@ monitor_readable (gint fd, GIOCondition cond, gpointer user_data)
       if (errno == ENOBUFS)
         ls->func (VNM_LINK_EVENT_RESYNC, NULL, ls->user_data);
       else if (errno != EINTR && errno != EAGAIN)
-        g_warning ("Link monitor read failed: %s", g_strerror (errno));
+        g_warning (_("Link monitor read failed: %s"), g_strerror (errno));
       return G_SOURCE_CONTINUE;
     }
   mnl_cb_run (ls->buf, n, 0, 0, monitor_cb, ls);

@@ -70,7 +70,7 @@ on_signal (gpointer user_data)
 {
   SignalWatch *watch = user_data;
 
-  g_message ("Stopping on signal %d.", watch->signum);
+  g_message (_("Stopping on signal %d."), watch->signum);
   g_main_loop_quit (watch->ctx->loop);
   return G_SOURCE_CONTINUE;
 }
@@ -131,7 +131,7 @@ main (int argc, char **argv)
       if (!metrics_http)
         goto fail;
       where = vnm_metrics_http_describe (metrics_http);
-      g_message ("Serving Prometheus metrics at %s.", where);
+      g_message (_("Serving Prometheus metrics at %s."), where);
     }
   bus = vnm_bus_open (options.bus_address, options.session_bus, &error);
   if (!bus)
@@ -146,7 +146,7 @@ main (int argc, char **argv)
   SignalWatch sigint = { &ctx, SIGINT }, sigterm = { &ctx, SIGTERM };
   guint sigint_id = g_unix_signal_add (SIGINT, on_signal, &sigint);
   guint sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &sigterm);
-  g_message ("Serving %s (interval %.1f s, libvirt %s).", VNM_DBUS_NAME, options.interval_s,
+  g_message (_("Serving %s (interval %.1f s, libvirt %s)."), VNM_DBUS_NAME, options.interval_s,
              options.uri);
   g_main_loop_run (ctx.loop);
   g_source_remove (sigint_id);

@@ -46,24 +46,29 @@ def entries(po_text):
     return max(n - 1, 0)
 
 
-groups = (("CLI", sources("cli", ".c") + sources("common", ".c")),
-          ("Cockpit page", sources("cockpit", ".js")))
-n, failed = 0, False
-with tempfile.TemporaryDirectory() as tmp:
-    compiles = subprocess.run(["msgfmt", "-c", "-o", os.path.join(tmp, "de.mo"), de_po],
-                              text=True, capture_output=True)
-    n += 1
-    print(f"{'ok' if compiles.returncode == 0 else 'not ok'} {n} - de.po compiles (msgfmt -c)")
-    if compiles.returncode:
-        failed = True
-        print("# " + compiles.stderr.replace("\n", "\n# "))
-    for name, files in groups:
-        total, n_missing, missing = untranslated(tmp, name.split()[0].lower(), files)
-        ok = n_missing == 0 and total > 0
-        failed |= not ok
+def main():
+    groups = (("CLI", sources("cli", ".c") + sources("common", ".c")),
+              ("Cockpit page", sources("cockpit", ".js")))
+    n, failed = 0, False
+    with tempfile.TemporaryDirectory() as tmp:
+        compiles = subprocess.run(["msgfmt", "-c", "-o", os.path.join(tmp, "de.mo"), de_po],
+                                  text=True, capture_output=True)
         n += 1
-        print(f"{'ok' if ok else 'not ok'} {n} - all {total} {name} messages are translated ({n_missing} missing)")
-        if n_missing:
-            print("# " + missing.replace("\n", "\n# "))
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+        print(f"{'ok' if compiles.returncode == 0 else 'not ok'} {n} - de.po compiles (msgfmt -c)")
+        if compiles.returncode:
+            failed = True
+            print("# " + compiles.stderr.replace("\n", "\n# "))
+        for name, files in groups:
+            total, n_missing, missing = untranslated(tmp, name.split()[0].lower(), files)
+            ok = n_missing == 0 and total > 0
+            failed |= not ok
+            n += 1
+            print(f"{'ok' if ok else 'not ok'} {n} - all {total} {name} messages are translated ({n_missing} missing)")
+            if n_missing:
+                print("# " + missing.replace("\n", "\n# "))
+    print(f"1..{n}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
