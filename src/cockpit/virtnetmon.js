@@ -599,6 +599,16 @@
                     .then(([st, stages]) => {
                         if (!live())
                             return;
+                        if (st.mode === "sampled") {
+                            const elapsed = Math.max(Date.now() / 1000 - st.since, 0);
+                            this.latencyNote.replaceChildren(smallNote("on",
+                                cockpit.format(_("Sampled since $0: $1 s traced of $2 s, in short windows, without slow-packet events. For every packet an administrator runs: virtnetmon latency $3 --on"),
+                                               new Date(st.since * 1000).toLocaleString(cockpit.language),
+                                               st.traced_seconds.toFixed(1), elapsed.toFixed(0), this.name)));
+                            fillTable(this.latency, latencyColumns, stages.filter(s => s.packets > 0));
+                            this.drawHistogram(stages.find(s => s.direction === vmState.latencyDirection && s.stage === "total"));
+                            return;
+                        }
                         if (!st.traced) {
                             fillTable(this.latency, latencyColumns, []);
                             this.hist.replaceChildren();

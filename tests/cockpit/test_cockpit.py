@@ -326,7 +326,10 @@ t.check(page_drops.get(("NETFILTER_DROP", "tx")) == nft_packets == DROPPED and p
         "drops of ckvm2: NETFILTER_DROP, from the VM, as many as nftables counted, as GetDrops says",
         f"page {page_drops} D-Bus {dbus_drops} nft {nft_packets}")
 note = browser.wait("document.querySelector('#vnm-latency-note').textContent", frame=FRAME)
-t.check("virtnetmon latency ckvm2 --on" in note, "a VM without latency tracing says how to switch it on", note)
+st2 = cli_json(bus, "latency", "ckvm2")["state"]
+t.check(st2["mode"] == "sampled" and "Sampled since" in note and "s traced of" in note and
+        "virtnetmon latency ckvm2 --on" in note,
+        "a VM not traced in full shows its sampled latency, and how to trace every packet", note)
 browser.cmd("goto", url=f"{URL}/virtnetmon#/vm/nosuchvm")
 empty = browser.wait("document.querySelector('#vnm-empty') && document.querySelector('#vnm-empty').dataset.reason",
                      frame=FRAME, timeout=10)
