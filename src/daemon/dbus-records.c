@@ -33,7 +33,21 @@ vnm_record_domain_record (VnmEngine *engine, const VnmDomain *d)
   g_variant_builder_add (&b, "{sv}", "n_interfaces", g_variant_new_uint32 (d->interfaces->len));
   g_variant_builder_add (&b, "{sv}", "object_path", g_variant_new_object_path (d->object_path));
   g_variant_builder_add (&b, "{sv}", "settings", vnm_record_domain_settings (engine, d));
+  vnm_record_add_domain_labels (&b, d->labels);
   return g_variant_builder_end (&b);
+}
+
+void
+vnm_record_add_domain_labels (GVariantBuilder *b, const VnmDomainLabels *l)
+{
+  g_variant_builder_add (b, "{sv}", "vm_title", g_variant_new_string (l->title));
+  g_variant_builder_add (b, "{sv}", "vm_description", g_variant_new_string (l->description));
+  g_variant_builder_add (b, "{sv}", "nova_instance_name", g_variant_new_string (l->nova_instance_name));
+  g_variant_builder_add (b, "{sv}", "nova_project_name", g_variant_new_string (l->nova_project_name));
+  g_variant_builder_add (b, "{sv}", "nova_project_uuid", g_variant_new_string (l->nova_project_uuid));
+  g_variant_builder_add (b, "{sv}", "nova_user_name", g_variant_new_string (l->nova_user_name));
+  g_variant_builder_add (b, "{sv}", "nova_user_uuid", g_variant_new_string (l->nova_user_uuid));
+  g_variant_builder_add (b, "{sv}", "nova_flavor", g_variant_new_string (l->nova_flavor));
 }
 
 GVariant *

@@ -14,6 +14,9 @@ gboolean vnm_is_hidden_interface (const gchar *ifname);
 
 GVariant *vnm_record_domains (VnmEngine *engine);
 GVariant *vnm_record_domain_record (VnmEngine *engine, const VnmDomain *domain);
+/* A domain's title, description and Nova tenant (vm_title, vm_description,
+ * nova_*), every key always present ("" when the XML has none). */
+void vnm_record_add_domain_labels (GVariantBuilder *b, const VnmDomainLabels *labels);
 GVariant *vnm_record_interfaces (VnmEngine *engine, const VnmDomain *domain);
 /* Sums of the domain's interface rates and totals, guest's view. */
 GVariant *vnm_record_domain_rates (VnmEngine *engine, const VnmDomain *domain);

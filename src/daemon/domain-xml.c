@@ -46,7 +46,56 @@ vnm_domain_def_new (void)
   def->uuid = g_strdup ("");
   def->interfaces =
     g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_domain_interface_free);
+  def->labels = vnm_domain_labels_new ();
   return def;
+}
+
+VnmDomainLabels *
+vnm_domain_labels_new (void)
+{
+  VnmDomainLabels *l = g_new0 (VnmDomainLabels, 1);
+
+  l->title = g_strdup ("");
+  l->description = g_strdup ("");
+  l->nova_instance_name = g_strdup ("");
+  l->nova_project_name = g_strdup ("");
+  l->nova_project_uuid = g_strdup ("");
+  l->nova_user_name = g_strdup ("");
+  l->nova_user_uuid = g_strdup ("");
+  l->nova_flavor = g_strdup ("");
+  return l;
+}
+
+VnmDomainLabels *
+vnm_domain_labels_copy (const VnmDomainLabels *labels)
+{
+  VnmDomainLabels *l = g_new0 (VnmDomainLabels, 1);
+
+  l->title = g_strdup (labels->title);
+  l->description = g_strdup (labels->description);
+  l->nova_instance_name = g_strdup (labels->nova_instance_name);
+  l->nova_project_name = g_strdup (labels->nova_project_name);
+  l->nova_project_uuid = g_strdup (labels->nova_project_uuid);
+  l->nova_user_name = g_strdup (labels->nova_user_name);
+  l->nova_user_uuid = g_strdup (labels->nova_user_uuid);
+  l->nova_flavor = g_strdup (labels->nova_flavor);
+  return l;
+}
+
+void
+vnm_domain_labels_free (VnmDomainLabels *l)
+{
+  if (!l)
+    return;
+  g_free (l->title);
+  g_free (l->description);
+  g_free (l->nova_instance_name);
+  g_free (l->nova_project_name);
+  g_free (l->nova_project_uuid);
+  g_free (l->nova_user_name);
+  g_free (l->nova_user_uuid);
+  g_free (l->nova_flavor);
+  g_free (l);
 }
 
 void
@@ -58,6 +107,7 @@ vnm_domain_def_free (VnmDomainDef *def)
   g_free (def->uuid);
   g_free (def->settings_error);
   g_ptr_array_unref (def->interfaces);
+  vnm_domain_labels_free (def->labels);
   g_free (def);
 }
 
@@ -524,6 +574,46 @@ vnm_domain_settings_to_xml (const VnmDomainSettings *s)
   return g_string_free (out, FALSE);
 }
 
+/* An element of Nova's namespace (any version) named @name under @parent. */
+static xmlNode *
+nova_child (xmlNode *parent, const char *name)
+{
+  if (!parent)
+    return NULL;
+  for (xmlNode *n = parent->children; n; n = n->next)
+    if (n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+        g_str_has_prefix ((const gchar *) n->ns->href, VNM_NOVA_NS_PREFIX) &&
+        xmlStrEqual (n->name, (const xmlChar *) name))
+      return n;
+  return NULL;
+}
+
+static void
+replace (gchar **field, gchar *value)
+{
+  g_free (*field);
+  *field = value;
+}
+
+/* <title>, <description> and Nova's <instance> in <metadata>. A missing or
+ * partial element leaves its fields "". */
+static void
+parse_labels (xmlNode *root, VnmDomainLabels *l)
+{
+  xmlNode *instance = nova_child (child (root, "metadata"), "instance");
+  xmlNode *owner = nova_child (instance, "owner");
+  xmlNode *user = nova_child (owner, "user"), *project = nova_child (owner, "project");
+
+  replace (&l->title, element_text (child (root, "title")));
+  replace (&l->description, element_text (child (root, "description")));
+  replace (&l->nova_instance_name, element_text (nova_child (instance, "name")));
+  replace (&l->nova_flavor, attr (nova_child (instance, "flavor"), "name"));
+  replace (&l->nova_user_name, element_text (user));
+  replace (&l->nova_user_uuid, attr (user, "uuid"));
+  replace (&l->nova_project_name, element_text (project));
+  replace (&l->nova_project_uuid, attr (project, "uuid"));
+}
+
 /* virtnetmon's element in <metadata>, if any. */
 static xmlNode *
 find_settings (xmlNode *root)
@@ -595,6 +685,8 @@ vnm_domain_xml_parse (const gchar *xml, gssize len, GError **error)
     for (xmlNode *n = devices->children; n; n = n->next)
       if (n->type == XML_ELEMENT_NODE && xmlStrEqual (n->name, (const xmlChar *) "interface"))
         g_ptr_array_add (def->interfaces, parse_interface (n));
+
+  parse_labels (root, def->labels);
 
   /* Bad settings never fail the domain: they are ignored, and said why. */
   settings = find_settings (root);

@@ -38,6 +38,30 @@ typedef struct {
 #define VNM_METADATA_NS "http://virtnetmon.org/xmlns/domain/1.0"
 #define VNM_METADATA_PREFIX "virtnetmon"
 
+/* What a domain is called beyond its name, and whose it is: libvirt's
+ * <title> and <description>, and what OpenStack Nova writes into its
+ * <metadata> (<nova:instance>, namespaces
+ * http://openstack.org/xmlns/libvirt/nova/1.0 to 1.2). Strings are never
+ * NULL ("" when absent), valid UTF-8, cut at 1024 bytes. */
+typedef struct {
+  gchar *title;              /* <title> */
+  gchar *description;        /* <description> */
+  gchar *nova_instance_name; /* <nova:name>: the instance's name in Nova */
+  gchar *nova_project_name;  /* <nova:owner><nova:project> */
+  gchar *nova_project_uuid;
+  gchar *nova_user_name;     /* <nova:owner><nova:user> */
+  gchar *nova_user_uuid;
+  gchar *nova_flavor;        /* <nova:flavor name=> */
+} VnmDomainLabels;
+
+/* The namespace prefix of every version of Nova's <instance> element. */
+#define VNM_NOVA_NS_PREFIX "http://openstack.org/xmlns/libvirt/nova/"
+
+VnmDomainLabels *vnm_domain_labels_new (void);
+VnmDomainLabels *vnm_domain_labels_copy (const VnmDomainLabels *labels);
+void vnm_domain_labels_free (VnmDomainLabels *labels);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmDomainLabels, vnm_domain_labels_free)
+
 typedef struct {
   gchar *name;
   gchar *uuid;             /* lower-case canonical form */
@@ -45,6 +69,7 @@ typedef struct {
   GPtrArray *interfaces;   /* of VnmDomainInterface*, owned */
   VnmDomainSettings settings; /* from <metadata>; all -1 when absent */
   gchar *settings_error;   /* why <metadata>'s settings were ignored, or NULL */
+  VnmDomainLabels *labels; /* never NULL */
 } VnmDomainDef;
 
 /* Longest domain XML accepted (libvirt's own limit is 10 MiB). */

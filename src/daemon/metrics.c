@@ -213,7 +213,8 @@ domain_metrics (GString *out, VnmEngine *engine)
   g_autoptr(GPtrArray) status = vnm_flow_monitor_status (vnm_engine_get_flow_monitor (engine));
 
   vnm_prom_family (out, "virtnetmon_vm_info", "gauge",
-                   "Always 1: a running VM, its state and how virtnetmon found it.");
+                   "Always 1: a running VM, its state, how virtnetmon found it, its libvirt title and "
+                   "its OpenStack Nova instance, project, user and flavor (\"\" when none).");
   for (guint i = 0; i < domains->len; i++)
     {
       const VnmDomain *d = g_ptr_array_index (domains, i);
@@ -223,6 +224,15 @@ domain_metrics (GString *out, VnmEngine *engine)
 
       vnm_prom_label (extra, "state", d->state);
       vnm_prom_label (extra, "mapped_by", d->mapped_by);
+      /* Who the VM is beyond its name, for joins (group_left) with every
+       * other family by vm_uuid; its description is too long for a label. */
+      vnm_prom_label (extra, "vm_title", d->labels->title);
+      vnm_prom_label (extra, "nova_instance_name", d->labels->nova_instance_name);
+      vnm_prom_label (extra, "nova_project_name", d->labels->nova_project_name);
+      vnm_prom_label (extra, "nova_project_uuid", d->labels->nova_project_uuid);
+      vnm_prom_label (extra, "nova_user_name", d->labels->nova_user_name);
+      vnm_prom_label (extra, "nova_user_uuid", d->labels->nova_user_uuid);
+      vnm_prom_label (extra, "nova_flavor", d->labels->nova_flavor);
       vnm_prom_sample_u64 (out, "virtnetmon_vm_info", l->str, extra->str, 1);
     }
 

@@ -24,6 +24,7 @@ domain_free (VnmDomain *d)
   g_ptr_array_unref (d->interfaces);
   g_free (d->object_path);
   g_free (d->settings_error);
+  vnm_domain_labels_free (d->labels);
   g_free (d);
 }
 
@@ -158,6 +159,8 @@ vnm_registry_update (VnmRegistry *reg, VnmDomainDef *def, const gchar *state,
   d->mapped_by = mapped_by;
   d->interfaces = g_ptr_array_ref (def->interfaces);
   d->settings = def->settings;
+  vnm_domain_labels_free (d->labels);
+  d->labels = def->labels ? g_steal_pointer (&def->labels) : vnm_domain_labels_new ();
   g_free (d->settings_error);
   d->settings_error = g_strdup (def->settings_error);
   reindex (reg);

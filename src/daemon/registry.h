@@ -15,6 +15,7 @@ typedef struct {
   gchar *object_path;     /* D-Bus object path */
   VnmDomainSettings settings; /* from the domain's <metadata>; -1: unset */
   gchar *settings_error;  /* why its <metadata> settings were ignored, or NULL */
+  VnmDomainLabels *labels; /* title, description, Nova's tenant; never NULL */
 } VnmDomain;
 
 typedef struct _VnmRegistry VnmRegistry;

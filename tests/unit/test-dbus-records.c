@@ -901,7 +901,9 @@ static const gchar *const link_keys[] = {
 
 static const gchar *const domain_keys[] = {
   "vm_id:i", "vm_name:s", "vm_uuid:s", "state:s", "mapped_by:s", "n_interfaces:u",
-  "object_path:o", "settings:a{sv}", NULL
+  "object_path:o", "settings:a{sv}", "vm_title:s", "vm_description:s", "nova_instance_name:s",
+  "nova_project_name:s", "nova_project_uuid:s", "nova_user_name:s", "nova_user_uuid:s",
+  "nova_flavor:s", NULL
 };
 
 static const gchar *const settings_keys[] = {

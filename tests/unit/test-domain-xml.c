@@ -320,6 +320,68 @@ test_settings_round_trip (void)
   g_assert_false (vnm_domain_settings_parse ("<settings xmlns='urn:other'/>", -1, TRUE, &out, &error));
 }
 
+/* Nova's <instance> (1.1, as a compute node writes it) with libvirt's own
+ * <title> and <description>: every tenant field, the interfaces unchanged. */
+static void
+test_nova_instance (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = parse_fixture ("nova-instance.xml", &error);
+  const VnmDomainLabels *l;
+
+  g_assert_no_error (error);
+  l = def->labels;
+  g_assert_cmpstr (def->name, ==, "instance-0000002a");
+  g_assert_cmpstr (l->title, ==, "Web front end (blue)");
+  g_assert_cmpstr (l->description, ==, "nginx behind the \"shop\" load balancer; owner: web team");
+  g_assert_cmpstr (l->nova_instance_name, ==, "web-1");
+  g_assert_cmpstr (l->nova_flavor, ==, "m1.small");
+  g_assert_cmpstr (l->nova_user_name, ==, "alice");
+  g_assert_cmpstr (l->nova_user_uuid, ==, "8e5a9c1f0b2d4e3f9a7b6c5d4e3f2a1b");
+  g_assert_cmpstr (l->nova_project_name, ==, "shop-prod");
+  g_assert_cmpstr (l->nova_project_uuid, ==, "c0ffee0badd04a11b2c3d4e5f6a7b8c9");
+  g_assert_cmpuint (def->interfaces->len, ==, 2);
+  g_assert_cmpstr (iface_at (def, 0)->target_dev, ==, "tapa1b2c3d4-e5");
+  g_assert_cmpstr (iface_at (def, 1)->source_bridge, ==, "qbr0f1e2d3c-4b");
+  /* Nova's metadata is not virtnetmon's: no settings, no error. */
+  g_assert_cmpint (def->settings.monitoring, ==, -1);
+  g_assert_null (def->settings_error);
+}
+
+/* Nova's 1.0 namespace, UTF-8 names, owners without uuids, and an element
+ * of another namespace named like Nova's, which is not taken. */
+static void
+test_nova_old_and_foreign (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = parse_fixture ("nova-instance-1.0.xml", &error);
+  const VnmDomainLabels *l;
+
+  g_assert_no_error (error);
+  l = def->labels;
+  g_assert_cmpstr (l->nova_instance_name, ==, "侯超 test ☁");
+  g_assert_cmpstr (l->nova_flavor, ==, "t8.16medium");
+  g_assert_cmpstr (l->nova_user_name, ==, "ops");
+  g_assert_cmpstr (l->nova_user_uuid, ==, "");
+  g_assert_cmpstr (l->nova_project_name, ==, "research");
+  g_assert_cmpstr (l->nova_project_uuid, ==, "");
+  g_assert_cmpstr (l->title, ==, "");
+  g_assert_cmpstr (l->description, ==, "");
+}
+
+/* A domain that is not Nova's has every label "", never NULL. */
+static void
+test_no_labels (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = parse_fixture ("all-types.xml", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (def->labels->nova_instance_name, ==, "");
+  g_assert_cmpstr (def->labels->nova_project_name, ==, "");
+  g_assert_cmpstr (def->labels->nova_flavor, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,5 +401,8 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/settings-bad-in-domain", test_settings_bad_in_domain);
   g_test_add_func ("/domain-xml/settings-fixtures", test_settings_fixtures);
   g_test_add_func ("/domain-xml/settings-round-trip", test_settings_round_trip);
+  g_test_add_func ("/domain-xml/nova-instance", test_nova_instance);
+  g_test_add_func ("/domain-xml/nova-old-and-foreign", test_nova_old_and_foreign);
+  g_test_add_func ("/domain-xml/no-labels", test_no_labels);
   return g_test_run ();
 }
