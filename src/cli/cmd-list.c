@@ -15,12 +15,14 @@ vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv)
   g_autoptr(GVariant) domains = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(VnmTable) table = NULL;
-  gboolean json = opts->json;
+  gboolean json = opts->json, title = FALSE, nova = FALSE;
   const GOptionEntry entries[] = {
+    { "title", 0, 0, G_OPTION_ARG_NONE, &title, N_("Show each domain's title (libvirt's <title>)"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  const gchar *headers[] = { _("Id"), _("Name"), _("UUID"), _("State"), _("Interfaces"), _("Mapped by") };
+  const gchar *headers[9] = { _("Id"), _("Name"), _("UUID"), _("State"), _("Interfaces"), _("Mapped by") };
+  guint n_headers = 6;
   GVariantIter iter;
   GVariant *rec;
   int status = 0;
@@ -43,7 +45,21 @@ vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv)
       vnm_cli_print_json (domains);
       return 0;
     }
-  table = vnm_table_new (G_N_ELEMENTS (headers), headers);
+  /* On an OpenStack compute node, the Nova instance and project too. */
+  g_variant_iter_init (&iter, domains);
+  while ((rec = g_variant_iter_next_value (&iter)))
+    {
+      nova |= *vnm_rec_str (rec, "nova_instance_name") != '\0';
+      g_variant_unref (rec);
+    }
+  if (nova)
+    {
+      headers[n_headers++] = _("Instance");
+      headers[n_headers++] = _("Project");
+    }
+  if (title)
+    headers[n_headers++] = _("Title");
+  table = vnm_table_new (n_headers, headers);
   vnm_table_set_numeric (table, 0);
   vnm_table_set_numeric (table, 4);
   g_variant_iter_init (&iter, domains);
@@ -52,8 +68,16 @@ vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv)
       gint64 id = vnm_rec_int (rec, "vm_id");
       g_autofree gchar *id_s = id >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, id) : g_strdup ("-");
       g_autofree gchar *n_s = g_strdup_printf ("%" G_GINT64_FORMAT, vnm_rec_int (rec, "n_interfaces"));
-      const gchar *cells[] = { id_s, vnm_rec_str (rec, "vm_name"), vnm_rec_str (rec, "vm_uuid"),
-                               vnm_rec_str (rec, "state"), n_s, vnm_rec_str (rec, "mapped_by") };
+      const gchar *cells[9] = { id_s, vnm_rec_str (rec, "vm_name"), vnm_rec_str (rec, "vm_uuid"),
+                                vnm_rec_str (rec, "state"), n_s, vnm_rec_str (rec, "mapped_by") };
+      guint n = 6;
+      if (nova)
+        {
+          cells[n++] = vnm_rec_str (rec, "nova_instance_name");
+          cells[n++] = vnm_rec_str (rec, "nova_project_name");
+        }
+      if (title)
+        cells[n++] = vnm_rec_str (rec, "vm_title");
       vnm_table_add_row (table, cells);
       g_variant_unref (rec);
     }

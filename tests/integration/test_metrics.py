@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, build_dir, cli_json, free_port,  # noqa: E402
+from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, free_port,  # noqa: E402
                      kernel_link, make_link, netns_on_bridge, on_cleanup, require_root, sh,
                      skip, source_dir, tcp_clients, tcp_server, wait_for, write_test_node)
 import promtext  # noqa: E402
@@ -92,8 +92,27 @@ with t.setup("two VMs and a peer, the daemon serving metrics, and K TCP connecti
                                        ("vnmpm-v2", "vnmpm-vm2", "10.217.0.3"),
                                        ("vnmpm-p1", "vnmpm-peer", "10.217.0.2"))}
 
+    # pmvm1 is an OpenStack instance: Nova's <metadata> as a compute node
+    # writes it, and a libvirt title.
+    NOVA = """
+    <title>Shop front end</title>
+    <description>nginx, blue</description>
+    <metadata>
+      <nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">
+        <nova:package version="27.1.0"/>
+        <nova:name>web-1</nova:name>
+        <nova:flavor name="m1.small"><nova:vcpus>1</nova:vcpus></nova:flavor>
+        <nova:owner>
+          <nova:user uuid="8e5a9c1f0b2d4e3f9a7b6c5d4e3f2a1b">alice</nova:user>
+          <nova:project uuid="c0ffee0badd04a11b2c3d4e5f6a7b8c9">shop-prod</nova:project>
+        </nova:owner>
+      </nova:instance>
+    </metadata>"""
+    TENANT = {"vm_title": "Shop front end", "nova_instance_name": "web-1", "nova_project_name": "shop-prod",
+              "nova_project_uuid": "c0ffee0badd04a11b2c3d4e5f6a7b8c9", "nova_user_name": "alice",
+              "nova_user_uuid": "8e5a9c1f0b2d4e3f9a7b6c5d4e3f2a1b", "nova_flavor": "m1.small"}
     node_xml = write_test_node(os.path.join(tmp, "node.xml"), [
-        ("pmvm1", "6a1e2f3c-0b4d-4c5e-8f70-112233445501", [("52:54:00:17:00:01", "vnmpm-br0", "vnmpm-v1")]),
+        ("pmvm1", "6a1e2f3c-0b4d-4c5e-8f70-112233445501", [("52:54:00:17:00:01", "vnmpm-br0", "vnmpm-v1")], NOVA),
         (VM2_NAME, "6a1e2f3c-0b4d-4c5e-8f70-112233445502", [("52:54:00:17:00:02", "vnmpm-br0", "vnmpm-v2")])])
 
     PORT = free_port()
@@ -111,6 +130,38 @@ with t.setup("two VMs and a peer, the daemon serving metrics, and K TCP connecti
     tcp_clients(nets["vnmpm-v1"], "10.217.0.2", 7001, K, SEND)
     server.wait(20)
     time.sleep(2.5)       # two samples after the last packet
+
+
+@t.case("tenant labels: libvirt's title and Nova's instance, project, user and flavor")
+def _():
+    doms = {d["vm_name"]: d for d in cli_json(bus, "list")}
+    got = {k: doms["pmvm1"].get(k) for k in TENANT}
+    t.check(got == TENANT and doms["pmvm1"]["vm_description"] == "nginx, blue",
+            "list --json has the title, description and Nova's tenant of the instance", json.dumps(doms["pmvm1"]))
+    t.check(all(doms[VM2_NAME][k] == "" for k in TENANT), "a VM that is not Nova's has them empty",
+            json.dumps(doms[VM2_NAME]))
+    text = cli(bus, "list", "--title").stdout
+    line = next((x for x in text.splitlines() if "pmvm1" in x), "")
+    t.check("Project" in text and "web-1" in line and "shop-prod" in line and "Shop front end" in line,
+            "list shows the Nova instance and project, and --title the title", text)
+    _, metrics = scrape()
+    _, samples = promtext.parse(metrics)
+    info = promtext.select(samples, "virtnetmon_vm_info", vm_uuid="6a1e2f3c-0b4d-4c5e-8f70-112233445501")
+    t.check(len(info) == 1 and {k: info[0][0].get(k) for k in TENANT} == TENANT and
+            "vm_description" not in info[0][0],
+            "virtnetmon_vm_info carries the tenant labels (not the description)", str(info))
+    # The documented join: bytes per Nova project, from the interface
+    # counters (labels vm_uuid) and vm_info (group_left by vm_uuid).
+    project = {lab["vm_uuid"]: lab["nova_project_name"] for lab, _ in
+               promtext.select(samples, "virtnetmon_vm_info")}
+    by_project = {}
+    for lab, v in promtext.select(samples, "virtnetmon_interface_transmit_bytes_total"):
+        if lab.get("vm_uuid") in project:
+            by_project[project[lab["vm_uuid"]]] = by_project.get(project[lab["vm_uuid"]], 0) + v
+    kernel = int(sh("cat", "/sys/class/net/vnmpm-v1/statistics/rx_bytes").stdout)
+    t.check(by_project.get("shop-prod", 0) > 0 and abs(by_project["shop-prod"] - kernel) <= 4096,
+            "joined on vm_uuid, the project's bytes sent are its VM's (the kernel's rx of vnmpm-v1)",
+            f"{by_project} kernel {kernel}")
 
 
 @t.case("the daemon logs where it serves metrics")

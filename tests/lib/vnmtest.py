@@ -108,11 +108,12 @@ def netns_on_bridge(bridge, dev, ns_name, addr, quiet=False):
 
 def write_test_node(path, domains):
     """Writes a libvirt test-driver node (for `--connect test://PATH`):
-    @domains is a list of (name, uuid, [(mac, bridge, dev), ...]), one bridge
-    interface per tuple. Names are XML-escaped."""
+    @domains is a list of (name, uuid, [(mac, bridge, dev), ...]) or (name,
+    uuid, ifaces, extra), one bridge interface per tuple; extra is XML put
+    after <uuid> as it is (<title>, <metadata>). Names are XML-escaped."""
     from xml.sax.saxutils import escape
     parts = []
-    for name, uuid, ifaces in domains:
+    for name, uuid, ifaces, *extra in domains:
         nics = "".join(f"""
       <interface type='bridge'>
         <mac address='{mac}'/>
@@ -121,7 +122,7 @@ def write_test_node(path, domains):
       </interface>""" for mac, bridge, dev in ifaces)
         parts.append(f"""  <domain type='test'>
     <name>{escape(name, {'"': "&quot;"})}</name>
-    <uuid>{uuid}</uuid>
+    <uuid>{uuid}</uuid>{"".join(extra)}
     <memory>65536</memory>
     <os><type>hvm</type></os>
     <devices>{nics}
