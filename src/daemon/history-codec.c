@@ -9,8 +9,13 @@
  *         in an exp-Golomb code of order k (smooth or slowly moving data).
  * A metric that is zero throughout costs one byte.
  *
- * Layout of a block's bytes: start (8), present (8), n_metrics (1),
- * n_fields (1), then per
+ * A minute's min and max may instead be written as their difference from
+ * its avg (which comes first), when that is shorter: the spread of a noisy
+ * rate around its mean varies less than the rate.
+ *
+ * Layout of a block's bytes: start (4), shape (1: n_metrics - 1 << 2 |
+ * n_fields), the slots present (2: first and count, when they are one run;
+ * else 0xff and the 8-byte mask), then per
  * metric a kind byte; a quantised metric adds its scale (float, 4), the bit
  * length of its codes (2) and one code byte per field. The bits follow,
  * metric after metric, most significant bit first. */
@@ -24,13 +29,20 @@
 #define MAX_METRICS VNM_HISTORY_BLOCK_METRICS
 #define LEVELS VNM_HISTORY_CODEC_LEVELS
 #define MAX_FIELDS 3
-#define STEP_BITS 11          /* a zigzagged step, 0 .. 2 * LEVELS */
-#define HEADER (8 + 8 + 1 + 1)
+#define STEP_BITS 13          /* a zigzagged step or difference, -2 * LEVELS .. 2 * LEVELS */
+#define MAX_HEADER (4 + 1 + 1 + 8)
 
-G_STATIC_ASSERT (2 * LEVELS < (1 << STEP_BITS));
+G_STATIC_ASSERT (4 * LEVELS < (1 << STEP_BITS));
 
 enum { KIND_ZERO, KIND_QUANT, KIND_RAW };
 enum { CODE_FOR, CODE_GAPS, CODE_DELTA };
+#define RELATIVE 0x20         /* in a code byte: the difference from avg */
+#define PARAM 0x1f
+
+/* The order fields are written in: a minute's avg before its min and max. */
+static const guint field_order[MAX_FIELDS + 1][MAX_FIELDS] = {
+  { 0 }, { 0 }, { 0, 1 }, { 1, 0, 2 },
+};
 
 struct _VnmHistoryBlock {
   guint refs;
@@ -243,7 +255,7 @@ put_run (BitWriter *w, const gint32 *q, guint n, Choice c)
 static void
 get_run (BitReader *r, guint8 code_byte, guint n, gint32 *out, guint stride)
 {
-  guint code = code_byte >> 6, param = code_byte & 0x3f;
+  guint code = code_byte >> 6, param = code_byte & PARAM;
   gint32 first = unzigzag (get_bits (r, STEP_BITS));
 
   switch (code)
@@ -295,7 +307,7 @@ vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint 
   guint n = __builtin_popcountll (present);
   /* Header and the worst case of the bits (floats for every value). */
   const guint M = n_metrics;
-  guint8 buf[HEADER + MAX_METRICS * (1 + 4 + 2 + MAX_FIELDS)
+  guint8 buf[MAX_HEADER + MAX_METRICS * (1 + 4 + 2 + MAX_FIELDS)
              + VNM_HISTORY_BLOCK_SLOTS * MAX_METRICS * MAX_FIELDS * 4 + 8];
   guint8 kinds[MAX_METRICS], codes[MAX_METRICS][MAX_FIELDS];
   gfloat scales[MAX_METRICS];
@@ -307,6 +319,8 @@ vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint 
 
   g_return_val_if_fail (n_fields >= 1 && n_fields <= MAX_FIELDS, NULL);
   g_return_val_if_fail (n_metrics >= 1 && n_metrics <= MAX_METRICS, NULL);
+  g_return_val_if_fail (start >= 0 && start <= G_MAXUINT32, NULL);
+  g_return_val_if_fail (present != 0, NULL);
 
   for (guint m = 0; m < M; m++)
     {
@@ -338,31 +352,61 @@ vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint 
         kinds[m] = KIND_ZERO;
       else
         {
-          gint32 q[VNM_HISTORY_BLOCK_SLOTS];
+          gint32 q[MAX_FIELDS][VNM_HISTORY_BLOCK_SLOTS];
 
           kinds[m] = KIND_QUANT;
           scales[m] = scale_of (top);
           for (guint f = 0; f < n_fields; f++)
+            for (guint k = 0; k < n; k++)
+              q[f][k] = (gint32) lround (values[(k * M + m) * n_fields + f] * (gdouble) LEVELS
+                                         / scales[m]);
+          for (guint i = 0; i < n_fields; i++)
             {
-              Choice c;
+              guint f = field_order[n_fields][i];
+              Choice c = choose_code (q[f], n);
 
-              for (guint k = 0; k < n; k++)
-                q[k] = (gint32) lround (values[(k * M + m) * n_fields + f] * (gdouble) LEVELS
-                                        / scales[m]);
-              c = choose_code (q, n);
               codes[m][f] = (guint8) (c.code << 6 | c.param);
-              put_run (&w, q, n, c);
+              if (n_fields == 3 && f != 1)
+                {
+                  gint32 rel[VNM_HISTORY_BLOCK_SLOTS];
+                  Choice cr;
+
+                  for (guint k = 0; k < n; k++)
+                    rel[k] = q[f][k] - q[1][k];
+                  cr = choose_code (rel, n);
+                  if (cr.bits < c.bits)
+                    {
+                      codes[m][f] = (guint8) (cr.code << 6 | RELATIVE | cr.param);
+                      put_run (&w, rel, n, cr);
+                      continue;
+                    }
+                }
+              put_run (&w, q[f], n, c);
             }
         }
       lens[m] = (guint16) (w.bits - before);
     }
   flush_bits (&w);
 
-  memcpy (buf, &start, 8);
-  memcpy (buf + 8, &present, 8);
-  buf[16] = (guint8) n_metrics;
-  buf[17] = (guint8) n_fields;
-  hlen = HEADER;
+  {
+    guint32 start32 = (guint32) start;
+    guint first = __builtin_ctzll (present);
+
+    memcpy (buf, &start32, 4);
+    buf[4] = (guint8) ((n_metrics - 1) << 2 | n_fields);
+    if (present >> first == (n == 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << n) - 1))
+      {
+        buf[5] = (guint8) first;
+        buf[6] = (guint8) n;
+        hlen = 7;
+      }
+    else
+      {
+        buf[5] = 0xff;
+        memcpy (buf + 6, &present, 8);
+        hlen = 14;
+      }
+  }
   for (guint m = 0; m < M; m++)
     {
       buf[hlen++] = kinds[m];
@@ -387,9 +431,9 @@ vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint 
 gint64
 vnm_history_block_start (const VnmHistoryBlock *b)
 {
-  gint64 start;
+  guint32 start;
 
-  memcpy (&start, b->data, 8);
+  memcpy (&start, b->data, 4);
   return start;
 }
 
@@ -397,21 +441,33 @@ guint64
 vnm_history_block_present (const VnmHistoryBlock *b)
 {
   guint64 present;
+  guint count = b->data[6];
 
-  memcpy (&present, b->data + 8, 8);
-  return present;
+  if (b->data[5] == 0xff)
+    {
+      memcpy (&present, b->data + 6, 8);
+      return present;
+    }
+  present = count == 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << count) - 1;
+  return present << b->data[5];
+}
+
+static gsize
+header_len (const VnmHistoryBlock *b)
+{
+  return b->data[5] == 0xff ? 14 : 7;
 }
 
 guint
 vnm_history_block_n_metrics (const VnmHistoryBlock *b)
 {
-  return b->data[16];
+  return (b->data[4] >> 2) + 1;
 }
 
 guint
 vnm_history_block_n_fields (const VnmHistoryBlock *b)
 {
-  return b->data[17];
+  return b->data[4] & 3;
 }
 
 guint
@@ -420,7 +476,7 @@ vnm_history_block_decode (const VnmHistoryBlock *b, guint metric, gdouble *out)
   guint n = __builtin_popcountll (vnm_history_block_present (b));
   guint nf = vnm_history_block_n_fields (b);
   guint M = vnm_history_block_n_metrics (b);
-  const guint8 *h = b->data + HEADER;
+  const guint8 *h = b->data + header_len (b);
   const guint8 *header_end;
   gsize skip = 0;
   guint8 kind = KIND_ZERO;
@@ -476,8 +532,15 @@ vnm_history_block_decode (const VnmHistoryBlock *b, guint metric, gdouble *out)
       gint32 q[VNM_HISTORY_BLOCK_SLOTS * MAX_FIELDS];
 
       memcpy (&scale, mine + 1, 4);
-      for (guint f = 0; f < nf; f++)
-        get_run (&r, mine[7 + f], n, q + f, nf);
+      for (guint i = 0; i < nf; i++)
+        {
+          guint f = field_order[nf][i];
+
+          get_run (&r, mine[7 + f], n, q + f, nf);
+          if (mine[7 + f] & RELATIVE)
+            for (guint k = 0; k < n; k++)
+              q[k * nf + f] += q[k * nf + 1];
+        }
       for (guint i = 0; i < n * nf; i++)
         out[i] = (gdouble) q[i] * scale / LEVELS;
     }
