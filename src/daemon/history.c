@@ -284,7 +284,9 @@ vnm_history_record (VnmHistory *h, const gchar *name, gdouble now_s, gdouble dt_
   Series *s = g_hash_table_lookup (h->series, name);
   gdouble t;
 
-  if (now_s < 0 || dt_s < 0)
+  /* (Blocks number their minutes in 32 bits: times past the year 10000
+   * are refused as the negative ones are.) */
+  if (now_s < 0 || dt_s < 0 || now_s > 2.5e11)
     return;
   if (!s)
     {
