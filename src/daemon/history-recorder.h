@@ -2,7 +2,16 @@
  * every host interface in the view ifstat shows it (the guest's view for
  * VM interfaces) and every running domain as the sum of its interfaces —
  * and which series a client's target names. Glue between the daemon's
- * state and the pure history module; pure itself. */
+ * state and the pure history module; pure itself.
+ *
+ * A VM with one interface records the very values of that interface (the
+ * sum of one), so the history module holds their complete blocks once,
+ * shared; nothing here names the pair. A VM that gains a second interface
+ * records the sum from then on and its blocks become its own; one that
+ * loses it (or whose interface is replaced) likewise; the blocks shared
+ * before stay with both series as they were. A tap name reused by another
+ * VM shares nothing with the first VM's series, whose blocks hold its own
+ * values. */
 #pragma once
 
 #include <glib.h>

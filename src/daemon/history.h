@@ -1,7 +1,17 @@
-/* history.h: rate history in fixed, bounded memory. Each series (one
- * interface, one VM) keeps 1-second samples for the last 15 minutes and
- * 1-minute min/avg/max for the last 48 hours, in two rings. Pure: no
- * outside library, time is given by the caller (wall-clock seconds). */
+/* history.h: rate history in bounded memory. Each series (one interface,
+ * one VM) keeps 1-second samples for the last 15 minutes and 1-minute
+ * min/avg/max for the last 48 hours, in two rings. Pure: no outside
+ * library, time is given by the caller (wall-clock seconds).
+ *
+ * The rings hold compressed blocks (history-codec.h): a minute of seconds,
+ * or 30 minutes of minutes, each metric quantised to 1/1000 of its largest
+ * value in the block. So a value a query gives is within 1/2000 of the
+ * largest value of that metric in its block (zero is zero, the largest is
+ * its float, min <= avg <= max); the minute being filled, the seconds of
+ * the current minute and the minutes of the current 30 are exact (floats)
+ * until their block is complete. Blocks with the same content are held
+ * once: a VM with a single interface, whose series records the same values
+ * as that interface's, costs only its unfinished parts. */
 #pragma once
 
 #include <glib.h>
