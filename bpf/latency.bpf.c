@@ -129,9 +129,11 @@ struct {
 } vnm_lat_events SEC (".maps");
 
 __u64 vnm_lat_counters[VNM_LAT_COUNTERS];
-/* When the path programs were last attached (bpf_ktime_get_ns), set by
- * the daemon: a path whose last stage is older was left by an earlier
- * tracing window (sampled mode detaches between windows) and never ends. */
+/* When the path programs were last attached or detached
+ * (bpf_ktime_get_ns, CLOCK_MONOTONIC), set by the daemon: a path whose
+ * last stage is older was left half-done by an earlier tracing window
+ * (sampled mode detaches between windows) and never ends; while detached,
+ * no path is current. */
 volatile __u64 window_start_ns = 0;
 
 /* A bit per ifindex modulo VNM_LAT_DEV_BITS, set by the daemon for every
@@ -209,8 +211,9 @@ path_of (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u6
 static __always_inline struct path *
 path_start (const int btf, struct path *slot, struct sk_buff *skb, __u64 addr, __u64 now)
 {
-  if (slot->skb && slot->skb != addr && now - last_stage (slot) <= PATH_MAX_AGE_NS &&
-      last_stage (slot) >= window_start_ns)
+  __u64 last = last_stage (slot);
+
+  if (slot->skb && slot->skb != addr && now - last <= PATH_MAX_AGE_NS && last >= window_start_ns)
     __sync_fetch_and_add (&vnm_lat_counters[VNM_LAT_PATHS_REPLACED], 1);
   __builtin_memset (slot, 0, sizeof *slot);
   slot->skb = addr;
@@ -590,7 +593,8 @@ drop_owner (const int btf, struct sk_buff *skb, __u64 addr, __u8 *dir)
   __u32 ifindex = 0, *owner;
   __u64 k;
 
-  if (p && p->skb == addr && p->head == (__u64) RD (btf, skb, head))
+  if (p && p->skb == addr && p->head == (__u64) RD (btf, skb, head) &&
+      last_stage (p) >= window_start_ns)
     {
       if (p->rx_if && p->t_queue)
         {

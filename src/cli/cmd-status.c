@@ -98,8 +98,11 @@ print_latency (GVariant *latency)
               (unsigned long long) vnm_rec_u64 (latency, "events_lost_rate_limit"),
               (guint) vnm_rec_u64 (latency, "subscribers"));
       if (vnm_rec_bool (latency, "sampling"))
-        printf (_("Latency sampling:    %u ms every %g s for %u domain(s) not traced in full; "
-                  "programs %s now; %llu windows, %llu refused\n"),
+        printf (ngettext ("Latency sampling:    %u ms every %g s for %u domain not traced in full; "
+                          "programs %s now; %llu windows, %llu refused\n",
+                          "Latency sampling:    %u ms every %g s for %u domains not traced in full; "
+                          "programs %s now; %llu windows, %llu refused\n",
+                          vnm_rec_u64 (latency, "sampled_domains")),
                 (guint) vnm_rec_u64 (latency, "sampling_window_ms"),
                 vnm_rec_double (latency, "sampling_period_seconds"),
                 (guint) vnm_rec_u64 (latency, "sampled_domains"),

@@ -66,22 +66,6 @@ vnm_domain_labels_new (void)
   return l;
 }
 
-VnmDomainLabels *
-vnm_domain_labels_copy (const VnmDomainLabels *labels)
-{
-  VnmDomainLabels *l = g_new0 (VnmDomainLabels, 1);
-
-  l->title = g_strdup (labels->title);
-  l->description = g_strdup (labels->description);
-  l->nova_instance_name = g_strdup (labels->nova_instance_name);
-  l->nova_project_name = g_strdup (labels->nova_project_name);
-  l->nova_project_uuid = g_strdup (labels->nova_project_uuid);
-  l->nova_user_name = g_strdup (labels->nova_user_name);
-  l->nova_user_uuid = g_strdup (labels->nova_user_uuid);
-  l->nova_flavor = g_strdup (labels->nova_flavor);
-  return l;
-}
-
 void
 vnm_domain_labels_free (VnmDomainLabels *l)
 {
@@ -219,7 +203,11 @@ element_text (xmlNode *node)
   out = g_utf8_make_valid ((const gchar *) value, -1);
   g_strstrip (out);
   if (strlen (out) > MAX_VALUE_LEN)
-    out[MAX_VALUE_LEN] = '\0';
+    {
+      /* Cut on a character boundary: the value stays valid UTF-8. */
+      gchar *end = g_utf8_find_prev_char (out, out + MAX_VALUE_LEN + 1);
+      *end = '\0';
+    }
   return out;
 }
 
@@ -574,15 +562,32 @@ vnm_domain_settings_to_xml (const VnmDomainSettings *s)
   return g_string_free (out, FALSE);
 }
 
-/* An element of Nova's namespace (any version) named @name under @parent. */
+/* Whether @href is Nova's namespace: VNM_NOVA_NS_PREFIX and a version
+ * ("1.1"), any version so that the next release's is read too. */
+static gboolean
+is_nova_ns (const xmlChar *href)
+{
+  const gchar *v;
+
+  if (!href || !g_str_has_prefix ((const gchar *) href, VNM_NOVA_NS_PREFIX))
+    return FALSE;
+  v = (const gchar *) href + strlen (VNM_NOVA_NS_PREFIX);
+  if (!g_ascii_isdigit (*v))
+    return FALSE;
+  return strspn (v, "0123456789.") == strlen (v);
+}
+
+/* The element named @name under @parent in Nova's namespace: @parent's
+ * own when it has one (children of <nova:instance>), else any version. */
 static xmlNode *
 nova_child (xmlNode *parent, const char *name)
 {
   if (!parent)
     return NULL;
   for (xmlNode *n = parent->children; n; n = n->next)
-    if (n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-        g_str_has_prefix ((const gchar *) n->ns->href, VNM_NOVA_NS_PREFIX) &&
+    if (n->type == XML_ELEMENT_NODE && n->ns &&
+        (parent->ns && is_nova_ns (parent->ns->href) ? xmlStrEqual (n->ns->href, parent->ns->href)
+                                                      : is_nova_ns (n->ns->href)) &&
         xmlStrEqual (n->name, (const xmlChar *) name))
       return n;
   return NULL;

@@ -42,7 +42,7 @@ typedef struct {
  * <title> and <description>, and what OpenStack Nova writes into its
  * <metadata> (<nova:instance>, namespaces
  * http://openstack.org/xmlns/libvirt/nova/1.0 to 1.2). Strings are never
- * NULL ("" when absent), valid UTF-8, cut at 1024 bytes. */
+ * NULL ("" when absent), valid UTF-8, cut at 4096 bytes. */
 typedef struct {
   gchar *title;              /* <title> */
   gchar *description;        /* <description> */
@@ -54,11 +54,11 @@ typedef struct {
   gchar *nova_flavor;        /* <nova:flavor name=> */
 } VnmDomainLabels;
 
-/* The namespace prefix of every version of Nova's <instance> element. */
+/* The namespace of Nova's <instance> element without its version ("1.1");
+ * any version is read. */
 #define VNM_NOVA_NS_PREFIX "http://openstack.org/xmlns/libvirt/nova/"
 
 VnmDomainLabels *vnm_domain_labels_new (void);
-VnmDomainLabels *vnm_domain_labels_copy (const VnmDomainLabels *labels);
 void vnm_domain_labels_free (VnmDomainLabels *labels);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmDomainLabels, vnm_domain_labels_free)
 

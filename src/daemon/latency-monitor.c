@@ -58,6 +58,7 @@ struct _VnmLatencyMonitor {
   VnmDeviceLedger *drop_devices; /* pinned drops: VM devices whose counters they are */
   VnmLatencySampler *sampler;  /* when the path programs are attached */
   GHashTable *sampled;         /* uuid -> Sampled*: domains covered by sampling */
+  gboolean restart_sampled;    /* a domain's sampled histograms start afresh */
 };
 
 static void
@@ -467,10 +468,10 @@ want_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink
       if (s->s.rx && link->master_ifindex)
         g_hash_table_add (w->rx_masters, GINT_TO_POINTER (link->master_ifindex));
     }
-  else if (w->m->config.sampled && !g_hash_table_contains (w->m->settings, d->uuid))
+  else if (w->m->config.sampled)
     {
-      /* Not traced in full, and not switched off on its own while every
-       * domain is traced: sampling covers it, without slow-packet events. */
+      /* Not traced in full (switched off, or never on): sampling covers
+       * it, without slow-packet events; monitoring=no leaves it out. */
       Sampled *sm = g_hash_table_lookup (w->m->sampled, d->uuid);
 
       if (!sm)
@@ -525,8 +526,7 @@ sampled_with_hists (VnmLatencyMonitor *m, GHashTable *want)
 
   g_hash_table_iter_init (&it, want);
   while (g_hash_table_iter_next (&it, &key, &value))
-    if (((Device *) value)->sampled && !g_hash_table_contains (m->no_hists, key) &&
-        g_hash_table_contains (m->devices, key))
+    if (((Device *) value)->sampled && vnm_latency_probe_has_hists (m->probe, GPOINTER_TO_UINT (key)))
       return GPOINTER_TO_UINT (key);
   return 0;
 }
@@ -535,20 +535,25 @@ sampled_with_hists (VnmLatencyMonitor *m, GHashTable *want)
  * tries again (another may have stopped). A device traced in full takes
  * the blocks of a sampled one when none is free. */
 static void
-start_hists (VnmLatencyMonitor *m, GHashTable *want, Device *dev, guint32 ifindex)
+start_hists (VnmLatencyMonitor *m, GHashTable *want, GHashTable *evicted, Device *dev,
+             guint32 ifindex)
 {
   g_autoptr(GError) error = NULL;
   gpointer key = GUINT_TO_POINTER (ifindex);
+  gboolean had_none = g_hash_table_contains (m->no_hists, key);
   guint32 victim;
 
   while (!vnm_latency_probe_reset_hists (m->probe, ifindex, &error))
     {
-      if (!dev->sampled && (victim = sampled_with_hists (m, want)))
+      /* Only for want of room, not a failed map update. */
+      if (!dev->sampled && vnm_latency_probe_hists_full (m->probe) &&
+          (victim = sampled_with_hists (m, want)))
         {
           vnm_latency_probe_remove_hists (m->probe, victim);
           g_hash_table_replace (m->no_hists, GUINT_TO_POINTER (victim),
                                 g_strdup (_("its histograms went to a VM traced in full; "
                                             "sampling has no room for it")));
+          g_hash_table_add (evicted, GUINT_TO_POINTER (victim));
           g_clear_error (&error);
           continue;
         }
@@ -563,6 +568,19 @@ start_hists (VnmLatencyMonitor *m, GHashTable *want, Device *dev, guint32 ifinde
       return;
     }
   g_hash_table_remove (m->no_hists, key);
+  /* A sampled device that got a block back: its domain's histograms
+   * start afresh, all of its interfaces together, so that since and
+   * traced_seconds stay true. */
+  if (dev->sampled && had_none)
+    {
+      Sampled *sm = g_hash_table_lookup (m->sampled, dev->uuid);
+      if (sm)
+        {
+          sm->since_us = g_get_real_time ();
+          sm->attached_at_start_us = vnm_latency_sampler_attached_us (m->sampler);
+          m->restart_sampled = TRUE;
+        }
+    }
 }
 
 /* Removes from the probe what is no longer wanted, then writes what
@@ -570,6 +588,7 @@ start_hists (VnmLatencyMonitor *m, GHashTable *want, Device *dev, guint32 ifinde
 static void
 apply_devices (VnmLatencyMonitor *m, GHashTable *want)
 {
+  g_autoptr(GHashTable) evicted = g_hash_table_new (NULL, NULL);
   g_autoptr(GError) error = NULL;
   GHashTableIter it;
   gpointer key, value;
@@ -603,9 +622,10 @@ apply_devices (VnmLatencyMonitor *m, GHashTable *want)
           Device *now = value, *old = g_hash_table_lookup (m->devices, key);
 
           if (now->generation && now->sampled == (pass == 1) &&
+              !g_hash_table_contains (evicted, key) &&
               ((!old || g_strcmp0 (old->generation, now->generation) != 0) ||
                g_hash_table_contains (m->no_hists, key)))
-            start_hists (m, want, now, GPOINTER_TO_UINT (key));
+            start_hists (m, want, evicted, now, GPOINTER_TO_UINT (key));
         }
     }
   g_hash_table_iter_init (&it, want);
@@ -614,6 +634,9 @@ apply_devices (VnmLatencyMonitor *m, GHashTable *want)
       Device *now = value, *old = g_hash_table_lookup (m->devices, key);
       guint32 ifindex = GPOINTER_TO_UINT (key);
 
+      /* Sampling a device without histograms would cost without use. */
+      if (now->sampled && g_hash_table_contains (m->no_hists, key))
+        now->dev.flags &= ~(VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX);
       if ((!old || memcmp (&old->dev, &now->dev, sizeof now->dev) != 0) &&
           !vnm_latency_probe_set_device (m->probe, ifindex, &now->dev, &error))
         {
@@ -698,6 +721,13 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
       !vnm_latency_sampler_set_mode (m->sampler, mode, &error))
     g_warning ("%s", error->message);
   save_drop_devices (m);
+  /* The other interfaces of a domain whose sampled histograms restarted
+   * take the new generation too (once: they have their blocks). */
+  if (m->restart_sampled)
+    {
+      m->restart_sampled = FALSE;
+      vnm_latency_monitor_reconcile (m);
+    }
 }
 
 gboolean

@@ -254,8 +254,9 @@ vnm_latency_probe_set_tracing (VnmLatencyProbe *p, gboolean on, GError **error)
   static const gchar *const names[] = { "net:netif_receive_skb", "net:net_dev_queue",
                                         "net:net_dev_start_xmit", "skb:consume_skb" };
 
-  /* Paths left half-done by an earlier window are stale from now on. */
-  if (on && !p->link[PROG_RECEIVE])
+  /* Paths left half-done by an earlier window are stale from now on, and
+   * while detached no path is current (see window_start_ns). */
+  if (on != (p->link[PROG_RECEIVE] != NULL))
     {
       struct timespec ts;
       clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -320,6 +321,18 @@ hist_block_of (VnmLatencyProbe *p, guint32 ifindex)
   guint block = GPOINTER_TO_UINT (g_hash_table_lookup (p->hists, GUINT_TO_POINTER (ifindex)));
 
   return block ? block - 1 : VNM_LAT_NO_HISTS;
+}
+
+gboolean
+vnm_latency_probe_has_hists (VnmLatencyProbe *p, guint32 ifindex)
+{
+  return hist_block_of (p, ifindex) != VNM_LAT_NO_HISTS;
+}
+
+gboolean
+vnm_latency_probe_hists_full (VnmLatencyProbe *p)
+{
+  return g_hash_table_size (p->hists) >= p->n_blocks;
 }
 
 /* Writes @ifindex's configuration with its histogram block. */

@@ -48,6 +48,9 @@ void vnm_latency_probe_remove_mac (VnmLatencyProbe *p, guint64 mac_key);
  * @hist_devices devices have histograms already. */
 gboolean vnm_latency_probe_reset_hists (VnmLatencyProbe *p, guint32 ifindex, GError **error);
 void vnm_latency_probe_remove_hists (VnmLatencyProbe *p, guint32 ifindex);
+/* Whether @ifindex has histograms; whether every block is taken. */
+gboolean vnm_latency_probe_has_hists (VnmLatencyProbe *p, guint32 ifindex);
+gboolean vnm_latency_probe_hists_full (VnmLatencyProbe *p);
 /* FALSE when @ifindex has no such histogram. */
 gboolean vnm_latency_probe_read_hist (VnmLatencyProbe *p, guint32 ifindex, guint dir, guint stage,
                                       struct vnm_lat_hist *out);

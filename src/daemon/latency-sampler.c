@@ -15,6 +15,7 @@ struct _VnmLatencySampler {
   gint64 attached_since_us;    /* monotonic, while attached */
   gint64 attached_total_us;    /* earlier attachments */
   GSource *timer;              /* sampled mode: the window's end or the next start */
+  gint64 window_start_us;      /* monotonic: when the current or last window opened */
   guint64 windows, failed_windows;
   gboolean failure_logged;
 };
@@ -67,11 +68,16 @@ stop_timer (VnmLatencySampler *s)
 
 static gboolean on_timer (gpointer user_data);
 
+/* Fires at @deadline_us (monotonic): windows and periods are timed from
+ * when each window was due, so a busy main loop neither lengthens the next
+ * window nor makes the period drift. */
 static void
-start_timer (VnmLatencySampler *s, guint ms)
+start_timer (VnmLatencySampler *s, gint64 deadline_us)
 {
+  gint64 delay = deadline_us - g_get_monotonic_time ();
+
   stop_timer (s);
-  s->timer = g_timeout_source_new (ms);
+  s->timer = g_timeout_source_new (delay > 0 ? (guint) ((delay + 999) / 1000) : 0);
   g_source_set_callback (s->timer, on_timer, s, NULL);
   g_source_set_name (s->timer, "virtnetmond latency sampling");
   g_source_attach (s->timer, s->context);
@@ -87,7 +93,7 @@ open_window (VnmLatencySampler *s)
   if (attach (s, TRUE, &error))
     {
       s->failure_logged = FALSE;
-      start_timer (s, s->window_ms);
+      start_timer (s, s->window_start_us + s->window_ms * 1000);
       return;
     }
   s->failed_windows++;
@@ -95,7 +101,8 @@ open_window (VnmLatencySampler *s)
     g_warning (_("Sampled latency tracing could not attach its programs: %s; trying again every %u s."),
                error->message, s->period_ms / 1000);
   s->failure_logged = TRUE;
-  start_timer (s, s->period_ms);
+  s->window_start_us += s->period_ms * 1000;
+  start_timer (s, s->window_start_us);
 }
 
 static gboolean
@@ -109,7 +116,11 @@ on_timer (gpointer user_data)
   if (s->attached)
     {
       attach (s, FALSE, NULL);
-      start_timer (s, s->period_ms - s->window_ms);
+      s->window_start_us += s->period_ms * 1000;
+      /* Far behind (the main loop was blocked): start again from now. */
+      if (s->window_start_us < g_get_monotonic_time ())
+        s->window_start_us = g_get_monotonic_time ();
+      start_timer (s, s->window_start_us);
     }
   else
     open_window (s);
@@ -120,9 +131,10 @@ VnmLatencySampler *
 vnm_latency_sampler_new (guint window_ms, guint period_ms, VnmLatencySwitchFunc func,
                          gpointer user_data)
 {
-  VnmLatencySampler *s = g_new0 (VnmLatencySampler, 1);
+  VnmLatencySampler *s;
 
   g_return_val_if_fail (window_ms > 0 && window_ms < period_ms, NULL);
+  s = g_new0 (VnmLatencySampler, 1);
   s->window_ms = window_ms;
   s->period_ms = period_ms;
   s->func = func;
@@ -157,9 +169,10 @@ vnm_latency_sampler_set_mode (VnmLatencySampler *s, VnmLatencyMode mode, GError 
       if (old == VNM_LATENCY_MODE_SAMPLED)
         return TRUE;
       stop_timer (s);
+      s->window_start_us = g_get_monotonic_time ();
       /* Coming from full: the window that is open now ends in time. */
       if (s->attached)
-        start_timer (s, s->window_ms);
+        start_timer (s, s->window_start_us + s->window_ms * 1000);
       else
         open_window (s);
       return TRUE;

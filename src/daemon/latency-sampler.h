@@ -30,9 +30,9 @@ VnmLatencySampler *vnm_latency_sampler_new (guint window_ms, guint period_ms,
 void vnm_latency_sampler_free (VnmLatencySampler *s);
 
 /* Switches mode. Full attaches now (and tries again when called again
- * after a failure); sampled starts a window now; off detaches. FALSE with
- * the switch's error when attaching failed (sampled mode goes on trying
- * each period and logs a failure once). */
+ * after a failure): FALSE with the switch's error when that failed.
+ * Sampled starts a window now and never fails: a refused window is
+ * counted, logged once, and tried again each period. Off detaches. */
 gboolean vnm_latency_sampler_set_mode (VnmLatencySampler *s, VnmLatencyMode mode, GError **error);
 VnmLatencyMode vnm_latency_sampler_mode (VnmLatencySampler *s);
 /* Whether the programs are attached now. */

@@ -151,12 +151,14 @@ device_cb (virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque
   schedule_refresh (opaque, dom);
 }
 
-/* Settings written with virsh metadata or virtnetmon set: read the domain
- * again (its XML carries the metadata). */
+/* Settings written with virsh metadata or virtnetmon set, Nova's instance
+ * metadata, a new title or description: read the domain again (its XML
+ * carries them). */
 static void
 metadata_cb (virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque)
 {
-  if (type == VIR_DOMAIN_METADATA_ELEMENT && g_strcmp0 (nsuri, VNM_METADATA_NS) != 0)
+  if (type == VIR_DOMAIN_METADATA_ELEMENT && g_strcmp0 (nsuri, VNM_METADATA_NS) != 0 &&
+      !g_str_has_prefix (nsuri ? nsuri : "", VNM_NOVA_NS_PREFIX))
     return;
   schedule_refresh (opaque, dom);
 }

@@ -512,6 +512,63 @@ switch_probe (gboolean on, gpointer user_data, GError **error)
   return vnm_latency_probe_set_tracing (user_data, on, error);
 }
 
+/* The sampler lives in a thread of its own with its own main context, as
+ * in the daemon's main loop; the pump's thread switches its mode there
+ * and waits, so that nothing of it runs on two threads at once. */
+typedef struct {
+  GMainContext *ctx;
+  VnmLatencySampler *sampler;
+  VnmLatencyMode mode;
+  gint64 attached_us;
+  gboolean done;
+  GMutex lock;
+  GCond cond;
+} SamplerThread;
+
+static volatile gboolean sampling = TRUE;
+
+static gpointer
+sampler_loop (gpointer data)
+{
+  SamplerThread *st = data;
+
+  pin_to_cpu (0);
+  g_main_context_push_thread_default (st->ctx);
+  while (sampling)
+    g_main_context_iteration (st->ctx, TRUE);
+  g_main_context_pop_thread_default (st->ctx);
+  return NULL;
+}
+
+static gboolean
+switch_mode_there (gpointer data)
+{
+  SamplerThread *st = data;
+
+  if (!vnm_latency_sampler_set_mode (st->sampler, st->mode, NULL) && st->mode == VNM_LATENCY_MODE_FULL)
+    g_error ("cannot attach the latency programs");
+  st->attached_us = vnm_latency_sampler_attached_us (st->sampler);
+  g_mutex_lock (&st->lock);
+  st->done = TRUE;
+  g_cond_signal (&st->cond);
+  g_mutex_unlock (&st->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* Switches the sampler to @mode in its thread; its attached time then. */
+static gint64
+switch_mode (SamplerThread *st, VnmLatencyMode mode)
+{
+  st->mode = mode;
+  st->done = FALSE;
+  g_main_context_invoke (st->ctx, switch_mode_there, st);
+  g_mutex_lock (&st->lock);
+  while (!st->done)
+    g_cond_wait (&st->cond, &st->lock);
+  g_mutex_unlock (&st->lock);
+  return st->attached_us;
+}
+
 /* Frames for @seconds, in batches; the rate over the whole run. */
 static gdouble
 pump_for (int fd, gdouble seconds, guint64 *sent)
@@ -544,9 +601,9 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
   g_autofree VnmLatHist *one = g_new (VnmLatHist, 1);
   gdouble *pps[N_SMP], *ratio[N_SMP], traced_s[N_SMP] = { 0 };
   guint64 sent = 0, in0 = 0, in1 = 0, err0 = 0, err1 = 0, run_sent[N_SMP] = { 0 };
-  VnmLatencySampler *sampler;
+  SamplerThread st = { 0 };
   VnmLatencyProbe *lat;
-  GThread *reader;
+  GThread *thread;
   gboolean adopted;
   int status;
 
@@ -560,9 +617,14 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
       remove_full_path (receiver);
       return 1;
     }
-  /* Its timers run in the reader thread's main loop, as in the daemon's. */
-  sampler = vnm_latency_sampler_new (window_ms, period_ms, switch_probe, lat);
-  reader = g_thread_new ("events", event_reader, NULL);
+  /* Its timers run in the main loop of a thread of its own. */
+  st.ctx = g_main_context_new ();
+  g_mutex_init (&st.lock);
+  g_cond_init (&st.cond);
+  g_main_context_push_thread_default (st.ctx);
+  st.sampler = vnm_latency_sampler_new (window_ms, period_ms, switch_probe, lat);
+  g_main_context_pop_thread_default (st.ctx);
+  thread = g_thread_new ("sampler", sampler_loop, &st);
   pin_to_cpu (1);
   for (guint i = 0; i < N_SMP * G_N_ELEMENTS (smp_stages); i++)
     vnm_lat_hist_init (&acc[i]);
@@ -583,14 +645,11 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
 
           if (!vnm_latency_probe_reset_hists (lat, ifindex, &error))
             g_error ("%s", error->message);
-          attached0 = vnm_latency_sampler_attached_us (sampler);
-          if (!vnm_latency_sampler_set_mode (sampler, run == SMP_OFF ? VNM_LATENCY_MODE_OFF
-                                             : run == SMP_SAMPLED ? VNM_LATENCY_MODE_SAMPLED
-                                             : VNM_LATENCY_MODE_FULL, &error))
-            g_error ("%s", error->message);
+          attached0 = switch_mode (&st, run == SMP_OFF ? VNM_LATENCY_MODE_OFF
+                                        : run == SMP_SAMPLED ? VNM_LATENCY_MODE_SAMPLED
+                                        : VNM_LATENCY_MODE_FULL);
           pps[run][round] = pump_for (fd, seconds, &sent);
-          vnm_latency_sampler_set_mode (sampler, VNM_LATENCY_MODE_OFF, NULL);
-          traced_s[run] += (vnm_latency_sampler_attached_us (sampler) - attached0) / 1e6;
+          traced_s[run] += (switch_mode (&st, VNM_LATENCY_MODE_OFF) - attached0) / 1e6;
           run_sent[run] += sent - before;
           for (guint i = 0; i < G_N_ELEMENTS (smp_stages); i++)
             if (vnm_latency_probe_read_hist (lat, ifindex, VNM_LAT_TX, smp_stages[i], one))
@@ -647,11 +706,11 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
            in1 - in0, sent, err1 - err0, vnm_latency_probe_counter (lat, VNM_LAT_PATHS_STALE),
            vnm_latency_probe_counter (lat, VNM_LAT_PATHS_REPLACED));
 
-  reading = FALSE;
-  g_idle_add (wake, NULL);
-  g_main_context_wakeup (NULL);
-  g_thread_join (reader);
-  vnm_latency_sampler_free (sampler);
+  sampling = FALSE;
+  g_main_context_wakeup (st.ctx);
+  g_thread_join (thread);
+  vnm_latency_sampler_free (st.sampler);
+  g_main_context_unref (st.ctx);
   vnm_latency_probe_free (lat);
   close (fd);
   remove_full_path (receiver);

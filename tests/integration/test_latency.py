@@ -521,7 +521,7 @@ def _():
             and st["programs_mode"] == "sampled" and st["traced"] == [],
             "status says sampling covers both domains, none traced in full", json.dumps(st))
     text = cli(bus, "status").stdout
-    t.check(f"{WINDOW_MS} ms every {PERIOD_S} s for 2 domain(s)" in text, "status prints the sampling", text)
+    t.check(f"{WINDOW_MS} ms every {PERIOD_S} s for 2 domains" in text, "status prints the sampling", text)
 
     # The programs come and go: attached about a fifth of the time.
     seen, t0 = [], time.monotonic()
@@ -536,6 +536,7 @@ def _():
     # Steady traffic to ltvm1, whose "guest" (this test) holds each packet
     # HOLD_MS after the tap says it is readable.
     fresh = cli_json(bus, "latency", "ltvm1")["state"]
+    drain_tap()     # before the pacer starts: it reads until the tap is quiet
     pacer = subprocess.Popen(["ip", "netns", "exec", remote, sys.executable, "-c", f"""
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -546,15 +547,16 @@ for i in range({RATE} * 6):
     time.sleep(max(0, t - time.monotonic()))
 """])
     on_cleanup(pacer.kill)
-    drain_tap()
-    received, start = 0, time.time()
+    received, start, waited = 0, time.time(), []
     while pacer.poll() is None or select.select([tap], [], [], 0.2)[0]:
         if not select.select([tap], [], [], 0.5)[0]:
             continue
+        ready = time.monotonic_ns()
         time.sleep(HOLD_MS / 1000)
         try:
             if udp_dport(os.read(tap, 65536)) == 5060:
                 received += 1
+                waited.append((time.monotonic_ns() - ready) / 1000)
         except BlockingIOError:
             pass
     elapsed = time.time() - max(start, fresh["since"])
@@ -570,10 +572,15 @@ for i in range({RATE} * 6):
     t.check(received >= RATE * 5 and guest and abs(share - duty) <= 0.08,
             f"about {duty:.0%} of the {received} packets are measured, as the windows' share",
             json.dumps(guest)[:300] + f" share {share:.3f}, elapsed {elapsed:.1f} s")
-    t.check(guest and abs(guest["p50_us"] - HOLD_MS * 1000) <= 0.1 * HOLD_MS * 1000 + 300 and
-            guest["max_us"] < 4 * HOLD_MS * 1000 + 2000,
-            f"the sampled median is the guest's hold ({HOLD_MS:.0f} ms) and no stale path made an outlier",
-            json.dumps(guest)[:300])
+    # The windows see a part of the packets: their median is the median of
+    # all the waits this guest measured (a steady hold), within 10 %; no
+    # packet waited longer than the longest wait measured (a path left by
+    # an earlier window would count seconds).
+    median = nearest_rank(waited, 0.5) if waited else 0
+    t.check(guest and abs(guest["p50_us"] - median) <= 0.1 * median + 300 and
+            guest["max_us"] <= max(waited) * 1.03 + 300,
+            f"the sampled median is the guest's own ({median:.0f} us) and no stale path made an outlier",
+            json.dumps(guest)[:300] + f" waits: max {max(waited or [0]):.0f} us")
     text = cli(bus, "latency", "ltvm1").stdout
     t.check("sampled" in text and "traced of" in text and "driver -> guest" in text,
             "virtnetmon latency prints the sampled histograms and their coverage", text[:500])

@@ -369,6 +369,48 @@ test_nova_old_and_foreign (void)
   g_assert_cmpstr (l->description, ==, "");
 }
 
+/* A description longer than the limit is cut on a character boundary:
+ * valid UTF-8 (it goes into D-Bus strings and Prometheus labels). */
+static void
+test_long_description (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) xml = g_string_new ("<domain><name>d</name><uuid>3f1c9a52-6e0b-4d4f-9a43-2b7c1e5d8f10</uuid><title>");
+  g_autoptr(VnmDomainDef) def = NULL;
+
+  for (guint i = 0; i < 4095; i++)
+    g_string_append_c (xml, 'a');
+  g_string_append (xml, "\xc3\xa9\xc3\xa9</title><description>");
+  for (guint i = 0; i < 3000; i++)
+    g_string_append (xml, "\xe2\x98\x81");   /* 3 bytes each */
+  g_string_append (xml, "</description></domain>");
+  def = vnm_domain_xml_parse (xml->str, xml->len, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_utf8_validate (def->labels->title, -1, NULL));
+  g_assert_cmpuint (strlen (def->labels->title), ==, 4095);
+  g_assert_true (g_utf8_validate (def->labels->description, -1, NULL));
+  g_assert_cmpuint (strlen (def->labels->description), ==, 4095);
+}
+
+/* Nova's namespace with a version only: not a look-alike. */
+static void
+test_nova_lookalike (void)
+{
+  g_autoptr(GError) error = NULL;
+  const gchar *xml =
+    "<domain><name>d</name><uuid>3f1c9a52-6e0b-4d4f-9a43-2b7c1e5d8f10</uuid><metadata>"
+    "<x:instance xmlns:x='http://openstack.org/xmlns/libvirt/nova/evil'><x:name>no</x:name></x:instance>"
+    "<nova:instance xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.2'><nova:name>yes</nova:name>"
+    "<nova:owner xmlns:o='http://example.org/other'><o:project>no</o:project>"
+    "<nova:user>u</nova:user></nova:owner></nova:instance></metadata></domain>";
+  g_autoptr(VnmDomainDef) def = vnm_domain_xml_parse (xml, -1, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (def->labels->nova_instance_name, ==, "yes");
+  g_assert_cmpstr (def->labels->nova_project_name, ==, "");
+  g_assert_cmpstr (def->labels->nova_user_name, ==, "u");
+}
+
 /* A domain that is not Nova's has every label "", never NULL. */
 static void
 test_no_labels (void)
@@ -404,5 +446,7 @@ main (int argc, char **argv)
   g_test_add_func ("/domain-xml/nova-instance", test_nova_instance);
   g_test_add_func ("/domain-xml/nova-old-and-foreign", test_nova_old_and_foreign);
   g_test_add_func ("/domain-xml/no-labels", test_no_labels);
+  g_test_add_func ("/domain-xml/long-description", test_long_description);
+  g_test_add_func ("/domain-xml/nova-lookalike", test_nova_lookalike);
   return g_test_run ();
 }

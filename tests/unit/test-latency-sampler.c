@@ -80,8 +80,8 @@ test_sampled_windows (void)
   g_assert_cmpuint (sw.attaches, <=, 11);
   g_assert_cmpuint (vnm_latency_sampler_windows (s), ==, sw.attaches);
   g_assert_cmpuint (vnm_latency_sampler_failed_windows (s), ==, 0);
-  /* The same to a few microseconds a window (each reads the clock). */
-  g_assert_cmpint (ABS (vnm_latency_sampler_attached_us (s) - sw.on_total_us), <=, 50 * sw.attaches);
+  /* The same to well under a millisecond a window (each reads the clock). */
+  g_assert_cmpint (ABS (vnm_latency_sampler_attached_us (s) - sw.on_total_us), <=, 1000 * sw.attaches);
   share = (gdouble) sw.on_total_us / elapsed;
   g_assert_cmpfloat (share, >, 0.12);
   g_assert_cmpfloat (share, <, 0.35);
@@ -116,7 +116,7 @@ test_full_and_back (void)
   g_assert_cmpuint (sw.detaches, ==, 1);      /* the window in progress ended */
   g_assert_false (sw.on);
   g_assert_cmpint (vnm_latency_sampler_attached_us (s) - before, <, 50 * 1000);
-  g_assert_cmpint (ABS (vnm_latency_sampler_attached_us (s) - sw.on_total_us), <=, 50);
+  g_assert_cmpint (ABS (vnm_latency_sampler_attached_us (s) - sw.on_total_us), <=, 1000);
 }
 
 /* Refused: sampled mode counts the failed windows and keeps trying each

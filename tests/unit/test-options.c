@@ -592,6 +592,64 @@ test_domain_defaults (void)
   tmp_dir_clear (&t);
 }
 
+/* Sampled latency: on by default (no file, or a file that is silent), the
+ * command line over [daemon] latency-sampling=, window and period bounds. */
+static void
+test_latency_sampling (void)
+{
+  TmpDir t;
+  const gchar *off, *silent;
+  g_autoptr(GError) error = NULL;
+  VnmOptions o;
+
+  tmp_dir_init (&t);
+  off = tmp_dir_write (&t, "off.conf", "[daemon]\nlatency-sampling=no\n");
+  silent = tmp_dir_write (&t, "silent.conf", "[daemon]\ninterval=2\n");
+
+  g_assert_true (parse (&o, &error, NULL));
+  g_assert_true (o.latency_sampling);
+  g_assert_cmpint (o.latency_sample_window_ms, ==, VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS);
+  g_assert_cmpint (o.latency_sample_period_s, ==, VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S);
+  vnm_options_clear (&o);
+  g_assert_true (parse (&o, &error, "--config", silent, NULL));
+  g_assert_true (o.latency_sampling);
+  vnm_options_clear (&o);
+  g_assert_true (parse (&o, &error, "--config", off, NULL));
+  g_assert_false (o.latency_sampling);
+  vnm_options_clear (&o);
+  g_assert_true (parse (&o, &error, "--config", off, "--latency-sampling", "on", NULL));
+  g_assert_true (o.latency_sampling);
+  vnm_options_clear (&o);
+  g_assert_true (parse (&o, &error, "--latency-sampling", "off", "--latency-sample-window", "200",
+                        "--latency-sample-period", "2", NULL));
+  g_assert_false (o.latency_sampling);
+  g_assert_cmpint (o.latency_sample_window_ms, ==, 200);
+  g_assert_cmpint (o.latency_sample_period_s, ==, 2);
+  vnm_options_clear (&o);
+
+  g_assert_false (parse (&o, &error, "--latency-sampling", "sometimes", NULL));
+  assert_contains (error->message, "'sometimes'");
+  g_clear_error (&error);
+  g_assert_false (parse (&o, &error, "--latency-sample-window", "5", NULL));
+  assert_contains (error->message, "--latency-sample-window");
+  g_clear_error (&error);
+  /* The window must be shorter than the period. */
+  g_assert_false (parse (&o, &error, "--latency-sample-period", "1", "--latency-sample-window", "1000", NULL));
+  assert_contains (error->message, "1000 ms");
+  g_clear_error (&error);
+  g_assert_false (parse (&o, &error, "--latency-sample-period", "3601", NULL));
+  assert_contains (error->message, "--latency-sample-period");
+  g_clear_error (&error);
+  {
+    const gchar *bad = tmp_dir_write (&t, "bad.conf", "[daemon]\nlatency-sampling=maybe\n");
+    g_assert_false (parse (&o, &error, "--config", bad, NULL));
+    assert_contains (error->message, "latency-sampling=");
+    assert_contains (error->message, "[daemon]");
+    g_clear_error (&error);
+  }
+  tmp_dir_clear (&t);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -606,5 +664,6 @@ main (int argc, char **argv)
   g_test_add_func ("/options/config-missing", test_config_missing);
   g_test_add_func ("/options/config-interval-bounds", test_config_interval_bounds);
   g_test_add_func ("/options/domain-defaults", test_domain_defaults);
+  g_test_add_func ("/options/latency-sampling", test_latency_sampling);
   return g_test_run ();
 }
