@@ -13,6 +13,7 @@ PKGS=(
   dpkg-dev debhelper lintian systemd strace man-db
   cockpit-ws cockpit-bridge cockpit-system chromium curl
   libclang-rt-14-dev polkitd
+  nfdump tshark
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,7 +10,7 @@
 
 static void
 print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *flow_table,
-            GVariant *probes, GVariant *latency)
+            GVariant *probes, GVariant *latency, GVariant *ipfix)
 {
   GVariantBuilder b;
   g_autoptr(GVariant) doc = NULL;
@@ -33,6 +33,8 @@ print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *
     g_variant_builder_add (&b, "{sv}", "probes", probes);
   if (latency)
     g_variant_builder_add (&b, "{sv}", "latency", latency);
+  if (ipfix)
+    g_variant_builder_add (&b, "{sv}", "ipfix", ipfix);
   doc = g_variant_ref_sink (g_variant_builder_end (&b));
   vnm_cli_print_json (doc);
 }
@@ -118,6 +120,33 @@ print_latency (GVariant *latency)
 }
 
 static void
+print_ipfix (GVariant *ipfix)
+{
+  const gchar *error;
+
+  if (!vnm_rec_bool (ipfix, "enabled"))
+    {
+      printf (_("IPFIX export:        off\n"));
+      return;
+    }
+  printf (_("IPFIX export:        %s over %s, %s; active timeout %u s, idle timeout %u s\n"),
+          vnm_rec_str (ipfix, "collector"), vnm_rec_str (ipfix, "transport"),
+          vnm_rec_bool (ipfix, "connected") ? _("connected") : _("not connected"),
+          (guint) vnm_rec_u64 (ipfix, "active_timeout_seconds"),
+          (guint) vnm_rec_u64 (ipfix, "idle_timeout_seconds"));
+  printf (_("IPFIX sent:          %llu records in %llu messages (%llu bytes), templates %llu times\n"),
+          (unsigned long long) vnm_rec_u64 (ipfix, "records_sent"),
+          (unsigned long long) vnm_rec_u64 (ipfix, "messages_sent"),
+          (unsigned long long) vnm_rec_u64 (ipfix, "bytes_sent"),
+          (unsigned long long) vnm_rec_u64 (ipfix, "template_sends"));
+  printf (_("IPFIX not sent:      %llu records in %llu messages\n"),
+          (unsigned long long) vnm_rec_u64 (ipfix, "records_dropped"),
+          (unsigned long long) vnm_rec_u64 (ipfix, "messages_dropped"));
+  if (*(error = vnm_rec_str (ipfix, "last_error")))
+    printf (_("IPFIX last error:    %s\n"), error);
+}
+
+static void
 print_probes (GVariant *probes)
 {
   const gchar *headers[] = { "IFACE", "VM_NAME", "PROGRAM", "ATTACHED", "FLOWS", "EVICTED", "REASON" };
@@ -159,7 +188,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  GVariant *caps, *probes, *flow_table, *latency;
+  GVariant *caps, *probes, *flow_table, *latency, *ipfix;
   const gchar *version;
   int status = 0;
 
@@ -179,6 +208,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
   probes = vnm_monitor1_get_probes (proxy);
   flow_table = vnm_monitor1_get_flow_table (proxy);
   latency = vnm_monitor1_get_latency (proxy);
+  ipfix = vnm_monitor1_get_ipfix (proxy);
   if (!version)
     {
       g_printerr (_("virtnetmon: status: the daemon did not send its properties.\n"));
@@ -186,7 +216,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (json)
     {
-      print_json (proxy, version, caps, flow_table, probes, latency);
+      print_json (proxy, version, caps, flow_table, probes, latency, ipfix);
       return 0;
     }
 
@@ -202,6 +232,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     print_flow_table (flow_table);
   if (latency)
     print_latency (latency);
+  if (ipfix)
+    print_ipfix (ipfix);
   if (probes && g_variant_n_children (probes) > 0)
     print_probes (probes);
   return 0;

@@ -18,6 +18,19 @@
 #define VNM_FLOW_IDLE_TIMEOUT_MAX_S 86400
 #define VNM_FLOW_IDLE_TIMEOUT_DEFAULT_S 60
 
+/* IPFIX export (--ipfix-active-timeout, --ipfix-observation-domain): a
+ * long-lived flow's counts are exported every active timeout; templates
+ * are sent again over UDP every refresh period or that many messages
+ * (RFC 7011 §8.4). */
+#define VNM_IPFIX_ACTIVE_TIMEOUT_MIN_S 1
+#define VNM_IPFIX_ACTIVE_TIMEOUT_MAX_S 86400
+#define VNM_IPFIX_ACTIVE_TIMEOUT_DEFAULT_S 60
+#define VNM_IPFIX_DOMAIN_MIN 1
+#define VNM_IPFIX_DOMAIN_MAX 4294967295LL
+#define VNM_IPFIX_DOMAIN_DEFAULT 1
+#define VNM_IPFIX_TEMPLATE_REFRESH_S 60
+#define VNM_IPFIX_TEMPLATE_REFRESH_MESSAGES 1000
+
 /* Slow-packet threshold of latency tracing, microseconds. */
 #define VNM_LATENCY_THRESHOLD_MAX_US 60000000
 #define VNM_LATENCY_THRESHOLD_DEFAULT_US 1000

@@ -9,7 +9,9 @@
 #include "vnm-i18n.h"
 
 static const gchar *const daemon_keys[] = { "connect", "interval", "metrics-listen",
-                                            "latency-sampling", NULL };
+                                            "latency-sampling", "ipfix-collector",
+                                            "ipfix-active-timeout", "ipfix-observation-domain",
+                                            NULL };
 static const gchar *const domains_keys[] = { "monitoring", "latency", "latency-threshold-us",
                                              "flow-table-size", NULL };
 
@@ -85,23 +87,30 @@ read_switch (GKeyFile *kf, const gchar *path, const gchar *group, const gchar *k
 }
 
 static gboolean
-read_number (GKeyFile *kf, const gchar *path, const gchar *key, gint64 min, gint64 max,
-             gint64 *out, GError **error)
+read_number_in (GKeyFile *kf, const gchar *path, const gchar *group, const gchar *key,
+                gint64 min, gint64 max, gint64 *out, GError **error)
 {
   g_autofree gchar *v = NULL;
 
-  if (!read_string (kf, path, "domains", key, &v, error))
+  if (!read_string (kf, path, group, key, &v, error))
     return FALSE;
   if (!v)
     return TRUE;
   if (!g_ascii_string_to_signed (v, 10, min, max, out, NULL))
     {
       g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                   _("%s= in [domains] of '%s' is '%s'; use a whole number from %lld to %lld."),
-                   key, path, v, (long long) min, (long long) max);
+                   _("%s= in [%s] of '%s' is '%s'; use a whole number from %lld to %lld."),
+                   key, group, path, v, (long long) min, (long long) max);
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean
+read_number (GKeyFile *kf, const gchar *path, const gchar *key, gint64 min, gint64 max,
+             gint64 *out, GError **error)
+{
+  return read_number_in (kf, path, "domains", key, min, max, out, error);
 }
 
 static gboolean
@@ -134,6 +143,11 @@ load_keys (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
          read_string (kf, path, "daemon", "metrics-listen", &out->metrics_listen, error) &&
          read_interval (kf, path, out, error) &&
          read_switch (kf, path, "daemon", "latency-sampling", &out->latency_sampling, error) &&
+         read_string (kf, path, "daemon", "ipfix-collector", &out->ipfix_collector, error) &&
+         read_number_in (kf, path, "daemon", "ipfix-active-timeout", VNM_IPFIX_ACTIVE_TIMEOUT_MIN_S,
+                         VNM_IPFIX_ACTIVE_TIMEOUT_MAX_S, &out->ipfix_active_timeout, error) &&
+         read_number_in (kf, path, "daemon", "ipfix-observation-domain", VNM_IPFIX_DOMAIN_MIN,
+                         VNM_IPFIX_DOMAIN_MAX, &out->ipfix_observation_domain, error) &&
          read_switch (kf, path, "domains", "monitoring", &out->domains.monitoring, error) &&
          read_switch (kf, path, "domains", "latency", &out->domains.latency, error) &&
          read_number (kf, path, "latency-threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
@@ -149,6 +163,8 @@ vnm_config_load (const gchar *path, VnmConfig *out, GError **error)
 
   memset (out, 0, sizeof *out);
   out->latency_sampling = -1;
+  out->ipfix_active_timeout = -1;
+  out->ipfix_observation_domain = -1;
   vnm_domain_settings_init (&out->domains);
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
     {
@@ -168,4 +184,5 @@ vnm_config_clear (VnmConfig *config)
 {
   g_clear_pointer (&config->uri, g_free);
   g_clear_pointer (&config->metrics_listen, g_free);
+  g_clear_pointer (&config->ipfix_collector, g_free);
 }

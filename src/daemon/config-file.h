@@ -5,6 +5,9 @@
  *   interval=1
  *   metrics-listen=127.0.0.1:9477
  *   latency-sampling=yes
+ *   ipfix-collector=collector.example:4739,udp
+ *   ipfix-active-timeout=60
+ *   ipfix-observation-domain=1
  *
  *   [domains]            what applies where a domain's <metadata> is silent
  *   monitoring=yes
@@ -24,6 +27,9 @@ typedef struct {
   gboolean has_interval;
   gchar *metrics_listen;    /* [daemon] metrics-listen, or NULL */
   gint latency_sampling;    /* [daemon] latency-sampling: 1, 0, or -1 when silent */
+  gchar *ipfix_collector;   /* [daemon] ipfix-collector, or NULL */
+  gint64 ipfix_active_timeout;      /* [daemon] ipfix-active-timeout, -1 when silent */
+  gint64 ipfix_observation_domain;  /* [daemon] ipfix-observation-domain, -1 when silent */
   VnmDomainSettings domains; /* [domains]; -1 where the file is silent */
 } VnmConfig;
 

@@ -205,6 +205,35 @@ vnm_record_flow_table (VnmEngine *engine)
   return g_variant_builder_end (&b);
 }
 
+GVariant *
+vnm_record_ipfix (VnmIpfixExporter *ipfix)
+{
+  GVariantBuilder b;
+  VnmIpfixStats s;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  ADD (&b, "enabled", g_variant_new_boolean (ipfix != NULL));
+  if (!ipfix)
+    return g_variant_builder_end (&b);
+  vnm_ipfix_exporter_stats (ipfix, &s);
+  ADD (&b, "collector", g_variant_new_string (s.collector));
+  ADD (&b, "transport", g_variant_new_string (s.transport));
+  ADD (&b, "connected", g_variant_new_boolean (s.connected));
+  ADD (&b, "observation_domain", g_variant_new_uint32 (s.observation_domain));
+  ADD (&b, "active_timeout_seconds", g_variant_new_uint32 (s.active_timeout_s));
+  ADD (&b, "idle_timeout_seconds", g_variant_new_uint32 (s.idle_timeout_s));
+  ADD (&b, "messages_sent", g_variant_new_uint64 (s.messages_sent));
+  ADD (&b, "records_sent", g_variant_new_uint64 (s.records_sent));
+  ADD (&b, "bytes_sent", g_variant_new_uint64 (s.bytes_sent));
+  ADD (&b, "messages_dropped", g_variant_new_uint64 (s.messages_dropped));
+  ADD (&b, "records_dropped", g_variant_new_uint64 (s.records_dropped));
+  ADD (&b, "template_sends", g_variant_new_uint64 (s.template_sends));
+  ADD (&b, "connections", g_variant_new_uint64 (s.connections));
+  ADD (&b, "flows_tracked", g_variant_new_uint32 (s.flows_tracked));
+  ADD (&b, "last_error", g_variant_new_string (s.last_error));
+  return g_variant_builder_end (&b);
+}
+
 void
 vnm_record_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex)
 {

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "engine.h"
+#include "ipfix-exporter.h"
 #include "latency-monitor.h"
 
 /* Whether ifstat hides @ifname unless asked: lo and Proxmox firewall
@@ -37,6 +38,9 @@ GVariant *vnm_record_topology (VnmEngine *engine);
 /* One record per VM interface: which probe is attached, or why not. */
 GVariant *vnm_record_probes (VnmEngine *engine);
 GVariant *vnm_record_flow_table (VnmEngine *engine);
+/* a{sv}: the Ipfix property: the exporter's settings and statistics, or
+ * enabled false when @ipfix is NULL. */
+GVariant *vnm_record_ipfix (VnmIpfixExporter *ipfix);
 /* Adds the probe's exact totals of @ifindex to an interface record. */
 void vnm_record_add_probe_totals (VnmEngine *engine, GVariantBuilder *row, gint ifindex);
 

@@ -26,6 +26,7 @@ struct _VnmDbusService {
   GHashTable *subscribers;  /* unique bus name -> watch id */
   GCallback on_name_lost;
   gpointer user_data;
+  VnmIpfixExporter *ipfix;     /* borrowed; NULL: no IPFIX export */
 };
 
 static void publish_soon (VnmDbusService *service);
@@ -600,6 +601,7 @@ vnm_dbus_service_publish (VnmDbusService *service)
                                     vnm_link_table_size (vnm_engine_get_link_table (service->engine)));
   vnm_monitor1_set_probes (service->monitor, vnm_record_probes (service->engine));
   vnm_dbus_service_publish_latency (service);
+  vnm_monitor1_set_ipfix (service->monitor, vnm_record_ipfix (service->ipfix));
   g_hash_table_iter_init (&iter, service->domains);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -607,6 +609,13 @@ vnm_dbus_service_publish (VnmDbusService *service)
       if (d)
         update_domain_object (service, value, d);
     }
+}
+
+void
+vnm_dbus_service_set_ipfix (VnmDbusService *service, VnmIpfixExporter *ipfix)
+{
+  service->ipfix = ipfix;
+  vnm_monitor1_set_ipfix (service->monitor, vnm_record_ipfix (ipfix));
 }
 
 static gboolean

@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "engine.h"
+#include "ipfix-exporter.h"
 
 typedef struct _VnmDbusService VnmDbusService;
 
@@ -17,6 +18,9 @@ VnmDbusService *vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connec
                                       GError **error);
 void vnm_dbus_service_free (VnmDbusService *service);
 
+/* Publishes @ipfix's statistics (NULL: none) in the Ipfix property, from
+ * now on at every interval. @ipfix must outlive the service. */
+void vnm_dbus_service_set_ipfix (VnmDbusService *service, VnmIpfixExporter *ipfix);
 /* Refreshes the Latency property (settings, subscribers, counters). */
 void vnm_dbus_service_publish_latency (VnmDbusService *service);
 /* Refreshes every property that follows the samples (rates, counts). */

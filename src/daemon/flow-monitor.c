@@ -478,6 +478,21 @@ vnm_flow_monitor_active_rtt (VnmFlowMonitor *m)
   return out;
 }
 
+void
+vnm_flow_monitor_foreach_record (VnmFlowMonitor *m, VnmFlowRecordFunc func, gpointer user_data)
+{
+  g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      const VnmFlowRecord *rec = g_ptr_array_index (records, i);
+      const gchar *uuid = g_hash_table_lookup (m->owner, GINT_TO_POINTER ((gint) rec->key.ifindex));
+      const gchar *name = uuid ? g_hash_table_lookup (m->owner_name, uuid) : NULL;
+
+      func (rec, uuid ? uuid : "", name ? name : "", user_data);
+    }
+}
+
 VnmTopology *
 vnm_flow_monitor_topology (VnmFlowMonitor *m)
 {

@@ -82,6 +82,11 @@ gboolean vnm_flow_monitor_totals (VnmFlowMonitor *m, gint ifindex, VnmProbeTotal
 /* Records (active and ended) of @domain_uuid's interfaces. Borrowed. */
 GPtrArray *vnm_flow_monitor_records (VnmFlowMonitor *m, const gchar *domain_uuid);
 VnmTopology *vnm_flow_monitor_topology (VnmFlowMonitor *m);
+/* Calls @func for every record (active and ended) with the uuid and name
+ * of the domain whose device it is on ("" when not known). */
+typedef void (*VnmFlowRecordFunc) (const VnmFlowRecord *rec, const gchar *domain_uuid,
+                                   const gchar *domain_name, gpointer user_data);
+void vnm_flow_monitor_foreach_record (VnmFlowMonitor *m, VnmFlowRecordFunc func, gpointer user_data);
 /* Summaries of ended flows dropped because too many were kept. */
 guint64 vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m);
 /* RTT of the TCP flows in the kernel table now, per probed interface:

@@ -11,6 +11,7 @@
 
 #include "dbus-service.h"
 #include "engine.h"
+#include "ipfix-exporter.h"
 #include "metrics.h"
 #include "metrics-http.h"
 #include "options.h"
@@ -21,6 +22,8 @@
 typedef struct {
   GMainLoop *loop;
   gint exit_status;
+  VnmEngine *engine;
+  VnmIpfixExporter *ipfix;
 } Context;
 
 /* Tells the libvirt hook where to find this daemon when it does not serve
@@ -76,9 +79,11 @@ on_signal (gpointer user_data)
 }
 
 static GString *
-render_metrics (gpointer engine)
+render_metrics (gpointer user_data)
 {
-  return vnm_metrics_render (engine);
+  Context *ctx = user_data;
+
+  return vnm_metrics_render (ctx->engine, ctx->ipfix);
 }
 
 static void
@@ -99,6 +104,7 @@ main (int argc, char **argv)
   g_autoptr(VnmEngine) engine = NULL;
   g_autoptr(VnmMetricsHttp) metrics_http = NULL;
   g_autoptr(VnmDbusService) dbus = NULL;
+  g_autoptr(VnmIpfixExporter) ipfix = NULL;
   g_autofree gchar *bus_file = NULL;
   VnmOptions options;
   Context ctx = { 0 };
@@ -123,11 +129,14 @@ main (int argc, char **argv)
   engine = vnm_engine_new (&options, &error);
   if (!engine)
     goto fail;
+  ctx.engine = engine;
+  if (options.ipfix_collector)
+    ctx.ipfix = ipfix = vnm_ipfix_exporter_new (engine, &options);
   if (options.metrics_listen)
     {
       g_autofree gchar *where = NULL;
 
-      metrics_http = vnm_metrics_http_new (options.metrics_listen, render_metrics, engine, &error);
+      metrics_http = vnm_metrics_http_new (options.metrics_listen, render_metrics, &ctx, &error);
       if (!metrics_http)
         goto fail;
       where = vnm_metrics_http_describe (metrics_http);
@@ -139,6 +148,7 @@ main (int argc, char **argv)
   dbus = vnm_dbus_service_new (engine, bus, G_CALLBACK (name_lost), &ctx, &error);
   if (!dbus)
     goto fail;
+  vnm_dbus_service_set_ipfix (dbus, ipfix);
   bus_file = g_build_filename (options.state_dir, VNM_BUS_ADDRESS_FILE, NULL);
   publish_bus_address (bus_file, options.bus_address, options.session_bus);
 
@@ -158,6 +168,8 @@ main (int argc, char **argv)
   vnm_engine_stop (engine);
   g_clear_pointer (&metrics_http, vnm_metrics_http_free);
   g_clear_pointer (&dbus, vnm_dbus_service_free);
+  ctx.ipfix = NULL;
+  g_clear_pointer (&ipfix, vnm_ipfix_exporter_free);
   g_clear_object (&engine);
   g_main_loop_unref (ctx.loop);
   vnm_options_clear (&options);

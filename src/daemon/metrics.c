@@ -358,8 +358,54 @@ daemon_metrics (GString *out, VnmEngine *engine)
   process_metrics (out);
 }
 
+static void
+ipfix_metrics (GString *out, VnmIpfixExporter *ipfix)
+{
+  static const struct {
+    const gchar *name, *help;
+    gsize offset;
+  } counters[] = {
+    { "virtnetmon_ipfix_messages_total", "IPFIX messages sent to the collector.",
+      G_STRUCT_OFFSET (VnmIpfixStats, messages_sent) },
+    { "virtnetmon_ipfix_records_total", "IPFIX flow records (data records) sent to the collector.",
+      G_STRUCT_OFFSET (VnmIpfixStats, records_sent) },
+    { "virtnetmon_ipfix_sent_bytes_total", "Bytes of IPFIX messages sent to the collector.",
+      G_STRUCT_OFFSET (VnmIpfixStats, bytes_sent) },
+    { "virtnetmon_ipfix_messages_dropped_total",
+      "IPFIX messages that could not be sent (no connection, refused, send buffer full).",
+      G_STRUCT_OFFSET (VnmIpfixStats, messages_dropped) },
+    { "virtnetmon_ipfix_records_dropped_total", "IPFIX flow records in messages that could not be sent.",
+      G_STRUCT_OFFSET (VnmIpfixStats, records_dropped) },
+    { "virtnetmon_ipfix_template_sends_total", "IPFIX messages that carried the templates.",
+      G_STRUCT_OFFSET (VnmIpfixStats, template_sends) },
+    { "virtnetmon_ipfix_connections_total", "Sessions opened with the IPFIX collector.",
+      G_STRUCT_OFFSET (VnmIpfixStats, connections) },
+  };
+  g_autoptr(GString) l = g_string_new (NULL);
+  VnmIpfixStats s;
+
+  if (!ipfix)
+    return;
+  vnm_ipfix_exporter_stats (ipfix, &s);
+  vnm_prom_label (l, "collector", s.collector);
+  vnm_prom_label (l, "transport", s.transport);
+  vnm_prom_family (out, "virtnetmon_ipfix_connected", "gauge",
+                   "1 while the IPFIX collector takes the messages (TCP: a session is up; UDP: the "
+                   "last message went out without an error), 0 otherwise.");
+  vnm_prom_sample_u64 (out, "virtnetmon_ipfix_connected", l->str, NULL, s.connected);
+  for (guint i = 0; i < G_N_ELEMENTS (counters); i++)
+    {
+      vnm_prom_family (out, counters[i].name, "counter", counters[i].help);
+      vnm_prom_sample_u64 (out, counters[i].name, l->str, NULL,
+                           G_STRUCT_MEMBER (guint64, &s, counters[i].offset));
+    }
+  vnm_prom_family (out, "virtnetmon_ipfix_flows_tracked", "gauge",
+                   "Flows whose exported counts the IPFIX exporter remembers.");
+  vnm_prom_sample_u64 (out, "virtnetmon_ipfix_flows_tracked", l->str, NULL, s.flows_tracked);
+}
+
 GString *
-vnm_metrics_render (VnmEngine *engine)
+vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
 {
   VnmLinkTable *links = vnm_engine_get_link_table (engine);
   g_autoptr(GArray) entries = g_array_sized_new (FALSE, TRUE, sizeof (Entry),
@@ -393,5 +439,6 @@ vnm_metrics_render (VnmEngine *engine)
   probe_metrics (out, entries);
   domain_metrics (out, engine);
   daemon_metrics (out, engine);
+  ipfix_metrics (out, ipfix);
   return out;
 }

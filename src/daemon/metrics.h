@@ -6,6 +6,8 @@
 #include <glib.h>
 
 #include "engine.h"
+#include "ipfix-exporter.h"
 
-/* The whole /metrics body, as of the last sample. */
-GString *vnm_metrics_render (VnmEngine *engine);
+/* The whole /metrics body, as of the last sample; with @ipfix (NULL: no
+ * IPFIX export), its export statistics too. */
+GString *vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix);

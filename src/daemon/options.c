@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config-file.h"
+#include "ipfix-encoder.h"
 #include "listen-address.h"
 #include "options.h"
 #include "vnm-error.h"
@@ -74,6 +75,8 @@ typedef struct {
   gchar *probe_attach;
   gchar *interval;
   gchar *latency_threshold;
+  gchar *ipfix_active_timeout;
+  gchar *ipfix_observation_domain;
 } CommandLineText;
 
 static void
@@ -84,6 +87,8 @@ command_line_text_clear (CommandLineText *text)
   g_free (text->probe_attach);
   g_free (text->interval);
   g_free (text->latency_threshold);
+  g_free (text->ipfix_active_timeout);
+  g_free (text->ipfix_observation_domain);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommandLineText, command_line_text_clear)
@@ -102,6 +107,8 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
   gchar **probe_attach = &text->probe_attach;
   gchar **interval = &text->interval;
   gchar **latency_threshold = &text->latency_threshold;
+  gchar **ipfix_active_timeout = &text->ipfix_active_timeout;
+  gchar **ipfix_observation_domain = &text->ipfix_observation_domain;
   GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
@@ -114,6 +121,14 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
       N_("Use the message bus at this D-Bus address"), N_("ADDR") },
     { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &o->metrics_listen,
       N_("Serve Prometheus metrics at http://HOST:PORT/metrics ([IPV6]:PORT, or :PORT for every address; default: off)"), N_("HOST:PORT") },
+    { "ipfix-collector", 0, 0, G_OPTION_ARG_STRING, &o->ipfix_collector,
+      N_("Export flow records over IPFIX to the collector at HOST:PORT, over UDP (the default) or TCP (default: off)"),
+      N_("HOST:PORT[,udp|tcp]") },
+    { "ipfix-active-timeout", 0, 0, G_OPTION_ARG_STRING, ipfix_active_timeout,
+      N_("Seconds after which a flow that goes on is exported with its counts so far (default: 60)"),
+      N_("SEC") },
+    { "ipfix-observation-domain", 0, 0, G_OPTION_ARG_STRING, ipfix_observation_domain,
+      N_("Observation Domain ID of the IPFIX messages (default: 1)"), N_("ID") },
     { "no-bpf", 0, 0, G_OPTION_ARG_NONE, &o->no_bpf, N_("Do not load or probe any eBPF program"), NULL },
     { "flow-table-size", 0, 0, G_OPTION_ARG_INT, &o->flow_table_size,
       N_("Flows the kernel table holds before it evicts the least recent (default: 32768)"), N_("N") },
@@ -214,17 +229,41 @@ check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GErr
                             VNM_LATENCY_THRESHOLD_MAX_US, text->latency_threshold);
       o->latency_threshold_us = (gint) v;
     }
+  if (text->ipfix_active_timeout)
+    {
+      gint64 v;
+
+      if (!g_ascii_string_to_signed (text->ipfix_active_timeout, 10, VNM_IPFIX_ACTIVE_TIMEOUT_MIN_S,
+                                     VNM_IPFIX_ACTIVE_TIMEOUT_MAX_S, &v, NULL))
+        return usage_error (error, _("--ipfix-active-timeout must be between %d and %d seconds, not '%s'."),
+                            VNM_IPFIX_ACTIVE_TIMEOUT_MIN_S, VNM_IPFIX_ACTIVE_TIMEOUT_MAX_S,
+                            text->ipfix_active_timeout);
+      o->ipfix_active_timeout_s = (gint) v;
+    }
+  if (text->ipfix_observation_domain)
+    {
+      gint64 v;
+
+      if (!g_ascii_string_to_signed (text->ipfix_observation_domain, 10, VNM_IPFIX_DOMAIN_MIN,
+                                     VNM_IPFIX_DOMAIN_MAX, &v, NULL))
+        return usage_error (error, _("--ipfix-observation-domain must be between %lld and %lld, not '%s'."),
+                            (long long) VNM_IPFIX_DOMAIN_MIN, (long long) VNM_IPFIX_DOMAIN_MAX,
+                            text->ipfix_observation_domain);
+      o->ipfix_observation_domain = (guint32) v;
+    }
   return TRUE;
 }
 
 /* Fills what the command line left out from @config (the file) or the
  * built-in defaults, then checks every value. */
 static gboolean
-merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
-              gboolean latency_threshold_given, const gchar *latency_sampling,
+merge_config (VnmOptions *o, VnmConfig *config, const CommandLineText *text,
               const gchar *default_config, GError **error)
 {
+  const gchar *interval = text->interval, *latency_sampling = text->latency_sampling;
+  gboolean latency_threshold_given = text->latency_threshold != NULL;
   gboolean listen_given = o->metrics_listen != NULL;
+  gboolean collector_given = o->ipfix_collector != NULL;
 
   /* Without --config, the installed defaults apply when the file exists. */
   if (!o->config_file && default_config && g_file_test (default_config, G_FILE_TEST_EXISTS))
@@ -238,6 +277,14 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
     o->uri = g_strdup (VNM_DEFAULT_LIBVIRT_URI);
   if (!o->metrics_listen)
     o->metrics_listen = g_steal_pointer (&config->metrics_listen);
+  if (!o->ipfix_collector)
+    o->ipfix_collector = g_steal_pointer (&config->ipfix_collector);
+  if (!text->ipfix_active_timeout)
+    o->ipfix_active_timeout_s = config->ipfix_active_timeout >= 0 ? (gint) config->ipfix_active_timeout
+                                                                   : VNM_IPFIX_ACTIVE_TIMEOUT_DEFAULT_S;
+  if (!text->ipfix_observation_domain)
+    o->ipfix_observation_domain = config->ipfix_observation_domain >= 0
+                                  ? (guint32) config->ipfix_observation_domain : VNM_IPFIX_DOMAIN_DEFAULT;
   if (!interval)
     o->interval_s = config->has_interval ? config->interval : VNM_INTERVAL_DEFAULT_S;
   if (latency_sampling)
@@ -265,6 +312,21 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
           if (listen_given)
             return usage_error (error, "--metrics-listen: %s", local->message);
           return usage_error (error, _("metrics-listen= in %s: %s"), o->config_file, local->message);
+        }
+    }
+  if (o->ipfix_collector)
+    {
+      g_autofree gchar *host = NULL;
+      guint16 port;
+      gboolean tcp;
+      g_autoptr(GError) local = NULL;
+
+      if (!vnm_ipfix_parse_collector (o->ipfix_collector, &host, &port, &tcp, &local))
+        {
+          vnm_config_clear (config);
+          if (collector_given)
+            return usage_error (error, "--ipfix-collector: %s", local->message);
+          return usage_error (error, _("ipfix-collector= in %s: %s"), o->config_file, local->message);
         }
     }
   if (!o->state_dir)
@@ -304,6 +366,8 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
   o->probe_attach = VNM_PROBE_ATTACH_AUTO;
   vnm_domain_settings_init (&config.domains);
   config.latency_sampling = -1;
+  config.ipfix_active_timeout = -1;
+  config.ipfix_observation_domain = -1;
 
   if (!parse_command_line (o, &text, argc, argv, default_config, &args, error))
     return FALSE;
@@ -311,8 +375,7 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
     return TRUE;
   if (!check_command_line (o, &text, args, error))
     return FALSE;
-  return merge_config (o, &config, text.interval, text.latency_threshold != NULL,
-                       text.latency_sampling, default_config, error);
+  return merge_config (o, &config, &text, default_config, error);
 }
 
 void
@@ -321,6 +384,7 @@ vnm_options_clear (VnmOptions *o)
   g_clear_pointer (&o->uri, g_free);
   g_clear_pointer (&o->bus_address, g_free);
   g_clear_pointer (&o->metrics_listen, g_free);
+  g_clear_pointer (&o->ipfix_collector, g_free);
   g_clear_pointer (&o->state_dir, g_free);
   g_clear_pointer (&o->pin_dir, g_free);
   g_clear_pointer (&o->config_file, g_free);

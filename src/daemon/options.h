@@ -14,6 +14,9 @@ typedef struct {
   gboolean system_bus, session_bus;
   gchar *bus_address;       /* NULL: the system or session bus */
   gchar *metrics_listen;    /* HOST:PORT, NULL: off */
+  gchar *ipfix_collector;   /* HOST:PORT[,udp|tcp], NULL: no IPFIX export */
+  gint ipfix_active_timeout_s;      /* a long-lived flow's counts go out this often */
+  guint32 ipfix_observation_domain; /* Observation Domain ID of the messages */
   gboolean no_bpf;
   gboolean verbose;
   gboolean version;         /* print the version and exit */

@@ -1,0 +1,615 @@
+/* ipfix-exporter.c: flows -> IPFIX messages -> a non-blocking socket. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include <gio/gio.h>
+
+#include "flow-monitor.h"
+#include "ipfix-encoder.h"
+#include "ipfix-exporter.h"
+#include "vnm-i18n.h"
+#include "vnm-limits.h"
+
+/* Messages over UDP fit an Ethernet MTU with IPv6 and UDP headers. */
+#define UDP_MESSAGE_MAX 1400
+#define TCP_MESSAGE_MAX 8192
+/* Bytes a TCP session may have waiting for the socket; beyond, messages
+ * are dropped. */
+#define TCP_PENDING_MAX (1024 * 1024)
+#define RECONNECT_MIN_S 1
+#define RECONNECT_MAX_S 60
+
+/* What was exported of one flow (a key and its start: the same 5-tuple
+ * later is another flow). */
+typedef struct {
+  struct vnm_flow_key key;
+  guint64 first_ns;
+} FlowId;
+
+typedef struct {
+  FlowId id;
+  guint64 bytes[2], packets[2];   /* exported so far, [VNM_DIR_*] */
+  gint64 last_export_us;          /* monotonic */
+  gboolean final;                 /* its end was exported */
+  guint generation;               /* the last walk that saw it */
+  gchar *ifname;
+} FlowState;
+
+typedef struct {
+  gsize length;
+  guint records;
+} Pending;
+
+struct _VnmIpfixExporter {
+  VnmEngine *engine;
+  gulong interval_handler;
+  gchar *collector, *host;
+  guint16 port;
+  gboolean tcp;
+  gint64 active_timeout_us, idle_timeout_ns;
+  guint32 domain;
+  gint64 started_us;
+
+  VnmIpfixEncoder *encoder;
+  GHashTable *flows;              /* FlowId* -> FlowState* */
+  guint generation;
+
+  GSocketClient *client;
+  GCancellable *cancellable;      /* of the connection attempt */
+  GSocketConnection *connection;
+  GSocket *socket;                /* NULL: not connected */
+  GSource *out_source, *in_source;
+  guint reconnect_source;
+  guint backoff_s;
+  GByteArray *pending;            /* TCP: bytes not written yet */
+  GQueue pending_messages;        /* of Pending, oldest first */
+  gboolean need_templates;
+  gint64 templates_sent_us;
+  guint messages_since_templates;
+
+  gboolean connected;
+  guint64 messages_sent, records_sent, bytes_sent, messages_dropped, records_dropped;
+  guint64 template_sends, connections;
+  gchar *last_error;
+};
+
+static void try_connect (VnmIpfixExporter *x);
+
+static guint
+flow_id_hash (gconstpointer p)
+{
+  const guint8 *b = p;
+  guint h = 2166136261u;
+
+  for (gsize i = 0; i < sizeof (FlowId); i++)
+    h = (h ^ b[i]) * 16777619u;
+  return h;
+}
+
+static gboolean
+flow_id_equal (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, sizeof (FlowId)) == 0;
+}
+
+static void
+flow_state_free (FlowState *s)
+{
+  g_free (s->ifname);
+  g_free (s);
+}
+
+static void
+set_error (VnmIpfixExporter *x, const gchar *message)
+{
+  if (g_strcmp0 (x->last_error, message) != 0)
+    {
+      g_message (_("IPFIX collector %s: %s"), x->collector, message);
+      g_free (x->last_error);
+      x->last_error = g_strdup (message);
+    }
+}
+
+/* --- the connection ------------------------------------------------------- */
+
+static void
+drop_pending (VnmIpfixExporter *x)
+{
+  Pending *p;
+
+  while ((p = g_queue_pop_head (&x->pending_messages)))
+    {
+      x->messages_dropped++;
+      x->records_dropped += p->records;
+      g_free (p);
+    }
+  g_byte_array_set_size (x->pending, 0);
+}
+
+static gboolean
+reconnect_due (gpointer user_data)
+{
+  VnmIpfixExporter *x = user_data;
+
+  x->reconnect_source = 0;
+  try_connect (x);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (VnmIpfixExporter *x)
+{
+  if (x->reconnect_source)
+    return;
+  x->reconnect_source = g_timeout_add_seconds (x->backoff_s, reconnect_due, x);
+  x->backoff_s = MIN (x->backoff_s * 2, RECONNECT_MAX_S);
+}
+
+static void
+disconnect (VnmIpfixExporter *x)
+{
+  if (x->out_source)
+    {
+      g_source_destroy (x->out_source);
+      g_clear_pointer (&x->out_source, g_source_unref);
+    }
+  if (x->in_source)
+    {
+      g_source_destroy (x->in_source);
+      g_clear_pointer (&x->in_source, g_source_unref);
+    }
+  if (x->connection)
+    g_io_stream_close (G_IO_STREAM (x->connection), NULL, NULL);
+  g_clear_object (&x->connection);
+  x->socket = NULL;
+  x->connected = FALSE;
+  drop_pending (x);
+}
+
+/* A TCP session broke: what waits is lost; connect again later. */
+static void
+session_lost (VnmIpfixExporter *x, const gchar *why)
+{
+  set_error (x, why);
+  disconnect (x);
+  schedule_reconnect (x);
+}
+
+static gboolean flush_tcp (VnmIpfixExporter *x);
+
+static gboolean
+on_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  VnmIpfixExporter *x = user_data;
+
+  g_clear_pointer (&x->out_source, g_source_unref);
+  flush_tcp (x);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes what waits as far as the socket takes it. FALSE when the session
+ * broke. */
+static gboolean
+flush_tcp (VnmIpfixExporter *x)
+{
+  gsize written = 0;
+
+  while (written < x->pending->len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send (x->socket, (const gchar *) x->pending->data + written,
+                                x->pending->len - written, NULL, &error);
+      if (n < 0)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+          g_byte_array_remove_range (x->pending, 0, written);
+          session_lost (x, error->message);
+          return FALSE;
+        }
+      written += n;
+      x->bytes_sent += n;
+    }
+  g_byte_array_remove_range (x->pending, 0, written);
+  /* Messages written whole count as sent. */
+  while (written)
+    {
+      Pending *p = g_queue_peek_head (&x->pending_messages);
+      if (!p)
+        break;
+      if (p->length > written)
+        {
+          p->length -= written;
+          break;
+        }
+      written -= p->length;
+      x->messages_sent++;
+      x->records_sent += p->records;
+      g_free (g_queue_pop_head (&x->pending_messages));
+    }
+  if (x->pending->len && !x->out_source)
+    {
+      x->out_source = g_socket_create_source (x->socket, G_IO_OUT, NULL);
+      g_source_set_callback (x->out_source, (GSourceFunc) (GCallback) on_writable, x, NULL);
+      g_source_attach (x->out_source, NULL);
+    }
+  return TRUE;
+}
+
+/* The collector says nothing over IPFIX; readable means it closed. */
+static gboolean
+on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  VnmIpfixExporter *x = user_data;
+  gchar buf[512];
+  g_autoptr(GError) error = NULL;
+  gssize n = g_socket_receive (socket, buf, sizeof buf, NULL, &error);
+
+  if (n > 0 || (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&x->in_source, g_source_unref);
+  session_lost (x, n == 0 ? _("The collector closed the connection.") : error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  VnmIpfixExporter *x = user_data;
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *conn = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
+
+  if (!conn)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_clear_object (&x->cancellable);
+      set_error (x, error->message);
+      schedule_reconnect (x);
+      return;
+    }
+  g_clear_object (&x->cancellable);
+  x->connection = conn;
+  x->socket = g_socket_connection_get_socket (conn);
+  g_socket_set_blocking (x->socket, FALSE);
+  x->connected = TRUE;
+  x->connections++;
+  x->backoff_s = RECONNECT_MIN_S;
+  /* A new session: its own sequence numbers and templates (RFC 7011 §8). */
+  x->need_templates = TRUE;
+  if (x->tcp)
+    {
+      vnm_ipfix_encoder_reset_sequence (x->encoder);
+      x->in_source = g_socket_create_source (x->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (x->in_source, (GSourceFunc) (GCallback) on_readable, x, NULL);
+      g_source_attach (x->in_source, NULL);
+      g_message (_("Connected to the IPFIX collector %s over TCP."), x->collector);
+    }
+}
+
+static void
+try_connect (VnmIpfixExporter *x)
+{
+  g_autoptr(GSocketConnectable) address = g_network_address_new (x->host, x->port);
+
+  x->cancellable = g_cancellable_new ();
+  g_socket_client_connect_async (x->client, address, x->cancellable, connected, x);
+}
+
+/* --- sending -------------------------------------------------------------- */
+
+static void
+send_message (VnmIpfixExporter *x, GBytes *message, guint records)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (message, &len);
+
+  if (!x->socket)
+    {
+      x->messages_dropped++;
+      x->records_dropped += records;
+      return;
+    }
+  if (x->tcp)
+    {
+      Pending *p;
+
+      if (x->pending->len + len > TCP_PENDING_MAX)
+        {
+          x->messages_dropped++;
+          x->records_dropped += records;
+          set_error (x, _("The collector does not take the messages as fast as they come; "
+                          "messages are dropped."));
+          return;
+        }
+      p = g_new (Pending, 1);
+      p->length = len;
+      p->records = records;
+      g_queue_push_tail (&x->pending_messages, p);
+      g_byte_array_append (x->pending, data, len);
+      if (!x->out_source)
+        flush_tcp (x);
+      return;
+    }
+  {
+    g_autoptr(GError) error = NULL;
+    gssize n = g_socket_send (x->socket, (const gchar *) data, len, NULL, &error);
+
+    if (n == (gssize) len)
+      {
+        x->connected = TRUE;
+        x->messages_sent++;
+        x->records_sent += records;
+        x->bytes_sent += len;
+        return;
+      }
+    x->messages_dropped++;
+    x->records_dropped += records;
+    if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      set_error (x, _("The socket's send buffer is full; messages are dropped."));
+    else
+      {
+        /* ICMP port unreachable comes back as "connection refused". */
+        x->connected = FALSE;
+        /* A collector that comes back may have lost them. */
+        x->need_templates = TRUE;
+        set_error (x, error ? error->message : _("A message was sent in part."));
+      }
+  }
+}
+
+/* --- flows ---------------------------------------------------------------- */
+
+typedef struct {
+  VnmIpfixExporter *x;
+  gint64 now_us, real_offset_us;
+  GArray *out;             /* of VnmIpfixFlow */
+} Walk;
+
+static guint8
+flags_of (const struct vnm_flow *f, guint dir)
+{
+  guint8 flags = 0;
+
+  if (f->tcp_state & (dir == VNM_DIR_OUT ? VNM_TCP_SYN_OUT : VNM_TCP_SYN_IN))
+    flags |= VNM_TCP_FLAG_SYN;
+  if (f->tcp_state & (dir == VNM_DIR_OUT ? VNM_TCP_FIN_OUT : VNM_TCP_FIN_IN))
+    flags |= VNM_TCP_FLAG_FIN;
+  if (f->tcp_state & VNM_TCP_ESTAB)
+    flags |= VNM_TCP_FLAG_ACK;
+  /* The probe does not say which side reset: both may have. */
+  if (f->tcp_state & VNM_TCP_RESET)
+    flags |= VNM_TCP_FLAG_RST;
+  return flags;
+}
+
+static guint8
+end_reason (VnmIpfixExporter *x, const VnmFlowRecord *rec)
+{
+  if (rec->key.proto == IPPROTO_TCP && (rec->flow.tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
+    return VNM_IPFIX_END_OF_FLOW;
+  if (rec->flow.last_ns && rec->ended_us * 1000 - (gint64) rec->flow.last_ns >= x->idle_timeout_ns)
+    return VNM_IPFIX_END_IDLE;
+  /* Its VM stopped, its device went, or the table needed room. */
+  return VNM_IPFIX_END_FORCED;
+}
+
+static guint64
+delta (guint64 now, guint64 before)
+{
+  /* Counts that went back (a probe attached anew) start over. */
+  return now >= before ? now - before : now;
+}
+
+static void
+add_flow (Walk *w, const VnmFlowRecord *rec, FlowState *s, guint8 reason, const gchar *uuid,
+          const gchar *name)
+{
+  const struct vnm_flow_key *k = &rec->key;
+  const struct vnm_flow *f = &rec->flow;
+  gboolean remote_first = f->opener == VNM_OPENER_REMOTE;
+  guint fwd = remote_first ? VNM_DIR_IN : VNM_DIR_OUT, rev = remote_first ? VNM_DIR_OUT : VNM_DIR_IN;
+  gsize off = k->family == 6 ? 0 : 12, alen = k->family == 6 ? 16 : 4;
+  gboolean ports = k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP;
+  VnmIpfixFlow out = { 0 };
+
+  out.family = k->family == 6 ? 6 : 4;
+  memcpy (out.src_addr, (remote_first ? k->remote_addr : k->local_addr) + off, alen);
+  memcpy (out.dst_addr, (remote_first ? k->local_addr : k->remote_addr) + off, alen);
+  out.src_port = ports ? (remote_first ? k->remote_port : k->local_port) : 0;
+  out.dst_port = ports ? (remote_first ? k->local_port : k->remote_port) : 0;
+  out.protocol = k->proto;
+  if (k->proto == IPPROTO_TCP)
+    {
+      out.tcp_flags = flags_of (f, fwd);
+      out.reverse_tcp_flags = flags_of (f, rev);
+    }
+  out.octets = delta (f->bytes[fwd], s->bytes[fwd]);
+  out.packets = delta (f->packets[fwd], s->packets[fwd]);
+  out.reverse_octets = delta (f->bytes[rev], s->bytes[rev]);
+  out.reverse_packets = delta (f->packets[rev], s->packets[rev]);
+  out.start_ms = (guint64) MAX (((gint64) f->first_ns / 1000 + w->real_offset_us) / 1000, 0);
+  out.end_ms = (guint64) MAX (((gint64) f->last_ns / 1000 + w->real_offset_us) / 1000, 0);
+  out.end_reason = reason;
+  out.biflow_direction = f->opener == VNM_OPENER_UNKNOWN ? VNM_IPFIX_BIFLOW_ARBITRARY
+                                                         : VNM_IPFIX_BIFLOW_INITIATOR;
+  /* Sent by the VM: into the host at its device; to the VM: out of it. */
+  if (remote_first)
+    out.egress_interface = k->ifindex;
+  else
+    out.ingress_interface = k->ifindex;
+  vnm_ipfix_parse_uuid (uuid, out.vm_uuid);
+  out.vm_name = name;            /* the monitor's, valid for this walk */
+  out.vm_iface = s->ifname;
+  g_array_append_val (w->out, out);
+
+  s->bytes[0] = f->bytes[0];
+  s->bytes[1] = f->bytes[1];
+  s->packets[0] = f->packets[0];
+  s->packets[1] = f->packets[1];
+  s->last_export_us = w->now_us;
+}
+
+static void
+visit (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer user_data)
+{
+  Walk *w = user_data;
+  VnmIpfixExporter *x = w->x;
+  FlowId id;
+  FlowState *s;
+
+  memset (&id, 0, sizeof id);
+  id.key = rec->key;
+  id.first_ns = rec->flow.first_ns;
+  if (!(s = g_hash_table_lookup (x->flows, &id)))
+    {
+      const VnmLink *link = vnm_link_table_lookup_ifindex (vnm_engine_get_link_table (x->engine),
+                                                           (gint) rec->key.ifindex);
+      s = g_new0 (FlowState, 1);
+      s->id = id;
+      s->last_export_us = rec->flow.first_ns ? (gint64) rec->flow.first_ns / 1000 : w->now_us;
+      s->ifname = g_strdup (link ? link->name : "");
+      /* Summaries from before the exporter started were not its to send. */
+      s->final = rec->ended && rec->ended_us < x->started_us;
+      g_hash_table_insert (x->flows, &s->id, s);
+    }
+  s->generation = x->generation;
+  if (s->final)
+    return;
+  if (rec->ended)
+    {
+      add_flow (w, rec, s, end_reason (x, rec), uuid, name);
+      s->final = TRUE;
+    }
+  else if (w->now_us - s->last_export_us >= x->active_timeout_us &&
+           (rec->flow.packets[0] != s->packets[0] || rec->flow.packets[1] != s->packets[1]))
+    add_flow (w, rec, s, VNM_IPFIX_END_ACTIVE, uuid, name);
+}
+
+static void
+export (VnmIpfixExporter *x)
+{
+  VnmFlowMonitor *monitor = vnm_engine_get_flow_monitor (x->engine);
+  g_autoptr(GArray) flows = g_array_new (FALSE, FALSE, sizeof (VnmIpfixFlow));
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GArray) counts = NULL;
+  Walk w = { x, g_get_monotonic_time (), g_get_real_time () - g_get_monotonic_time (), flows };
+  GHashTableIter it;
+  FlowState *s;
+  gboolean templates;
+
+  x->generation++;
+  vnm_flow_monitor_foreach_record (monitor, visit, &w);
+  g_hash_table_iter_init (&it, x->flows);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
+    if (s->generation != x->generation)
+      g_hash_table_iter_remove (&it);
+
+  /* UDP: again every refresh period or so many messages; TCP: once a session. */
+  templates = x->need_templates ||
+              (!x->tcp && (w.now_us - x->templates_sent_us >= VNM_IPFIX_TEMPLATE_REFRESH_S * G_USEC_PER_SEC ||
+                           x->messages_since_templates >= VNM_IPFIX_TEMPLATE_REFRESH_MESSAGES));
+  templates = templates && x->socket;
+  if (!flows->len && !templates)
+    return;
+  messages = vnm_ipfix_encode_flows (x->encoder, (const VnmIpfixFlow *) flows->data, flows->len,
+                                     templates, (guint32) (g_get_real_time () / G_USEC_PER_SEC), &counts);
+  for (guint i = 0; i < messages->len; i++)
+    send_message (x, messages->pdata[i], g_array_index (counts, guint, i));
+  if (templates)
+    {
+      x->template_sends++;
+      x->need_templates = FALSE;
+      x->templates_sent_us = w.now_us;
+      x->messages_since_templates = 0;
+    }
+  x->messages_since_templates += messages->len;
+}
+
+static void
+on_interval (VnmEngine *engine, gpointer user_data)
+{
+  export (user_data);
+}
+
+/* --- life ----------------------------------------------------------------- */
+
+VnmIpfixExporter *
+vnm_ipfix_exporter_new (VnmEngine *engine, const VnmOptions *options)
+{
+  VnmIpfixExporter *x = g_new0 (VnmIpfixExporter, 1);
+  gboolean parsed;
+
+  x->engine = g_object_ref (engine);
+  x->collector = g_strdup (options->ipfix_collector);
+  parsed = vnm_ipfix_parse_collector (options->ipfix_collector, &x->host, &x->port, &x->tcp, NULL);
+  g_assert (parsed);
+  x->active_timeout_us = (gint64) options->ipfix_active_timeout_s * G_USEC_PER_SEC;
+  x->idle_timeout_ns = (gint64) options->flow_idle_timeout_s * G_USEC_PER_SEC * 1000;
+  x->domain = options->ipfix_observation_domain;
+  x->started_us = g_get_monotonic_time ();
+  x->encoder = vnm_ipfix_encoder_new (x->domain, x->tcp ? TCP_MESSAGE_MAX : UDP_MESSAGE_MAX);
+  x->flows = g_hash_table_new_full (flow_id_hash, flow_id_equal, NULL, (GDestroyNotify) flow_state_free);
+  x->pending = g_byte_array_new ();
+  g_queue_init (&x->pending_messages);
+  x->backoff_s = RECONNECT_MIN_S;
+  x->client = g_socket_client_new ();
+  if (!x->tcp)
+    {
+      g_socket_client_set_socket_type (x->client, G_SOCKET_TYPE_DATAGRAM);
+      g_socket_client_set_protocol (x->client, G_SOCKET_PROTOCOL_UDP);
+    }
+  g_socket_client_set_timeout (x->client, 10);
+  x->interval_handler = g_signal_connect (engine, "interval", G_CALLBACK (on_interval), x);
+  g_message (_("Exporting flows over IPFIX to %s (%s, active timeout %d s, idle timeout %d s)."),
+             x->collector, x->tcp ? "TCP" : "UDP", options->ipfix_active_timeout_s,
+             options->flow_idle_timeout_s);
+  try_connect (x);
+  return x;
+}
+
+void
+vnm_ipfix_exporter_free (VnmIpfixExporter *x)
+{
+  if (!x)
+    return;
+  g_signal_handler_disconnect (x->engine, x->interval_handler);
+  if (x->cancellable)
+    g_cancellable_cancel (x->cancellable);
+  g_clear_object (&x->cancellable);
+  g_clear_handle_id (&x->reconnect_source, g_source_remove);
+  disconnect (x);
+  g_clear_object (&x->client);
+  g_object_unref (x->engine);
+  vnm_ipfix_encoder_free (x->encoder);
+  g_hash_table_unref (x->flows);
+  g_byte_array_unref (x->pending);
+  g_free (x->collector);
+  g_free (x->host);
+  g_free (x->last_error);
+  g_free (x);
+}
+
+void
+vnm_ipfix_exporter_stats (VnmIpfixExporter *x, VnmIpfixStats *out)
+{
+  memset (out, 0, sizeof *out);
+  out->collector = x->collector;
+  out->transport = x->tcp ? "tcp" : "udp";
+  out->connected = x->connected;
+  out->messages_sent = x->messages_sent;
+  out->records_sent = x->records_sent;
+  out->bytes_sent = x->bytes_sent;
+  out->messages_dropped = x->messages_dropped;
+  out->records_dropped = x->records_dropped;
+  out->template_sends = x->template_sends;
+  out->connections = x->connections;
+  out->flows_tracked = g_hash_table_size (x->flows);
+  out->active_timeout_s = (guint) (x->active_timeout_us / G_USEC_PER_SEC);
+  out->idle_timeout_s = (guint) (x->idle_timeout_ns / 1000 / G_USEC_PER_SEC);
+  out->observation_domain = x->domain;
+  out->last_error = x->last_error ? x->last_error : "";
+}
