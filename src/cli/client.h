@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "link-rows.h"
 #include "vnm-generated.h"
 
 typedef struct {
@@ -85,11 +86,12 @@ gboolean vnm_cli_conflict (const gchar *long_a, const gchar *long_b);
 /* ifstat's query, which top shares: checks --sort and --filter (at most
  * @filter_max bytes); FALSE after a usage error. */
 gboolean vnm_cli_check_link_options (const gchar *sort, const gchar *filter, gsize filter_max);
-/* Connects and asks for the rows ifstat shows; NULL with *status after
- * printing why. */
-GVariant *vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command,
-                                  const gchar *sort, gboolean asc, guint top, gboolean all,
-                                  const gchar *filter, int *status);
+/* Connects and asks for the rows ifstat shows (@wanted: the columns
+ * needed, NULL for all); NULL with *status after printing why. */
+VnmLinkRows *vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command,
+                                     const gchar *sort, gboolean asc, guint top, gboolean all,
+                                     const gchar *filter, const gchar *const *wanted,
+                                     int *status);
 
 int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);
