@@ -20,7 +20,11 @@ typedef struct {
 /* A proxy to the daemon's manager object, or NULL after printing why
  * (most often: the daemon is not running, and how to start it). */
 VnmMonitor1 *vnm_cli_connect (const VnmCliOptions *opts);
-/* The same without printing: NULL with @error, *not_running set when the
+/* The same for a command that only calls methods: the proxy reads none of
+ * the daemon's properties and follows none of its signals, one round trip
+ * less. */
+VnmMonitor1 *vnm_cli_connect_for_calls (const VnmCliOptions *opts);
+/* The same as vnm_cli_connect without printing: NULL with @error, *not_running set when the
  * cause is that no daemon (or no bus) is there. */
 VnmMonitor1 *vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error);
 /* Whether a failed call failed because the daemon is gone. */

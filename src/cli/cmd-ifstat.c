@@ -28,7 +28,7 @@ vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command, const g
   VnmLinkRows *rows;
 
   *status = VNM_EXIT_FAILURE;
-  if (!(proxy = vnm_cli_connect (opts)))
+  if (!(proxy = vnm_cli_connect_for_calls (opts)))
     return NULL;
   if (!(rows = vnm_link_rows_fetch (proxy, sort, asc, top, all, filter, wanted, &error)))
     {
