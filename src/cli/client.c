@@ -43,8 +43,9 @@ activate_daemon (GDBusConnection *bus, GError **error)
   return FALSE;
 }
 
-VnmMonitor1 *
-vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
+static VnmMonitor1 *
+open_proxy (const VnmCliOptions *opts, GDBusProxyFlags flags, gboolean *not_running,
+            GError **error)
 {
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(VnmMonitor1) proxy = NULL;
@@ -58,8 +59,8 @@ vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
       *not_running = TRUE;
       return NULL;
     }
-  proxy = vnm_monitor1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                       VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, error);
+  flags |= G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START;
+  proxy = vnm_monitor1_proxy_new_sync (bus, flags, VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, error);
   if (!proxy)
     {
       g_prefix_error (error, _("cannot reach %s: "), VNM_DBUS_NAME);
@@ -72,8 +73,8 @@ vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
       if (activate_daemon (bus, error))
         {
           g_clear_object (&proxy);
-          proxy = vnm_monitor1_proxy_new_sync (bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                               VNM_DBUS_NAME, VNM_DBUS_PATH, NULL, error);
+          proxy = vnm_monitor1_proxy_new_sync (bus, flags, VNM_DBUS_NAME, VNM_DBUS_PATH,
+                                               NULL, error);
           if (!proxy)
             return NULL;
           owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
@@ -97,11 +98,17 @@ vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
 }
 
 VnmMonitor1 *
-vnm_cli_connect (const VnmCliOptions *opts)
+vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error)
+{
+  return open_proxy (opts, G_DBUS_PROXY_FLAGS_NONE, not_running, error);
+}
+
+static VnmMonitor1 *
+connect_proxy (const VnmCliOptions *opts, GDBusProxyFlags flags)
 {
   g_autoptr(GError) error = NULL;
   gboolean not_running;
-  VnmMonitor1 *proxy = vnm_cli_open (opts, &not_running, &error);
+  VnmMonitor1 *proxy = open_proxy (opts, flags, &not_running, &error);
 
   if (proxy)
     return proxy;
@@ -110,6 +117,20 @@ vnm_cli_connect (const VnmCliOptions *opts)
   if (not_running)
     print_not_running ();
   return NULL;
+}
+
+VnmMonitor1 *
+vnm_cli_connect (const VnmCliOptions *opts)
+{
+  return connect_proxy (opts, G_DBUS_PROXY_FLAGS_NONE);
+}
+
+VnmMonitor1 *
+vnm_cli_connect_for_calls (const VnmCliOptions *opts)
+{
+  /* No GetAll of the daemon's properties, no match rules for its signals. */
+  return connect_proxy (opts, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                              G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS);
 }
 
 gboolean

@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "link-rows.h"
 #include "vnm-generated.h"
 
 typedef struct {
@@ -19,7 +20,11 @@ typedef struct {
 /* A proxy to the daemon's manager object, or NULL after printing why
  * (most often: the daemon is not running, and how to start it). */
 VnmMonitor1 *vnm_cli_connect (const VnmCliOptions *opts);
-/* The same without printing: NULL with @error, *not_running set when the
+/* The same for a command that only calls methods: the proxy reads none of
+ * the daemon's properties and follows none of its signals, one round trip
+ * less. */
+VnmMonitor1 *vnm_cli_connect_for_calls (const VnmCliOptions *opts);
+/* The same as vnm_cli_connect without printing: NULL with @error, *not_running set when the
  * cause is that no daemon (or no bus) is there. */
 VnmMonitor1 *vnm_cli_open (const VnmCliOptions *opts, gboolean *not_running, GError **error);
 /* Whether a failed call failed because the daemon is gone. */
@@ -85,11 +90,12 @@ gboolean vnm_cli_conflict (const gchar *long_a, const gchar *long_b);
 /* ifstat's query, which top shares: checks --sort and --filter (at most
  * @filter_max bytes); FALSE after a usage error. */
 gboolean vnm_cli_check_link_options (const gchar *sort, const gchar *filter, gsize filter_max);
-/* Connects and asks for the rows ifstat shows; NULL with *status after
- * printing why. */
-GVariant *vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command,
-                                  const gchar *sort, gboolean asc, guint top, gboolean all,
-                                  const gchar *filter, int *status);
+/* Connects and asks for the rows ifstat shows (@wanted: the columns
+ * needed, NULL for all); NULL with *status after printing why. */
+VnmLinkRows *vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command,
+                                     const gchar *sort, gboolean asc, guint top, gboolean all,
+                                     const gchar *filter, const gchar *const *wanted,
+                                     int *status);
 
 int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);

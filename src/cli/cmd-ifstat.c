@@ -18,32 +18,32 @@ vnm_cli_check_link_options (const gchar *sort, const gchar *filter, gsize filter
          (!filter || vnm_cli_check_length (vnm_cli_option ("filter"), filter, filter_max));
 }
 
-GVariant *
+VnmLinkRows *
 vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *command, const gchar *sort,
-                        gboolean asc, guint top, gboolean all, const gchar *filter, int *status)
+                        gboolean asc, guint top, gboolean all, const gchar *filter,
+                        const gchar *const *wanted, int *status)
 {
   g_autoptr(VnmMonitor1) proxy = NULL;
   g_autoptr(GError) error = NULL;
-  GVariant *links = NULL;
+  VnmLinkRows *rows;
 
   *status = VNM_EXIT_FAILURE;
-  if (!(proxy = vnm_cli_connect (opts)))
+  if (!(proxy = vnm_cli_connect_for_calls (opts)))
     return NULL;
-  if (!vnm_monitor1_call_get_link_stats_sync (proxy, sort ? sort : "tx", asc, top, all,
-                                              filter ? filter : "", &links, NULL, &error))
+  if (!(rows = vnm_link_rows_fetch (proxy, sort, asc, top, all, filter, wanted, &error)))
     {
       *status = vnm_cli_report_error (command, error);
       return NULL;
     }
   *status = 0;
-  return links;
+  return rows;
 }
 
 int
 vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv)
 {
   g_autoptr(GOptionContext) octx = g_option_context_new (NULL);
-  g_autoptr(GVariant) links = NULL;
+  g_autoptr(VnmLinkRows) rows = NULL;
   g_autoptr(VnmTable) table = NULL;
   g_autofree gchar *sort = NULL;
   g_autofree gchar *filter = NULL;
@@ -61,8 +61,11 @@ vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv)
   };
   const gchar *headers[] = { "IFACE", "STATE", "RX_Mbps", "TX_Mbps", "RX_Pkts", "TX_Pkts",
                              "RX_Err", "TX_Err", "VMID", "VM_NAME" };
-  GVariantIter iter;
-  GVariant *rec;
+  /* The columns the table shows, in its order. */
+  static const gchar *const shown[] = { "iface", "state", "rx_mbps", "tx_mbps", "rx_pps",
+                                        "tx_pps", "rx_errors_ps", "tx_errors_ps", "vm_id",
+                                        "vm_name", NULL };
+  gint col[G_N_ELEMENTS (shown) - 1];
   int status = 0;
 
   g_option_context_set_summary (octx,
@@ -81,32 +84,35 @@ vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv)
   if (!vnm_cli_check_link_options (sort, filter, VNM_CLI_ARG_MAX_LEN) ||
       (top_text && !vnm_cli_parse_number ("top", top_text, 0, G_MAXUINT32, &top)))
     return VNM_EXIT_USAGE;
-  if (!(links = vnm_cli_get_link_stats (opts, "ifstat", sort, asc, (guint) top, all, filter, &status)))
+  if (!(rows = vnm_cli_get_link_stats (opts, "ifstat", sort, asc, (guint) top, all, filter,
+                                       json ? NULL : shown, &status)))
     return status;
   if (json)
     {
-      vnm_cli_print_json (links);
+      g_autofree gchar *text = vnm_link_rows_to_json (rows);
+
+      fputs (text, stdout);
       return 0;
     }
   table = vnm_table_new (G_N_ELEMENTS (headers), headers);
   for (guint c = 2; c <= 7; c++)
     vnm_table_set_numeric (table, c);
-  g_variant_iter_init (&iter, links);
-  while ((rec = g_variant_iter_next_value (&iter)))
+  for (guint c = 0; c < G_N_ELEMENTS (col); c++)
+    col[c] = vnm_link_rows_column (rows, shown[c]);
+  for (guint i = 0; i < vnm_link_rows_count (rows); i++)
     {
-      g_autofree gchar *rx_mbps = vnm_format_rate (vnm_rec_double (rec, "rx_mbps"));
-      g_autofree gchar *tx_mbps = vnm_format_rate (vnm_rec_double (rec, "tx_mbps"));
-      g_autofree gchar *rx_pps = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_pps"));
-      g_autofree gchar *tx_pps = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_pps"));
-      g_autofree gchar *rx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errors_ps"));
-      g_autofree gchar *tx_err = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errors_ps"));
-      gint64 id = vnm_rec_int (rec, "vm_id");
+      g_autofree gchar *rx_mbps = vnm_format_rate (vnm_link_rows_double (rows, i, col[2]));
+      g_autofree gchar *tx_mbps = vnm_format_rate (vnm_link_rows_double (rows, i, col[3]));
+      g_autofree gchar *rx_pps = g_strdup_printf ("%.0f", vnm_link_rows_double (rows, i, col[4]));
+      g_autofree gchar *tx_pps = g_strdup_printf ("%.0f", vnm_link_rows_double (rows, i, col[5]));
+      g_autofree gchar *rx_err = g_strdup_printf ("%.0f", vnm_link_rows_double (rows, i, col[6]));
+      g_autofree gchar *tx_err = g_strdup_printf ("%.0f", vnm_link_rows_double (rows, i, col[7]));
+      gint64 id = vnm_link_rows_int (rows, i, col[8]);
       g_autofree gchar *vm_id = id >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, id) : g_strdup ("");
-      const gchar *cells[] = { vnm_rec_str (rec, "iface"), vnm_rec_str (rec, "state"),
+      const gchar *cells[] = { vnm_link_rows_str (rows, i, col[0]), vnm_link_rows_str (rows, i, col[1]),
                                rx_mbps, tx_mbps, rx_pps, tx_pps, rx_err, tx_err,
-                               vm_id, vnm_rec_str (rec, "vm_name") };
+                               vm_id, vnm_link_rows_str (rows, i, col[9]) };
       vnm_table_add_row (table, cells);
-      g_variant_unref (rec);
     }
   {
     g_autofree gchar *text = vnm_table_render (table);

@@ -1,6 +1,7 @@
 /* cmd-top.c: `virtnetmon top`, a full-screen view of every interface with
  * the ifstat columns, refreshed each interval (ncurses). The daemon sorts and
- * filters (GetLinkStats), so top shows exactly what ifstat would; this file
+ * filters (GetLinkStatsColumns, or GetLinkStats from an older daemon), so
+ * top shows exactly what ifstat would; this file
  * is the screen, the keys, and staying up while the daemon comes and goes. */
 #include "config.h"
 
@@ -30,8 +31,8 @@ typedef struct {
   gchar filter[FILTER_MAX + 1];
   /* Filter being typed after '/', shown live. */
   gboolean editing;
-  /* The last answer: aa{sv} rows, or NULL with why in @problem. */
-  GVariant *rows;
+  /* The last answer, or NULL with why in @problem. */
+  VnmLinkRows *rows;
   GVariant *flows;
   gchar *problem;
   gchar *message;            /* one-line feedback to the last key */
@@ -51,6 +52,12 @@ set_message (Top *top, const gchar *text)
   top->message = g_strdup (text);
 }
 
+/* The columns the screen shows, and vm_uuid for the flows of a row's VM. */
+static const gchar *const screen_columns[] = {
+  "iface", "state", "rx_mbps", "tx_mbps", "rx_pps", "tx_pps", "rx_errors_ps", "tx_errors_ps",
+  "vm_id", "vm_name", "vm_uuid", NULL
+};
+
 static void
 drop_proxy (Top *top, GError *error)
 {
@@ -65,29 +72,28 @@ static void
 fetch (Top *top)
 {
   g_autoptr(GError) error = NULL;
-  GVariant *rows = NULL;
+  VnmLinkRows *rows = NULL;
 
   if (!top->proxy)
     {
       gboolean not_running;
       if (!(top->proxy = vnm_cli_open (top->opts, &not_running, &error)))
         {
-          g_clear_pointer (&top->rows, g_variant_unref);
+          g_clear_pointer (&top->rows, vnm_link_rows_free);
           drop_proxy (top, error);
           return;
         }
     }
-  if (!vnm_monitor1_call_get_link_stats_sync (top->proxy, top->sort_rx ? "rx" : "tx",
-                                              top->ascending, 0, top->show_hidden, top->filter,
-                                              &rows, NULL, &error))
+  if (!(rows = vnm_link_rows_fetch (top->proxy, top->sort_rx ? "rx" : "tx", top->ascending, 0,
+                                    top->show_hidden, top->filter, screen_columns, &error)))
     {
       g_dbus_error_strip_remote_error (error);
-      g_clear_pointer (&top->rows, g_variant_unref);
+      g_clear_pointer (&top->rows, vnm_link_rows_free);
       drop_proxy (top, error);
       return;
     }
   g_clear_pointer (&top->problem, g_free);
-  g_clear_pointer (&top->rows, g_variant_unref);
+  g_clear_pointer (&top->rows, vnm_link_rows_free);
   top->rows = rows;
 
   if (top->view == VIEW_FLOWS)
@@ -116,13 +122,26 @@ fetch (Top *top)
 static gint
 n_rows (Top *top)
 {
-  return top->rows ? (gint) g_variant_n_children (top->rows) : 0;
+  return top->rows ? (gint) vnm_link_rows_count (top->rows) : 0;
 }
 
-static GVariant *
-row_at (Top *top, gint i)
+/* Cells of row @i (< n_rows) by key. */
+static const gchar *
+cell_str (Top *top, gint i, const gchar *key)
 {
-  return g_variant_get_child_value (top->rows, i);
+  return vnm_link_rows_str (top->rows, (guint) i, vnm_link_rows_column (top->rows, key));
+}
+
+static gdouble
+cell_double (Top *top, gint i, const gchar *key)
+{
+  return vnm_link_rows_double (top->rows, (guint) i, vnm_link_rows_column (top->rows, key));
+}
+
+static gint64
+cell_int (Top *top, gint i, const gchar *key)
+{
+  return vnm_link_rows_int (top->rows, (guint) i, vnm_link_rows_column (top->rows, key));
 }
 
 /* Keeps the selection on the same interface across refreshes and re-sorts. */
@@ -133,21 +152,15 @@ follow_selection (Top *top)
 
   if (top->selected_iface)
     for (gint i = 0; i < n; i++)
-      {
-        g_autoptr(GVariant) rec = row_at (top, i);
-        if (g_str_equal (vnm_rec_str (rec, "iface"), top->selected_iface))
-          {
-            top->selected = i;
-            break;
-          }
-      }
+      if (g_str_equal (cell_str (top, i, "iface"), top->selected_iface))
+        {
+          top->selected = i;
+          break;
+        }
   top->selected = CLAMP (top->selected, 0, MAX (n - 1, 0));
   g_clear_pointer (&top->selected_iface, g_free);
   if (n > 0)
-    {
-      g_autoptr(GVariant) rec = row_at (top, top->selected);
-      top->selected_iface = g_strdup (vnm_rec_str (rec, "iface"));
-    }
+    top->selected_iface = g_strdup (cell_str (top, top->selected, "iface"));
 }
 
 static void
@@ -181,18 +194,18 @@ draw_interfaces (Top *top, gint first_y, gint height)
   top->scroll = CLAMP (top->scroll, 0, MAX (n - height, 0));
   for (gint i = 0; i < height && top->scroll + i < n; i++)
     {
-      g_autoptr(GVariant) rec = row_at (top, top->scroll + i);
-      g_autofree gchar *rx = vnm_format_rate (vnm_rec_double (rec, "rx_mbps"));
-      g_autofree gchar *tx = vnm_format_rate (vnm_rec_double (rec, "tx_mbps"));
-      g_autofree gchar *rxp = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_pps"));
-      g_autofree gchar *txp = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_pps"));
-      g_autofree gchar *rxe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "rx_errors_ps"));
-      g_autofree gchar *txe = g_strdup_printf ("%.0f", vnm_rec_double (rec, "tx_errors_ps"));
-      gint64 vm_id = vnm_rec_int (rec, "vm_id");
+      gint r = top->scroll + i;
+      g_autofree gchar *rx = vnm_format_rate (cell_double (top, r, "rx_mbps"));
+      g_autofree gchar *tx = vnm_format_rate (cell_double (top, r, "tx_mbps"));
+      g_autofree gchar *rxp = g_strdup_printf ("%.0f", cell_double (top, r, "rx_pps"));
+      g_autofree gchar *txp = g_strdup_printf ("%.0f", cell_double (top, r, "tx_pps"));
+      g_autofree gchar *rxe = g_strdup_printf ("%.0f", cell_double (top, r, "rx_errors_ps"));
+      g_autofree gchar *txe = g_strdup_printf ("%.0f", cell_double (top, r, "tx_errors_ps"));
+      gint64 vm_id = cell_int (top, r, "vm_id");
       g_autofree gchar *vmid = vm_id >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, vm_id) : g_strdup ("-");
-      g_autofree gchar *line = g_strdup_printf (ROW_FORMAT, vnm_rec_str (rec, "iface"),
-                                                vnm_rec_str (rec, "state"), rx, tx, rxp, txp, rxe, txe,
-                                                vmid, vnm_rec_str (rec, "vm_name"));
+      g_autofree gchar *line = g_strdup_printf (ROW_FORMAT, cell_str (top, r, "iface"),
+                                                cell_str (top, r, "state"), rx, tx, rxp, txp, rxe, txe,
+                                                vmid, cell_str (top, r, "vm_name"));
       draw_line (first_y + 1 + i, line, top->scroll + i == top->selected ? A_REVERSE : A_NORMAL);
     }
 }
@@ -275,18 +288,16 @@ draw (Top *top)
 static void
 open_flows (Top *top)
 {
-  g_autoptr(GVariant) rec = NULL;
   const gchar *uuid, *name;
 
   if (n_rows (top) == 0)
     return;
-  rec = row_at (top, top->selected);
-  uuid = vnm_rec_str (rec, "vm_uuid");
-  name = vnm_rec_str (rec, "vm_name");
+  uuid = cell_str (top, top->selected, "vm_uuid");
+  name = cell_str (top, top->selected, "vm_name");
   if (!*uuid)
     {
       g_autofree gchar *text = g_strdup_printf (_("%s belongs to no VM virtnetmon knows: no flows."),
-                                                vnm_rec_str (rec, "iface"));
+                                                cell_str (top, top->selected, "iface"));
       set_message (top, text);
       return;
     }
@@ -385,10 +396,7 @@ handle_key (Top *top, gint ch)
   top->selected = CLAMP (top->selected, 0, MAX (n_rows (top) - 1, 0));
   g_clear_pointer (&top->selected_iface, g_free);
   if (n_rows (top) > 0)
-    {
-      g_autoptr(GVariant) rec = row_at (top, top->selected);
-      top->selected_iface = g_strdup (vnm_rec_str (rec, "iface"));
-    }
+    top->selected_iface = g_strdup (cell_str (top, top->selected, "iface"));
   return TRUE;
 }
 
@@ -440,7 +448,7 @@ run_screen (Top *top)
 
   endwin ();
   g_clear_object (&top->proxy);
-  g_clear_pointer (&top->rows, g_variant_unref);
+  g_clear_pointer (&top->rows, vnm_link_rows_free);
   g_clear_pointer (&top->flows, g_variant_unref);
   g_free (top->problem);
   g_free (top->message);
@@ -502,15 +510,17 @@ vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (json)
     {
-      g_autoptr(GVariant) links = NULL;
+      g_autoptr(VnmLinkRows) rows = NULL;
+      g_autofree gchar *text = NULL;
 
       /* One snapshot of the screen's rows: nothing refreshes. */
       if (vnm_cli_given ("interval"))
         return vnm_cli_usage_error (_("%s does not go with %s (one snapshot)."),
                                     vnm_cli_option ("interval"), vnm_cli_option ("json"));
-      if (!(links = vnm_cli_get_link_stats (opts, "top", sort, asc, 0, all, filter, &status)))
+      if (!(rows = vnm_cli_get_link_stats (opts, "top", sort, asc, 0, all, filter, NULL, &status)))
         return status;
-      vnm_cli_print_json (links);
+      text = vnm_link_rows_to_json (rows);
+      fputs (text, stdout);
       return 0;
     }
   if (!isatty (STDIN_FILENO) || !isatty (STDOUT_FILENO))

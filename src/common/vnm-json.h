@@ -14,3 +14,17 @@ gchar *vnm_json_from_variant (GVariant *value);
 
 /* Appends @str as a JSON string literal (quoted and escaped). */
 void vnm_json_append_string (GString *out, const gchar *str);
+
+/* A column of a table: its key and one value per row. */
+typedef struct {
+  const gchar *name;
+  gchar type;             /* the values' D-Bus type: s, i, u, x, t or d */
+  gconstpointer values;   /* s: const gchar *const *; i: const gint32 *; u: const
+                           * guint32 *; x: const gint64 *; t: const guint64 *;
+                           * d: const gdouble * */
+} VnmJsonColumn;
+
+/* The JSON document vnm_json_from_variant returns for the aa{sv} whose
+ * record i is { columns[j].name: columns[j].values[i] }, keys in the
+ * order of @columns: the same text, without building the records. */
+gchar *vnm_json_from_columns (const VnmJsonColumn *columns, guint n_columns, gsize n_rows);

@@ -1,15 +1,12 @@
-/* dbus-records.c: D-Bus records of domains, interfaces and links, read from the
- * engine. */
+/* dbus-records.c: D-Bus records of domains and their interfaces, read from the
+ * engine (the host's links: dbus-records-links.c). */
 #include "config.h"
-
-#include <string.h>
 
 #include "dbus-records.h"
 #include "qemu-scan.h"
 #include "vnm-error.h"
 #include "vnm-format.h"
 #include "vnm-i18n.h"
-#include "vnm-limits.h"
 #include "vnm-names.h"
 
 
@@ -208,116 +205,6 @@ vnm_record_interface_stats (VnmEngine *engine, const VnmDomain *d, const gchar *
                    _("Domain '%s' has no interface '%.64s' (give a target device name, MAC address or alias)."),
                    d->name, wanted);
       return NULL;
-    }
-  return g_variant_builder_end (&b);
-}
-
-typedef struct {
-  const VnmLink *link;
-  VnmLinkView s;
-  VnmLinkOwner owner;
-} Row;
-
-typedef struct {
-  gboolean by_rx;
-  gboolean ascending;
-} SortOrder;
-
-static gint
-compare_rows (gconstpointer a, gconstpointer b, gpointer user_data)
-{
-  const SortOrder *order = user_data;
-  const Row *ra = a, *rb = b;
-  gdouble va = order->by_rx ? ra->s.rates.rx_bytes_ps : ra->s.rates.tx_bytes_ps;
-  gdouble vb = order->by_rx ? rb->s.rates.rx_bytes_ps : rb->s.rates.tx_bytes_ps;
-  gint c = va < vb ? -1 : va > vb ? 1 : 0;
-
-  if (!order->ascending)
-    c = -c;
-  /* Ties, most often idle interfaces: by name, always ascending. */
-  return c ? c : strcmp (ra->link->name, rb->link->name);
-}
-
-static gboolean
-contains_casefold (const gchar *haystack, const gchar *needle)
-{
-  g_autofree gchar *h = g_utf8_casefold (haystack, -1);
-  g_autofree gchar *n = g_utf8_casefold (needle, -1);
-
-  return strstr (h, n) != NULL;
-}
-
-GVariant *
-vnm_record_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending, guint top,
-                      gboolean include_hidden, const gchar *filter, GError **error)
-{
-  g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
-  VnmLinkTable *links = vnm_engine_get_link_table (engine);
-  GVariantBuilder b;
-
-  if (!*sort)
-    sort = "tx";
-  if (!g_str_equal (sort, "rx") && !g_str_equal (sort, "tx"))
-    {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                   _("Unknown sort key '%.32s': use 'rx' or 'tx'."), sort);
-      return NULL;
-    }
-  if (strlen (filter) > VNM_ARG_MAX_LEN)
-    {
-      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                   _("The filter is %zu characters long; at most %d are accepted."),
-                   strlen (filter), VNM_ARG_MAX_LEN);
-      return NULL;
-    }
-
-  for (guint i = 0; i < vnm_link_table_size (links); i++)
-    {
-      const VnmLink *link = vnm_link_table_index (links, i);
-      Row row = { .link = link };
-
-      if (!include_hidden && vnm_is_hidden_interface (link->name))
-        continue;
-      vnm_link_table_owner (links, link, &row.owner);
-      if (*filter && !contains_casefold (link->name, filter) &&
-          !contains_casefold (row.owner.vm_name, filter) &&
-          !contains_casefold (row.owner.vm_id, filter))
-        continue;
-      vnm_link_table_view (links, link, row.owner.guest_view, &row.s);
-      g_array_append_val (rows, row);
-    }
-
-  {
-    SortOrder order = { g_str_equal (sort, "rx"), ascending };
-    g_array_sort_with_data (rows, compare_rows, &order);
-  }
-
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < rows->len && (top == 0 || i < top); i++)
-    {
-      Row *row = &g_array_index (rows, Row, i);
-      const VnmLink *link = row->link;
-      const VnmLink *master = link->master_ifindex
-        ? vnm_link_table_lookup_ifindex (links, link->master_ifindex) : NULL;
-      GVariantBuilder rb;
-
-      g_variant_builder_init (&rb, G_VARIANT_TYPE_VARDICT);
-      add_str (&rb, "iface", link->name);
-      g_variant_builder_add (&rb, "{sv}", "ifindex", g_variant_new_int32 (link->ifindex));
-      add_str (&rb, "state", link->state);
-      add_str (&rb, "kind", link->kind);
-      g_variant_builder_add (&rb, "{sv}", "mtu", g_variant_new_uint32 (link->mtu));
-      g_variant_builder_add (&rb, "{sv}", "speed_mbps", g_variant_new_int64 (link->speed_mbps));
-      add_str (&rb, "mac", link->mac);
-      add_str (&rb, "master", master ? master->name : "");
-      add_str (&rb, "view", row->owner.guest_view ? "guest" : "host");
-      add_counters_and_rates (&rb, &row->s);
-      g_variant_builder_add (&rb, "{sv}", "vm_id",
-                             g_variant_new_int32 (*row->owner.vm_id ? (gint) g_ascii_strtoll (row->owner.vm_id, NULL, 10) : -1));
-      add_str (&rb, "vm_name", row->owner.vm_name);
-      add_str (&rb, "vm_uuid", row->owner.vm_uuid);
-      add_str (&rb, "mapped_by", row->owner.mapped_by);
-      g_variant_builder_add_value (&b, g_variant_builder_end (&rb));
     }
   return g_variant_builder_end (&b);
 }

@@ -24,9 +24,24 @@ GVariant *vnm_record_domain_rates (VnmEngine *engine, const VnmDomain *domain);
 /* @iface: netdev name, MAC or alias; "" for all. */
 GVariant *vnm_record_interface_stats (VnmEngine *engine, const VnmDomain *domain,
                                      const gchar *iface, GError **error);
+/* GetLinkStats: aa{sv}, one record per host link, sorted by @sort ("rx",
+ * "tx"; "" is "tx"), at most @top (0: all), lo and fw* only with
+ * @include_hidden, those whose name, VM name or VM id holds @filter. */
 GVariant *vnm_record_link_stats (VnmEngine *engine, const gchar *sort, gboolean ascending,
                                 guint top, gboolean include_hidden, const gchar *filter,
                                 GError **error);
+/* GetLinkStatsColumns: the same rows as (as columns, av values): the
+ * names of @wanted (NULL or empty: every column, in the records' order)
+ * and, for each, its values for all rows: numbers as an array of their
+ * type, text as an ay of NUL-ended strings; record i of GetLinkStats is
+ * { columns[j]: values[j][i] }. Fails naming an unknown or repeated
+ * column. */
+GVariant *vnm_record_link_columns (VnmEngine *engine, const gchar *sort, gboolean ascending,
+                                  guint top, gboolean include_hidden, const gchar *filter,
+                                  const gchar *const *wanted, GError **error);
+/* The keys of GetLinkStats' records in their order (NULL-terminated,
+ * static). */
+const gchar *const *vnm_record_link_column_names (void);
 GVariant *vnm_record_kernel_caps (const VnmKernelCaps *caps);
 
 /* Flows of @domain aggregated per @options (a{sv}: by, direction, proto,

@@ -119,6 +119,25 @@ handle_get_link_stats (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 }
 
 static gboolean
+handle_get_link_stats_columns (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                               const gchar *sort, gboolean ascending, guint top,
+                               gboolean include_hidden, const gchar *filter,
+                               const gchar *const *wanted, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  /* (as columns, av values), the reply as it is. */
+  GVariant *reply = vnm_record_link_columns (service->engine, sort, ascending, top,
+                                            include_hidden, filter, wanted, &error);
+
+  if (!reply)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, reply);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_get_flows (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
                   const gchar *domain, GVariant *options, gpointer user_data)
 {
@@ -718,6 +737,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   g_signal_connect (service->monitor, "handle-list-interfaces", G_CALLBACK (handle_list_interfaces), service);
   g_signal_connect (service->monitor, "handle-get-interface-stats", G_CALLBACK (handle_get_interface_stats), service);
   g_signal_connect (service->monitor, "handle-get-link-stats", G_CALLBACK (handle_get_link_stats), service);
+  g_signal_connect (service->monitor, "handle-get-link-stats-columns", G_CALLBACK (handle_get_link_stats_columns), service);
   g_signal_connect (service->monitor, "handle-get-flows", G_CALLBACK (handle_get_flows), service);
   g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
   g_signal_connect (service->monitor, "handle-get-history", G_CALLBACK (handle_get_history), service);

@@ -7,8 +7,10 @@ Sets up, in the host's network namespace (libvirt's taps live there):
 then, in one run:
   1. bench-refresh: virtnetmon's netlink dump vs /proc/net/dev vs sysfs vs
      libvirt's domain interface stats (in-process API call);
-  2. `virsh domstats --interface` and `virtnetmon ifstat --all --json` as the
-     commands an operator or exporter runs (process wall time);
+  2. `virsh domstats --interface`, `virtnetmon ifstat --all --json` (by
+     column, the default, and by record, as from an older daemon) and
+     `ip -j -s link` as the commands an operator or exporter runs (process
+     wall time), side by side;
   3. virtnetmond's CPU and RSS at --interval 1 with 1000 and with 200
      interfaces.
 With --baseline-build DIR (the build directory of another checkout, e.g. an
@@ -185,28 +187,42 @@ def start_daemon(build):
     return bus, daemon
 
 
-# With a baseline: blocks of 5 runs a build in turn (ABBA...), each block
-# against a fresh daemon, so that both builds meet the same machine.
-ifstat_times = {label: [] for label, _ in builds}
-blocks = 4 if len(builds) > 1 else 1
+# ifstat --all --json, the way each client asks: by column
+# (GetLinkStatsColumns, the default), by record (GetLinkStats, as with a
+# daemon older than GetLinkStatsColumns: VIRTNETMON_COMPACT=0), and
+# `ip -j -s link` for the same devices. Blocks of runs against a fresh
+# daemon, each build in turn (ABBA...), the commands of a block in an order
+# that rotates from run to run, so that all meet the same machine.
+IFSTAT = "`virtnetmon ifstat --all --json` (process, D-Bus round trip), all interfaces"
+COLUMNS = "by column (GetLinkStatsColumns)"
+RECORDS = "by record (GetLinkStats, VIRTNETMON_COMPACT=0)"
+IP_LINK = "`ip -j -s link` (process, one netlink dump, JSON), all interfaces"
+RUNS = 20
+blocks = 4 if len(builds) > 1 else 2
+timings = {}
 for blk in range(blocks):
     order = builds if blk % 2 == 0 else builds[::-1]
     for label, build in order:
         bus, daemon = start_daemon(build)
-        cli = [os.path.join(build, "src", "virtnetmon"), "--bus-address", bus.address]
+        cli = [os.path.join(build, "src", "virtnetmon"), "--bus-address", bus.address,
+               "ifstat", "--all", "--json"]
+        if build == build_dir():
+            cmds = [(f"{IFSTAT}, {COLUMNS}", cli, None),
+                    (f"{IFSTAT}, {RECORDS}", cli, dict(os.environ, VIRTNETMON_COMPACT="0")),
+                    (IP_LINK, ["ip", "-j", "-s", "link"], None)]
+        else:
+            cmds = [(f"{IFSTAT}, {label}", cli, None)]
         time.sleep(2)
-        for _ in range(20 // blocks):
-            t0 = time.monotonic()
-            subprocess.run(cli + ["ifstat", "--all", "--json"], check=True, stdout=subprocess.DEVNULL)
-            ifstat_times[label].append(time.monotonic() - t0)
+        for i in range(RUNS // blocks):
+            for what, cmd, env in cmds[i % len(cmds):] + cmds[:i % len(cmds)]:
+                t0 = time.monotonic()
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+                timings.setdefault(what, []).append(time.monotonic() - t0)
         daemon.stop()
-for label, _ in builds:
-    times = sorted(ifstat_times[label])
+for what, times in timings.items():
+    times.sort()
     med = times[len(times) // 2] * 1000
     p95 = times[min(len(times) - 1, len(times) * 95 // 100)] * 1000
-    what = "`virtnetmon ifstat --all --json` (process, D-Bus round trip), all interfaces"
-    if len(builds) > 1:
-        what += f", {label}"
     rows.append((what, total, med, p95, med * 1000 / total))
 
 

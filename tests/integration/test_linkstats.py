@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (Bus, Daemon, Results, build_dir, cli, cli_json, ifstat_row,  # noqa: E402
-                     kernel_link, make_link, make_netns, on_cleanup, require_root, sh,
+from vnmtest import (Bus, Daemon, Results, build_dir, check_json, cli, cli_json,  # noqa: E402
+                     ifstat_row, kernel_link, make_link, make_netns, on_cleanup, require_root, sh,
                      shared_cleanups, skip, wait_for)
 
 require_root()
@@ -305,6 +305,112 @@ def _():
             str([r["iface"] for r in f]))
     f = cli_json(bus, "ifstat", "--filter", "902")
     t.check([r["iface"] for r in f] == ["vnmit-q0"], "--filter matches the VM id")
+
+
+def proc_net_dev():
+    """/proc/net/dev of this namespace: name -> (rx bytes, packets, errs, drop,
+    tx bytes, packets, errs, drop), the host's view."""
+    out = {}
+    with open("/proc/net/dev") as f:
+        for line in f.readlines()[2:]:
+            name, _, fields = line.partition(":")
+            v = [int(x) for x in fields.split()]
+            out[name.strip()] = (v[0], v[1], v[2], v[3], v[8], v[9], v[10], v[11])
+    return out
+
+
+COUNTERS = ("rx_bytes", "rx_packets", "rx_errors", "rx_drops",
+            "tx_bytes", "tx_packets", "tx_errors", "tx_drops")
+
+
+def as_host_view(row):
+    """A row's counters in /proc/net/dev's order and view (a VM's interface
+    is shown in the guest's view: its rx is the host's tx)."""
+    v = [row[k] for k in COUNTERS]
+    return tuple(v[4:] + v[:4]) if row["view"] == "guest" else tuple(v)
+
+
+def within(low, daemon, high):
+    """Whether the daemon's counters lie between two readings of /proc/net/dev
+    (equal when they are). /proc/net/dev's rx drop adds rx_missed_errors to
+    the rx_dropped the daemon reads: at most that, there."""
+    return all(d <= h and (i == 3 or lo <= d) for i, (lo, d, h) in enumerate(zip(low, daemon, high)))
+
+
+@t.case("ifstat --all --json by columns: what GetLinkStats gives, and /proc/net/dev")
+def _():
+    ifstat = [os.path.join(build_dir(), "src", "virtnetmon"), "--bus-address", bus.address,
+              "ifstat", "--all", "--json"]
+    # The columns, as introspection documents them.
+    r = sh("gdbus", "introspect", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+           "--object-path", "/org/virtnetmon/Monitor1")
+    t.check("GetLinkStatsColumns(" in r.stdout and "out as columns" in r.stdout
+            and "out av values" in r.stdout, "introspection lists GetLinkStatsColumns", r.stdout[:300])
+    # ifstat asks for columns (GDBus traces its calls on stdout);
+    # VIRTNETMON_COMPACT=0 makes it ask GetLinkStats, as it does when the
+    # daemon is older.
+    traced = subprocess.run(ifstat, text=True, capture_output=True,
+                            env=dict(os.environ, G_DBUS_DEBUG="call")).stdout
+    old_traced = subprocess.run(ifstat, text=True, capture_output=True,
+                                env=dict(os.environ, G_DBUS_DEBUG="call", VIRTNETMON_COMPACT="0")).stdout
+    t.check(".GetLinkStatsColumns()" in traced and ".GetLinkStats()" not in traced
+            and ".GetLinkStats()" in old_traced and ".GetLinkStatsColumns()" not in old_traced,
+            "ifstat calls GetLinkStatsColumns; with VIRTNETMON_COMPACT=0 GetLinkStats",
+            "\n".join(line for line in (traced + old_traced).splitlines() if ">>>>" in line))
+
+    # The same document, byte for byte, from a state that did not change
+    # between the calls (the columns before and after the records agree).
+    for _ in range(10):
+        new = subprocess.run(ifstat, text=True, capture_output=True, check=True).stdout
+        old = subprocess.run(ifstat, text=True, capture_output=True, check=True,
+                             env=dict(os.environ, VIRTNETMON_COMPACT="0")).stdout
+        again = subprocess.run(ifstat, text=True, capture_output=True, check=True).stdout
+        if new == again:
+            break
+        time.sleep(0.3)
+    rows = check_json(("ifstat", "--all"), json.loads(new))
+    t.check(new == again and new == old and len(rows) >= 8,
+            f"ifstat --all --json: {len(rows)} rows, the same text as from GetLinkStats' records",
+            f"{len(new)} vs {len(old)} bytes; first difference at "
+            f"{next((i for i, (a, b) in enumerate(zip(new, old)) if a != b), min(len(new), len(old)))}")
+
+    # Every interface of /proc/net/dev, counters as the kernel has them.
+    # The daemon's counters are of its last sample: taken after `early`
+    # (more than an interval before), so between `early` and `late`, and
+    # exactly `late` for a device whose counters stood still meanwhile.
+    early = proc_net_dev()
+    time.sleep(2.2)
+    rows = check_json(("ifstat", "--all"), json.loads(
+        subprocess.run(ifstat, text=True, capture_output=True, check=True).stdout))
+    late = proc_net_dev()
+    got = {r["iface"]: r for r in rows}
+    steady = [n for n in late if early.get(n) == late[n]]
+    exact = [n for n in steady if n in got and within(late[n], as_host_view(got[n]), late[n])]
+    between = [n for n in late if n in got and n in early
+               and within(early[n], as_host_view(got[n]), late[n])]
+    t.check(set(got) == set(late) == set(early),
+            f"ifstat --all lists the {len(late)} interfaces of /proc/net/dev",
+            f"{sorted(set(got) ^ set(late))}")
+    t.check(len(exact) == len(steady) and "vnmit-v1" in exact and "vnmit-br0" in exact,
+            f"counters equal /proc/net/dev for the {len(steady)} interfaces whose counters stood still "
+            "(guest's view swapped for VM interfaces)",
+            str([(n, as_host_view(got[n]), late[n]) for n in steady if n not in exact][:5]))
+    t.check(len(between) == len(late), "counters of the others lie between two readings of /proc/net/dev",
+            str([(n, early.get(n), got.get(n) and as_host_view(got[n]), late[n])
+                 for n in late if n not in between][:5]))
+    # The wire form itself: the text columns are NUL-ended strings.
+    r = sh("gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+           "--object-path", "/org/virtnetmon/Monitor1", "--method",
+           "org.virtnetmon.Monitor1.GetLinkStatsColumns", "tx", "false", "0", "true", "vnmit-v1",
+           "['iface', 'rx_bytes']")
+    t.check("(['iface', 'rx_bytes'], [<b'vnmit-v1'>, <[uint64" in r.stdout,
+            "GetLinkStatsColumns over D-Bus: the columns asked for, text as bytes", r.stdout)
+    r = sh("gdbus", "call", "--address", bus.address, "--dest", "org.virtnetmon.Monitor1",
+           "--object-path", "/org/virtnetmon/Monitor1", "--method",
+           "org.virtnetmon.Monitor1.GetLinkStatsColumns", "tx", "false", "0", "true", "",
+           "['iface', 'bogus']", check=False)
+    t.check(r.returncode != 0 and "org.virtnetmon.Error.InvalidArgument" in r.stderr
+            and "'bogus'" in r.stderr, "an unknown column is InvalidArgument naming it", r.stderr)
 
 
 @t.case("bad input: clear messages, exit codes, named D-Bus errors")

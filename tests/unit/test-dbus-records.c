@@ -2,7 +2,8 @@
  * the argument parsers (vnm_record_number, vnm_record_settings_change,
  * vnm_record_latency_settings), which interfaces are hidden, the records
  * built without an engine (slow-packet events, kernel capabilities), and
- * the records read from a real engine: --no-bpf, libvirt's test driver
+ * the records read from a real engine (and GetLinkStatsColumns' columns,
+ * cell by cell against GetLinkStats' records): --no-bpf, libvirt's test driver
  * (test:///default, in this process) and the links of a private network
  * namespace this test makes (lo, a veth standing for the test domain's
  * tap testnet0, a Proxmox-style tap and firewall devices). Keys and types
@@ -1760,6 +1761,182 @@ test_engine_link_stats_sort (void)
   }
 }
 
+/* The type of @key in GetLinkStats' records (link_keys). */
+static const gchar *
+link_key_type (const gchar *key)
+{
+  for (const gchar *const *k = link_keys; *k; k++)
+    if (g_str_has_prefix (*k, key) && (*k)[strlen (key)] == ':')
+      return *k + strlen (key) + 1;
+  g_error ("'%s' is no key of GetLinkStats' records", key);
+}
+
+/* GetLinkStatsColumns for these arguments is GetLinkStats for the same,
+ * field by field: the columns asked for (@wanted, NULL: all, in the
+ * records' order), the same rows in the same order, each cell the
+ * record's value. Both are read with no main loop iteration in between,
+ * so from the same state. Returns the rows' iface column, sorted, when
+ * it was asked for. */
+static gchar *
+assert_columns_are_records (const gchar *sort, gboolean ascending, guint top, gboolean hidden,
+                            const gchar *filter, const gchar *const *wanted)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) records = link_stats (sort, ascending, top, hidden, filter);
+  g_autoptr(GVariant) reply = vnm_record_link_columns (engine, sort, ascending, top, hidden,
+                                                       filter, wanted, &error);
+  g_autoptr(GVariant) names = NULL, values = NULL;
+  g_autoptr(GPtrArray) ifaces = g_ptr_array_new ();
+  gsize n_rows;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_variant_ref_sink (reply);
+  g_assert_cmpstr (g_variant_get_type_string (reply), ==, "(asav)");
+  names = g_variant_get_child_value (reply, 0);
+  values = g_variant_get_child_value (reply, 1);
+  n_rows = g_variant_n_children (records);
+
+  /* The columns asked for, in that order; all of them for none. */
+  {
+    g_autofree const gchar **got = g_variant_get_strv (names, NULL);
+    g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+
+    for (const gchar *const *k = wanted && *wanted ? wanted : link_keys; *k; k++)
+      g_ptr_array_add (want, g_strndup (*k, strcspn (*k, ":")));
+    g_ptr_array_add (want, NULL);
+    g_assert_cmpstrv (got, (const gchar *const *) want->pdata);
+    g_assert_cmpuint (g_variant_n_children (values), ==, g_strv_length ((gchar **) got));
+  }
+
+  for (gsize j = 0; j < g_variant_n_children (names); j++)
+    {
+      g_autoptr(GVariant) name_v = g_variant_get_child_value (names, j);
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (values, j);
+      g_autoptr(GVariant) column = g_variant_get_variant (boxed);
+      const gchar *key = g_variant_get_string (name_v, NULL);
+      const gchar *type = link_key_type (key);
+
+      if (g_str_equal (type, "s"))
+        {
+          /* Text: each row's string and a NUL, in one ay. */
+          gsize len = 0;
+          const gchar *text, *p;
+
+          g_assert_cmpstr (g_variant_get_type_string (column), ==, "ay");
+          text = g_variant_get_fixed_array (column, &len, 1);
+          g_assert_true (len == 0 || text[len - 1] == '\0');
+          p = text;
+          for (gsize i = 0; i < n_rows; i++)
+            {
+              g_autoptr(GVariant) r = g_variant_get_child_value (records, i);
+
+              g_assert_true (p < text + len);
+              g_assert_cmpstr (p, ==, lookup_s (r, key));
+              if (g_str_equal (key, "iface"))
+                g_ptr_array_add (ifaces, (gpointer) g_intern_string (p));
+              p += strlen (p) + 1;
+            }
+          g_assert_true (p == text + len);
+        }
+      else
+        {
+          g_autofree gchar *array_type = g_strconcat ("a", type, NULL);
+
+          g_assert_cmpstr (g_variant_get_type_string (column), ==, array_type);
+          g_assert_cmpuint (g_variant_n_children (column), ==, n_rows);
+          for (gsize i = 0; i < n_rows; i++)
+            {
+              g_autoptr(GVariant) r = g_variant_get_child_value (records, i);
+              g_autoptr(GVariant) want = g_variant_lookup_value (r, key, NULL);
+              g_autoptr(GVariant) got = g_variant_get_child_value (column, i);
+
+              if (!g_variant_equal (got, want))
+                {
+                  g_autofree gchar *a = g_variant_print (got, TRUE);
+                  g_autofree gchar *b = g_variant_print (want, TRUE);
+                  g_error ("row %zu, %s: the column says %s, the record %s", i, key, a, b);
+                }
+            }
+        }
+    }
+  if (!ifaces->len)
+    return NULL;
+  g_ptr_array_sort (ifaces, compare_names);
+  g_ptr_array_add (ifaces, NULL);
+  return g_strjoinv (",", (gchar **) ifaces->pdata);
+}
+
+static void
+test_engine_link_columns (void)
+{
+  static const gchar *const some[] = { "vm_name", "rx_bytes", "iface", "tx_mbps", "vm_id", NULL };
+  static const gchar *const one[] = { "mtu", NULL };
+  static const gchar *const none[] = { NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *all = NULL, *shown = NULL, *kernel_all = NULL, *kernel_shown = NULL;
+  const gchar *const *names = vnm_record_link_column_names ();
+
+  if (!get_engine ())
+    return;
+
+  /* One schema of names: the columns are the records' keys, in order. */
+  for (guint i = 0; link_keys[i] || names[i]; i++)
+    {
+      g_assert_nonnull (names[i]);
+      g_assert_nonnull (link_keys[i]);
+      g_assert_true (g_str_has_prefix (link_keys[i], names[i]));
+      g_assert_cmpint (link_keys[i][strlen (names[i])], ==, ':');
+    }
+
+  /* Traffic, so that counters and rates are not all 0. */
+  send_lo (100, 1000);
+  send_frames ("vnmt-peer", 10, 200);
+  wait_intervals (1);
+
+  /* Every interface the kernel has, each cell as its record says. */
+  all = assert_columns_are_records ("", FALSE, 0, TRUE, "", NULL);
+  kernel_all = kernel_ifaces (TRUE);
+  g_assert_cmpstr (all, ==, kernel_all);
+  shown = assert_columns_are_records ("tx", FALSE, 0, FALSE, "", none);
+  kernel_shown = kernel_ifaces (FALSE);
+  g_assert_cmpstr (shown, ==, kernel_shown);
+  g_free (assert_columns_are_records ("rx", TRUE, 0, TRUE, "", NULL));
+  g_free (assert_columns_are_records ("rx", FALSE, 3, TRUE, "", NULL));
+  g_free (assert_columns_are_records ("", FALSE, 0, TRUE, "VNMT", NULL));
+  g_free (assert_columns_are_records ("", FALSE, 0, TRUE, "test", some));
+  g_assert_null (assert_columns_are_records ("", FALSE, 0, TRUE, "", one));
+  /* No row: every column empty. */
+  {
+    g_autofree gchar *nothing = assert_columns_are_records ("", FALSE, 0, FALSE, "no-such-thing",
+                                                            NULL);
+    g_assert_null (nothing);
+  }
+
+  /* Bad arguments: InvalidArgument naming what was wrong. */
+  {
+    static const gchar *const unknown[] = { "iface", "rx_bytez", NULL };
+    static const gchar *const twice[] = { "iface", "state", "iface", NULL };
+    g_autofree gchar *longer = g_strnfill (VNM_ARG_MAX_LEN + 1, 'a');
+
+    g_assert_null (vnm_record_link_columns (engine, "", FALSE, 0, TRUE, "", unknown, &error));
+    g_assert_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT);
+    assert_contains (error->message, "'rx_bytez'");
+    g_clear_error (&error);
+    g_assert_null (vnm_record_link_columns (engine, "", FALSE, 0, TRUE, "", twice, &error));
+    g_assert_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT);
+    assert_contains (error->message, "'iface'");
+    g_clear_error (&error);
+    g_assert_null (vnm_record_link_columns (engine, "bytes", FALSE, 0, TRUE, "", NULL, &error));
+    g_assert_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT);
+    assert_contains (error->message, "'bytes'");
+    g_clear_error (&error);
+    g_assert_null (vnm_record_link_columns (engine, "", FALSE, 0, TRUE, longer, NULL, &error));
+    g_assert_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1789,6 +1966,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dbus-records/engine/link-stats-rows", test_engine_link_stats_rows);
   g_test_add_func ("/dbus-records/engine/link-stats-counters", test_engine_link_stats_counters);
   g_test_add_func ("/dbus-records/engine/link-stats-sort", test_engine_link_stats_sort);
+  g_test_add_func ("/dbus-records/engine/link-columns", test_engine_link_columns);
   ret = g_test_run ();
   engine_teardown ();
   return ret;
