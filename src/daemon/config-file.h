@@ -4,12 +4,15 @@
  *   connect=qemu:///system
  *   interval=1
  *   metrics-listen=127.0.0.1:9477
+ *   usage-db=/var/lib/virtnetmon/usage.db
+ *   usage-flush-interval=60
  *
  *   [domains]            what applies where a domain's <metadata> is silent
  *   monitoring=yes
  *   latency=no
  *   latency-threshold-us=1000
  *   flow-table-size=32768
+ *   usage-quota-bytes=0
  */
 #pragma once
 
@@ -22,6 +25,8 @@ typedef struct {
   gdouble interval;         /* [daemon] interval, when has_interval */
   gboolean has_interval;
   gchar *metrics_listen;    /* [daemon] metrics-listen, or NULL */
+  gchar *usage_db;          /* [daemon] usage-db, or NULL ("" for none) */
+  gint usage_flush_interval_s; /* [daemon] usage-flush-interval, 0 when absent */
   VnmDomainSettings domains; /* [domains]; -1 where the file is silent */
 } VnmConfig;
 

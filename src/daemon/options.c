@@ -53,6 +53,9 @@ check_values (VnmOptions *o, GError **error)
     return usage_error (error, _("--latency-events-rate must be between %d and %d a second, not %d."),
                         VNM_LATENCY_EVENTS_RATE_MIN, VNM_LATENCY_EVENTS_RATE_MAX,
                         o->latency_events_rate);
+  if (o->usage_flush_interval_s < VNM_USAGE_FLUSH_MIN_S || o->usage_flush_interval_s > VNM_USAGE_FLUSH_MAX_S)
+    return usage_error (error, _("--usage-flush-interval must be between %d and %d seconds, not %d."),
+                        VNM_USAGE_FLUSH_MIN_S, VNM_USAGE_FLUSH_MAX_S, o->usage_flush_interval_s);
   return TRUE;
 }
 
@@ -121,6 +124,12 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
     { "pin-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->pin_dir,
       N_("Where in bpffs to pin the flow table and totals, so that they continue across restarts; \"\" for nowhere (default: /sys/fs/bpf/virtnetmon)"),
       N_("DIR") },
+    { "usage-db", 0, 0, G_OPTION_ARG_FILENAME, &o->usage_db,
+      N_("The SQLite database of the usage totals by hour, day and month (UTC); \"\" keeps them in memory only (default: /var/lib/virtnetmon/usage.db)"),
+      N_("FILE") },
+    { "usage-flush-interval", 0, 0, G_OPTION_ARG_INT, &o->usage_flush_interval_s,
+      N_("Seconds between writes of the usage totals to their database, in one transaction (default: 60)"),
+      N_("SEC") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &o->config_file, NULL, N_("FILE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, N_("Log debugging messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o->version, N_("Print the version and exit"), NULL },
@@ -215,6 +224,15 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
     o->metrics_listen = g_steal_pointer (&config->metrics_listen);
   if (!interval)
     o->interval_s = config->has_interval ? config->interval : VNM_INTERVAL_DEFAULT_S;
+  if (o->usage_flush_interval_s < 0)
+    o->usage_flush_interval_s = config->usage_flush_interval_s > 0 ? config->usage_flush_interval_s
+                                                                   : VNM_USAGE_FLUSH_DEFAULT_S;
+  if (!o->usage_db)
+    o->usage_db = config->usage_db ? g_steal_pointer (&config->usage_db)
+                                   : g_strdup (VNM_DEFAULT_USAGE_DB);
+  /* "" keeps the totals in memory only. */
+  if (!*o->usage_db)
+    g_clear_pointer (&o->usage_db, g_free);
   if (!latency_threshold_given)
     o->latency_threshold_us = config->domains.latency_threshold_us >= 0
                               ? (gint) config->domains.latency_threshold_us
@@ -253,6 +271,7 @@ merge_config (VnmOptions *o, VnmConfig *config, const gchar *interval,
   o->defaults.flow_table_size = config->domains.flow_table_size >= 0
                                 ? MIN (config->domains.flow_table_size, o->flow_table_size)
                                 : o->flow_table_size;
+  o->defaults.usage_quota_bytes = MAX (config->domains.usage_quota_bytes, 0);
   vnm_config_clear (config);
   return TRUE;
 }
@@ -271,6 +290,7 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
   o->latency_devices = VNM_LATENCY_DEVICES_DEFAULT;
   o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
   o->probe_attach = VNM_PROBE_ATTACH_AUTO;
+  o->usage_flush_interval_s = -1;
   vnm_domain_settings_init (&config.domains);
 
   if (!parse_command_line (o, &text, argc, argv, default_config, &args, error))
@@ -292,4 +312,5 @@ vnm_options_clear (VnmOptions *o)
   g_clear_pointer (&o->state_dir, g_free);
   g_clear_pointer (&o->pin_dir, g_free);
   g_clear_pointer (&o->config_file, g_free);
+  g_clear_pointer (&o->usage_db, g_free);
 }
