@@ -243,7 +243,7 @@ load_state (VnmUsageStore *s, GError **error)
 
   rc = sqlite3_prepare_v2 (s->db, "SELECT iface, ifindex, boot_id, rx_bytes, tx_bytes, rx_packets,"
                            " tx_packets FROM counters_seen", -1, &st, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+  while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       const gchar *iface = (const gchar *) sqlite3_column_text (st, 0);
       SeenEntry *e;
@@ -266,7 +266,7 @@ load_state (VnmUsageStore *s, GError **error)
 
   rc = sqlite3_prepare_v2 (s->db, "SELECT vm_uuid, month, month_bytes, quota_bytes FROM quota_events",
                            -1, &st, NULL);
-  while (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+  while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       g_autofree gchar *key = g_strdup_printf ("%s %s", sqlite3_column_text (st, 0),
                                                sqlite3_column_text (st, 1));
@@ -814,7 +814,7 @@ vnm_usage_store_query (VnmUsageStore *s, VnmUsagePeriod period, gint64 from, gin
             sqlite3_bind_text (st, 3, uuid, -1, SQLITE_STATIC);
           sqlite3_bind_int (st, 4, interfaces);
         }
-      while (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+      while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step (st)) == SQLITE_ROW)
         {
           VnmUsageRow *r = row_new ((const gchar *) sqlite3_column_text (st, 0),
                                     (const gchar *) sqlite3_column_text (st, 1),
