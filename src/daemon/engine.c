@@ -544,6 +544,9 @@ vnm_engine_new (const VnmOptions *o, GError **error)
   if (!vnm_link_table_refresh (self->links, vnm_linkstats_dump, self->linkstats,
                                g_get_monotonic_time (), error))
     return NULL;
+  /* Where counting starts for the devices present now (no domain is
+   * known yet, so nothing is counted for one). */
+  vnm_usage_recorder_feed (self->usage_recorder, self->links, g_get_real_time () / G_USEC_PER_SEC);
   {
     VnmFlowMonitorConfig fc = {
       .table_size = (guint) o->flow_table_size,

@@ -135,6 +135,8 @@ track (VnmUsageRecorder *rec, const VnmLink *link, const VnmUsage *cur)
     {
       t = g_new0 (Track, 1);
       starting_point (rec, link, cur, &t->last);
+      g_debug ("Usage of %s (ifindex %d) counts from rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT
+               " bytes (host's view).", link->name, link->ifindex, t->last.rx_bytes, t->last.tx_bytes);
       g_hash_table_insert (rec->tracks, GINT_TO_POINTER (link->ifindex), t);
     }
   /* Renamed: the same device (one ifindex) goes on. */

@@ -15,9 +15,10 @@
  *    earlier boot or lower counters (recreated, rebooted): from 0, its
  *    counters are all its own traffic;
  *  - a device the store does not know: from 0, except at the first
- *    reading of a database just created, where devices already present
- *    start from their counters then (traffic from before virtnetmon kept
- *    usage is not put into the current hour).
+ *    reading of a database just created (the engine makes it when the
+ *    daemon starts), where devices already present start from their
+ *    counters then (traffic from before virtnetmon kept usage is not put
+ *    into the current hour).
  * Traffic is counted for the VM a device belongs to when it is counted: a
  * device not (yet) mapped to a VM keeps its starting point until it is. */
 #pragma once
