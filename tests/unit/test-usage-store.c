@@ -593,6 +593,15 @@ test_recorder (Fixture *f, gconstpointer data)
   life_feed (l, &k, t + 61);
   life_end (l, TRUE, t + 62);
   assert_alpha (f->path, 1266, 835);
+
+  /* Recreated while down with more traffic than the old device had: the
+   * new ifindex says it is another device, so all of it counts. */
+  g_array_set_size (k.links, 0);
+  fake_set (&k, 14, "vnet0", 5000, 6000);
+  l = life_start (f->path, "boot-2", &k);
+  life_feed (l, &k, t + 70);
+  life_end (l, TRUE, t + 71);
+  assert_alpha (f->path, 1266 + 6000, 835 + 5000);
   g_array_unref (k.links);
 }
 
