@@ -108,3 +108,4 @@ int vnm_cmd_ifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_top (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_usage (const VnmCliOptions *opts, int argc, char **argv);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "vnm-format.h"
 #include "vnm-i18n.h"
 #include "vnm-limits.h"
 
@@ -60,6 +61,14 @@ print_settings (const gchar *name, GVariant *s)
   g_print ("  %-20s %-6" G_GUINT64_FORMAT " (%s)\n", "flow-table-size",
            vnm_rec_u64 (s, "flow_table_size"), from_metadata (s, "flow_table_size") ? own : dflt);
   {
+    guint64 quota = vnm_rec_u64 (s, "usage_quota_bytes");
+    g_autofree gchar *human = vnm_format_bytes (quota);
+    g_autofree gchar *text = quota ? g_strdup_printf ("%s (%" G_GUINT64_FORMAT " B)", human, quota)
+                                   : g_strdup (_("none"));
+    g_print ("  %-20s %-6s (%s)\n", "usage-quota", text,
+             from_metadata (s, "usage_quota_bytes") ? own : dflt);
+  }
+  {
     /* What the daemon does now: a command may have switched tracing
      * regardless of the setting. */
     gboolean tracing;
@@ -85,6 +94,41 @@ parse_switch (const gchar *option, const gchar *value, gboolean *out)
     *out = FALSE;
   else
     return vnm_cli_bad_value (option, value, "on|off");
+  return TRUE;
+}
+
+/* A size in bytes: digits, then optionally k, M, G, T, P (powers of 1000)
+ * or Ki, Mi, Gi, Ti, Pi (powers of 1024), each with or without a B. */
+static gboolean
+parse_size (const gchar *option, const gchar *value, guint64 max, guint64 *out)
+{
+  static const gchar units[] = "kmgtp";
+  gchar *end = NULL;
+  guint64 n, mult = 1;
+  const gchar *u;
+
+  if (!g_ascii_isdigit (value[0]))
+    return vnm_cli_bad_value (option, value, _("a size such as 500G, 1.5T or 10GiB"));
+  {
+    gdouble d = g_ascii_strtod (value, &end);
+    const gchar *p = end;
+    guint base = 1000;
+
+    if (*p && (u = strchr (units, g_ascii_tolower (*p))))
+      {
+        p++;
+        if (*p == 'i' || *p == 'I')
+          base = 1024, p++;
+        for (guint k = 0; k <= (guint) (u - units); k++)
+          mult *= base;
+      }
+    if (*p == 'b' || *p == 'B')
+      p++;
+    if (*p || d < 0 || d * (gdouble) mult > (gdouble) max)
+      return vnm_cli_bad_value (option, value, _("a size such as 500G, 1.5T or 10GiB (at most 10^18 bytes)"));
+    n = (guint64) (d * (gdouble) mult + 0.5);
+  }
+  *out = n;
   return TRUE;
 }
 
@@ -120,7 +164,8 @@ applied (GVariant *s, GVariant *want, const gchar *const *unset)
  * FALSE after a usage error. */
 static gboolean
 build_changes (const gchar *monitoring, const gchar *latency, const gchar *threshold,
-               const gchar *table, gchar **unset, GVariantBuilder *b, GPtrArray *unset_keys)
+               const gchar *table, const gchar *quota, gchar **unset, GVariantBuilder *b,
+               GPtrArray *unset_keys)
 {
   gboolean on;
   guint64 n;
@@ -128,8 +173,9 @@ build_changes (const gchar *monitoring, const gchar *latency, const gchar *thres
   for (gchar **u = unset; u && *u; u++)
     {
       static const gchar *const known[] = { "monitoring", "latency", "latency-threshold",
-                                            "flow-table-size", NULL };
-      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size" };
+                                            "flow-table-size", "usage-quota", NULL };
+      const gchar *keys[] = { "monitoring", "latency", "latency_threshold_us", "flow_table_size",
+                              "usage_quota_bytes" };
       guint i;
 
       if (!vnm_cli_check_choice ("unset", *u, known))
@@ -169,6 +215,12 @@ build_changes (const gchar *monitoring, const gchar *latency, const gchar *thres
       if (!vnm_cli_parse_number ("flow-table-size", table, VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX, &n))
         return FALSE;
       g_variant_builder_add (b, "{sv}", "flow_table_size", g_variant_new_uint64 (n));
+    }
+  if (quota)
+    {
+      if (!parse_size ("usage-quota", quota, (guint64) VNM_USAGE_QUOTA_MAX, &n))
+        return FALSE;
+      g_variant_builder_add (b, "{sv}", "usage_quota_bytes", g_variant_new_uint64 (n));
     }
   return TRUE;
 }
@@ -218,6 +270,7 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
   g_autoptr(GVariant) rec = NULL;
   g_autoptr(GVariant) want = NULL;
   g_autofree gchar *monitoring = NULL, *latency = NULL, *threshold = NULL, *table = NULL;
+  g_autofree gchar *quota = NULL;
   g_auto(GStrv) unset = NULL;
   gboolean json = opts->json;
   const GOptionEntry entries[] = {
@@ -229,8 +282,11 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
       N_("Slow-packet threshold of latency tracing, in microseconds"), N_("USEC") },
     { "flow-table-size", 0, 0, G_OPTION_ARG_STRING, &table,
       N_("The most flows kept for the domain at once (16 to 4194304)"), N_("N") },
+    { "usage-quota", 0, 0, G_OPTION_ARG_STRING, &quota,
+      N_("Bytes received and sent in a UTC month before virtnetmond reports the quota passed (such as 500G or 2TiB; 0 for none)"),
+      N_("SIZE") },
     { "unset", 0, 0, G_OPTION_ARG_STRING_ARRAY, &unset,
-      N_("Remove a setting, so that the daemon's default applies (monitoring, latency, latency-threshold, flow-table-size); may be repeated"),
+      N_("Remove a setting, so that the daemon's default applies (monitoring, latency, latency-threshold, flow-table-size, usage-quota); may be repeated"),
       N_("NAME") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print the settings as one JSON document"), NULL },
     { NULL }
@@ -260,7 +316,7 @@ vnm_cmd_set (const VnmCliOptions *opts, int argc, char **argv)
   if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN))
     return VNM_EXIT_USAGE;
 
-  if (!build_changes (monitoring, latency, threshold, table, unset, &b, unset_keys))
+  if (!build_changes (monitoring, latency, threshold, table, quota, unset, &b, unset_keys))
     return VNM_EXIT_USAGE;
   g_ptr_array_add (unset_keys, NULL);
   want = g_variant_ref_sink (g_variant_builder_end (&b));

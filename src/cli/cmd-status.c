@@ -10,7 +10,7 @@
 
 static void
 print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *flow_table,
-            GVariant *probes, GVariant *latency, GVariant *ipfix)
+            GVariant *probes, GVariant *latency, GVariant *ipfix, GVariant *usage_store)
 {
   GVariantBuilder b;
   g_autoptr(GVariant) doc = NULL;
@@ -35,6 +35,8 @@ print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *
     g_variant_builder_add (&b, "{sv}", "latency", latency);
   if (ipfix)
     g_variant_builder_add (&b, "{sv}", "ipfix", ipfix);
+  if (usage_store)
+    g_variant_builder_add (&b, "{sv}", "usage_store", usage_store);
   doc = g_variant_ref_sink (g_variant_builder_end (&b));
   vnm_cli_print_json (doc);
 }
@@ -147,6 +149,35 @@ print_ipfix (GVariant *ipfix)
 }
 
 static void
+print_usage_store (GVariant *u)
+{
+  const gchar *path = vnm_rec_str (u, "path");
+  const gchar *err = vnm_rec_str (u, "last_error");
+  gdouble last = vnm_rec_double (u, "last_write");
+
+  if (!*path)
+    printf (_("Usage database:      none (totals in memory only)\n"));
+  else
+    {
+      g_autofree gchar *when = NULL;
+      if (last > 0)
+        {
+          g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local ((gint64) last);
+          when = g_date_time_format (dt, "%Y-%m-%d %H:%M:%S");
+        }
+      printf (_("Usage database:      %s, %s; last written %s, %u rows waiting (every %.0f s)\n"),
+              path, vnm_rec_bool (u, "available") ? _("ok") : _("failing"),
+              when ? when : _("never"), (guint) vnm_rec_u64 (u, "pending_rows"),
+              vnm_rec_double (u, "flush_interval_seconds"));
+    }
+  if (*err)
+    printf ("  %s\n", err);
+  if (vnm_rec_u64 (u, "dropped_rows"))
+    printf (_("  %llu rows dropped while the database could not be written\n"),
+            (unsigned long long) vnm_rec_u64 (u, "dropped_rows"));
+}
+
+static void
 print_probes (GVariant *probes)
 {
   const gchar *headers[] = { "IFACE", "VM_NAME", "PROGRAM", "ATTACHED", "FLOWS", "EVICTED", "REASON" };
@@ -188,7 +219,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  GVariant *caps, *probes, *flow_table, *latency, *ipfix;
+  GVariant *caps, *probes, *flow_table, *latency, *ipfix, *usage_store;
   const gchar *version;
   int status = 0;
 
@@ -209,6 +240,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
   flow_table = vnm_monitor1_get_flow_table (proxy);
   latency = vnm_monitor1_get_latency (proxy);
   ipfix = vnm_monitor1_get_ipfix (proxy);
+  usage_store = vnm_monitor1_get_usage_store (proxy);
   if (!version)
     {
       g_printerr (_("virtnetmon: status: the daemon did not send its properties.\n"));
@@ -216,7 +248,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (json)
     {
-      print_json (proxy, version, caps, flow_table, probes, latency, ipfix);
+      print_json (proxy, version, caps, flow_table, probes, latency, ipfix, usage_store);
       return 0;
     }
 
@@ -234,6 +266,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     print_latency (latency);
   if (ipfix)
     print_ipfix (ipfix);
+  if (usage_store)
+    print_usage_store (usage_store);
   if (probes && g_variant_n_children (probes) > 0)
     print_probes (probes);
   return 0;

@@ -23,7 +23,8 @@ static const Command commands[] = {
   { "history", vnm_cmd_history, N_("Show the rate history of a domain or interface (15 min per second, 48 h per minute)") },
   { "ifstat", vnm_cmd_ifstat, N_("Show every host interface with rates and its VM") },
   { "top", vnm_cmd_top, N_("A live full-screen view of every interface (sort, filter, flows)") },
-  { "set", vnm_cmd_set, N_("Show or change a domain's settings (monitoring, latency, flow table size)") },
+  { "usage", vnm_cmd_usage, N_("Show traffic totals by month or day that survive reboots (UTC)") },
+  { "set", vnm_cmd_set, N_("Show or change a domain's settings (monitoring, latency, flow table size, usage quota)") },
   { "status", vnm_cmd_status, N_("Show the daemon's state and kernel capabilities") },
 };
 

@@ -54,6 +54,15 @@
 #define VNM_LATENCY_EVENTS_RATE_MAX 1000000
 #define VNM_LATENCY_EVENTS_RATE_DEFAULT 1000
 
+/* A domain's monthly usage quota, bytes (0: none). */
+#define VNM_USAGE_QUOTA_MAX 1000000000000000000LL
+
+/* How often the usage totals are written to their database, seconds
+ * (virtnetmond --usage-flush-interval). */
+#define VNM_USAGE_FLUSH_MIN_S 1
+#define VNM_USAGE_FLUSH_MAX_S 86400
+#define VNM_USAGE_FLUSH_DEFAULT_S 60
+
 /* TCP and UDP ports. */
 #define VNM_PORT_MAX 65535
 

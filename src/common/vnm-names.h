@@ -18,6 +18,9 @@
  * flows continue when the daemon restarts. */
 #define VNM_DEFAULT_PIN_DIR      "/sys/fs/bpf/virtnetmon"
 
+/* Where virtnetmond keeps the usage totals that survive a reboot (SQLite). */
+#define VNM_DEFAULT_USAGE_DB     "/var/lib/virtnetmon/usage.db"
+
 /* In the state directory: the address of the bus virtnetmond serves when it
  * is not the system bus, for the libvirt hook (which libvirtd runs with a
  * clean environment). Absent when the daemon serves the system bus. */

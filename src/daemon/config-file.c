@@ -11,9 +11,9 @@
 static const gchar *const daemon_keys[] = { "connect", "interval", "metrics-listen",
                                             "latency-sampling", "ipfix-collector",
                                             "ipfix-active-timeout", "ipfix-observation-domain",
-                                            NULL };
+                                            "usage-db", "usage-flush-interval", NULL };
 static const gchar *const domains_keys[] = { "monitoring", "latency", "latency-threshold-us",
-                                             "flow-table-size", NULL };
+                                             "flow-table-size", "usage-quota-bytes", NULL };
 
 static gboolean
 check_keys (GKeyFile *kf, const gchar *path, GError **error)
@@ -136,6 +136,27 @@ read_interval (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
 }
 
 static gboolean
+read_flush_interval (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
+{
+  g_autofree gchar *v = NULL;
+  gint64 n;
+
+  if (!read_string (kf, path, "daemon", "usage-flush-interval", &v, error))
+    return FALSE;
+  if (!v)
+    return TRUE;
+  if (!g_ascii_string_to_signed (v, 10, VNM_USAGE_FLUSH_MIN_S, VNM_USAGE_FLUSH_MAX_S, &n, NULL))
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                   _("usage-flush-interval= in [daemon] of '%s' is '%s'; use whole seconds from %d to %d."),
+                   path, v, VNM_USAGE_FLUSH_MIN_S, VNM_USAGE_FLUSH_MAX_S);
+      return FALSE;
+    }
+  out->usage_flush_interval_s = (gint) n;
+  return TRUE;
+}
+
+static gboolean
 load_keys (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
 {
   return check_keys (kf, path, error) &&
@@ -153,7 +174,11 @@ load_keys (GKeyFile *kf, const gchar *path, VnmConfig *out, GError **error)
          read_number (kf, path, "latency-threshold-us", 0, VNM_LATENCY_THRESHOLD_MAX_US,
                       &out->domains.latency_threshold_us, error) &&
          read_number (kf, path, "flow-table-size", VNM_FLOW_TABLE_MIN, VNM_FLOW_TABLE_MAX,
-                      &out->domains.flow_table_size, error);
+                      &out->domains.flow_table_size, error) &&
+         read_number (kf, path, "usage-quota-bytes", 0, VNM_USAGE_QUOTA_MAX,
+                      &out->domains.usage_quota_bytes, error) &&
+         read_string (kf, path, "daemon", "usage-db", &out->usage_db, error) &&
+         read_flush_interval (kf, path, out, error);
 }
 
 gboolean
@@ -185,4 +210,5 @@ vnm_config_clear (VnmConfig *config)
   g_clear_pointer (&config->uri, g_free);
   g_clear_pointer (&config->metrics_listen, g_free);
   g_clear_pointer (&config->ipfix_collector, g_free);
+  g_clear_pointer (&config->usage_db, g_free);
 }

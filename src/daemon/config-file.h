@@ -8,12 +8,15 @@
  *   ipfix-collector=collector.example:4739,udp
  *   ipfix-active-timeout=60
  *   ipfix-observation-domain=1
+ *   usage-db=/var/lib/virtnetmon/usage.db
+ *   usage-flush-interval=60
  *
  *   [domains]            what applies where a domain's <metadata> is silent
  *   monitoring=yes
  *   latency=no
  *   latency-threshold-us=1000
  *   flow-table-size=32768
+ *   usage-quota-bytes=0
  */
 #pragma once
 
@@ -30,6 +33,8 @@ typedef struct {
   gchar *ipfix_collector;   /* [daemon] ipfix-collector, or NULL */
   gint64 ipfix_active_timeout;      /* [daemon] ipfix-active-timeout, -1 when silent */
   gint64 ipfix_observation_domain;  /* [daemon] ipfix-observation-domain, -1 when silent */
+  gchar *usage_db;          /* [daemon] usage-db, or NULL ("" for none) */
+  gint usage_flush_interval_s; /* [daemon] usage-flush-interval, 0 when absent */
   VnmDomainSettings domains; /* [domains]; -1 where the file is silent */
 } VnmConfig;
 

@@ -10,7 +10,7 @@
 #define ADD(b, k, v) g_variant_builder_add ((b), "{sv}", (k), (v))
 
 static const gchar *const setting_names[] = {
-  "monitoring", "latency", "latency_threshold_us", "flow_table_size", NULL
+  "monitoring", "latency", "latency_threshold_us", "flow_table_size", "usage_quota_bytes", NULL
 };
 
 GVariant *
@@ -19,7 +19,8 @@ vnm_record_domain_settings (VnmEngine *engine, const VnmDomain *d)
   GVariantBuilder b, from;
   VnmDomainSettings eff;
   const gint64 own[] = { d->settings.monitoring, d->settings.latency,
-                         d->settings.latency_threshold_us, d->settings.flow_table_size };
+                         d->settings.latency_threshold_us, d->settings.flow_table_size,
+                         d->settings.usage_quota_bytes };
 
   vnm_domain_effective_settings (d, vnm_engine_get_defaults (engine), &eff);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
@@ -28,6 +29,7 @@ vnm_record_domain_settings (VnmEngine *engine, const VnmDomain *d)
   ADD (&b, "latency", g_variant_new_boolean (eff.latency > 0));
   ADD (&b, "latency_threshold_us", g_variant_new_uint64 ((guint64) MAX (eff.latency_threshold_us, 0)));
   ADD (&b, "flow_table_size", g_variant_new_uint64 ((guint64) MAX (eff.flow_table_size, 0)));
+  ADD (&b, "usage_quota_bytes", g_variant_new_uint64 ((guint64) MAX (eff.usage_quota_bytes, 0)));
   for (guint i = 0; setting_names[i]; i++)
     if (own[i] >= 0)
       g_variant_builder_add (&from, "s", setting_names[i]);
@@ -90,10 +92,21 @@ vnm_record_settings_change (GVariant *settings, const gchar *const *unset,
             }
           c->flow_table_size = (gint64) n;
         }
+      else if (g_str_equal (key, "usage_quota_bytes"))
+        {
+          if (!vnm_record_number (v, (guint64) VNM_USAGE_QUOTA_MAX, &n))
+            {
+              g_autofree gchar *why =
+                g_strdup_printf (_("give bytes a month from 0 (no quota) to %lld."),
+                                 (long long) VNM_USAGE_QUOTA_MAX);
+              return bad_setting (error, key, why);
+            }
+          c->usage_quota_bytes = (gint64) n;
+        }
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                       _("Unknown setting '%.32s': use monitoring, latency, latency_threshold_us or flow_table_size."),
+                       _("Unknown setting '%.32s': use monitoring, latency, latency_threshold_us, flow_table_size or usage_quota_bytes."),
                        key);
           return FALSE;
         }
@@ -108,10 +121,12 @@ vnm_record_settings_change (GVariant *settings, const gchar *const *unset,
         c->latency_threshold_us = VNM_SETTING_UNSET;
       else if (g_str_equal (*u, "flow_table_size"))
         c->flow_table_size = VNM_SETTING_UNSET;
+      else if (g_str_equal (*u, "usage_quota_bytes"))
+        c->usage_quota_bytes = VNM_SETTING_UNSET;
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
-                       _("Cannot unset '%.32s': use monitoring, latency, latency_threshold_us or flow_table_size."),
+                       _("Cannot unset '%.32s': use monitoring, latency, latency_threshold_us, flow_table_size or usage_quota_bytes."),
                        *u);
           return FALSE;
         }

@@ -83,5 +83,12 @@ GVariant *vnm_record_latency (VnmEngine *engine, const VnmDomain *domain, GVaria
 GVariant *vnm_record_drops (VnmEngine *engine, const VnmDomain *domain, GError **error);
 /* aa{sv}: slow packets (GPtrArray of VnmLatencyEvent*). */
 GVariant *vnm_record_latency_events (GPtrArray *events);
+/* aa{sv}: the usage of @vm_uuid (NULL: every VM) in the UTC month
+ * starting at @month_start, as GetUsage returns it; @options: daily (b),
+ * interfaces (b). */
+GVariant *vnm_record_usage (VnmEngine *engine, const gchar *vm_uuid, gint64 month_start,
+                           gboolean daily, gboolean interfaces, GError **error);
+/* a{sv}: the UsageStore property. */
+GVariant *vnm_record_usage_store (VnmEngine *engine);
 /* a{sv}: the Latency property. */
 GVariant *vnm_record_latency_status (VnmEngine *engine, guint subscribers);

@@ -468,6 +468,91 @@ handle_get_latency (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 }
 
 static gboolean
+handle_get_usage (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                  const gchar *domain, GVariant *options, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  VnmUsageStore *store = vnm_engine_get_usage_store (service->engine);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *uuid = NULL;
+  GVariantIter it;
+  const gchar *key;
+  GVariant *value;
+  gboolean daily = FALSE, interfaces = FALSE;
+  gint64 month_start = vnm_usage_period_start (VNM_USAGE_MONTH, g_get_real_time () / G_USEC_PER_SEC);
+  GVariant *usage;
+
+  if (!check_arg (invocation, "domain", domain))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  g_variant_iter_init (&it, options);
+  while (g_variant_iter_next (&it, "{&sv}", &key, &value))
+    {
+      g_autoptr(GVariant) v = value;
+
+      if (g_str_equal (key, "month") && g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
+        {
+          if (!vnm_usage_parse_month (g_variant_get_string (v, NULL), &month_start))
+            {
+              g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                                                     _("The month '%.32s' is not YYYY-MM (such as 2024-05)."),
+                                                     g_variant_get_string (v, NULL));
+              return G_DBUS_METHOD_INVOCATION_HANDLED;
+            }
+        }
+      else if ((g_str_equal (key, "daily") || g_str_equal (key, "interfaces")) &&
+               g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+        *(key[0] == 'd' ? &daily : &interfaces) = g_variant_get_boolean (v);
+      else
+        {
+          g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+                                                 _("Unknown usage option '%.32s' or one of the wrong type: use month (s), daily (b) or interfaces (b)."),
+                                                 key);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+    }
+  if (*domain)
+    {
+      /* A running domain, else a VM the store has totals for. */
+      const VnmDomain *d = vnm_registry_lookup (vnm_engine_get_registry (service->engine), domain);
+      g_autofree gchar *lower = g_ascii_strdown (domain, -1);
+
+      if (d)
+        uuid = g_strdup (d->uuid);
+      else if ((uuid = vnm_usage_store_find_name (store, domain)))
+        ;
+      else if (g_uuid_string_is_valid (lower))
+        {
+          g_autoptr(GPtrArray) rows = vnm_usage_store_query (store, VNM_USAGE_MONTH, G_MININT64,
+                                                             G_MAXINT64, lower, FALSE, NULL);
+          if (rows && rows->len)
+            uuid = g_steal_pointer (&lower);
+        }
+      if (!uuid)
+        {
+          g_dbus_method_invocation_return_error (invocation, VNM_ERROR, VNM_ERROR_UNKNOWN_DOMAIN,
+                                                 _("No running domain and no VM with usage totals has the name, id or uuid '%s'."),
+                                                 domain);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+    }
+  usage = vnm_record_usage (service->engine, uuid, month_start, daily, interfaces, &error);
+  if (!usage)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    vnm_monitor1_complete_get_usage (object, invocation, usage);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+usage_quota_exceeded (VnmEngine *engine, const VnmUsageQuotaEvent *ev, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  vnm_monitor1_emit_usage_quota_exceeded (service->monitor, ev->vm_name, ev->vm_uuid,
+                                          ev->month_bytes, ev->quota_bytes, ev->month);
+}
+
+static gboolean
 handle_get_drops (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
                   const gchar *domain, gpointer user_data)
 {
@@ -619,6 +704,7 @@ vnm_dbus_service_publish (VnmDbusService *service)
   vnm_monitor1_set_interface_count (service->monitor,
                                     vnm_link_table_size (vnm_engine_get_link_table (service->engine)));
   vnm_monitor1_set_probes (service->monitor, vnm_record_probes (service->engine));
+  vnm_monitor1_set_usage_store (service->monitor, vnm_record_usage_store (service->engine));
   vnm_dbus_service_publish_latency (service);
   vnm_monitor1_set_ipfix (service->monitor, vnm_record_ipfix (service->ipfix));
   g_hash_table_iter_init (&iter, service->domains);
@@ -746,6 +832,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   g_signal_connect (service->monitor, "handle-domain-hook", G_CALLBACK (handle_domain_hook), service);
   g_signal_connect (service->monitor, "handle-get-latency", G_CALLBACK (handle_get_latency), service);
   g_signal_connect (service->monitor, "handle-get-drops", G_CALLBACK (handle_get_drops), service);
+  g_signal_connect (service->monitor, "handle-get-usage", G_CALLBACK (handle_get_usage), service);
   g_signal_connect (service->monitor, "handle-subscribe-latency-events", G_CALLBACK (handle_subscribe_latency_events), service);
   g_signal_connect (service->monitor, "handle-unsubscribe-latency-events", G_CALLBACK (handle_unsubscribe_latency_events), service);
   service->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
@@ -760,6 +847,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   follow (service, "probes-changed", G_CALLBACK (on_probes_changed));
   follow (service, "libvirt-connection", G_CALLBACK (on_libvirt_connection));
   follow (service, "latency-events", G_CALLBACK (latency_events));
+  follow (service, "usage-quota-exceeded", G_CALLBACK (usage_quota_exceeded));
 
   /* The manager interface and the ObjectManager share the root path; the
    * domain objects live below it. */

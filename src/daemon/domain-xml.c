@@ -371,6 +371,7 @@ vnm_domain_settings_init (VnmDomainSettings *settings)
   settings->latency = -1;
   settings->latency_threshold_us = -1;
   settings->flow_table_size = -1;
+  settings->usage_quota_bytes = -1;
 }
 
 static gint64
@@ -386,6 +387,7 @@ vnm_domain_settings_apply_change (VnmDomainSettings *cur, const VnmDomainSetting
   cur->latency = (gint) apply_one (cur->latency, c->latency);
   cur->latency_threshold_us = apply_one (cur->latency_threshold_us, c->latency_threshold_us);
   cur->flow_table_size = apply_one (cur->flow_table_size, c->flow_table_size);
+  cur->usage_quota_bytes = apply_one (cur->usage_quota_bytes, c->usage_quota_bytes);
 }
 
 static gboolean
@@ -462,6 +464,7 @@ parse_settings_node (xmlNode *root, gboolean ns_implied, VnmDomainSettings *out,
   static const gchar *const enabled_only[] = { "enabled", NULL };
   static const gchar *const latency_attrs[] = { "enabled", "threshold-us", NULL };
   static const gchar *const flows_attrs[] = { "table-size", NULL };
+  static const gchar *const usage_attrs[] = { "quota-bytes", NULL };
   VnmDomainSettings s;
 
   vnm_domain_settings_init (&s);
@@ -506,10 +509,17 @@ parse_settings_node (xmlNode *root, gboolean ns_implied, VnmDomainSettings *out,
                                 &s.flow_table_size, error))
             return FALSE;
         }
+      else if (xmlStrEqual (n->name, (const xmlChar *) "usage"))
+        {
+          if (!settings_check_attrs (n, usage_attrs, error) ||
+              !settings_number (n, "quota-bytes", 0, VNM_USAGE_QUOTA_MAX, &s.usage_quota_bytes,
+                                error))
+            return FALSE;
+        }
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_PARSE,
-                       _("Unknown element <%.64s> in virtnetmon's settings (known: monitoring, latency, flows)."),
+                       _("Unknown element <%.64s> in virtnetmon's settings (known: monitoring, latency, flows, usage)."),
                        (const char *) n->name);
           return FALSE;
         }
@@ -558,6 +568,9 @@ vnm_domain_settings_to_xml (const VnmDomainSettings *s)
   if (s->flow_table_size >= 0)
     g_string_append_printf (out, "<flows table-size=\"%" G_GINT64_FORMAT "\"/>",
                             s->flow_table_size);
+  if (s->usage_quota_bytes >= 0)
+    g_string_append_printf (out, "<usage quota-bytes=\"%" G_GINT64_FORMAT "\"/>",
+                            s->usage_quota_bytes);
   g_string_append (out, "</settings>");
   return g_string_free (out, FALSE);
 }

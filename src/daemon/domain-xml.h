@@ -31,6 +31,7 @@ typedef struct {
   gint latency;             /* 1: latency tracing on, 0: off */
   gint64 latency_threshold_us;
   gint64 flow_table_size;   /* most flows kept for this domain at once */
+  gint64 usage_quota_bytes; /* rx + tx a UTC month before the quota event; 0: none */
 } VnmDomainSettings;
 
 /* The namespace of virtnetmon's element in a domain's <metadata>, and the

@@ -10,6 +10,7 @@
 #include "qemu-scan.h"
 #include "vnm-error.h"
 #include "vnm-i18n.h"
+#include "vnm-limits.h"
 #include "vnm-names.h"
 
 /* How often QEMU processes not run by libvirt are looked for, besides
@@ -42,6 +43,11 @@ struct _VnmEngine {
   VnmLibvirtWatch *libvirt;
   gboolean libvirt_connected;
   GHashTable *applied;         /* uuid -> LatencyApplied* */
+  VnmUsageStore *usage;
+  VnmUsageRecorder *usage_recorder;
+  guint usage_flush_s;
+  guint usage_flush_source;
+  gboolean usage_final_done;   /* the last reading and write at stop */
 
   gint64 last_refresh_us;      /* when the counters were last read */
   guint refresh_source;
@@ -63,6 +69,7 @@ enum {
   SIGNAL_PROBES_CHANGED,
   SIGNAL_LIBVIRT_CONNECTION,
   SIGNAL_LATENCY_EVENTS,
+  SIGNAL_USAGE_QUOTA_EXCEEDED,
   SIGNAL_LAST
 };
 
@@ -138,6 +145,67 @@ dump_links (VnmEngine *self, gint64 now_us)
   return TRUE;
 }
 
+/* --- usage ------------------------------------------------------------------ */
+
+/* Emits usage-quota-exceeded for each running domain whose month passed
+ * its quota, once a domain and month. */
+static void
+check_quotas (VnmEngine *self, gint64 now)
+{
+  GHashTable *totals = vnm_usage_store_month_totals (self->usage, now);
+  g_autofree gchar *month = vnm_usage_month_name (now);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (self->registry);
+
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      const VnmUsageRow *row = g_hash_table_lookup (totals, d->uuid);
+      VnmDomainSettings eff;
+      guint64 bytes;
+
+      vnm_domain_effective_settings (d, &self->defaults, &eff);
+      if (eff.usage_quota_bytes <= 0 || !row)
+        continue;
+      bytes = row->usage.rx_bytes + row->usage.tx_bytes;
+      if (bytes <= (guint64) eff.usage_quota_bytes ||
+          vnm_usage_store_quota_notified (self->usage, d->uuid, month))
+        continue;
+      vnm_usage_store_mark_quota_notified (self->usage, d->uuid, month, bytes,
+                                           (guint64) eff.usage_quota_bytes);
+      g_message ("Domain %s (%s) passed its usage quota for %s: %" G_GUINT64_FORMAT
+                 " bytes received and sent, quota %" G_GINT64_FORMAT " bytes.",
+                 d->name, d->uuid, month, bytes, eff.usage_quota_bytes);
+      {
+        VnmUsageQuotaEvent ev = {
+          .vm_name = d->name, .vm_uuid = d->uuid, .month = month,
+          .month_bytes = bytes, .quota_bytes = (guint64) eff.usage_quota_bytes, .time = now,
+        };
+        g_signal_emit (self, signals[SIGNAL_USAGE_QUOTA_EXCEEDED], 0, &ev);
+      }
+    }
+}
+
+static void
+record_usage (VnmEngine *self)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  vnm_usage_recorder_feed (self->usage_recorder, self->links, now);
+  check_quotas (self, now);
+}
+
+static gboolean
+flush_usage (gpointer user_data)
+{
+  VnmEngine *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* A failure is logged and shown in the status by the store; the totals
+   * wait for the next write. */
+  vnm_usage_store_flush (self->usage, g_get_real_time () / G_USEC_PER_SEC, &error);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 refresh (gpointer user_data)
 {
@@ -146,6 +214,7 @@ refresh (gpointer user_data)
 
   if (!dump_links (self, now_us))
     return G_SOURCE_CONTINUE;
+  record_usage (self);
   /* The rates cover the time since the previous refresh. */
   if (self->last_refresh_us)
     vnm_history_recorder_feed (self->history, self->links, self->registry,
@@ -170,6 +239,9 @@ link_event (VnmLinkEvent event, const VnmLink *link, gpointer user_data)
       vnm_link_table_upsert (self->links, link, g_get_monotonic_time ());
       break;
     case VNM_LINK_EVENT_DEL:
+      /* The kernel's last word on the device has its final counters. */
+      vnm_usage_recorder_link_gone (self->usage_recorder, self->links, link,
+                                    g_get_real_time () / G_USEC_PER_SEC);
       vnm_link_table_remove (self->links, link->ifindex);
       break;
     }
@@ -458,6 +530,13 @@ vnm_engine_new (const VnmOptions *o, GError **error)
   self->registry = vnm_registry_new ();
   self->links = vnm_link_table_new (self->registry, &self->defaults);
   self->history = vnm_history_new ();
+  self->usage = vnm_usage_store_open (o->usage_db);
+  self->usage_flush_s = o->usage_flush_interval_s > 0 ? (guint) o->usage_flush_interval_s
+                                                      : VNM_USAGE_FLUSH_DEFAULT_S;
+  {
+    g_autofree gchar *boot_id = vnm_usage_boot_id ();
+    self->usage_recorder = vnm_usage_recorder_new (self->usage, boot_id);
+  }
 
   self->linkstats = vnm_linkstats_new (error);
   if (!self->linkstats)
@@ -465,6 +544,9 @@ vnm_engine_new (const VnmOptions *o, GError **error)
   if (!vnm_link_table_refresh (self->links, vnm_linkstats_dump, self->linkstats,
                                g_get_monotonic_time (), error))
     return NULL;
+  /* Where counting starts for the devices present now (no domain is
+   * known yet, so nothing is counted for one). */
+  vnm_usage_recorder_feed (self->usage_recorder, self->links, g_get_real_time () / G_USEC_PER_SEC);
   {
     VnmFlowMonitorConfig fc = {
       .table_size = (guint) o->flow_table_size,
@@ -514,11 +596,21 @@ vnm_engine_start (VnmEngine *self)
   scan_qemu (self);
   self->refresh_source = g_timeout_add ((guint) (self->interval_s * 1000), refresh, self);
   self->scan_source = g_timeout_add_seconds (QEMU_SCAN_PERIOD_S, scan_qemu, self);
+  self->usage_flush_source = g_timeout_add_seconds (self->usage_flush_s, flush_usage, self);
 }
 
 void
 vnm_engine_stop (VnmEngine *self)
 {
+  /* A clean stop counts up to now and writes it: nothing is lost. */
+  if (self->refresh_source && !self->usage_final_done)
+    {
+      self->usage_final_done = TRUE;
+      if (dump_links (self, g_get_monotonic_time ()))
+        record_usage (self);
+      flush_usage (self);
+    }
+  g_clear_handle_id (&self->usage_flush_source, g_source_remove);
   g_clear_handle_id (&self->refresh_source, g_source_remove);
   g_clear_handle_id (&self->scan_source, g_source_remove);
   g_clear_handle_id (&self->scan_soon_source, g_source_remove);
@@ -544,6 +636,8 @@ vnm_engine_finalize (GObject *object)
   g_clear_pointer (&self->links, vnm_link_table_free);
   g_clear_pointer (&self->registry, vnm_registry_free);
   g_clear_pointer (&self->history, vnm_history_free);
+  g_clear_pointer (&self->usage_recorder, vnm_usage_recorder_free);
+  g_clear_pointer (&self->usage, vnm_usage_store_free);
   g_clear_pointer (&self->caps, vnm_kernel_caps_free);
   g_clear_pointer (&self->applied, g_hash_table_unref);
   g_free (self->uri);
@@ -582,6 +676,9 @@ vnm_engine_class_init (VnmEngineClass *klass)
   signals[SIGNAL_LIBVIRT_CONNECTION] =
     g_signal_new ("libvirt-connection", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_USAGE_QUOTA_EXCEEDED] =
+    g_signal_new ("usage-quota-exceeded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[SIGNAL_LATENCY_EVENTS] =
     g_signal_new ("latency-events", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT64);
@@ -594,6 +691,8 @@ VnmLinkTable *vnm_engine_get_link_table (VnmEngine *self) { return self->links; 
 VnmHistory *vnm_engine_get_history (VnmEngine *self) { return self->history; }
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *self) { return self->flows; }
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *self) { return self->latency; }
+VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *self) { return self->usage; }
+gdouble vnm_engine_get_usage_flush_interval (VnmEngine *self) { return self->usage_flush_s; }
 const VnmKernelCaps *vnm_engine_get_kernel_caps (VnmEngine *self) { return self->caps; }
 const VnmDomainSettings *vnm_engine_get_defaults (VnmEngine *self) { return &self->defaults; }
 gdouble vnm_engine_get_interval (VnmEngine *self) { return self->interval_s; }

@@ -14,7 +14,11 @@
  *   interval (): the counters were read and the rates updated;
  *   probes-changed (): the probes were brought in step with domains and links;
  *   libvirt-connection (gboolean connected);
- *   latency-events (GPtrArray *of VnmLatencyEvent, guint64 lost). */
+ *   latency-events (GPtrArray *of VnmLatencyEvent, guint64 lost);
+ *   usage-quota-exceeded (const VnmUsageQuotaEvent *): a running domain's
+ *     rx + tx this UTC month passed its usage_quota_bytes setting; once a
+ *     domain and month (remembered in the usage database), checked at each
+ *     refresh. A plain record, so that an event system can take it up. */
 #pragma once
 
 #include <glib-object.h>
@@ -26,6 +30,8 @@
 #include "link-table.h"
 #include "options.h"
 #include "registry.h"
+#include "usage-recorder.h"
+#include "usage-store.h"
 
 #define VNM_TYPE_ENGINE (vnm_engine_get_type ())
 G_DECLARE_FINAL_TYPE (VnmEngine, vnm_engine, VNM, ENGINE, GObject)
@@ -44,6 +50,9 @@ VnmLinkTable *vnm_engine_get_link_table (VnmEngine *engine);
 VnmHistory *vnm_engine_get_history (VnmEngine *engine);
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *engine);
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *engine);
+/* The usage totals (never NULL; see usage-store.h for its state). */
+VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *engine);
+gdouble vnm_engine_get_usage_flush_interval (VnmEngine *engine);
 /* NULL with --no-bpf. */
 const VnmKernelCaps *vnm_engine_get_kernel_caps (VnmEngine *engine);
 const VnmDomainSettings *vnm_engine_get_defaults (VnmEngine *engine);

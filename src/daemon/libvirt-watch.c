@@ -403,7 +403,8 @@ vnm_libvirt_watch_write_settings (VnmLibvirtWatch *watch, const gchar *uuid,
   if (!dom)
     return FALSE;
   empty = settings->monitoring < 0 && settings->latency < 0 &&
-          settings->latency_threshold_us < 0 && settings->flow_table_size < 0;
+          settings->latency_threshold_us < 0 && settings->flow_table_size < 0 &&
+          settings->usage_quota_bytes < 0;
   if (virDomainIsActive (dom) == 1)
     flags |= VIR_DOMAIN_AFFECT_LIVE;
   if (virDomainIsPersistent (dom) == 1)

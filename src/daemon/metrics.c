@@ -258,6 +258,53 @@ domain_metrics (GString *out, VnmEngine *engine)
   vnm_prom_sample_u64 (out, "virtnetmon_vms", NULL, NULL, domains->len);
 }
 
+static void
+usage_metrics (GString *out, VnmEngine *engine)
+{
+  VnmUsageStore *store = vnm_engine_get_usage_store (engine);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GHashTable *totals = vnm_usage_store_month_totals (store, now);
+  g_autoptr(GList) rows = g_hash_table_get_values (totals);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (vnm_engine_get_registry (engine));
+  VnmUsageStatus st;
+
+  vnm_prom_family (out, "virtnetmon_usage_bytes", "gauge",
+                   "Bytes a VM received (direction rx, into the VM) and sent (tx) this month (UTC), "
+                   "kept across restarts and reboots; it starts again at 0 each month.");
+  for (GList *l = rows; l; l = l->next)
+    {
+      const VnmUsageRow *r = l->data;
+      const VnmDomain *d = vnm_registry_lookup_uuid (vnm_engine_get_registry (engine), r->vm_uuid);
+      g_autofree gchar *id = d && d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
+      g_autoptr(GString) labels = vm_labels (d ? d->name : r->vm_name, r->vm_uuid, id);
+
+      vnm_prom_sample_u64 (out, "virtnetmon_usage_bytes", labels->str,
+                           "direction=\"rx\",period=\"month\"", r->usage.rx_bytes);
+      vnm_prom_sample_u64 (out, "virtnetmon_usage_bytes", labels->str,
+                           "direction=\"tx\",period=\"month\"", r->usage.tx_bytes);
+    }
+  vnm_prom_family (out, "virtnetmon_usage_quota_bytes", "gauge",
+                   "A running VM's monthly quota of bytes received and sent (its usage_quota_bytes "
+                   "setting); VMs without a quota have no sample.");
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      g_autofree gchar *id = d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
+      g_autoptr(GString) labels = vm_labels (d->name, d->uuid, id);
+      VnmDomainSettings eff;
+
+      vnm_domain_effective_settings (d, vnm_engine_get_defaults (engine), &eff);
+      if (eff.usage_quota_bytes > 0)
+        vnm_prom_sample_u64 (out, "virtnetmon_usage_quota_bytes", labels->str, NULL,
+                             (guint64) eff.usage_quota_bytes);
+    }
+  vnm_usage_store_status (store, &st);
+  vnm_prom_family (out, "virtnetmon_usage_store_up", "gauge",
+                   "1 when the last open or write of the usage database succeeded, 0 when it failed "
+                   "(virtnetmon status says why; totals wait in memory).");
+  vnm_prom_sample_u64 (out, "virtnetmon_usage_store_up", NULL, NULL, st.available);
+}
+
 static gboolean
 read_proc_stat (guint64 *ticks, guint64 *start_ticks, guint64 *vsize, guint64 *rss_pages)
 {
@@ -438,6 +485,7 @@ vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
   interface_metrics (out, entries);
   probe_metrics (out, entries);
   domain_metrics (out, engine);
+  usage_metrics (out, engine);
   daemon_metrics (out, engine);
   ipfix_metrics (out, ipfix);
   return out;

@@ -65,6 +65,9 @@ check_values (VnmOptions *o, GError **error)
                                  "period (%d s), not %d ms."),
                         VNM_LATENCY_SAMPLE_WINDOW_MIN_MS, o->latency_sample_period_s,
                         o->latency_sample_window_ms);
+  if (o->usage_flush_interval_s < VNM_USAGE_FLUSH_MIN_S || o->usage_flush_interval_s > VNM_USAGE_FLUSH_MAX_S)
+    return usage_error (error, _("--usage-flush-interval must be between %d and %d seconds, not %d."),
+                        VNM_USAGE_FLUSH_MIN_S, VNM_USAGE_FLUSH_MAX_S, o->usage_flush_interval_s);
   return TRUE;
 }
 
@@ -156,6 +159,12 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
     { "pin-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->pin_dir,
       N_("Where in bpffs to pin the flow table and totals, so that they continue across restarts; \"\" for nowhere (default: /sys/fs/bpf/virtnetmon)"),
       N_("DIR") },
+    { "usage-db", 0, 0, G_OPTION_ARG_FILENAME, &o->usage_db,
+      N_("The SQLite database of the usage totals by hour, day and month (UTC); \"\" keeps them in memory only (default: /var/lib/virtnetmon/usage.db)"),
+      N_("FILE") },
+    { "usage-flush-interval", 0, 0, G_OPTION_ARG_INT, &o->usage_flush_interval_s,
+      N_("Seconds between writes of the usage totals to their database, in one transaction (default: 60)"),
+      N_("SEC") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &o->config_file, NULL, N_("FILE") },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, N_("Log debugging messages"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &o->version, N_("Print the version and exit"), NULL },
@@ -291,6 +300,15 @@ merge_config (VnmOptions *o, VnmConfig *config, const CommandLineText *text,
     o->latency_sampling = g_str_equal (latency_sampling, "on");
   else
     o->latency_sampling = config->latency_sampling != 0;
+  if (o->usage_flush_interval_s < 0)
+    o->usage_flush_interval_s = config->usage_flush_interval_s > 0 ? config->usage_flush_interval_s
+                                                                   : VNM_USAGE_FLUSH_DEFAULT_S;
+  if (!o->usage_db)
+    o->usage_db = config->usage_db ? g_steal_pointer (&config->usage_db)
+                                   : g_strdup (VNM_DEFAULT_USAGE_DB);
+  /* "" keeps the totals in memory only. */
+  if (!*o->usage_db)
+    g_clear_pointer (&o->usage_db, g_free);
   if (!latency_threshold_given)
     o->latency_threshold_us = config->domains.latency_threshold_us >= 0
                               ? (gint) config->domains.latency_threshold_us
@@ -344,6 +362,7 @@ merge_config (VnmOptions *o, VnmConfig *config, const CommandLineText *text,
   o->defaults.flow_table_size = config->domains.flow_table_size >= 0
                                 ? MIN (config->domains.flow_table_size, o->flow_table_size)
                                 : o->flow_table_size;
+  o->defaults.usage_quota_bytes = MAX (config->domains.usage_quota_bytes, 0);
   vnm_config_clear (config);
   return TRUE;
 }
@@ -364,6 +383,7 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
   o->latency_sample_window_ms = VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS;
   o->latency_sample_period_s = VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S;
   o->probe_attach = VNM_PROBE_ATTACH_AUTO;
+  o->usage_flush_interval_s = -1;
   vnm_domain_settings_init (&config.domains);
   config.latency_sampling = -1;
   config.ipfix_active_timeout = -1;
@@ -388,4 +408,5 @@ vnm_options_clear (VnmOptions *o)
   g_clear_pointer (&o->state_dir, g_free);
   g_clear_pointer (&o->pin_dir, g_free);
   g_clear_pointer (&o->config_file, g_free);
+  g_clear_pointer (&o->usage_db, g_free);
 }

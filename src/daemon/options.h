@@ -33,6 +33,8 @@ typedef struct {
   gchar *state_dir;         /* never NULL after parsing */
   gchar *pin_dir;           /* NULL: pin nowhere (--pin-dir "") */
   gchar *config_file;       /* the file read, or NULL */
+  gchar *usage_db;          /* the usage database; NULL: in memory only (--usage-db "") */
+  gint usage_flush_interval_s; /* seconds between writes of the usage totals */
   /* What applies to a domain whose <metadata> leaves a setting out, every
    * field set: monitoring and latency from the file's [domains] (built in:
    * on, off); the latency threshold from --latency-threshold, else the

@@ -69,6 +69,8 @@ vnm_domain_effective_settings (const VnmDomain *domain, const VnmDomainSettings 
                                                            : defaults->latency_threshold_us;
   out->flow_table_size = s->flow_table_size >= 0 ? s->flow_table_size
                                                  : defaults->flow_table_size;
+  out->usage_quota_bytes = s->usage_quota_bytes >= 0 ? s->usage_quota_bytes
+                                                     : defaults->usage_quota_bytes;
 }
 
 VnmRegistry *

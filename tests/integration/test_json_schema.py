@@ -214,9 +214,22 @@ def _():
     t.check(s["from_metadata"] == [], "set --unset --json", json.dumps(s))
 
 
+@t.case("usage")
+def _():
+    rows = out("usage")
+    t.check(any(r["vm_name"] == "jsvm1" and r["iface"] == "" and r["period"] == "month" for r in rows),
+            "usage --json: the VM's month", json.dumps(rows)[:400])
+    rows = out("usage", "jsvm1", "--daily", "--interfaces")
+    t.check(any(r["iface"] == "vnmjs-v1" and r["period"] == "day" for r in rows),
+            "usage DOMAIN --daily --interfaces --json", json.dumps(rows)[:400])
+    t.check(out("usage", "--month", "2001-01") == [], "usage --month --json: a month without traffic")
+
+
 @t.case("status")
 def _():
     st = out("status")
+    t.check(st["usage_store"]["available"] and st["usage_store"]["last_error"] == "",
+            "status --json: the usage database", json.dumps(st["usage_store"]))
     t.check(st["flow_table"]["available"] and st["latency"]["available"] and
             any(p["iface"] == "vnmjs-v1" and p["attached"] for p in st["probes"]),
             "status --json: the probes", json.dumps(st)[:400])

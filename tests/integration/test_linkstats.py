@@ -454,7 +454,7 @@ def _():
     t.check(r.returncode == 0 and "itvm1" in r.stdout, "an unprivileged user may read", r.stderr)
     r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                         os.path.join(build_dir(), "src", "virtnetmond"), "--bus-address", bus.address,
-                        "--no-bpf", "--connect", "test:///default"],
+                        "--no-bpf", "--connect", "test:///default", "--usage-db", ""],
                        text=True, capture_output=True, timeout=20)
     t.check(r.returncode != 0 and "cannot own the D-Bus name" in r.stderr,
             "an unprivileged user cannot own org.virtnetmon.Monitor1", r.stderr)

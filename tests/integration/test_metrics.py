@@ -250,7 +250,7 @@ def _():
     # --- bad listen addresses ------------------------------------------------------
     vnmd = os.path.join(build_dir(), "src", "virtnetmond")
     r = subprocess.run([vnmd, "--bus-address", bus.address, "--connect", "test:///default", "--pin-dir", "",
-                        "--metrics-listen", f"127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=20)
+                        "--usage-db", "", "--metrics-listen", f"127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=20)
     t.check(r.returncode == 1 and f"127.0.0.1:{PORT}" in r.stderr and "in use" in r.stderr,
             "a port in use: exit 1, names the address and the cause", r.stderr)
     for bad, word in (("localhost", "localhost"), ("127.0.0.1:0", "'0'"), ("[::1:9100", "[::1:9100"),

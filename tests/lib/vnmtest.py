@@ -349,9 +349,13 @@ class Daemon:
         """exe: the daemon to run (default: the build tree's); wrapper: a
         command that runs it (setpriv, strace); name: its log file's name.
         Without --pin-dir in @args, the daemon pins into a fresh test
-        directory (see pin_dir)."""
+        directory (see pin_dir); without --usage-db, its usage database is
+        in the bus's temporary directory."""
         if "--pin-dir" not in args:
             args = (*args, "--pin-dir", pin_dir())
+        # The usage database in the test's directory, never /var/lib.
+        if "--usage-db" not in args:
+            args = (*args, "--usage-db", os.path.join(bus.dir, name + "-usage.db"))
         self.bus = bus
         self.log = open(os.path.join(bus.dir, name + ".log"), "w+")
         self.proc = subprocess.Popen([*wrapper, exe or os.path.join(build_dir(), "src", "virtnetmond"),

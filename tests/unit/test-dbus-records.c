@@ -909,7 +909,7 @@ static const gchar *const domain_keys[] = {
 
 static const gchar *const settings_keys[] = {
   "monitoring:b", "latency:b", "latency_threshold_us:t", "flow_table_size:t",
-  "from_metadata:as", "latency_tracing:b", "latency_source:s", "error:s", NULL
+  "usage_quota_bytes:t", "from_metadata:as", "latency_tracing:b", "latency_source:s", "error:s", NULL
 };
 
 static gboolean

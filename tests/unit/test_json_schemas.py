@@ -137,6 +137,7 @@ for args in (["nosuch"], ["flows", "D", "--by", "nosuch"]):
 
 # --- the check can fail ------------------------------------------------------------
 setting = {"monitoring": True, "latency": False, "latency_threshold_us": 1000, "flow_table_size": 65536,
+           "usage_quota_bytes": 0,
            "from_metadata": ["latency"], "latency_tracing": False, "latency_source": "default", "error": ""}
 for what, doc, words in (("a valid document passes", setting, None),
                          ("an unknown key is refused", {**setting, "latency_threshold": 5}, "'latency_threshold' was unexpected"),

@@ -1,0 +1,184 @@
+/* usage-recorder.c: kernel counters -> usage deltas (see usage-recorder.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "usage-recorder.h"
+
+typedef struct {
+  gchar name[16];
+  VnmUsage last;            /* host's view: where the next delta starts */
+  guint generation;         /* the feed that last saw it */
+} Track;
+
+struct _VnmUsageRecorder {
+  VnmUsageStore *store;     /* borrowed */
+  gchar boot_id[40];
+  GHashTable *tracks;       /* ifindex -> Track* */
+  guint generation;         /* feeds so far */
+};
+
+VnmUsageRecorder *
+vnm_usage_recorder_new (VnmUsageStore *store, const gchar *boot_id)
+{
+  VnmUsageRecorder *rec = g_new0 (VnmUsageRecorder, 1);
+
+  rec->store = store;
+  g_strlcpy (rec->boot_id, boot_id ? boot_id : "", sizeof rec->boot_id);
+  rec->tracks = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  return rec;
+}
+
+void
+vnm_usage_recorder_free (VnmUsageRecorder *rec)
+{
+  if (!rec)
+    return;
+  g_hash_table_unref (rec->tracks);
+  g_free (rec);
+}
+
+gchar *
+vnm_usage_boot_id (void)
+{
+  gchar *text = NULL;
+
+  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &text, NULL, NULL))
+    return g_strdup ("");
+  return g_strstrip (text);
+}
+
+static void
+host_usage (const VnmLink *link, VnmUsage *out)
+{
+  out->rx_bytes = link->counters.rx_bytes;
+  out->tx_bytes = link->counters.tx_bytes;
+  out->rx_packets = link->counters.rx_packets;
+  out->tx_packets = link->counters.tx_packets;
+}
+
+static gboolean
+not_lower (const VnmUsage *cur, const VnmUsage *base)
+{
+  return cur->rx_bytes >= base->rx_bytes && cur->tx_bytes >= base->tx_bytes &&
+         cur->rx_packets >= base->rx_packets && cur->tx_packets >= base->tx_packets;
+}
+
+/* @cur - @from; all of @cur when a counter went down (reset). */
+static void
+delta (const VnmUsage *from, const VnmUsage *cur, VnmUsage *out)
+{
+  if (!not_lower (cur, from))
+    {
+      *out = *cur;
+      return;
+    }
+  out->rx_bytes = cur->rx_bytes - from->rx_bytes;
+  out->tx_bytes = cur->tx_bytes - from->tx_bytes;
+  out->rx_packets = cur->rx_packets - from->rx_packets;
+  out->tx_packets = cur->tx_packets - from->tx_packets;
+}
+
+/* Where a device first read in this run starts (see the header). */
+static void
+starting_point (VnmUsageRecorder *rec, const VnmLink *link, const VnmUsage *cur, VnmUsage *out)
+{
+  VnmUsageSeen seen;
+  VnmUsageStatus status;
+
+  memset (out, 0, sizeof *out);
+  if (vnm_usage_store_get_seen (rec->store, link->name, &seen))
+    {
+      if (seen.ifindex == link->ifindex && g_str_equal (seen.boot_id, rec->boot_id) &&
+          not_lower (cur, &seen.counters))
+        *out = seen.counters;
+      return;
+    }
+  vnm_usage_store_status (rec->store, &status);
+  if (rec->generation == 0 && status.fresh)
+    *out = *cur;
+}
+
+/* Counts @link's increase up to @cur when it belongs to a VM. */
+static void
+count (VnmUsageRecorder *rec, VnmLinkTable *links, const VnmLink *link, Track *t,
+       const VnmUsage *cur, gint64 now)
+{
+  VnmLinkOwner owner;
+  VnmUsage d, guest;
+  VnmUsageSeen seen = { .ifindex = link->ifindex, .counters = *cur };
+
+  vnm_link_table_owner (links, link, &owner);
+  if (!owner.domain)
+    return;             /* its starting point waits for a VM */
+  delta (&t->last, cur, &d);
+  t->last = *cur;
+  guest = d;
+  if (owner.guest_view)
+    {
+      guest.rx_bytes = d.tx_bytes;
+      guest.tx_bytes = d.rx_bytes;
+      guest.rx_packets = d.tx_packets;
+      guest.tx_packets = d.rx_packets;
+    }
+  vnm_usage_store_add (rec->store, owner.domain->uuid, owner.domain->name, link->name, now, &guest);
+  g_strlcpy (seen.boot_id, rec->boot_id, sizeof seen.boot_id);
+  vnm_usage_store_set_seen (rec->store, link->name, &seen);
+}
+
+static Track *
+track (VnmUsageRecorder *rec, const VnmLink *link, const VnmUsage *cur)
+{
+  Track *t = g_hash_table_lookup (rec->tracks, GINT_TO_POINTER (link->ifindex));
+
+  if (!t)
+    {
+      t = g_new0 (Track, 1);
+      starting_point (rec, link, cur, &t->last);
+      g_debug ("Usage of %s (ifindex %d) counts from rx %" G_GUINT64_FORMAT " tx %" G_GUINT64_FORMAT
+               " bytes (host's view).", link->name, link->ifindex, t->last.rx_bytes, t->last.tx_bytes);
+      g_hash_table_insert (rec->tracks, GINT_TO_POINTER (link->ifindex), t);
+    }
+  /* Renamed: the same device (one ifindex) goes on. */
+  g_strlcpy (t->name, link->name, sizeof t->name);
+  return t;
+}
+
+void
+vnm_usage_recorder_feed (VnmUsageRecorder *rec, VnmLinkTable *links, gint64 now)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  for (guint i = 0; i < vnm_link_table_size (links); i++)
+    {
+      const VnmLink *link = vnm_link_table_index (links, i);
+      VnmUsage cur;
+      Track *t;
+
+      host_usage (link, &cur);
+      t = track (rec, link, &cur);
+      t->generation = rec->generation + 1;
+      count (rec, links, link, t, &cur, now);
+    }
+  rec->generation++;
+  g_hash_table_iter_init (&it, rec->tracks);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (((Track *) value)->generation != rec->generation)
+      g_hash_table_iter_remove (&it);
+}
+
+void
+vnm_usage_recorder_link_gone (VnmUsageRecorder *rec, VnmLinkTable *links, const VnmLink *link,
+                              gint64 now)
+{
+  Track *t = g_hash_table_lookup (rec->tracks, GINT_TO_POINTER (link->ifindex));
+  const VnmLink *known = vnm_link_table_lookup_ifindex (links, link->ifindex);
+  VnmUsage cur;
+
+  /* Only a word with statistics that are not behind the last reading. */
+  host_usage (link, &cur);
+  if (t && known && g_str_equal (known->name, link->name) && not_lower (&cur, &t->last))
+    count (rec, links, known, t, &cur, now);
+  g_hash_table_remove (rec->tracks, GINT_TO_POINTER (link->ifindex));
+}

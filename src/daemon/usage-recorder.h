@@ -1,0 +1,58 @@
+/* usage-recorder.h: what goes into the usage store at each refresh: the
+ * increase of the kernel's counters of every VM interface since the last
+ * reading of the same device, in the guest's view, for the VM (by uuid)
+ * and the interface. Glue between the link table and the store; pure (no
+ * SQLite here).
+ *
+ * Where a device's counting starts:
+ *  - a device read before in this run: from that reading (counters that
+ *    went down were reset: everything they show now counts);
+ *  - a device first read in this run, whose last counters the store has
+ *    (same name, same ifindex, same boot, counters not lower): from those,
+ *    so that a restart, even after SIGKILL, continues exactly where the
+ *    database stopped;
+ *  - a device the store knows under its name but with another ifindex, an
+ *    earlier boot or lower counters (recreated, rebooted): from 0, its
+ *    counters are all its own traffic;
+ *  - a device the store does not know: from 0, except at the first
+ *    reading of a database just created (the engine makes it when the
+ *    daemon starts), where devices already present start from their
+ *    counters then (traffic from before virtnetmon kept usage is not put
+ *    into the current hour).
+ * Traffic is counted for the VM a device belongs to when it is counted: a
+ * device not (yet) mapped to a VM keeps its starting point until it is. */
+#pragma once
+
+#include <glib.h>
+
+#include "link-table.h"
+#include "usage-store.h"
+
+/* A VM passed its monthly quota (see VnmEngine's usage-quota-exceeded). */
+typedef struct {
+  const gchar *vm_name;
+  const gchar *vm_uuid;
+  const gchar *month;       /* "YYYY-MM", UTC */
+  guint64 month_bytes;      /* rx + tx this month when it was noticed */
+  guint64 quota_bytes;
+  gint64 time;              /* Unix seconds */
+} VnmUsageQuotaEvent;
+
+typedef struct _VnmUsageRecorder VnmUsageRecorder;
+
+/* @store is borrowed; @boot_id tells this boot from others
+ * (/proc/sys/kernel/random/boot_id, see vnm_usage_boot_id). */
+VnmUsageRecorder *vnm_usage_recorder_new (VnmUsageStore *store, const gchar *boot_id);
+void vnm_usage_recorder_free (VnmUsageRecorder *rec);
+
+/* Counts the links of @links as read now (@now: Unix seconds). */
+void vnm_usage_recorder_feed (VnmUsageRecorder *rec, VnmLinkTable *links, gint64 now);
+/* @link (with the counters of the kernel's last word on it) is about to
+ * leave @links: its last increase counts. */
+void vnm_usage_recorder_link_gone (VnmUsageRecorder *rec, VnmLinkTable *links,
+                                   const VnmLink *link, gint64 now);
+
+/* This boot's id, "" when the kernel does not say. */
+gchar *vnm_usage_boot_id (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmUsageRecorder, vnm_usage_recorder_free)
