@@ -215,4 +215,4 @@ out.append(f"virtnetmond's RSS with {N} VMs after the scrapes: {rss / 1024:.1f} 
 text = "\n".join(out) + "\n"
 print(text)
 if len(sys.argv) > 2 and sys.argv[1] == "--update-doc":
-    write_block(sys.argv[2], "bench-metrics", text)
+    write_block(sys.argv[2], "bench-metrics-traffic" if TRAFFIC else "bench-metrics", text)
