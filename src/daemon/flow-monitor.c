@@ -499,3 +499,29 @@ vnm_flow_monitor_topology (VnmFlowMonitor *m)
   g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
   return vnm_flow_topology (records, m->owner, m->owner_name);
 }
+
+GHashTable *
+vnm_flow_monitor_class_totals (VnmFlowMonitor *m)
+{
+  GHashTable *out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) per_device = NULL;
+  GHashTableIter it;
+  gpointer key, value;
+
+  if (!m->probes)
+    return out;
+  per_device = vnm_flow_store_class_totals (m->store);
+  g_hash_table_iter_init (&it, per_device);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const gchar *uuid = g_hash_table_lookup (m->owner, key);
+      VnmFlowClassTotals *t;
+
+      if (!uuid)
+        continue;
+      if (!(t = g_hash_table_lookup (out, uuid)))
+        g_hash_table_insert (out, g_strdup (uuid), (t = g_new0 (VnmFlowClassTotals, 1)));
+      vnm_flow_class_totals_add (t, value);
+    }
+  return out;
+}

@@ -93,5 +93,9 @@ guint64 vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m);
  * GINT_TO_POINTER (ifindex) -> VnmRttAgg[2] (remote leg, VM leg). */
 GHashTable *vnm_flow_monitor_active_rtt (VnmFlowMonitor *m);
 
+/* Each VM's flows per protocol class (see VnmFlowClassTotals), summed
+ * over its probed devices: domain uuid -> VnmFlowClassTotals*, a new table. */
+GHashTable *vnm_flow_monitor_class_totals (VnmFlowMonitor *m);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmFlowMonitor, vnm_flow_monitor_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VnmProbeStatus, vnm_probe_status_free)

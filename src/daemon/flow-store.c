@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include "flow-store.h"
 
 #define NS_PER_US 1000
@@ -14,6 +16,7 @@ struct _VnmFlowStore {
   GQueue ended;               /* of VnmFlowRecord*, oldest first */
   GHashTable *active_count;   /* ifindex -> guint active entries */
   GHashTable *removed;        /* ifindex -> guint64* removed by the daemon */
+  GHashTable *history;        /* ifindex -> VnmFlowClassTotals*: ended flows, starts, evictions */
   guint64 ended_dropped;
 };
 
@@ -45,6 +48,7 @@ vnm_flow_store_new (gint64 idle_timeout_us, gint64 retention_us, guint max_ended
   s->active = g_hash_table_new_full (key_hash, key_equal, NULL, g_free);
   s->active_count = g_hash_table_new (NULL, NULL);
   s->removed = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  s->history = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_queue_init (&s->ended);
   return s;
 }
@@ -57,6 +61,7 @@ vnm_flow_store_free (VnmFlowStore *s)
   g_hash_table_unref (s->active);
   g_hash_table_unref (s->active_count);
   g_hash_table_unref (s->removed);
+  g_hash_table_unref (s->history);
   g_queue_clear_full (&s->ended, g_free);
   g_free (s);
 }
@@ -74,9 +79,88 @@ count_removed (VnmFlowStore *s, gint ifindex)
   (*n)++;
 }
 
-static void
-end_record (VnmFlowStore *s, VnmFlowRecord *rec, gint64 now_ns)
+VnmFlowClass
+vnm_flow_class (guint8 proto)
 {
+  switch (proto)
+    {
+    case IPPROTO_TCP: return VNM_FLOW_CLASS_TCP;
+    case IPPROTO_UDP: return VNM_FLOW_CLASS_UDP;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6: return VNM_FLOW_CLASS_ICMP;
+    default: return VNM_FLOW_CLASS_OTHER;
+    }
+}
+
+const gchar *
+vnm_flow_class_name (VnmFlowClass c)
+{
+  static const gchar *const names[VNM_FLOW_CLASSES] = { "tcp", "udp", "icmp", "other" };
+
+  return c < VNM_FLOW_CLASSES ? names[c] : "other";
+}
+
+void
+vnm_flow_class_totals_add (VnmFlowClassTotals *into, const VnmFlowClassTotals *t)
+{
+  for (guint c = 0; c < VNM_FLOW_CLASSES; c++)
+    {
+      for (guint d = 0; d < 2; d++)
+        {
+          into->bytes[c][d] += t->bytes[c][d];
+          into->packets[c][d] += t->packets[c][d];
+        }
+      for (guint o = 0; o < 3; o++)
+        {
+          into->started[c][o] += t->started[c][o];
+          into->evicted[c][o] += t->evicted[c][o];
+          into->active[c][o] += t->active[c][o];
+        }
+    }
+}
+
+static VnmFlowClassTotals *
+history_of (VnmFlowStore *s, guint32 ifindex)
+{
+  VnmFlowClassTotals *h = g_hash_table_lookup (s->history, GUINT_TO_POINTER (ifindex));
+
+  if (!h)
+    {
+      h = g_new0 (VnmFlowClassTotals, 1);
+      g_hash_table_insert (s->history, GUINT_TO_POINTER (ifindex), h);
+    }
+  return h;
+}
+
+static guint
+opener_index (guint8 opener)
+{
+  return opener < 3 ? opener : VNM_OPENER_UNKNOWN;
+}
+
+static void
+add_flow_counts (VnmFlowClassTotals *t, const VnmFlowRecord *rec)
+{
+  VnmFlowClass c = vnm_flow_class (rec->key.proto);
+
+  for (guint d = 0; d < 2; d++)
+    {
+      t->bytes[c][d] += rec->flow.bytes[d];
+      t->packets[c][d] += rec->flow.packets[d];
+    }
+}
+
+/* @rec ends: its last counts stay in its device's history (@evicted: the
+ * full table or the domain's limit ended it, not its idleness or its
+ * device). */
+static void
+end_record (VnmFlowStore *s, VnmFlowRecord *rec, gint64 now_ns, gboolean evicted)
+{
+  VnmFlowClassTotals *h = history_of (s, rec->key.ifindex);
+
+  add_flow_counts (h, rec);
+  if (evicted)
+    h->evicted[vnm_flow_class (rec->key.proto)][opener_index (rec->flow.opener)]++;
   rec->ended = TRUE;
   rec->ended_us = now_ns / NS_PER_US;
   g_queue_push_tail (&s->ended, rec);
@@ -115,15 +199,26 @@ vnm_flow_store_update (VnmFlowStore *s, const GArray *entries, gint64 now_mono_u
       const struct vnm_flow_key *key = &e->key;
       const struct vnm_flow *flow = &e->flow;
 
+      VnmFlowRecord *old = g_hash_table_lookup (s->active, key);
+
       rec = g_new0 (VnmFlowRecord, 1);
       rec->key = *key;
       rec->flow = *flow;
+      if (old && old->flow.first_ns != flow->first_ns)
+        {
+          /* Evicted, and the same 5-tuple started again since the last read. */
+          g_hash_table_steal (s->active, key);
+          end_record (s, old, now_ns, TRUE);
+          old = NULL;
+        }
+      if (!old)
+        history_of (s, key->ifindex)->started[vnm_flow_class (key->proto)][opener_index (flow->opener)]++;
       g_hash_table_remove (s->active, key);
       if (flow->last_ns && now_ns - (gint64) flow->last_ns > s->idle_timeout_ns)
         {
           g_array_append_val (to_delete, rec->key);
           count_removed (s, key->ifindex);
-          end_record (s, rec, now_ns);
+          end_record (s, rec, now_ns, FALSE);
           continue;
         }
       g_hash_table_insert (fresh, &rec->key, rec);
@@ -139,7 +234,7 @@ vnm_flow_store_update (VnmFlowStore *s, const GArray *entries, gint64 now_mono_u
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &rec))
     {
       g_hash_table_iter_steal (&it);
-      end_record (s, rec, now_ns);
+      end_record (s, rec, now_ns, TRUE);
     }
   g_hash_table_unref (s->active);
   s->active = fresh;
@@ -158,7 +253,7 @@ vnm_flow_store_end_ifindex (VnmFlowStore *s, gint ifindex, gint64 now_mono_us, G
       {
         g_hash_table_iter_steal (&it);
         g_array_append_val (to_delete, rec->key);
-        end_record (s, rec, now_mono_us * NS_PER_US);
+        end_record (s, rec, now_mono_us * NS_PER_US, FALSE);
       }
   g_hash_table_remove (s->active_count, GINT_TO_POINTER (ifindex));
   prune_ended (s, now_mono_us * NS_PER_US);
@@ -198,7 +293,7 @@ vnm_flow_store_limit (VnmFlowStore *s, GHashTable *ifindexes, guint keep, gint64
       g_array_append_val (to_delete, rec->key);
       g_hash_table_insert (s->active_count, ifx,
                            GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (s->active_count, ifx)) - 1));
-      end_record (s, rec, now_mono_us * NS_PER_US);
+      end_record (s, rec, now_mono_us * NS_PER_US, TRUE);
     }
   prune_ended (s, now_mono_us * NS_PER_US);
   return over;
@@ -279,6 +374,7 @@ void
 vnm_flow_store_reset_ifindex (VnmFlowStore *s, gint ifindex)
 {
   g_hash_table_remove (s->removed, GINT_TO_POINTER (ifindex));
+  g_hash_table_remove (s->history, GINT_TO_POINTER (ifindex));
 }
 
 guint
@@ -320,3 +416,28 @@ vnm_flow_store_records (VnmFlowStore *s, GHashTable *ifindexes)
   return out;
 }
 
+
+GHashTable *
+vnm_flow_store_class_totals (VnmFlowStore *s)
+{
+  GHashTable *out = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  GHashTableIter it;
+  gpointer key, value;
+  VnmFlowRecord *rec;
+
+  g_hash_table_iter_init (&it, s->history);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    g_hash_table_insert (out, key, g_memdup2 (value, sizeof (VnmFlowClassTotals)));
+  g_hash_table_iter_init (&it, s->active);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &rec))
+    {
+      gpointer ifx = GUINT_TO_POINTER (rec->key.ifindex);
+      VnmFlowClassTotals *t = g_hash_table_lookup (out, ifx);
+
+      if (!t)
+        g_hash_table_insert (out, ifx, (t = g_new0 (VnmFlowClassTotals, 1)));
+      add_flow_counts (t, rec);
+      t->active[vnm_flow_class (rec->key.proto)][opener_index (rec->flow.opener)]++;
+    }
+  return out;
+}

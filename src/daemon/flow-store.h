@@ -66,6 +66,36 @@ guint vnm_flow_store_active (VnmFlowStore *store, gint ifindex);
 guint64 vnm_flow_store_removed (VnmFlowStore *store, gint ifindex);
 guint64 vnm_flow_store_summaries_dropped (VnmFlowStore *store);
 
+/* Protocol classes of the per-VM flow figures on /metrics. */
+typedef enum {
+  VNM_FLOW_CLASS_TCP,
+  VNM_FLOW_CLASS_UDP,
+  VNM_FLOW_CLASS_ICMP,         /* ICMP and ICMPv6 */
+  VNM_FLOW_CLASS_OTHER,
+  VNM_FLOW_CLASSES,
+} VnmFlowClass;
+
+VnmFlowClass vnm_flow_class (guint8 proto);
+/* "tcp", "udp", "icmp", "other". */
+const gchar *vnm_flow_class_name (VnmFlowClass c);
+
+/* A device's flows per protocol class since its probe attached, whatever
+ * became of single flows: what active flows count now plus what ended
+ * ones counted last, so the sums only grow while the device keeps its
+ * probe (vnm_flow_store_reset_ifindex() starts them again). */
+typedef struct {
+  guint64 bytes[VNM_FLOW_CLASSES][2];    /* L4 payload bytes, [VNM_DIR_*] */
+  guint64 packets[VNM_FLOW_CLASSES][2];
+  guint64 started[VNM_FLOW_CLASSES][3];  /* flows first seen, [VNM_OPENER_*] */
+  guint64 evicted[VNM_FLOW_CLASSES][3];  /* ended by the full table or the domain's limit */
+  guint active[VNM_FLOW_CLASSES][3];     /* in the kernel table now */
+} VnmFlowClassTotals;
+
+void vnm_flow_class_totals_add (VnmFlowClassTotals *into, const VnmFlowClassTotals *t);
+/* Every device's class totals: GINT_TO_POINTER (ifindex) -> VnmFlowClassTotals*,
+ * a new table. */
+GHashTable *vnm_flow_store_class_totals (VnmFlowStore *store);
+
 /* Records (active and ended) of the ifindexes in @ifindexes (a set of
  * GINT_TO_POINTER), or of all when NULL. Borrowed pointers. */
 GPtrArray *vnm_flow_store_records (VnmFlowStore *store, GHashTable *ifindexes);

@@ -89,3 +89,45 @@ vnm_lat_hist_ranges (const VnmLatHist *h)
       }
   return out;
 }
+
+guint64
+vnm_lat_prom_bound_ns (guint i)
+{
+  return G_GUINT64_CONSTANT (1) << (VNM_LAT_PROM_MIN_LOG2 + i);
+}
+
+const gchar *const *
+vnm_lat_prom_le (void)
+{
+  /* The shortest text that reads back as the bound (2^i ns / 1e9), as
+   * Prometheus' own clients write le. */
+  static const gchar *const le[VNM_LAT_PROM_BOUNDS] = {
+    "1.024e-06", "2.048e-06", "4.096e-06", "8.192e-06", "1.6384e-05", "3.2768e-05", "6.5536e-05",
+    "0.000131072", "0.000262144", "0.000524288", "0.001048576", "0.002097152", "0.004194304",
+    "0.008388608", "0.016777216", "0.033554432", "0.067108864", "0.134217728", "0.268435456",
+    "0.536870912", "1.073741824", "2.147483648", "4.294967296", "8.589934592", "17.179869184",
+    "34.359738368"
+  };
+
+  return le;
+}
+
+guint64
+vnm_lat_hist_cumulative (const VnmLatHist *h, guint64 *out)
+{
+  guint64 below = 0;
+  guint b = 0;
+
+  for (guint i = 0; i < VNM_LAT_PROM_BOUNDS; i++)
+    {
+      /* The first bucket of the bound's power of two: its low is the bound. */
+      guint edge = vnm_lat_bucket (vnm_lat_prom_bound_ns (i));
+
+      for (; b < edge; b++)
+        below += h->buckets[b];
+      out[i] = below;
+    }
+  for (; b < VNM_LAT_BUCKETS; b++)
+    below += h->buckets[b];
+  return below;
+}

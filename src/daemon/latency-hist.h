@@ -25,5 +25,26 @@ typedef struct {
   guint64 count;
 } VnmLatRange;
 
+/* The bounds of the histograms /metrics exports: every power of two of
+ * nanoseconds from 2^10 (1.024 us) to 2^35 (34.4 s), each an edge of the
+ * log-linear buckets, so that the count at or below a bound is exact; the
+ * few values from 2^35 ns on are only in +Inf (the log-linear buckets' last
+ * one does not end at a power of two). A Prometheus bucket is as wide as
+ * its lower bound: histogram_quantile() lands in the same bucket as
+ * vnm_lat_hist_quantile(), so the two differ by less than its width. */
+#define VNM_LAT_PROM_MIN_LOG2 10
+#define VNM_LAT_PROM_MAX_LOG2 35
+#define VNM_LAT_PROM_BOUNDS (VNM_LAT_PROM_MAX_LOG2 - VNM_LAT_PROM_MIN_LOG2 + 1)
+
+/* Bound @i in nanoseconds, and as Prometheus' le text in seconds. */
+guint64 vnm_lat_prom_bound_ns (guint i);
+const gchar *const *vnm_lat_prom_le (void);
+
+/* The packets at or below each bound (@out: VNM_LAT_PROM_BOUNDS counts),
+ * and the total: what a Prometheus histogram's buckets say. Values are
+ * whole nanoseconds, so "below the bound" is "at or below" to the
+ * nanosecond. */
+guint64 vnm_lat_hist_cumulative (const VnmLatHist *h, guint64 *out);
+
 /* The non-empty fine buckets, in order (GArray of VnmLatRange). */
 GArray *vnm_lat_hist_ranges (const VnmLatHist *h);

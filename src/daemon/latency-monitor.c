@@ -85,6 +85,7 @@ vnm_latency_drop_free (VnmLatencyDrop *d)
   if (!d)
     return;
   g_free (d->iface);
+  g_free (d->vm_uuid);
   g_free (d);
 }
 
@@ -800,10 +801,11 @@ vnm_latency_monitor_drops (VnmLatencyMonitor *m, const VnmDomain *domain)
       Device *dev = g_hash_table_lookup (m->devices, GUINT_TO_POINTER (k->key.ifindex));
       VnmLatencyDrop *d;
 
-      if (!dev || g_strcmp0 (dev->uuid, domain->uuid) != 0)
+      if (!dev || !dev->uuid || (domain && g_strcmp0 (dev->uuid, domain->uuid) != 0))
         continue;
       d = g_new0 (VnmLatencyDrop, 1);
       d->iface = g_strdup (dev->name);
+      d->vm_uuid = g_strdup (dev->uuid);
       d->dir = k->key.dir;
       d->reason = k->key.reason;
       d->reason_name = vnm_latency_probe_reason_name (m->probe, k->key.reason);

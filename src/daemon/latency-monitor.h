@@ -120,6 +120,7 @@ gboolean vnm_latency_monitor_hist (VnmLatencyMonitor *m, const VnmDomain *domain
 
 typedef struct {
   gchar *iface;
+  gchar *vm_uuid;              /* the domain whose device it is */
   guint dir;
   guint32 reason;
   const gchar *reason_name;    /* NULL when the kernel does not name it */
@@ -127,7 +128,8 @@ typedef struct {
 } VnmLatencyDrop;
 
 void vnm_latency_drop_free (VnmLatencyDrop *d);
-/* Drops of @domain's interfaces, most first (GPtrArray of VnmLatencyDrop*). */
+/* Drops of @domain's interfaces (NULL: of every domain's), most first
+ * (GPtrArray of VnmLatencyDrop*). */
 GPtrArray *vnm_latency_monitor_drops (VnmLatencyMonitor *m, const VnmDomain *domain);
 
 /* Slow packets flow to @func while listening is on. */

@@ -2,15 +2,24 @@
  *
  * Names follow the Prometheus conventions: a virtnetmon_ prefix, base units
  * (bytes, seconds), _total for counters. Every interface sample carries the
- * labels iface, vm_name, vm_uuid, vm_id ("" where there is no VM). For a VM's
+ * labels iface, vm_name, vm_uuid, vm_id ("" where there is no VM); a VM's own
+ * series (latency, flows by protocol) vm_name, vm_uuid, vm_id. For a VM's
  * interface, receive/transmit are the guest's view (receive = into the VM),
  * as `virsh domifstat` and libvirt's own statistics count them; for other
- * devices the host's view. */
+ * devices the host's view.
+ *
+ * Cardinality is bounded by the VMs, never by their traffic: no label holds
+ * an address or a port. Per VM: latency histograms (at most 7 directions and
+ * stages of 29 series each, only for VMs with histograms, only those with
+ * packets), drops by kernel reason (a bounded enum), flows by 4 protocol
+ * classes. docs/fleet.md gives the figures. */
 #include "config.h"
 
 #include <unistd.h>
 
 #include "flow-monitor.h"
+#include "latency-hist.h"
+#include "latency-monitor.h"
 #include "metrics.h"
 #include "prom-text.h"
 #include "dbus-records.h"
@@ -30,15 +39,46 @@ entry_clear (Entry *e)
   g_string_free (e->labels, TRUE);
 }
 
-static GString *
-vm_labels (const gchar *name, const gchar *uuid, const gchar *id)
+/* The labels that name a VM, on every series of a VM or its interface.
+ * Its title and tenant (Nova project, user, flavor) are on
+ * virtnetmon_vm_info alone, one series a VM: other families join them in
+ * on vm_uuid (group_left), so that they stay small. */
+static void
+append_vm_labels (GString *l, const gchar *name, const gchar *uuid, const gchar *id)
 {
-  GString *l = g_string_new (NULL);
-
   vnm_prom_label (l, "vm_name", name);
   vnm_prom_label (l, "vm_uuid", uuid);
   vnm_prom_label (l, "vm_id", id);
-  return l;
+}
+
+/* A running VM and its labels, for the families of VMs. */
+typedef struct {
+  const VnmDomain *d;
+  GString *labels;             /* vm_name, vm_uuid, vm_id */
+} Vm;
+
+static void
+vm_clear (Vm *vm)
+{
+  g_string_free (vm->labels, TRUE);
+}
+
+static GArray *
+list_vms (VnmEngine *engine, GPtrArray *domains)
+{
+  GArray *vms = g_array_sized_new (FALSE, TRUE, sizeof (Vm), domains->len);
+
+  g_array_set_clear_func (vms, (GDestroyNotify) vm_clear);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      g_autofree gchar *id = d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
+      Vm vm = { d, g_string_new (NULL) };
+
+      append_vm_labels (vm.labels, d->name, d->uuid, id);
+      g_array_append_val (vms, vm);
+    }
+  return vms;
 }
 
 typedef guint64 (*EntryValue) (const Entry *e);
@@ -207,33 +247,30 @@ probe_metrics (GString *out, GArray *entries)
 }
 
 static void
-domain_metrics (GString *out, VnmEngine *engine)
+domain_metrics (GString *out, VnmEngine *engine, GArray *vms)
 {
-  g_autoptr(GPtrArray) domains = vnm_registry_list (vnm_engine_get_registry (engine));
   g_autoptr(GPtrArray) status = vnm_flow_monitor_status (vnm_engine_get_flow_monitor (engine));
 
   vnm_prom_family (out, "virtnetmon_vm_info", "gauge",
                    "Always 1: a running VM, its state, how virtnetmon found it, its libvirt title and "
                    "its OpenStack Nova instance, project, user and flavor (\"\" when none).");
-  for (guint i = 0; i < domains->len; i++)
+  for (guint i = 0; i < vms->len; i++)
     {
-      const VnmDomain *d = g_ptr_array_index (domains, i);
-      g_autofree gchar *id = d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
-      g_autoptr(GString) l = vm_labels (d->name, d->uuid, id);
+      const Vm *vm = &g_array_index (vms, Vm, i);
       g_autoptr(GString) extra = g_string_new (NULL);
 
-      vnm_prom_label (extra, "state", d->state);
-      vnm_prom_label (extra, "mapped_by", d->mapped_by);
+      vnm_prom_label (extra, "state", vm->d->state);
+      vnm_prom_label (extra, "mapped_by", vm->d->mapped_by);
       /* Who the VM is beyond its name, for joins (group_left) with every
        * other family by vm_uuid; its description is too long for a label. */
-      vnm_prom_label (extra, "vm_title", d->labels->title);
-      vnm_prom_label (extra, "nova_instance_name", d->labels->nova_instance_name);
-      vnm_prom_label (extra, "nova_project_name", d->labels->nova_project_name);
-      vnm_prom_label (extra, "nova_project_uuid", d->labels->nova_project_uuid);
-      vnm_prom_label (extra, "nova_user_name", d->labels->nova_user_name);
-      vnm_prom_label (extra, "nova_user_uuid", d->labels->nova_user_uuid);
-      vnm_prom_label (extra, "nova_flavor", d->labels->nova_flavor);
-      vnm_prom_sample_u64 (out, "virtnetmon_vm_info", l->str, extra->str, 1);
+      vnm_prom_label (extra, "vm_title", vm->d->labels->title);
+      vnm_prom_label (extra, "nova_instance_name", vm->d->labels->nova_instance_name);
+      vnm_prom_label (extra, "nova_project_name", vm->d->labels->nova_project_name);
+      vnm_prom_label (extra, "nova_project_uuid", vm->d->labels->nova_project_uuid);
+      vnm_prom_label (extra, "nova_user_name", vm->d->labels->nova_user_name);
+      vnm_prom_label (extra, "nova_user_uuid", vm->d->labels->nova_user_uuid);
+      vnm_prom_label (extra, "nova_flavor", vm->d->labels->nova_flavor);
+      vnm_prom_sample_u64 (out, "virtnetmon_vm_info", vm->labels->str, extra->str, 1);
     }
 
   vnm_prom_family (out, "virtnetmon_probe_attached", "gauge",
@@ -247,15 +284,211 @@ domain_metrics (GString *out, VnmEngine *engine)
       g_autoptr(GString) l = g_string_new (NULL);
 
       vnm_prom_label (l, "iface", s->iface);
-      vnm_prom_label (l, "vm_name", s->domain_name);
-      vnm_prom_label (l, "vm_uuid", s->domain_uuid);
-      vnm_prom_label (l, "vm_id", id);
+      append_vm_labels (l, s->domain_name, s->domain_uuid, id);
       vnm_prom_label (l, "program", s->attached ? s->program : "");
       vnm_prom_sample_u64 (out, "virtnetmon_probe_attached", l->str, NULL, s->attached);
     }
 
   vnm_prom_family (out, "virtnetmon_vms", "gauge", "Running VMs virtnetmon knows.");
-  vnm_prom_sample_u64 (out, "virtnetmon_vms", NULL, NULL, domains->len);
+  vnm_prom_sample_u64 (out, "virtnetmon_vms", NULL, NULL, vms->len);
+}
+
+static const gchar *const dir_names[2] = { "tx", "rx" };   /* VNM_LAT_TX, VNM_LAT_RX; VNM_DIR_OUT, VNM_DIR_IN */
+static const gchar *const stage_names[VNM_STAGE_COUNT] = {
+  "rcv_to_queue", "queue_to_xmit", "xmit_to_guest", "total",
+};
+
+/* Latency histograms of the VMs that have them (traced in full, or
+ * sampled), the mode that made them, drops by kernel reason, the
+ * slow-packet stream's counters. */
+static void
+latency_metrics (GString *out, VnmEngine *engine, GArray *vms)
+{
+  static const gchar *const hist = "virtnetmon_latency_seconds";
+  VnmLatencyMonitor *m = vnm_engine_get_latency_monitor (engine);
+  VnmRegistry *registry = vnm_engine_get_registry (engine);
+  g_autofree VnmLatHist *h = g_new (VnmLatHist, 1);
+  g_autofree VnmLatencyCoverage *cov = g_new0 (VnmLatencyCoverage, MAX (vms->len, 1));
+  g_autoptr(GPtrArray) drops = NULL;
+  g_autoptr(GString) l = g_string_new (NULL);
+  guint64 cumulative[VNM_LAT_PROM_BOUNDS];
+  VnmLatencyCounters c;
+  VnmLatencySampling sampling;
+
+  vnm_prom_family (out, "virtnetmon_latency_probe_available", "gauge",
+                   "1 when the latency and drop probe is loaded, 0 when the kernel refused it or it "
+                   "is switched off (virtnetmon status says why).");
+  vnm_prom_sample_u64 (out, "virtnetmon_latency_probe_available", NULL, NULL,
+                       vnm_latency_monitor_available (m));
+  if (!vnm_latency_monitor_available (m))
+    return;
+
+  for (guint i = 0; i < vms->len; i++)
+    vnm_latency_monitor_coverage (m, g_array_index (vms, Vm, i).d->uuid, &cov[i]);
+  vnm_prom_family (out, "virtnetmon_latency_mode", "gauge",
+                   "Always 1: the VM has latency histograms and the mode that makes them, full "
+                   "(every packet traced) or sampled (short tracing windows); VMs with neither have "
+                   "no latency series.");
+  for (guint i = 0; i < vms->len; i++)
+    if (cov[i].mode != VNM_LATENCY_MODE_OFF)
+      {
+        g_autoptr(GString) extra = g_string_new (NULL);
+        vnm_prom_label (extra, "mode", vnm_latency_mode_name (cov[i].mode));
+        vnm_prom_sample_u64 (out, "virtnetmon_latency_mode", g_array_index (vms, Vm, i).labels->str,
+                             extra->str, 1);
+      }
+  vnm_prom_family (out, "virtnetmon_latency_traced_seconds_total", "counter",
+                   "Seconds the VM's histograms saw since they started: all of the time in full mode, "
+                   "the windows' share in sampled mode (they start again when the mode changes).");
+  for (guint i = 0; i < vms->len; i++)
+    if (cov[i].mode != VNM_LATENCY_MODE_OFF)
+      vnm_prom_sample_double (out, "virtnetmon_latency_traced_seconds_total",
+                              g_array_index (vms, Vm, i).labels->str, NULL, cov[i].traced_s);
+
+  vnm_prom_family (out, hist, "histogram",
+                   "Datapath latency of the VM's packets between stages, summed over its interfaces; "
+                   "direction tx: sent by the VM, rx: sent to it; stage rcv_to_queue, queue_to_xmit, "
+                   "xmit_to_guest (rx only) or total. A direction and stage appear with their first "
+                   "packet.");
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const Vm *vm = &g_array_index (vms, Vm, i);
+      const VnmLatencySettings *set = NULL;
+
+      if (cov[i].mode == VNM_LATENCY_MODE_OFF)
+        continue;
+      if (cov[i].mode == VNM_LATENCY_MODE_FULL)
+        set = vnm_latency_monitor_get (m, vm->d->uuid, NULL);
+      for (guint dir = 0; dir < 2; dir++)
+        {
+          if (set && !(dir == VNM_LAT_TX ? set->tx : set->rx))
+            continue;
+          for (guint stage = 0; stage < VNM_STAGE_COUNT; stage++)
+            {
+              guint64 count;
+
+              if (dir == VNM_LAT_TX && stage == VNM_STAGE_XMIT_GUEST)
+                continue;
+              if (!vnm_latency_monitor_hist (m, vm->d, NULL, dir, stage, h) || !h->count)
+                continue;
+              count = vnm_lat_hist_cumulative (h, cumulative);
+              g_string_assign (l, vm->labels->str);
+              vnm_prom_label (l, "direction", dir_names[dir]);
+              vnm_prom_label (l, "stage", stage_names[stage]);
+              vnm_prom_histogram (out, hist, l->str, vnm_lat_prom_le (), cumulative,
+                                  VNM_LAT_PROM_BOUNDS, h->sum_ns / 1e9, count);
+            }
+        }
+    }
+
+  drops = vnm_latency_monitor_drops (m, NULL);
+  vnm_prom_family (out, "virtnetmon_drops_total", "counter",
+                   "Packets of the VM the kernel freed as dropped (skb:kfree_skb), by interface, "
+                   "direction (tx: sent by the VM, rx: sent to it) and the kernel's drop reason "
+                   "(without SKB_DROP_REASON_; its number when the kernel names none).");
+  for (guint i = 0; i < drops->len; i++)
+    {
+      const VnmLatencyDrop *x = g_ptr_array_index (drops, i);
+      const VnmDomain *d = vnm_registry_lookup_uuid (registry, x->vm_uuid);
+      g_autofree gchar *id = d && d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
+      g_autofree gchar *code = g_strdup_printf ("%u", x->reason);
+
+      if (!d)
+        continue;
+      g_string_truncate (l, 0);
+      vnm_prom_label (l, "iface", x->iface);
+      append_vm_labels (l, d->name, d->uuid, id);
+      vnm_prom_label (l, "direction", dir_names[x->dir & 1]);
+      vnm_prom_label (l, "reason", x->reason_name ? x->reason_name : code);
+      vnm_prom_sample_u64 (out, "virtnetmon_drops_total", l->str, NULL, x->count);
+    }
+
+  vnm_latency_monitor_counters (m, &c);
+  vnm_prom_family (out, "virtnetmon_latency_events_total", "counter",
+                   "Slow-packet events the kernel sent (packets of VMs traced in full at or above "
+                   "their threshold, while a client listens).");
+  vnm_prom_sample_u64 (out, "virtnetmon_latency_events_total", NULL, NULL, c.sent);
+  vnm_prom_family (out, "virtnetmon_latency_events_lost_total", "counter",
+                   "Slow-packet events lost: cause ring, the kernel's ring buffer was full; rate, over "
+                   "the rate limit (--latency-events-rate).");
+  vnm_prom_sample_u64 (out, "virtnetmon_latency_events_lost_total", NULL, "cause=\"ring\"", c.lost_kernel);
+  vnm_prom_sample_u64 (out, "virtnetmon_latency_events_lost_total", NULL, "cause=\"rate\"", c.lost_rate);
+  vnm_prom_family (out, "virtnetmon_latency_unmeasured_packets_total", "counter",
+                   "Traced packets whose path was not measured: cause stale, seen again after 10 s or "
+                   "with another data buffer; replaced, their slot in the in-flight table went to "
+                   "another packet.");
+  vnm_prom_sample_u64 (out, "virtnetmon_latency_unmeasured_packets_total", NULL, "cause=\"stale\"",
+                       c.stale_paths);
+  vnm_prom_sample_u64 (out, "virtnetmon_latency_unmeasured_packets_total", NULL, "cause=\"replaced\"",
+                       c.replaced_paths);
+  if (vnm_latency_monitor_sampling (m, &sampling))
+    {
+      vnm_prom_family (out, "virtnetmon_latency_sampling_windows_total", "counter",
+                       "Sampling windows: result opened, the programs attached; refused, the kernel "
+                       "refused them.");
+      vnm_prom_sample_u64 (out, "virtnetmon_latency_sampling_windows_total", NULL, "result=\"opened\"",
+                           sampling.windows - MIN (sampling.failed_windows, sampling.windows));
+      vnm_prom_sample_u64 (out, "virtnetmon_latency_sampling_windows_total", NULL, "result=\"refused\"",
+                           sampling.failed_windows);
+    }
+}
+
+/* Each VM's flows by protocol class: bytes and packets by direction, flows
+ * by who opened them. A class appears with its first flow. */
+static void
+vm_flow_metrics (GString *out, VnmEngine *engine, GArray *vms)
+{
+  static const gchar *const initiators[3] = { "unknown", "vm", "remote" };  /* VNM_OPENER_* */
+  static const struct {
+    const gchar *name, *type, *help;
+  } fam[] = {
+    { "virtnetmon_vm_flow_bytes_total", "counter",
+      "L4 payload bytes of the VM's flows by protocol (tcp, udp, icmp, other) and direction (tx: sent by "
+      "the VM, rx: sent to it); TCP counts new bytes only. Ended and evicted flows keep counting." },
+    { "virtnetmon_vm_flow_packets_total", "counter",
+      "Packets of the VM's flows by protocol and direction (tx: sent by the VM)." },
+    { "virtnetmon_vm_flows_active", "gauge",
+      "The VM's flows in the kernel table now, by protocol and initiator (vm, remote, unknown: "
+      "running before the probe attached)." },
+    { "virtnetmon_vm_flows_created_total", "counter",
+      "Flows of the VM virtnetmond saw start, by protocol and initiator (a flow that starts and is "
+      "evicted between two reads counts only in virtnetmon_flows_created_total)." },
+    { "virtnetmon_vm_flows_evicted_total", "counter",
+      "Flows of the VM ended by the full kernel table or the VM's flow table size, by protocol and "
+      "initiator (their counts stay in the totals)." },
+  };
+  g_autoptr(GHashTable) totals = vnm_flow_monitor_class_totals (vnm_engine_get_flow_monitor (engine));
+  g_autoptr(GString) extra = g_string_new (NULL);
+
+  for (guint f = 0; f < G_N_ELEMENTS (fam); f++)
+    {
+      vnm_prom_family (out, fam[f].name, fam[f].type, fam[f].help);
+      for (guint i = 0; i < vms->len; i++)
+        {
+          const Vm *vm = &g_array_index (vms, Vm, i);
+          const VnmFlowClassTotals *t = g_hash_table_lookup (totals, vm->d->uuid);
+
+          for (guint c = 0; t && c < VNM_FLOW_CLASSES; c++)
+            {
+              guint64 seen = t->started[c][0] + t->started[c][1] + t->started[c][2];
+
+              for (guint k = 0; seen && k < (f < 2 ? 2 : 3); k++)
+                {
+                  guint64 v;
+
+                  if (f >= 2 && !t->started[c][k])
+                    continue;
+                  g_string_truncate (extra, 0);
+                  vnm_prom_label (extra, "proto", vnm_flow_class_name (c));
+                  vnm_prom_label (extra, f < 2 ? "direction" : "initiator",
+                                  f < 2 ? dir_names[k] : initiators[k]);
+                  v = f == 0 ? t->bytes[c][k] : f == 1 ? t->packets[c][k] : f == 2 ? t->active[c][k]
+                      : f == 3 ? t->started[c][k] : t->evicted[c][k];
+                  vnm_prom_sample_u64 (out, fam[f].name, vm->labels->str, extra->str, v);
+                }
+            }
+        }
+    }
 }
 
 static void
@@ -276,7 +509,9 @@ usage_metrics (GString *out, VnmEngine *engine)
       const VnmUsageRow *r = l->data;
       const VnmDomain *d = vnm_registry_lookup_uuid (vnm_engine_get_registry (engine), r->vm_uuid);
       g_autofree gchar *id = d && d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
-      g_autoptr(GString) labels = vm_labels (d ? d->name : r->vm_name, r->vm_uuid, id);
+      g_autoptr(GString) labels = g_string_new (NULL);
+
+      append_vm_labels (labels, d ? d->name : r->vm_name, r->vm_uuid, id);
 
       vnm_prom_sample_u64 (out, "virtnetmon_usage_bytes", labels->str,
                            "direction=\"rx\",period=\"month\"", r->usage.rx_bytes);
@@ -290,8 +525,10 @@ usage_metrics (GString *out, VnmEngine *engine)
     {
       const VnmDomain *d = g_ptr_array_index (domains, i);
       g_autofree gchar *id = d->id >= 0 ? g_strdup_printf ("%d", d->id) : g_strdup ("");
-      g_autoptr(GString) labels = vm_labels (d->name, d->uuid, id);
+      g_autoptr(GString) labels = g_string_new (NULL);
       VnmDomainSettings eff;
+
+      append_vm_labels (labels, d->name, d->uuid, id);
 
       vnm_domain_effective_settings (d, vnm_engine_get_defaults (engine), &eff);
       if (eff.usage_quota_bytes > 0)
@@ -458,6 +695,8 @@ vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
   g_autoptr(GArray) entries = g_array_sized_new (FALSE, TRUE, sizeof (Entry),
                                                  vnm_link_table_size (links));
   g_autoptr(GHashTable) rtt = vnm_flow_monitor_active_rtt (vnm_engine_get_flow_monitor (engine));
+  g_autoptr(GPtrArray) domains = NULL;
+  g_autoptr(GArray) vms = NULL;
   GString *out = g_string_sized_new (4096 + vnm_link_table_size (links) * 2048);
 
   g_array_set_clear_func (entries, (GDestroyNotify) entry_clear);
@@ -474,17 +713,19 @@ vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
       e.c = view.counters;
       e.labels = g_string_new (NULL);
       vnm_prom_label (e.labels, "iface", link->name);
-      vnm_prom_label (e.labels, "vm_name", e.owner.vm_name);
-      vnm_prom_label (e.labels, "vm_uuid", e.owner.vm_uuid);
-      vnm_prom_label (e.labels, "vm_id", e.owner.vm_id);
+      append_vm_labels (e.labels, e.owner.vm_name, e.owner.vm_uuid, e.owner.vm_id);
       vnm_flow_monitor_totals (vnm_engine_get_flow_monitor (engine), link->ifindex, &e.probe);
       e.rtt = g_hash_table_lookup (rtt, GINT_TO_POINTER (link->ifindex));
       g_array_append_val (entries, e);
     }
 
+  domains = vnm_registry_list (vnm_engine_get_registry (engine));
+  vms = list_vms (engine, domains);
   interface_metrics (out, entries);
   probe_metrics (out, entries);
-  domain_metrics (out, engine);
+  domain_metrics (out, engine, vms);
+  vm_flow_metrics (out, engine, vms);
+  latency_metrics (out, engine, vms);
   usage_metrics (out, engine);
   daemon_metrics (out, engine);
   ipfix_metrics (out, ipfix);

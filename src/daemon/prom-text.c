@@ -64,11 +64,56 @@ append_name_labels (GString *out, const gchar *name, const gchar *labels, const 
 }
 
 void
+vnm_prom_append_u64 (GString *out, guint64 value)
+{
+  gchar buf[24];
+  gchar *p = buf + sizeof buf;
+
+  do
+    {
+      *--p = (gchar) ('0' + value % 10);
+      value /= 10;
+    }
+  while (value);
+  g_string_append_len (out, p, buf + sizeof buf - p);
+}
+
+void
 vnm_prom_sample_u64 (GString *out, const gchar *name, const gchar *labels, const gchar *extra,
                      guint64 value)
 {
   append_name_labels (out, name, labels, extra);
-  g_string_append_printf (out, "%" G_GUINT64_FORMAT "\n", value);
+  vnm_prom_append_u64 (out, value);
+  g_string_append_c (out, '\n');
+}
+
+void
+vnm_prom_histogram (GString *out, const gchar *name, const gchar *labels,
+                    const gchar *const *le, const guint64 *cumulative, guint n_bounds,
+                    gdouble sum, guint64 count)
+{
+  g_autoptr(GString) prefix = g_string_new (name);
+  g_autofree gchar *sum_name = g_strconcat (name, "_sum", NULL);
+  g_autofree gchar *count_name = g_strconcat (name, "_count", NULL);
+
+  /* "name_bucket{labels,le=\"" once; each bucket adds its bound and count. */
+  g_string_append (prefix, "_bucket{");
+  if (labels && *labels)
+    {
+      g_string_append (prefix, labels);
+      g_string_append_c (prefix, ',');
+    }
+  g_string_append (prefix, "le=\"");
+  for (guint i = 0; i <= n_bounds; i++)
+    {
+      g_string_append_len (out, prefix->str, prefix->len);
+      g_string_append (out, i < n_bounds ? le[i] : "+Inf");
+      g_string_append_len (out, "\"} ", 3);
+      vnm_prom_append_u64 (out, i < n_bounds ? cumulative[i] : count);
+      g_string_append_c (out, '\n');
+    }
+  vnm_prom_sample_double (out, sum_name, labels, NULL, sum);
+  vnm_prom_sample_u64 (out, count_name, labels, NULL, count);
 }
 
 void

@@ -24,5 +24,17 @@ void vnm_prom_sample_u64 (GString *out, const gchar *name, const gchar *labels,
 void vnm_prom_sample_double (GString *out, const gchar *name, const gchar *labels,
                              const gchar *extra, gdouble value);
 
+/* Appends @value in decimal (no printf: the scrape writes many). */
+void vnm_prom_append_u64 (GString *out, guint64 value);
+
+/* One histogram: "name_bucket" samples for each of the @n_bounds upper
+ * bounds (@le: their text, in increasing order; @cumulative: the
+ * observations at or below each), one with le="+Inf" (@count), then
+ * "name_sum" (@sum) and "name_count" (@count). @labels as for samples;
+ * the family (type histogram) must have been started. */
+void vnm_prom_histogram (GString *out, const gchar *name, const gchar *labels,
+                         const gchar *const *le, const guint64 *cumulative, guint n_bounds,
+                         gdouble sum, guint64 count);
+
 /* Whether @name is a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*). */
 gboolean vnm_prom_valid_name (const gchar *name);

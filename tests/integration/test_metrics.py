@@ -4,9 +4,12 @@
 Two "VMs" of a libvirt test-driver host are network namespaces behind veth
 devices on a bridge, a peer is a third namespace. The VM pmvm1 opens TCP
 connections to the peer. Ground truth: `ip -j -s link` for the counters, the
-connections this test made for TCP health, promtool for the format, and
-Debian's real Prometheus scraping the endpoint and answering queries --
-including every query of docs/grafana-dashboard.json.
+connections, datagrams and pings this test made for TCP health and flows,
+nftables rule counters for drops, the daemon's own `virtnetmon latency`,
+`drops` and `flows` for the histograms (every bucket, _sum, _count, and
+histogram_quantile computed here as Prometheus does), promtool for the
+format, and Debian's real Prometheus scraping the endpoint and answering
+queries -- including every query of docs/grafana-dashboard.json.
 
 The namespaces, the daemon serving metrics and pmvm1's connections are the
 shared setup; each case makes and cleans up what else it needs (the
@@ -37,6 +40,9 @@ require_root()
 for tool in ("promtool", "prometheus"):
     if shutil.which(tool) is None:
         skip(f"needs {tool} (Debian package prometheus)")
+for tool in ("nft", "ping"):
+    if shutil.which(tool) is None:
+        skip(f"needs {tool} (Debian packages nftables, iputils-ping)")
 
 t = Results()
 tmp = tempfile.mkdtemp(prefix="vnm-metrics-")
@@ -229,6 +235,187 @@ def _():
             "process metrics agree with /proc/PID (VmRSS, fd/)", f"rss {rss} vs {vmrss}, fds vs {fds}")
 
 
+def hist_series(samples, **labels):
+    """{le: cumulative count} of a histogram's buckets, its _sum and _count."""
+    buckets = {float(lab["le"]): v for lab, v in promtext.select(samples, "virtnetmon_latency_seconds_bucket", **labels)}
+    sums = promtext.select(samples, "virtnetmon_latency_seconds_sum", **labels)
+    counts = promtext.select(samples, "virtnetmon_latency_seconds_count", **labels)
+    return buckets, (sums[0][1] if len(sums) == 1 else None), (counts[0][1] if len(counts) == 1 else None)
+
+
+def histogram_quantile(q, buckets):
+    """Prometheus' histogram_quantile over one series' buckets ({le: count}):
+    the bucket holding rank q * count, linear inside it; the +Inf bucket gives
+    the highest finite bound. Returns (value, width of the bucket)."""
+    bounds = sorted(buckets)
+    total = buckets[float("inf")]
+    rank = q * total
+    prev_bound, prev_count = 0.0, 0.0
+    for b in bounds:
+        if buckets[b] >= rank:
+            if b == float("inf"):
+                return prev_bound, float("inf")
+            in_bucket = buckets[b] - prev_count
+            return prev_bound + (b - prev_bound) * (rank - prev_count) / in_bucket, b - prev_bound
+        prev_bound, prev_count = b, buckets[b]
+    return prev_bound, float("inf")
+
+
+@t.case("latency histograms: every stage of a VM traced in full agrees with virtnetmon latency")
+def _():
+    # Traced to the end: the dashboard's latency queries read its histograms.
+    cli(bus, "latency", "pmvm1", "--on")
+    before = kernel_link("vnmpm-v1")
+    PINGS = 150
+    sh("ping", "-q", "-c", str(PINGS), "-i", "0.005", "-s", "200", "10.217.0.2", netns=nets["vnmpm-v1"])
+    time.sleep(0.5)
+    after = kernel_link("vnmpm-v1")
+    # The daemon's own account, read on both sides of the scrape: equal when
+    # no packet came in between.
+    for _ in range(5):
+        lat = cli_json(bus, "latency", "pmvm1")
+        samples = promtext.parse(scrape()[1])[1]
+        if cli_json(bus, "latency", "pmvm1")["stages"] == lat["stages"]:
+            break
+    v1 = dict(vm_name="pmvm1", vm_uuid="6a1e2f3c-0b4d-4c5e-8f70-112233445501", vm_id="1")
+    t.check(promtext.value(samples, "virtnetmon_latency_mode", mode="full", **v1) == 1,
+            "virtnetmon_latency_mode: pmvm1 is traced in full", str(promtext.select(samples, "virtnetmon_latency_mode")))
+    traced = promtext.value(samples, "virtnetmon_latency_traced_seconds_total", **v1)
+    t.check(0 < traced <= lat["state"]["traced_seconds"] + 5, "traced seconds as GetLatency says",
+            f"{traced} vs {lat['state']['traced_seconds']}")
+    stages = {(r["direction"], r["stage"]): r for r in lat["stages"] if r["packets"]}
+    got = {(lab["direction"], lab["stage"]) for lab, _ in
+           promtext.select(samples, "virtnetmon_latency_seconds_count", vm_name="pmvm1")}
+    t.check(len(stages) == 7 and got == set(stages),
+            "one histogram per direction and stage with packets: tx 3 stages, rx 4", f"{sorted(got)} vs {sorted(stages)}")
+    tx_total = stages.get(("tx", "total"), {}).get("packets", 0)
+    t.check(PINGS <= tx_total <= after["rx_packets"] - before["rx_packets"],
+            f"the {PINGS} echo requests are measured end to end from the VM, no more than the kernel counted",
+            f"{tx_total}, kernel {after['rx_packets'] - before['rx_packets']}")
+    bad = []
+    for (direction, stage), r in sorted(stages.items()):
+        buckets, total_s, count = hist_series(samples, vm_name="pmvm1", direction=direction, stage=stage)
+        where = f"{direction}/{stage}"
+        if count != r["packets"] or buckets.get(float("inf")) != count:
+            bad.append(f"{where}: _count {count}, +Inf {buckets.get(float('inf'))}, packets {r['packets']}")
+            continue
+        if abs(total_s - r["mean_us"] * r["packets"] / 1e6) > 1e-6 * max(1.0, total_s):
+            bad.append(f"{where}: _sum {total_s} vs mean*count {r['mean_us'] * r['packets'] / 1e6}")
+        # Every bucket against the daemon's own fine buckets (high bound in ns).
+        for le, n in buckets.items():
+            want = sum(c for lo, hi, c in r["buckets_ns"] if hi <= le * 1e9 + 0.5)
+            if le != float("inf") and n != want:
+                bad.append(f"{where}: le={le} {n} vs {want} from buckets_ns")
+        for q, key in ((0.5, "p50_us"), (0.9, "p90_us"), (0.99, "p99_us")):
+            v, width = histogram_quantile(q, buckets)
+            if abs(v - r[key] / 1e6) > width:
+                bad.append(f"{where}: histogram_quantile({q}) {v * 1e6:.2f} us vs {key} {r[key]} us, bucket {width * 1e6:.2f} us")
+    t.check(not bad, "_count = packets, _sum = mean x packets, every le exact against buckets_ns, and "
+            "histogram_quantile(0.5, 0.9, 0.99) within its bucket's width of p50, p90, p99", "\n".join(bad))
+    les = sorted({lab["le"] for lab, _ in promtext.select(samples, "virtnetmon_latency_seconds_bucket")},
+                 key=float)
+    t.check(len(les) == 27 and les[0] == "1.024e-06" and les[-1] == "+Inf",
+            "27 buckets: powers of two of nanoseconds from 1.024 us to 34.4 s, and +Inf", str(les))
+    vm2 = cli_json(bus, "latency", VM2_NAME)["state"]
+    modes = {lab["vm_name"]: lab["mode"] for lab, _ in promtext.select(samples, "virtnetmon_latency_mode")}
+    t.check(modes.get(VM2_NAME) == vm2["mode"] == "sampled", "the other VM's histograms are sampled, as GetLatency says",
+            f"{modes} vs {vm2['mode']}")
+    t.check(promtext.value(samples, "virtnetmon_latency_probe_available") == 1 and
+            {lab["cause"] for lab, _ in promtext.select(samples, "virtnetmon_latency_events_lost_total")} == {"ring", "rate"},
+            "the probe is available; events lost by cause ring and rate")
+
+
+@t.case("drops by kernel reason, as nftables counted them")
+def _():
+    sh("nft", "-f", "-", input="""
+table bridge vnmpm {
+  chain vm_forward {
+    type filter hook forward priority 0;
+    iifname "vnmpm-v1" udp dport 5002 counter drop
+    oifname "vnmpm-v1" udp dport 5003 counter drop
+  }
+}
+""")
+    on_cleanup(sh, "nft", "delete", "table", "bridge", "vnmpm", check=False)
+    send = "import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" \
+           "[s.sendto(b'd' * 50, (sys.argv[1], int(sys.argv[2]))) for _ in range(int(sys.argv[3]))]"
+    sh("python3", "-c", send, "10.217.0.2", "5002", "7", netns=nets["vnmpm-v1"])
+    sh("python3", "-c", send, "10.217.0.1", "5003", "3", netns=nets["vnmpm-p1"])
+    time.sleep(0.3)
+    counters = [int(w.split()[0]) for w in sh("nft", "list", "table", "bridge", "vnmpm").stdout.split("packets")[1:]]
+    samples = promtext.parse(scrape()[1])[1]
+    v1 = dict(iface="vnmpm-v1", vm_name="pmvm1", vm_uuid="6a1e2f3c-0b4d-4c5e-8f70-112233445501", vm_id="1")
+    tx = promtext.select(samples, "virtnetmon_drops_total", direction="tx", reason="NETFILTER_DROP", **v1)
+    rx = promtext.select(samples, "virtnetmon_drops_total", direction="rx", reason="NETFILTER_DROP", **v1)
+    t.check(counters == [7, 3] and [v for _, v in tx] == [7] and [v for _, v in rx] == [3],
+            "virtnetmon_drops_total: tx and rx NETFILTER_DROP of pmvm1's interface, as the nftables rules counted",
+            f"tx {tx} rx {rx} nft {counters}")
+    for vm in ("pmvm1", VM2_NAME):
+        want = {(d["iface"], d["direction"], d["reason"]): d["packets"] for d in cli_json(bus, "drops", vm)}
+        got = {(lab["iface"], lab["direction"], lab["reason"]): v
+               for lab, v in promtext.select(samples, "virtnetmon_drops_total", vm_name=vm)}
+        t.check(got == want, f"every drop of {vm!r} as virtnetmon drops --json lists it", f"{got} vs {want}")
+
+
+def flow_classes(samples, family, label, **labels):
+    return {(lab["proto"], lab[label]): v for lab, v in promtext.select(samples, family, **labels)}
+
+
+@t.case("flows by protocol: exact, and as virtnetmon flows sums them")
+def _():
+    v1 = dict(vm_name="pmvm1", vm_uuid="6a1e2f3c-0b4d-4c5e-8f70-112233445501", vm_id="1")
+    time.sleep(1.2)                 # a read of the flow table after the cases before
+    k0, s0 = kernel_link("vnmpm-v1"), promtext.parse(scrape()[1])[1]
+    # N datagrams of 100 bytes to a port nobody listens on: the peer answers
+    # each with an ICMP port unreachable.
+    N = 25
+    sh("python3", "-c", "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+       f"[s.sendto(b'u' * 100, ('10.217.0.2', 5020)) for _ in range({N})]", netns=nets["vnmpm-v1"])
+    time.sleep(2.5)                 # two reads of the flow table
+    k1, text = kernel_link("vnmpm-v1"), scrape()[1]
+    s1 = promtext.parse(text)[1]
+    flows = cli_json(bus, "flows", "pmvm1", "--by", "flow")
+
+    def delta(family, label="direction"):
+        a, b = flow_classes(s0, family, label, **v1), flow_classes(s1, family, label, **v1)
+        return {k: v - a.get(k, 0) for k, v in b.items() if v != a.get(k, 0)}
+
+    t.check(delta("virtnetmon_vm_flow_packets_total").get(("udp", "tx")) == N and
+            delta("virtnetmon_vm_flow_bytes_total").get(("udp", "tx")) == N * 100,
+            f"udp tx: the {N} datagrams and their {N * 100} payload bytes", str(delta("virtnetmon_vm_flow_bytes_total")))
+    t.check(flow_classes(s1, "virtnetmon_vm_flow_bytes_total", "direction", **v1).get(("tcp", "tx")) == K * SEND and
+            flow_classes(s1, "virtnetmon_vm_flows_created_total", "initiator", **v1).get(("tcp", "vm")) == K,
+            f"tcp tx: the {K} connections' {K * SEND} bytes; {K} TCP flows the VM opened",
+            str(flow_classes(s1, "virtnetmon_vm_flow_bytes_total", "direction", **v1)))
+    untracked = (promtext.value(s1, "virtnetmon_untracked_packets_total", iface="vnmpm-v1") -
+                 promtext.value(s0, "virtnetmon_untracked_packets_total", iface="vnmpm-v1"))
+    kernel_packets = (k1["rx_packets"] + k1["tx_packets"]) - (k0["rx_packets"] + k0["tx_packets"])
+    t.check(sum(delta("virtnetmon_vm_flow_packets_total").values()) + untracked == kernel_packets,
+            "the packets of every protocol and direction, with the untracked ones, are what the kernel counted",
+            f"{delta('virtnetmon_vm_flow_packets_total')} + untracked {untracked} vs kernel {kernel_packets}")
+    cls = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "icmpv6": "icmp"}
+    want_bytes, want_flows = {}, {}
+    for r in flows:
+        c = cls.get(r["proto"], "other")
+        for d in ("tx", "rx"):
+            want_bytes[(c, d)] = want_bytes.get((c, d), 0) + r[f"{d}_bytes"]
+        want_flows[(c, r["initiator"])] = want_flows.get((c, r["initiator"]), 0) + r["active"]
+    got_bytes = flow_classes(s1, "virtnetmon_vm_flow_bytes_total", "direction", **v1)
+    got_active = {k: v for k, v in flow_classes(s1, "virtnetmon_vm_flows_active", "initiator", **v1).items() if v}
+    t.check(got_bytes == want_bytes and got_active == {k: v for k, v in want_flows.items() if v},
+            "bytes by protocol and direction, and flows active, as virtnetmon flows --json sums them",
+            f"{got_bytes} vs {want_bytes}; {got_active} vs {want_flows}")
+    labels = {k for n, lab, _ in s1 if n.startswith("virtnetmon_vm_flow") for k in lab}
+    t.check(labels <= {"vm_name", "vm_uuid", "vm_id", "proto", "direction", "initiator"},
+            "no address or port in the labels of the per-VM flow families", str(labels))
+    # The whole exposition again, now with histograms, drops and flows by protocol.
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, text=True, capture_output=True)
+    families = promtext.parse(text)[0]
+    t.check(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip() and
+            families.get("virtnetmon_latency_seconds", {}).get("type") == "histogram",
+            "promtool check metrics: valid with histograms, drops and flows by protocol", (r.stdout + r.stderr)[:2000])
+
+
 @t.case("HTTP behaviour")
 def _():
     families = promtext.parse(scrape()[1])[0]
@@ -335,6 +522,32 @@ scrape_configs:
             f"all {len(queries)} dashboard queries use metrics the endpoint exposes", str(sorted(unknown)))
     t.check(not failed, "Prometheus accepts every dashboard query", str(failed))
     t.check(not empty, "every dashboard query answers with data from this endpoint", str(empty))
+
+
+@t.case("flow counters survive the flows' end (the VM's flow table size)")
+def _():
+    v1 = dict(vm_name="pmvm1", vm_uuid="6a1e2f3c-0b4d-4c5e-8f70-112233445501", vm_id="1")
+    # 30 UDP flows from 30 source ports; then at most 16 flows for the VM:
+    # the least recently seen end, their counts stay.
+    sh("python3", "-c", "import socket\nfor i in range(30):\n"
+       "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'f' * 10, ('10.217.0.2', 5030)); s.close()",
+       netns=nets["vnmpm-v1"])
+    time.sleep(2.2)
+    before = promtext.parse(scrape()[1])[1]
+    cli(bus, "set", "pmvm1", "--flow-table-size", "16")
+    on_cleanup(cli, bus, "set", "pmvm1", "--unset", "flow-table-size", check=False)
+    wait_for(lambda: sum(r["active"] for r in cli_json(bus, "flows", "pmvm1", "--by", "flow")) <= 16, 10,
+             "the VM's flows to be cut to 16")
+    time.sleep(1.2)
+    after = promtext.parse(scrape()[1])[1]
+    b_bytes = flow_classes(before, "virtnetmon_vm_flow_bytes_total", "direction", **v1)
+    a_bytes = flow_classes(after, "virtnetmon_vm_flow_bytes_total", "direction", **v1)
+    evicted = sum(flow_classes(after, "virtnetmon_vm_flows_evicted_total", "initiator", **v1).values()) - \
+        sum(flow_classes(before, "virtnetmon_vm_flows_evicted_total", "initiator", **v1).values())
+    active = sum(flow_classes(after, "virtnetmon_vm_flows_active", "initiator", **v1).values())
+    t.check(a_bytes == b_bytes and active <= 16 and evicted >= 14,
+            "flows ended by the VM's flow table size: bytes unchanged, counted as evicted, 16 or fewer active",
+            f"bytes {b_bytes} -> {a_bytes}, evicted +{evicted}, active {active}")
 
 
 @t.case("shutdown")

@@ -195,6 +195,118 @@ test_store_save_load (void)
   g_assert_false (vnm_flow_store_load (again, cut, 72 * SEC));
 }
 
+static VnmFlowClassTotals
+class_totals (VnmFlowStore *s, gint ifindex)
+{
+  g_autoptr(GHashTable) all = vnm_flow_store_class_totals (s);
+  VnmFlowClassTotals *t = g_hash_table_lookup (all, GINT_TO_POINTER (ifindex));
+  VnmFlowClassTotals out = { 0 };
+
+  if (t)
+    out = *t;
+  return out;
+}
+
+/* The per-protocol totals /metrics exports only grow, whatever ends the
+ * flows: idleness, the LRU table (also when the same 5-tuple starts again
+ * between two reads), the domain's limit, the device going; they start
+ * again only when the probe does. */
+static void
+test_store_class_totals (void)
+{
+  g_autoptr(VnmFlowStore) s = vnm_flow_store_new (60 * SEC, 900 * SEC, 1);
+  g_autoptr(GArray) read = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GArray) del = g_array_new (FALSE, FALSE, sizeof (struct vnm_flow_key));
+  g_autoptr(GHashTable) dom = g_hash_table_new (NULL, NULL);
+  VnmFlowEntry tcp = entry (5, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", 80, 100, 200,
+                            VNM_OPENER_VM, 10 * SEC * 1000);
+  VnmFlowEntry udp = entry (5, IPPROTO_UDP, "10.0.0.1", 5353, "10.0.0.9", 53, 10, 20,
+                            VNM_OPENER_REMOTE, 10 * SEC * 1000);
+  VnmFlowEntry icmp6 = entry (5, IPPROTO_ICMPV6, "10.0.0.1", 7, "10.0.0.9", 0, 64, 64,
+                              VNM_OPENER_VM, 10 * SEC * 1000);
+  VnmFlowEntry other = entry (6, IPPROTO_TCP, "10.0.0.3", 1, "10.0.0.2", 2, 1, 1, VNM_OPENER_VM,
+                              10 * SEC * 1000);
+  VnmFlowClassTotals t;
+
+  g_assert_cmpint (vnm_flow_class (IPPROTO_ICMPV6), ==, VNM_FLOW_CLASS_ICMP);
+  g_assert_cmpstr (vnm_flow_class_name (vnm_flow_class (IPPROTO_SCTP)), ==, "other");
+
+  g_array_append_val (read, tcp);
+  g_array_append_val (read, udp);
+  g_array_append_val (read, icmp6);
+  g_array_append_val (read, other);
+  vnm_flow_store_update (s, read, 20 * SEC, del);
+  t = class_totals (s, 5);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 100);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_IN], ==, 200);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_ICMP][VNM_DIR_OUT], ==, 64);
+  g_assert_cmpuint (t.packets[VNM_FLOW_CLASS_UDP][VNM_DIR_IN], ==, 1);
+  g_assert_cmpuint (t.started[VNM_FLOW_CLASS_UDP][VNM_OPENER_REMOTE], ==, 1);
+  g_assert_cmpuint (t.active[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 1);
+  g_assert_cmpuint (class_totals (s, 6).bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 1);
+
+  /* The TCP flow grows; the UDP flow is evicted by the LRU table. */
+  g_array_set_size (read, 0);
+  tcp.flow.bytes[VNM_DIR_OUT] = 1000;
+  tcp.flow.last_ns = 30 * SEC * 1000;
+  g_array_append_val (read, tcp);
+  g_array_append_val (read, icmp6);
+  other.flow.last_ns = 30 * SEC * 1000;
+  g_array_append_val (read, other);
+  vnm_flow_store_update (s, read, 31 * SEC, del);
+  t = class_totals (s, 5);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 1000);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_UDP][VNM_DIR_OUT], ==, 10);
+  g_assert_cmpuint (t.evicted[VNM_FLOW_CLASS_UDP][VNM_OPENER_REMOTE], ==, 1);
+  g_assert_cmpuint (t.active[VNM_FLOW_CLASS_UDP][VNM_OPENER_REMOTE], ==, 0);
+  g_assert_cmpuint (t.started[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 1);
+
+  /* The TCP 5-tuple was evicted and started again between two reads: the
+   * first flow's bytes stay, the new one's add. */
+  g_array_set_size (read, 0);
+  tcp.flow.bytes[VNM_DIR_OUT] = 7;
+  tcp.flow.first_ns = tcp.flow.last_ns = 40 * SEC * 1000;
+  g_array_append_val (read, tcp);
+  g_array_append_val (read, icmp6);
+  g_array_append_val (read, other);
+  vnm_flow_store_update (s, read, 41 * SEC, del);
+  t = class_totals (s, 5);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 1007);
+  g_assert_cmpuint (t.started[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 2);
+  g_assert_cmpuint (t.evicted[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 1);
+  g_assert_cmpuint (t.active[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 1);
+
+  /* ICMP idle past the timeout (and the summaries are capped at one, so
+   * summaries are dropped): ended, not evicted, its bytes stay. */
+  g_array_set_size (read, 0);
+  g_array_append_val (read, tcp);
+  g_array_append_val (read, icmp6);
+  g_array_append_val (read, other);
+  vnm_flow_store_update (s, read, 75 * SEC, del);
+  t = class_totals (s, 5);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_ICMP][VNM_DIR_IN], ==, 64);
+  g_assert_cmpuint (t.evicted[VNM_FLOW_CLASS_ICMP][VNM_OPENER_VM], ==, 0);
+  g_assert_cmpuint (t.active[VNM_FLOW_CLASS_ICMP][VNM_OPENER_VM], ==, 0);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 1007);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_UDP][VNM_DIR_OUT], ==, 10);
+
+  /* The domain's limit and the device going end flows: counts stay. */
+  g_hash_table_add (dom, GINT_TO_POINTER (5));
+  g_assert_cmpuint (vnm_flow_store_limit (s, dom, 0, 75 * SEC, del), ==, 1);
+  g_assert_cmpuint (class_totals (s, 5).evicted[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 2);
+  vnm_flow_store_end_ifindex (s, 6, 76 * SEC, del);
+  g_assert_cmpuint (class_totals (s, 6).bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_IN], ==, 1);
+  g_assert_cmpuint (class_totals (s, 6).evicted[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 0);
+  t = class_totals (s, 5);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 1007);
+
+  /* The probe attaches afresh: the device's totals start again. */
+  vnm_flow_store_reset_ifindex (s, 5);
+  t = class_totals (s, 5);
+  g_assert_cmpuint (t.bytes[VNM_FLOW_CLASS_TCP][VNM_DIR_OUT], ==, 0);
+  g_assert_cmpuint (t.started[VNM_FLOW_CLASS_TCP][VNM_OPENER_VM], ==, 0);
+}
+
 static GPtrArray *
 records_of (GArray *entries, GPtrArray *keep)
 {
@@ -348,6 +460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flows/store/end-ifindex", test_store_end_ifindex);
   g_test_add_func ("/flows/store/limit", test_store_limit);
   g_test_add_func ("/flows/store/save-load", test_store_save_load);
+  g_test_add_func ("/flows/store/class-totals", test_store_class_totals);
   g_test_add_func ("/flows/aggregate", test_aggregate);
   g_test_add_func ("/flows/topology", test_topology);
   return g_test_run ();

@@ -100,6 +100,57 @@ test_merge_and_empty (void)
     }
 }
 
+/* The bounds /metrics exports are edges of the log-linear buckets: the
+ * count at each is exactly the number of values below it; their le text
+ * reads back as the bound in seconds. */
+static void
+test_prom_cumulative (void)
+{
+  g_autofree VnmLatHist *h = g_new (VnmLatHist, 1);
+  const gchar *const *le = vnm_lat_prom_le ();
+  guint64 cum[VNM_LAT_PROM_BOUNDS];
+  GRand *rand = g_rand_new_with_seed (23);
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (guint i = 0; i < VNM_LAT_PROM_BOUNDS; i++)
+    {
+      guint64 ns = vnm_lat_prom_bound_ns (i);
+      g_assert_cmpuint (vnm_lat_bucket_low (vnm_lat_bucket (ns)), ==, ns);
+      g_assert_cmpfloat (g_ascii_strtod (le[i], NULL), ==, ns / 1e9);
+      if (i)
+        g_assert_cmpuint (ns, ==, 2 * vnm_lat_prom_bound_ns (i - 1));
+    }
+  g_assert_cmpuint (vnm_lat_prom_bound_ns (0), ==, 1024);
+  g_assert_cmpuint (vnm_lat_prom_bound_ns (VNM_LAT_PROM_BOUNDS - 1), ==, G_GUINT64_CONSTANT (1) << 35);
+
+  vnm_lat_hist_init (h);
+  g_assert_cmpuint (vnm_lat_hist_cumulative (h, cum), ==, 0);
+  g_assert_cmpuint (cum[VNM_LAT_PROM_BOUNDS - 1], ==, 0);
+  for (guint i = 0; i < 20000; i++)
+    {
+      /* Log-uniform from 1 ns to 2^38 ns, and every bound exactly and just below. */
+      guint64 v = (guint64) exp2 (g_rand_double_range (rand, 0, 38));
+      g_array_append_val (values, v);
+    }
+  for (guint i = 0; i < VNM_LAT_PROM_BOUNDS; i++)
+    {
+      guint64 b = vnm_lat_prom_bound_ns (i), below = b - 1;
+      g_array_append_val (values, b);
+      g_array_append_val (values, below);
+    }
+  for (guint i = 0; i < values->len; i++)
+    vnm_lat_hist_add (h, g_array_index (values, guint64, i));
+  g_assert_cmpuint (vnm_lat_hist_cumulative (h, cum), ==, values->len);
+  for (guint i = 0; i < VNM_LAT_PROM_BOUNDS; i++)
+    {
+      guint64 want = 0;
+      for (guint j = 0; j < values->len; j++)
+        want += g_array_index (values, guint64, j) < vnm_lat_prom_bound_ns (i);
+      g_assert_cmpuint (cum[i], ==, want);
+    }
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -107,5 +158,6 @@ main (int argc, char **argv)
   g_test_add_func ("/latency-hist/buckets-cover-values", test_buckets_cover_values);
   g_test_add_func ("/latency-hist/quantiles-match-exact", test_quantiles_match_exact);
   g_test_add_func ("/latency-hist/merge-and-empty", test_merge_and_empty);
+  g_test_add_func ("/latency-hist/prom-cumulative", test_prom_cumulative);
   return g_test_run ();
 }

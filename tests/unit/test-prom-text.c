@@ -33,6 +33,36 @@ test_family_and_samples (void)
 }
 
 static void
+test_u64_and_histogram (void)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  static const gchar *const le[] = { "0.001", "0.002" };
+  static const guint64 cum[] = { 3, 5 };
+  static const guint64 values[] = { 0, 9, 10, 99, 1000000007, G_MAXUINT64 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      g_autofree gchar *want = g_strdup_printf ("%" G_GUINT64_FORMAT, values[i]);
+      g_string_truncate (out, 0);
+      vnm_prom_append_u64 (out, values[i]);
+      g_assert_cmpstr (out->str, ==, want);
+    }
+  g_string_truncate (out, 0);
+  vnm_prom_histogram (out, "x_seconds", "vm_name=\"a\"", le, cum, 2, 0.25, 7);
+  vnm_prom_histogram (out, "x_seconds", NULL, le, cum, 1, 0.5, 4);
+  g_assert_cmpstr (out->str, ==,
+    "x_seconds_bucket{vm_name=\"a\",le=\"0.001\"} 3\n"
+    "x_seconds_bucket{vm_name=\"a\",le=\"0.002\"} 5\n"
+    "x_seconds_bucket{vm_name=\"a\",le=\"+Inf\"} 7\n"
+    "x_seconds_sum{vm_name=\"a\"} 0.25\n"
+    "x_seconds_count{vm_name=\"a\"} 7\n"
+    "x_seconds_bucket{le=\"0.001\"} 3\n"
+    "x_seconds_bucket{le=\"+Inf\"} 4\n"
+    "x_seconds_sum 0.5\n"
+    "x_seconds_count 4\n");
+}
+
+static void
 test_label_invalid_utf8 (void)
 {
   g_autoptr(GString) labels = g_string_new (NULL);
@@ -109,6 +139,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/prom-text/u64-and-histogram", test_u64_and_histogram);
   g_test_add_func ("/prom-text/family-and-samples", test_family_and_samples);
   g_test_add_func ("/prom-text/label-invalid-utf8", test_label_invalid_utf8);
   g_test_add_func ("/prom-text/valid-name", test_valid_name);
