@@ -348,8 +348,8 @@ latency_metrics (GString *out, VnmEngine *engine, GArray *vms)
   vnm_prom_family (out, hist, "histogram",
                    "Datapath latency of the VM's packets between stages, summed over its interfaces; "
                    "direction tx: sent by the VM, rx: sent to it; stage rcv_to_queue, queue_to_xmit, "
-                   "xmit_to_guest (rx only) or total. A direction and stage appear with their first "
-                   "packet.");
+                   "xmit_to_guest (rx only) or total; sampled VMs have total only. A direction and "
+                   "stage appear with their first packet.");
   for (guint i = 0; i < vms->len; i++)
     {
       const Vm *vm = &g_array_index (vms, Vm, i);
@@ -368,6 +368,11 @@ latency_metrics (GString *out, VnmEngine *engine, GArray *vms)
               guint64 count;
 
               if (dir == VNM_LAT_TX && stage == VNM_STAGE_XMIT_GUEST)
+                continue;
+              /* Sampled VMs (every VM, by default) export the end-to-end
+               * time only: a fourth of the series and of the kernel reads;
+               * virtnetmon latency has their stages. */
+              if (cov[i].mode == VNM_LATENCY_MODE_SAMPLED && stage != VNM_STAGE_TOTAL)
                 continue;
               if (!vnm_latency_monitor_hist (m, vm->d, NULL, dir, stage, h) || !h->count)
                 continue;

@@ -320,6 +320,11 @@ def _():
     modes = {lab["vm_name"]: lab["mode"] for lab, _ in promtext.select(samples, "virtnetmon_latency_mode")}
     t.check(modes.get(VM2_NAME) == vm2["mode"] == "sampled", "the other VM's histograms are sampled, as GetLatency says",
             f"{modes} vs {vm2['mode']}")
+    stages2 = {lab["stage"] for lab, _ in promtext.select(samples, "virtnetmon_latency_seconds_count", vm_name=VM2_NAME)}
+    stages1 = {lab["stage"] for lab, _ in promtext.select(samples, "virtnetmon_latency_seconds_count", vm_name="pmvm1")}
+    t.check(stages2 <= {"total"} and len(stages1) > 1,
+            "a sampled VM exports the end-to-end histogram only, a VM traced in full every stage",
+            f"sampled {stages2}, full {stages1}")
     t.check(promtext.value(samples, "virtnetmon_latency_probe_available") == 1 and
             {lab["cause"] for lab, _ in promtext.select(samples, "virtnetmon_latency_events_lost_total")} == {"ring", "rate"},
             "the probe is available; events lost by cause ring and rate")
