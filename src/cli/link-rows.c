@@ -160,12 +160,14 @@ vnm_link_rows_fetch (VnmMonitor1 *proxy, const gchar *sort, gboolean ascending, 
                                                          wanted ? wanted : all, &names,
                                                          &values, NULL, &local))
         return take_columns (rows, names, values, error) ? g_steal_pointer (&rows) : NULL;
-      if (!g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD))
+      if (!g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) &&
+          !g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return NULL;
         }
-      /* A daemon older than GetLinkStatsColumns. */
+      /* A daemon older than GetLinkStatsColumns, or a bus policy installed
+       * with it that does not name the method yet. */
     }
   if (!vnm_monitor1_call_get_link_stats_sync (proxy, sort, ascending, top, include_hidden,
                                               filter, &rows->records, NULL, error))
