@@ -215,6 +215,10 @@ main (int argc, char **argv)
   options.latency_threshold_us = 1000;
   options.latency_devices = 16;
   options.latency_events_rate = 100;
+  /* Sampled latency as by default, its windows ten times as often. */
+  options.latency_sampling = TRUE;
+  options.latency_sample_window_ms = 100;
+  options.latency_sample_period_s = 1;
   options.probe_attach = VNM_PROBE_ATTACH_AUTO;
   options.state_dir = g_strdup (state_dir);
   options.pin_dir = NULL;
@@ -319,7 +323,9 @@ main (int argc, char **argv)
     g_autofree gchar *what = g_strdup_printf (
       "resident memory after cycle %u: %" G_GUINT64_FORMAT " KiB, at the end: %" G_GUINT64_FORMAT " KiB (%+.2f KiB per cycle)",
       warmup, rss_before, rss_after, ((gdouble) rss_after - rss_before) / MAX (cycles - warmup, 1));
-    check (rss_after <= rss_before + 1024, what, "more than 1 MiB of growth");
+    /* A coarse bound: the live heap below is the exact count, and the
+     * sanitizer's allocator keeps freed chunks of its size classes. */
+    check (rss_after <= rss_before + 2048, what, "more than 2 MiB of growth");
   }
   {
     /* The allocator's own count of live bytes: what is still referenced,
