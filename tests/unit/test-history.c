@@ -167,7 +167,14 @@ test_quiet_series_shrinks (void)
     record (h, "tap", T0 + t, 1, 5);
   live = vnm_history_memory (h);
   vnm_history_expire (h, T0 + 180 + VNM_HISTORY_FINE_SECONDS);
-  g_assert_cmpuint (vnm_history_memory (h), ==, live);
+  /* Not quiet for long enough yet: its seconds are all there (only the
+   * cache of blocks sealed lately lets go of them, so it may shrink). */
+  g_assert_cmpuint (vnm_history_memory (h), <=, live);
+  {
+    g_autoptr(GArray) secs = vnm_history_query (h, "tap", VNM_METRIC_RX_PPS, 900, T0 + 180, &res);
+    g_assert_cmpuint (secs->len, ==, 180);
+  }
+  live = vnm_history_memory (h);
   vnm_history_expire (h, T0 + 180 + VNM_HISTORY_FINE_SECONDS + 1);
   quiet = vnm_history_memory (h);
   /* The seconds go (at least the open minute's floats), the minutes stay. */
