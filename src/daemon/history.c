@@ -265,8 +265,10 @@ open_add (Open *o, Series *s)
   o->n_sharers++;
 }
 
+/* (A pending call that no sharer made any more is dropped: the parts
+ * before it are everyone's.) */
 static void
-open_remove (Open *o, Series *s)
+open_remove (VnmHistory *h, Open *o, Series *s)
 {
   for (Series **p = &o->sharers; *p; p = &(*p)->next)
     if (*p == s)
@@ -280,6 +282,8 @@ open_remove (Open *o, Series *s)
   s->next = NULL;
   s->done = FALSE;
   s->open = NULL;
+  if (o->pending && o->n_done == 0)
+    open_unpend (h, o);
 }
 
 /* A copy of @o's parts (not its sharers, not its pending call). */
@@ -516,10 +520,12 @@ leave (VnmHistory *h, Series *s)
     {
       if (done)
         settle (h, o);
+      else
+        open_unpend (h, o);
       return;
     }
   c = open_copy (o);
-  open_remove (o, s);
+  open_remove (h, o, s);
   open_add (c, s);
   if (done)
     apply (h, c, &o->call);
@@ -544,7 +550,7 @@ series_free (VnmHistory *h, Series *s)
 {
   Open *o = s->open;
 
-  open_remove (o, s);
+  open_remove (h, o, s);
   if (o->n_sharers == 0)
     open_free (h, o);
   if (s->fine)
@@ -581,10 +587,7 @@ vnm_history_free (VnmHistory *h)
     return;
   g_hash_table_iter_init (&it, h->series);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
-    {
-      series_free (h, s);
-      g_hash_table_iter_steal (&it);
-    }
+    series_free (h, s);
   while ((r = g_queue_pop_head (&h->recent_order)))
     {
       release (h, r->block);
@@ -644,7 +647,7 @@ vnm_history_record (VnmHistory *h, const gchar *name, gdouble now_s, gdouble dt_
   if (o->n_sharers == 1 && (other = g_hash_table_lookup (h->pending, &c)) && other != o
       && open_same (o, other))
     {
-      open_remove (o, s);
+      open_remove (h, o, s);
       open_free (h, o);
       open_add (other, s);
       s->done = TRUE;
