@@ -1,9 +1,11 @@
 /* history.c: two rings per series — seconds, then minutes — of compressed
  * blocks (history-codec.c). The minute being filled, the seconds of the
  * current minute and the minutes of the current coarse block are kept as
- * floats until their block is complete; then they are encoded, and a block
- * whose content another series already has is shared with it (a VM with
- * one interface records the same values as that interface). */
+ * floats until their block is complete (the "unfinished parts", an Open,
+ * held once by the series that record the same calls: a VM with one
+ * interface records that interface's values); then they are encoded, and
+ * a block whose content was sealed in the last two minutes (by another
+ * series) is shared with it. */
 #include "config.h"
 
 #include <string.h>
