@@ -300,27 +300,30 @@ scale_of (gdouble top)
   return s;
 }
 
-VnmHistoryBlock *
-vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint n_fields,
-                          const gfloat *values)
+/* The worst case of a block's bytes: header and floats for every value. */
+#define MAX_BYTES (MAX_HEADER + MAX_METRICS * (1 + 4 + 2 + MAX_FIELDS) \
+                   + VNM_HISTORY_BLOCK_SLOTS * MAX_METRICS * MAX_FIELDS * 4 + 8)
+
+/* Encodes into @b, which has room for MAX_BYTES of data. */
+static gboolean
+encode_into (VnmHistoryBlock *b, gint64 start, guint64 present, guint n_metrics, guint n_fields,
+             const gfloat *values)
 {
   guint n = __builtin_popcountll (present);
   /* Header and the worst case of the bits (floats for every value). */
   const guint M = n_metrics;
-  guint8 buf[MAX_HEADER + MAX_METRICS * (1 + 4 + 2 + MAX_FIELDS)
-             + VNM_HISTORY_BLOCK_SLOTS * MAX_METRICS * MAX_FIELDS * 4 + 8];
+  guint8 *buf = b->data;
   guint8 kinds[MAX_METRICS], codes[MAX_METRICS][MAX_FIELDS];
   gfloat scales[MAX_METRICS];
   guint16 lens[MAX_METRICS];
   guint8 bits[VNM_HISTORY_BLOCK_SLOTS * MAX_METRICS * MAX_FIELDS * 4 + 8];
   BitWriter w = { bits, 0, 0, 0, 0 };
   gsize hlen = 0;
-  VnmHistoryBlock *b;
 
-  g_return_val_if_fail (n_fields >= 1 && n_fields <= MAX_FIELDS, NULL);
-  g_return_val_if_fail (n_metrics >= 1 && n_metrics <= MAX_METRICS, NULL);
-  g_return_val_if_fail (start >= 0 && start <= G_MAXUINT32, NULL);
-  g_return_val_if_fail (present != 0, NULL);
+  g_return_val_if_fail (n_fields >= 1 && n_fields <= MAX_FIELDS, FALSE);
+  g_return_val_if_fail (n_metrics >= 1 && n_metrics <= MAX_METRICS, FALSE);
+  g_return_val_if_fail (start >= 0 && start <= G_MAXUINT32, FALSE);
+  g_return_val_if_fail (present != 0, FALSE);
 
   for (guint m = 0; m < M; m++)
     {
@@ -419,13 +422,56 @@ vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint 
         buf[hlen++] = codes[m][f];
     }
   memcpy (buf + hlen, bits, w.len);
-
-  b = g_malloc (sizeof *b + hlen + w.len);
   b->refs = 1;
   b->size = (guint16) (hlen + w.len);
-  memcpy (b->data, buf, b->size);
   b->hash = fnv1a (b->data, b->size);
+  return TRUE;
+}
+
+/* A block on the stack, with room for the largest. */
+typedef union {
+  VnmHistoryBlock block;
+  guint8 bytes[sizeof (VnmHistoryBlock) + MAX_BYTES];
+} ScratchBlock;
+
+static VnmHistoryBlock *
+copy_block (const VnmHistoryBlock *scratch)
+{
+  VnmHistoryBlock *b = g_malloc (sizeof *b + scratch->size);
+
+  memcpy (b, scratch, sizeof *b + scratch->size);
   return b;
+}
+
+VnmHistoryBlock *
+vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics, guint n_fields,
+                          const gfloat *values)
+{
+  ScratchBlock scratch;
+
+  if (!encode_into (&scratch.block, start, present, n_metrics, n_fields, values))
+    return NULL;
+  return copy_block (&scratch.block);
+}
+
+VnmHistoryBlock *
+vnm_history_block_encode_shared (GHashTable *shared, gint64 start, guint64 present,
+                                 guint n_metrics, guint n_fields, const gfloat *values,
+                                 gboolean *found)
+{
+  ScratchBlock scratch;
+  VnmHistoryBlock *held;
+
+  *found = FALSE;
+  if (!encode_into (&scratch.block, start, present, n_metrics, n_fields, values))
+    return NULL;
+  held = g_hash_table_lookup (shared, &scratch.block);
+  if (held)
+    {
+      *found = TRUE;
+      return vnm_history_block_ref (held);
+    }
+  return copy_block (&scratch.block);
 }
 
 gint64

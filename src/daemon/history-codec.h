@@ -33,6 +33,15 @@ typedef struct _VnmHistoryBlock VnmHistoryBlock;
 VnmHistoryBlock *vnm_history_block_encode (gint64 start, guint64 present, guint n_metrics,
                                            guint n_fields, const gfloat *values);
 
+/* The same, or, when @shared (a GHashTable of blocks by content, with
+ * vnm_history_block_hash and _equal) has a block of that content already, a
+ * new reference to it (and *@found set): the block is encoded on the stack
+ * and only allocated when new. */
+VnmHistoryBlock *vnm_history_block_encode_shared (GHashTable *shared, gint64 start,
+                                                  guint64 present, guint n_metrics,
+                                                  guint n_fields, const gfloat *values,
+                                                  gboolean *found);
+
 gint64 vnm_history_block_start (const VnmHistoryBlock *block);
 guint64 vnm_history_block_present (const VnmHistoryBlock *block);
 guint vnm_history_block_n_metrics (const VnmHistoryBlock *block);

@@ -5,8 +5,9 @@
  * state and the pure history module; pure itself.
  *
  * A VM with one interface records the very values of that interface (the
- * sum of one), so the history module holds their complete blocks once,
- * shared; nothing here names the pair. A VM that gains a second interface
+ * sum of one) right after it, so the history module holds their
+ * unfinished parts and their blocks once, shared; nothing here names the
+ * pair. A VM that gains a second interface
  * records the sum from then on and its blocks become its own; one that
  * loses it (or whose interface is replaced) likewise; the blocks shared
  * before stay with both series as they were. A tap name reused by another

@@ -9,9 +9,12 @@
  * largest value of that metric in its block (zero is zero, the largest is
  * its float, min <= avg <= max); the minute being filled, the seconds of
  * the current minute and the minutes of the current 30 are exact (floats)
- * until their block is complete. Blocks with the same content are held
- * once: a VM with a single interface, whose series records the same values
- * as that interface's, costs only its unfinished parts. */
+ * until their block is complete. Series that record the same calls (a VM
+ * with a single interface records the values of that interface) hold
+ * their unfinished parts once until a call differs, and blocks of the
+ * same content sealed within two minutes of each other are held once: such
+ * a VM costs its name and two rings of pointers (under 1 KiB). Every
+ * answer is each series' own, whatever it shares. */
 #pragma once
 
 #include <glib.h>

@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -67,6 +70,30 @@ typedef struct
   Context *ctx;
   int signum;
 } SignalWatch;
+
+/* Start-up (libbpf parsing the kernel's BTF, libvirt's first listing, a
+ * D-Bus object per domain) leaves the heap with free pages among the ones
+ * in use, which glibc gives back to the system only from its top: hand
+ * them back once the daemon has settled, then hourly (issue 24: about 1.5
+ * MiB of RSS with 200 VMs). */
+static gboolean
+trim_heap (gpointer user_data)
+{
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+trim_heap_once (gpointer user_data)
+{
+  guint *id = user_data;
+
+  trim_heap (NULL);
+  *id = 0;
+  return G_SOURCE_REMOVE;
+}
 
 static gboolean
 on_signal (gpointer user_data)
@@ -156,11 +183,16 @@ main (int argc, char **argv)
   SignalWatch sigint = { &ctx, SIGINT }, sigterm = { &ctx, SIGTERM };
   guint sigint_id = g_unix_signal_add (SIGINT, on_signal, &sigint);
   guint sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &sigterm);
+  guint trim_once_id = 0;
+  trim_once_id = g_timeout_add_seconds (30, trim_heap_once, &trim_once_id);
+  guint trim_id = g_timeout_add_seconds (3600, trim_heap, NULL);
   g_message (_("Serving %s (interval %.1f s, libvirt %s)."), VNM_DBUS_NAME, options.interval_s,
              options.uri);
   g_main_loop_run (ctx.loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
+  g_source_remove (trim_id);
+  g_clear_handle_id (&trim_once_id, g_source_remove);
 
   if (options.bus_address || options.session_bus)
     g_unlink (bus_file);

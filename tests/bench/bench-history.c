@@ -21,8 +21,11 @@
  * both layouts are fed the host feed for 20 VMs and every point of their
  * 48 h and 15 min queries compared, against the codec's bound.
  *
- *   bench-history [--interfaces N] [--hours H]
- * Prints Markdown. */
+ *   bench-history [--interfaces N] [--hours H] [--base-rss MIB] [--goal MIB]
+ * Prints Markdown. With --base-rss (virtnetmond's RSS at start with N VM
+ * interfaces, from tests/bench/bench_base_rss.py, which runs this with
+ * the figure it measured), a column adds it to each RSS growth and a line
+ * says which feeds keep the total under the goal. */
 #include "config.h"
 
 #include <math.h>
@@ -195,7 +198,7 @@ rss_bytes (void)
 
 typedef struct {
   gsize module, rss;
-  gdouble record_ns, query_ms;
+  gdouble record_ns, query_ms, query_worst_ms;
   guint points;
 } Result;
 
@@ -259,9 +262,11 @@ run (gboolean v1, Feed feed, guint vms, gint64 seconds)
   for (gint k = 0; k < reps; k++)
     {
       GPtrArray *names = k % 2 ? domains : ifaces;
+      gint64 q0 = g_get_monotonic_time ();
       g_autoptr(GArray) pts = store_query (&st, g_ptr_array_index (names, (k / 2) % vms),
                                            VNM_METRIC_TX_BYTES_PS, seconds, START + seconds);
       g_assert (pts && pts->len > 0);
+      r.query_worst_ms = MAX (r.query_worst_ms, (g_get_monotonic_time () - q0) / 1000.0);
       r.points = pts->len;
     }
   r.query_ms = (gdouble) (g_get_monotonic_time () - t0) / 1000.0 / reps;
@@ -385,7 +390,11 @@ int
 main (int argc, char **argv)
 {
   gint interfaces = 200, hours = 48;
+  gdouble base_mib = 0, goal_mib = 30;
   const GOptionEntry entries[] = {
+    { "base-rss", 0, 0, G_OPTION_ARG_DOUBLE, &base_mib,
+      "virtnetmond's RSS at start with as many VM interfaces, in MiB, as tests/bench/bench_base_rss.py measures it: adds a column of totals", "MIB" },
+    { "goal", 0, 0, G_OPTION_ARG_DOUBLE, &goal_mib, "The goal for the total, in MiB (default 30)", "MIB" },
     { "interfaces", 0, 0, G_OPTION_ARG_INT, &interfaces, "VMs of one interface each (default 200)", "N" },
     { "hours", 0, 0, G_OPTION_ARG_INT, &hours, "Hours of history to feed (default 48)", "H" },
     { NULL }
@@ -416,23 +425,51 @@ main (int argc, char **argv)
           "values, as virtnetmond records them), %d h at 1-second steps on a simulated clock "
           "(%.1f M records). One run; each layout and feed in a process of its own.\n\n",
           interfaces, 2 * interfaces, hours, seconds * 2.0 * interfaces / 1e6);
-  printf ("| layout | feed | module's count | RSS growth | RSS per VM interface | bytes a value "
-          "| record | %d h query of one series |\n|---|---|---:|---:|---:|---:|---:|---:|\n", hours);
+  printf ("| layout | feed | module's count | RSS growth |%s RSS per VM interface | bytes a value "
+          "| record | %d h query of one series: mean (worst) |\n|---|---|---:|---:|%s---:|---:|---:|---:|\n",
+          base_mib > 0 ? " total: base + growth |" : "", hours, base_mib > 0 ? "---:|" : "");
   printf ("| before (issue 5): floats, every series its own | any (fixed size) | %.1f MiB | %.1f MiB "
-          "| %.1f KiB | %.2f | %.0f ns | %.3f ms |\n",
-          old.module / 1048576.0, old.rss / 1048576.0, old.rss / 1024.0 / interfaces,
-          old.module / (values * 2 * interfaces), old.record_ns, old.query_ms);
+          "|%s%.1f%s%s %.1f KiB | %.2f | %.0f ns | %.3f ms (%.3f) |\n",
+          old.module / 1048576.0, old.rss / 1048576.0, base_mib > 0 ? " " : "",
+          base_mib > 0 ? base_mib + old.rss / 1048576.0 : 0, base_mib > 0 ? " MiB" : "",
+          base_mib > 0 ? " |" : "", old.rss / 1024.0 / interfaces,
+          old.module / (values * 2 * interfaces), old.record_ns, old.query_ms, old.query_worst_ms);
   for (guint f = 0; f < N_FEEDS; f++)
-    printf ("| compressed, shared blocks | %s | %.1f MiB | %.1f MiB | %.1f KiB | %.2f | %.0f ns "
-            "| %.3f ms |\n",
-            feed_names[f], now[f].module / 1048576.0, now[f].rss / 1048576.0,
-            now[f].rss / 1024.0 / interfaces, now[f].module / (values * 2 * interfaces),
-            now[f].record_ns, now[f].query_ms);
+    {
+      gdouble total = base_mib + now[f].rss / 1048576.0;
+      g_autofree gchar *col = base_mib > 0
+        ? g_strdup_printf (" **%.1f MiB** (%s) |", total, total < goal_mib ? "under the goal" : "over")
+        : g_strdup ("");
+
+      printf ("| compressed, shared blocks | %s | %.1f MiB | %.1f MiB |%s %.1f KiB | %.2f | %.0f ns "
+              "| %.3f ms (%.3f) |\n",
+              feed_names[f], now[f].module / 1048576.0, now[f].rss / 1048576.0, col,
+              now[f].rss / 1024.0 / interfaces, now[f].module / (values * 2 * interfaces),
+              now[f].record_ns, now[f].query_ms, now[f].query_worst_ms);
+    }
   printf ("\nBytes a value: the module's count over the values %d series hold once full "
           "(15 min x 8 metrics + 48 h x 8 metrics x min/avg/max = %.0f a series). Record: CPU "
           "per series per sample. Query: %d-hour points of one metric (%u points), alternately "
           "an interface's and a VM's series.\n\n",
           2 * interfaces, values, hours, now[FEED_HOST].points);
+  if (base_mib > 0)
+    {
+      GString *met = g_string_new (NULL), *over = g_string_new (NULL);
+
+      for (guint f = 0; f < N_FEEDS; f++)
+        g_string_append_printf (base_mib + now[f].rss / 1048576.0 < goal_mib ? met : over, "%s%s",
+                                (base_mib + now[f].rss / 1048576.0 < goal_mib ? met : over)->len ? ", " : "",
+                                feed_names[f]);
+      printf ("Total: virtnetmond's RSS at start with %d VM interfaces (%.1f MiB, measured by "
+              "`tests/bench/bench_base_rss.py`) plus the history's RSS growth after %d hours. "
+              "Goal, under %.0f MiB in all: %s%s%s%s%s%s%s.\n\n",
+              interfaces, base_mib, hours, goal_mib,
+              met->len ? "**met** with the " : "", met->str, met->len ? " feed(s)" : "",
+              met->len && over->len ? "; " : "",
+              over->len ? "**not met** with the " : "", over->str, over->len ? " feed(s)" : "");
+      g_string_free (met, TRUE);
+      g_string_free (over, TRUE);
+    }
   printf ("Precision, host feed, 20 VMs, every metric's %d h and 15 min points against the layout "
           "before: %" G_GUINT64_FORMAT " values, %.1f %% identical, mean error %.4f %% of the "
           "value where it differs, largest error %.2f of the bound (1/%d of the block's largest "
