@@ -597,6 +597,9 @@ vnm_engine_start (VnmEngine *self)
   self->refresh_source = g_timeout_add ((guint) (self->interval_s * 1000), refresh, self);
   self->scan_source = g_timeout_add_seconds (QEMU_SCAN_PERIOD_S, scan_qemu, self);
   self->usage_flush_source = g_timeout_add_seconds (self->usage_flush_s, flush_usage, self);
+  /* The starting counters of the first reading, at once: a crash in the
+   * first interval must not leave a new database without them. */
+  flush_usage (self);
 }
 
 void

@@ -30,7 +30,11 @@ typedef struct {
 struct _VnmUsageStore {
   gchar *path;              /* NULL: memory only */
   sqlite3 *db;              /* NULL while it cannot be opened */
-  gboolean fresh;
+  gboolean fresh;           /* no baseline of every device's counters yet */
+  gboolean loaded;          /* the saved counters and quota marks are read */
+  gboolean baseline_taken;  /* the recorder's first reading was made */
+  VnmUsageLoadedFunc loaded_func;
+  gpointer loaded_data;
   GHashTable *pending;      /* "uuid\x1fiface\x1fhour" -> VnmUsageRow* (hourly) */
   GHashTable *seen;         /* iface -> SeenEntry* */
   GHashTable *quota;        /* "uuid month" -> QuotaMark* */
@@ -235,10 +239,18 @@ static const gchar schema_sql[] =
   " month_bytes INTEGER NOT NULL, quota_bytes INTEGER NOT NULL, sent INTEGER NOT NULL,"
   " PRIMARY KEY (vm_uuid, month));";
 
+/* The database's own state; 'baseline' (a Unix time): the counters every
+ * device had at the first reading were written (see usage-recorder.h).
+ * Made by every open, so that databases of schema 1 without it get it. */
+static const gchar meta_sql[] =
+  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
 static gboolean
 load_state (VnmUsageStore *s, GError **error)
 {
   sqlite3_stmt *st = NULL;
+  guint saved = 0;
+  gboolean baseline = FALSE;
   int rc;
 
   rc = sqlite3_prepare_v2 (s->db, "SELECT iface, ifindex, boot_id, rx_bytes, tx_bytes, rx_packets,"
@@ -248,6 +260,7 @@ load_state (VnmUsageStore *s, GError **error)
       const gchar *iface = (const gchar *) sqlite3_column_text (st, 0);
       SeenEntry *e;
 
+      saved++;
       if (!iface || g_hash_table_contains (s->seen, iface))
         continue;   /* what this run read wins */
       e = g_new0 (SeenEntry, 1);
@@ -282,6 +295,19 @@ load_state (VnmUsageStore *s, GError **error)
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
     return db_error (s->db, rc, _("reading the quota events"), s->path, error);
+
+  rc = sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'baseline'", -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      baseline = TRUE;
+      rc = SQLITE_DONE;
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (s->db, rc, _("reading the database's state"), s->path, error);
+  /* A database of an earlier virtnetmond without the mark but with
+   * counters was started. */
+  s->fresh = !baseline && saved == 0;
   return TRUE;
 }
 
@@ -352,10 +378,11 @@ db_open (VnmUsageStore *s, gboolean *corrupt, GError **error)
           exec (db, "ROLLBACK");
           goto fail;
         }
-      s->fresh = TRUE;
       if (existed)
         g_debug ("Created the usage tables in '%s'.", s->path);
     }
+  if ((rc = exec (db, meta_sql)) != SQLITE_OK)
+    goto fail;
   s->db = db;
   if (!load_state (s, error))
     {
@@ -447,12 +474,19 @@ vnm_usage_store_open (const gchar *path)
   s->month_start = -1;
   s->last_error = g_strdup ("");
   if (!path || !*path)
-    return s;
+    {
+      /* Nothing saved to read: every device starts from its counters at
+       * the first reading. */
+      s->fresh = TRUE;
+      s->loaded = TRUE;
+      return s;
+    }
   s->path = g_strdup (path);
   if (!open_or_recreate (s, &error))
     note_error (s, error);
   else
     {
+      s->loaded = TRUE;
       s->available = TRUE;
       g_message ("Usage totals are kept in '%s'%s.", s->path,
                  s->fresh ? " (a new database)" : "");
@@ -566,7 +600,8 @@ vnm_usage_store_quota_notified (VnmUsageStore *s, const gchar *uuid, const gchar
 {
   g_autofree gchar *key = g_strdup_printf ("%s %s", uuid, month);
 
-  return g_hash_table_contains (s->quota, key);
+  /* Unknown until the saved marks are read: not sent twice. */
+  return !s->loaded || g_hash_table_contains (s->quota, key);
 }
 
 void
@@ -673,6 +708,12 @@ write_all (VnmUsageStore *s, gint64 now)
         break;
       rc = SQLITE_OK;
     }
+  if (rc == SQLITE_OK && s->fresh && s->baseline_taken)
+    {
+      g_autofree gchar *sql = g_strdup_printf (
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('baseline', '%" G_GINT64_FORMAT "')", now);
+      rc = exec (s->db, sql);
+    }
   if (rc == SQLITE_OK && now - s->last_prune >= 3600)
     {
       g_autofree gchar *sql = g_strdup_printf (
@@ -720,8 +761,20 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
 
   if (!s->path)
     return TRUE;
-  if (!s->db && !open_or_recreate (s, &local))
-    goto failed;
+  if (!s->db)
+    {
+      if (!open_or_recreate (s, &local))
+        goto failed;
+      if (!s->loaded)
+        {
+          /* Late: what this run counted so far is checked against the
+           * saved counters before anything is written. */
+          s->loaded = TRUE;
+          g_message (_("The usage database '%s' is open; its saved counters are read."), s->path);
+          if (s->loaded_func)
+            s->loaded_func (s, s->loaded_data);
+        }
+    }
   if (!flush_once (s, now, &corrupt, &local))
     {
       if (!corrupt)
@@ -752,6 +805,8 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
     }
   note_ok (s);
 written:
+  if (s->baseline_taken)
+    s->fresh = FALSE;
   g_hash_table_remove_all (s->pending);
   g_hash_table_iter_init (&it, s->seen);
   while (g_hash_table_iter_next (&it, NULL, &value))
@@ -937,4 +992,18 @@ vnm_usage_store_status (VnmUsageStore *s, VnmUsageStatus *out)
   out->dropped_rows = s->dropped;
   out->last_error = s->last_error;
   out->fresh = s->fresh;
+  out->loaded = s->loaded;
+}
+
+void
+vnm_usage_store_set_loaded_func (VnmUsageStore *s, VnmUsageLoadedFunc func, gpointer data)
+{
+  s->loaded_func = func;
+  s->loaded_data = data;
+}
+
+void
+vnm_usage_store_baseline_taken (VnmUsageStore *s)
+{
+  s->baseline_taken = TRUE;
 }

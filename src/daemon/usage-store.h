@@ -26,7 +26,14 @@
  *    again; at most VNM_USAGE_PENDING_MAX rows wait, beyond that new rows
  *    are dropped and counted (dropped_rows);
  *  - cannot be opened (a directory that cannot be made, no permission):
- *    totals are kept in memory only and each flush tries to open it again.
+ *    totals are kept in memory only and each flush tries to open it again;
+ *    until it opens, the saved counters and quota marks are not known
+ *    (loaded is FALSE: the recorder starts each device from its counters
+ *    then, and no quota counts as not notified); when it opens, the
+ *    loaded function is called before the first write.
+ * Whether the counters of every device at the first reading were written
+ * (fresh is FALSE then) is kept in the database (table meta), so that a
+ * crash before the first write still finds a new database the next time.
  * Queries always include the deltas not yet written. */
 #pragma once
 
@@ -81,8 +88,14 @@ typedef struct {
   guint pending;            /* rows waiting for the next flush */
   guint64 dropped_rows;     /* rows dropped because too many waited */
   const gchar *last_error;  /* "" when the last open or flush succeeded */
-  gboolean fresh;           /* the database was created by this open */
+  gboolean fresh;           /* no first reading written yet (memory only: always) */
+  gboolean loaded;          /* the saved counters and quota marks were read
+                             * (memory only: always, there are none) */
 } VnmUsageStatus;
+
+/* Called by a flush that opened the database the first time, before it
+ * writes (see vnm_usage_store_set_loaded_func). */
+typedef void (*VnmUsageLoadedFunc) (VnmUsageStore *store, gpointer user_data);
 
 /* Opens (creating it and its directory when missing) the database at
  * @path; NULL @path keeps totals in memory only. Never fails: see the
@@ -123,14 +136,25 @@ gchar *vnm_usage_store_find_name (VnmUsageStore *store, const gchar *name);
  * valid until the next call. @now picks the month. */
 GHashTable *vnm_usage_store_month_totals (VnmUsageStore *store, gint64 now);
 
-/* Whether the quota event of @vm_uuid for @month ("YYYY-MM") was sent;
- * marking it is written at the next flush. */
+/* Whether the quota event of @vm_uuid for @month ("YYYY-MM") was sent
+ * (TRUE too while the saved marks could not be read yet); marking it is
+ * written at the next flush. */
 gboolean vnm_usage_store_quota_notified (VnmUsageStore *store, const gchar *vm_uuid,
                                          const gchar *month);
 void vnm_usage_store_mark_quota_notified (VnmUsageStore *store, const gchar *vm_uuid,
                                           const gchar *month, guint64 bytes, guint64 quota);
 
 void vnm_usage_store_status (VnmUsageStore *store, VnmUsageStatus *out);
+
+/* @func is called once, by the flush that opens a database that could
+ * not be opened when the store was, after its saved state is read and
+ * before anything is written. */
+void vnm_usage_store_set_loaded_func (VnmUsageStore *store, VnmUsageLoadedFunc func,
+                                      gpointer user_data);
+/* The recorder made its first reading (every device's starting counters
+ * were set with vnm_usage_store_set_seen): the next write marks the
+ * database as no longer new. */
+void vnm_usage_store_baseline_taken (VnmUsageStore *store);
 
 /* UTC period helpers. */
 gint64 vnm_usage_period_start (VnmUsagePeriod period, gint64 t);

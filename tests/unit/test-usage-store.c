@@ -199,6 +199,8 @@ test_rollups (Fixture *f, gconstpointer data)
     g_assert_cmpuint (st.pending, >, 0);
     /* Not written yet: the queries have it from memory. */
     check_rollups (s);
+    /* A new database until a first reading is written. */
+    vnm_usage_store_baseline_taken (s);
     g_assert_true (vnm_usage_store_flush (s, utc (2024, 2, 1, 0, 1), &error));
     g_assert_no_error (error);
     vnm_usage_store_status (s, &st);
@@ -605,6 +607,119 @@ test_recorder (Fixture *f, gconstpointer data)
   g_array_unref (k.links);
 }
 
+/* The database cannot be opened at start: each device starts from its
+ * counters then, no quota counts as not yet notified, and when it opens
+ * the traffic since the saved counters counts too: exactly the kernel's. */
+static void
+test_recorder_late_open (Fixture *f, gconstpointer data)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  g_autofree gchar *lib = g_path_get_dirname (f->path);
+  g_autofree gchar *away = g_strconcat (lib, ".away", NULL);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", 1000, 500);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t);
+  fake_set (&k, 5, "vnet0", 1300, 900);
+  life_feed (l, &k, t + 1);
+  vnm_usage_store_mark_quota_notified (l->store, UUID_A, "2024-07", 700, 600);
+  life_end (l, TRUE, t + 2);
+  assert_alpha (f->path, 400, 300);
+
+  /* Its directory is a plain file now: it cannot be opened. */
+  g_assert_cmpint (g_rename (lib, away), ==, 0);
+  g_assert_true (g_file_set_contents (lib, "x", 1, NULL));
+  fake_set (&k, 5, "vnet0", 1400, 1000);    /* while down: +100 +100 */
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t + 10);
+  g_assert_true (vnm_usage_store_quota_notified (l->store, UUID_A, "2024-07"));
+  fake_set (&k, 5, "vnet0", 1500, 1100);
+  life_feed (l, &k, t + 11);
+  g_assert_false (vnm_usage_store_flush (l->store, t + 12, NULL));
+  {
+    /* Only what this run saw. */
+    g_autoptr(GPtrArray) rows = query (l->store, VNM_USAGE_MONTH, 0, G_MAXINT64, UUID_A, FALSE);
+    assert_usage (find (rows, UUID_A, "", utc (2024, 7, 1, 0, 0)), 100, 100, 1, 1);
+  }
+  /* Back: the next write opens it. */
+  g_assert_cmpint (g_unlink (lib), ==, 0);
+  g_assert_cmpint (g_rename (away, lib), ==, 0);
+  g_assert_true (vnm_usage_store_flush (l->store, t + 13, NULL));
+  fake_set (&k, 5, "vnet0", 1550, 1150);
+  life_feed (l, &k, t + 14);
+  life_end (l, TRUE, t + 15);
+  assert_alpha (f->path, 1150 - 500, 1550 - 1000);
+  g_array_unref (k.links);
+}
+
+/* Killed before the first write of a new database: the next start still
+ * finds it new (devices start from their counters, their past is not
+ * counted); a write right after the first reading has every device's
+ * counters, a VM's or not. */
+static void
+test_recorder_first_start_killed (Fixture *f, gconstpointer data)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", 1000, 500);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t);
+  life_end (l, FALSE, t + 1);
+  fake_set (&k, 5, "vnet0", 1100, 600);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t + 10);
+  fake_set (&k, 5, "vnet0", 1200, 700);
+  fake_set (&k, 7, "vnet7", 3000, 3000);    /* nobody's, created while running */
+  life_feed (l, &k, t + 11);
+  life_end (l, TRUE, t + 12);
+  assert_alpha (f->path, 100, 100);
+
+  /* Another new database, written right after the first reading. */
+  g_assert_cmpint (g_unlink (f->path), ==, 0);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t + 20);
+  g_assert_true (vnm_usage_store_flush (l->store, t + 20, NULL));
+  life_end (l, FALSE, t + 21);
+  {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT rx_bytes FROM counters_seen WHERE iface = 'vnet7'",
+                                         -1, &st, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int64 (st, 0), ==, 3000);
+    sqlite3_finalize (st);
+    sqlite3_close (db);
+  }
+  g_array_unref (k.links);
+}
+
+/* In memory only: devices start from their counters at the first
+ * reading. */
+static void
+test_recorder_memory_only (void)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", 1000, 500);
+  l = life_start (NULL, "boot-1", &k);
+  life_feed (l, &k, t);
+  fake_set (&k, 5, "vnet0", 1300, 900);
+  life_feed (l, &k, t + 1);
+  {
+    g_autoptr(GPtrArray) rows = query (l->store, VNM_USAGE_MONTH, 0, G_MAXINT64, UUID_A, FALSE);
+    assert_usage (find (rows, UUID_A, "", utc (2024, 7, 1, 0, 0)), 400, 300, 4, 3);
+  }
+  life_end (l, FALSE, t + 2);
+  g_array_unref (k.links);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -619,5 +734,9 @@ main (int argc, char **argv)
   g_test_add ("/usage/locked", Fixture, NULL, setup, test_locked, teardown);
   g_test_add ("/usage/quota-marks", Fixture, NULL, setup, test_quota_marks, teardown);
   g_test_add ("/usage/recorder", Fixture, NULL, setup, test_recorder, teardown);
+  g_test_add ("/usage/recorder-late-open", Fixture, NULL, setup, test_recorder_late_open, teardown);
+  g_test_add ("/usage/recorder-first-start-killed", Fixture, NULL, setup,
+              test_recorder_first_start_killed, teardown);
+  g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
   return g_test_run ();
 }
