@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "sampler.h"
 #include "usage-recorder.h"
 
 typedef struct {
@@ -65,26 +66,40 @@ host_usage (const VnmLink *link, VnmUsage *out)
   out->tx_packets = link->counters.tx_packets;
 }
 
+/* Whether every counter of @cur follows on from @base (higher, or a 32-bit
+ * counter that wrapped). */
 static gboolean
-not_lower (const VnmUsage *cur, const VnmUsage *base)
+follows (const VnmUsage *cur, const VnmUsage *base)
 {
-  return cur->rx_bytes >= base->rx_bytes && cur->tx_bytes >= base->tx_bytes &&
-         cur->rx_packets >= base->rx_packets && cur->tx_packets >= base->tx_packets;
+  gboolean r1, r2, r3, r4;
+
+  vnm_counter_delta (base->rx_bytes, cur->rx_bytes, &r1);
+  vnm_counter_delta (base->tx_bytes, cur->tx_bytes, &r2);
+  vnm_counter_delta (base->rx_packets, cur->rx_packets, &r3);
+  vnm_counter_delta (base->tx_packets, cur->tx_packets, &r4);
+  return !r1 && !r2 && !r3 && !r4;
 }
 
-/* @cur - @from; all of @cur when a counter went down (reset). */
+/* @cur - @from of one counter: a 32-bit counter that wrapped counts what
+ * it carried past the wrap; one that went down otherwise was reset, and
+ * all it shows now counts. */
+static guint64
+field_delta (guint64 from, guint64 cur)
+{
+  gboolean reset;
+  guint64 d = vnm_counter_delta (from, cur, &reset);
+
+  return reset ? cur : d;
+}
+
+/* @cur - @from, counter by counter (see field_delta). */
 static void
 delta (const VnmUsage *from, const VnmUsage *cur, VnmUsage *out)
 {
-  if (!not_lower (cur, from))
-    {
-      *out = *cur;
-      return;
-    }
-  out->rx_bytes = cur->rx_bytes - from->rx_bytes;
-  out->tx_bytes = cur->tx_bytes - from->tx_bytes;
-  out->rx_packets = cur->rx_packets - from->rx_packets;
-  out->tx_packets = cur->tx_packets - from->tx_packets;
+  out->rx_bytes = field_delta (from->rx_bytes, cur->rx_bytes);
+  out->tx_bytes = field_delta (from->tx_bytes, cur->tx_bytes);
+  out->rx_packets = field_delta (from->rx_packets, cur->rx_packets);
+  out->tx_packets = field_delta (from->tx_packets, cur->tx_packets);
 }
 
 static void
@@ -110,7 +125,7 @@ static gboolean
 continues (VnmUsageRecorder *rec, const VnmUsageSeen *saved, gint ifindex, const VnmUsage *cur)
 {
   return saved->ifindex == ifindex && g_str_equal (saved->boot_id, rec->boot_id) &&
-         not_lower (cur, &saved->counters);
+         follows (cur, &saved->counters);
 }
 
 /* Where a device first read in this run starts (see the header); TRUE
@@ -260,7 +275,7 @@ vnm_usage_recorder_link_gone (VnmUsageRecorder *rec, VnmLinkTable *links, const 
 
   /* Only a word with statistics that are not behind the last reading. */
   host_usage (link, &cur);
-  if (t && known && g_str_equal (known->name, link->name) && not_lower (&cur, &t->last))
+  if (t && known && g_str_equal (known->name, link->name) && follows (&cur, &t->last))
     count (rec, links, known, t, &cur, now);
   g_hash_table_remove (rec->tracks, GINT_TO_POINTER (link->ifindex));
 }

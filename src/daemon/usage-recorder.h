@@ -5,10 +5,13 @@
  * SQLite here).
  *
  * Where a device's counting starts:
- *  - a device read before in this run: from that reading (counters that
- *    went down were reset: everything they show now counts);
+ *  - a device read before in this run: from that reading, counter by
+ *    counter: a 32-bit counter that wrapped counts what it carried past
+ *    the wrap (see vnm_counter_delta), one that went down otherwise was
+ *    reset and everything it shows now counts (the others go on);
  *  - a device first read in this run, whose last counters the store has
- *    (same name, same ifindex, same boot, counters not lower): from those,
+ *    (same name, same ifindex, same boot, counters not lower but for a
+ *    32-bit wrap): from those,
  *    so that a restart, even after SIGKILL, continues exactly where the
  *    database stopped;
  *  - a device the store knows under its name but with another ifindex, an

@@ -720,6 +720,28 @@ test_recorder_memory_only (void)
   g_array_unref (k.links);
 }
 
+/* A 32-bit counter that wraps counts what it carried past the wrap; a
+ * counter reset counts what it shows, the others go on. */
+static void
+test_recorder_wrap (Fixture *f, gconstpointer data)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  const guint64 wrap = G_GUINT64_CONSTANT (1) << 32, big = G_GUINT64_CONSTANT (5000000000);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", wrap - 100, big);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t);
+  fake_set (&k, 5, "vnet0", 50, big + 1000);  /* host rx wrapped: +150 */
+  life_feed (l, &k, t + 1);
+  fake_set (&k, 5, "vnet0", 80, 10);          /* host tx reset: +10, rx +30 */
+  life_feed (l, &k, t + 2);
+  life_end (l, TRUE, t + 3);
+  assert_alpha (f->path, 1000 + 10, 150 + 30);
+  g_array_unref (k.links);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -738,5 +760,6 @@ main (int argc, char **argv)
   g_test_add ("/usage/recorder-first-start-killed", Fixture, NULL, setup,
               test_recorder_first_start_killed, teardown);
   g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
+  g_test_add ("/usage/recorder-wrap", Fixture, NULL, setup, test_recorder_wrap, teardown);
   return g_test_run ();
 }
