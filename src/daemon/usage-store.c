@@ -199,7 +199,7 @@ static void
 note_ok (VnmUsageStore *s)
 {
   if (s->last_error && *s->last_error)
-    g_message ("The usage database '%s' is written again.", s->path);
+    g_message (_("The usage database '%s' is written again."), s->path);
   g_free (s->last_error);
   s->last_error = g_strdup ("");
   s->available = TRUE;
@@ -414,7 +414,7 @@ move_aside (VnmUsageStore *s)
       g_autofree gchar *from = g_strconcat (s->path, suffixes[i], NULL);
       g_autofree gchar *to = g_strconcat (aside, suffixes[i], NULL);
       if (g_rename (from, to) < 0 && errno != ENOENT)
-        g_warning ("Cannot move '%s' aside to '%s': %s", from, to, g_strerror (errno));
+        g_warning (_("Cannot move '%s' aside to '%s': %s"), from, to, g_strerror (errno));
     }
   return aside;
 }
@@ -438,7 +438,7 @@ open_or_recreate (VnmUsageStore *s, GError **error)
     GHashTableIter it;
     gpointer value;
 
-    g_warning ("%s It was moved aside to '%s' and a new one is started; the totals only it held are not in the new one.",
+    g_warning (_("%s It was moved aside to '%s' and a new one is started; the totals only it held are not in the new one."),
                local->message, aside);
     g_free (s->last_error);
     s->last_error = g_strdup_printf (_("%s It was moved aside to '%s' and a new one was started."),
@@ -488,8 +488,10 @@ vnm_usage_store_open (const gchar *path)
     {
       s->loaded = TRUE;
       s->available = TRUE;
-      g_message ("Usage totals are kept in '%s'%s.", s->path,
-                 s->fresh ? " (a new database)" : "");
+      if (s->fresh)
+        g_message (_("Usage totals are kept in '%s' (a new database)."), s->path);
+      else
+        g_message (_("Usage totals are kept in '%s'."), s->path);
     }
   return s;
 }
@@ -524,7 +526,7 @@ add_pending (VnmUsageStore *s, const gchar *uuid, const gchar *name, const gchar
       if (g_hash_table_size (s->pending) >= VNM_USAGE_PENDING_MAX)
         {
           if (s->dropped++ == 0)
-            g_warning ("%u usage rows wait for the database '%s'; more are dropped until it can be written.",
+            g_warning (_("%u usage rows wait for the database '%s'; more are dropped until it can be written."),
                        VNM_USAGE_PENDING_MAX, s->path ? s->path : "");
           return;
         }
