@@ -36,6 +36,7 @@ struct _VnmUsageStore {
   VnmUsageLoadedFunc loaded_func;
   gpointer loaded_data;
   GHashTable *pending;      /* "uuid\x1fiface\x1fhour" -> VnmUsageRow* (hourly) */
+  GHashTable *memory[3];    /* memory only: the tables, keyed like pending */
   GHashTable *seen;         /* iface -> SeenEntry* */
   GHashTable *quota;        /* "uuid month" -> QuotaMark* */
   GHashTable *month;        /* uuid -> VnmUsageRow*: this month's VM totals */
@@ -479,6 +480,10 @@ vnm_usage_store_open (const gchar *path)
        * the first reading. */
       s->fresh = TRUE;
       s->loaded = TRUE;
+      s->available = TRUE;
+      for (guint p = 0; p < 3; p++)
+        s->memory[p] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) vnm_usage_row_free);
       return s;
     }
   s->path = g_strdup (path);
@@ -504,6 +509,8 @@ vnm_usage_store_free (VnmUsageStore *s)
   if (s->db)
     sqlite3_close (s->db);
   g_hash_table_unref (s->pending);
+  for (guint p = 0; p < 3; p++)
+    g_clear_pointer (&s->memory[p], g_hash_table_unref);
   g_hash_table_unref (s->seen);
   g_hash_table_unref (s->quota);
   g_hash_table_unref (s->month);
@@ -753,6 +760,53 @@ flush_once (VnmUsageStore *s, gint64 now, gboolean *corrupt, GError **error)
   return TRUE;
 }
 
+/* Memory only: what waits goes into the tables in memory, which keep
+ * hourly and daily rows as long as the database does. */
+static void
+flush_memory (VnmUsageStore *s, gint64 now)
+{
+  static const gint64 keep[3] = {
+    [VNM_USAGE_HOUR] = VNM_USAGE_KEEP_HOURS_S, [VNM_USAGE_DAY] = VNM_USAGE_KEEP_DAYS_S,
+    [VNM_USAGE_MONTH] = 0,
+  };
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, s->pending);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      const VnmUsageRow *p = value;
+      for (guint period = 0; period < 3; period++)
+        {
+          gint64 start = vnm_usage_period_start (period, p->start);
+          g_autofree gchar *key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, p->vm_uuid,
+                                                   p->iface, start);
+          VnmUsageRow *r = g_hash_table_lookup (s->memory[period], key);
+          if (!r)
+            {
+              r = row_new (p->vm_uuid, p->vm_name, p->iface, start);
+              g_hash_table_insert (s->memory[period], g_steal_pointer (&key), r);
+            }
+          else if (g_strcmp0 (r->vm_name, p->vm_name) != 0)
+            {
+              g_free (r->vm_name);
+              r->vm_name = g_strdup (p->vm_name);
+            }
+          usage_add (&r->usage, &p->usage);
+        }
+    }
+  g_hash_table_remove_all (s->pending);
+  for (guint period = 0; period < 3; period++)
+    {
+      if (!keep[period])
+        continue;
+      g_hash_table_iter_init (&it, s->memory[period]);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        if (((VnmUsageRow *) value)->start < now - keep[period])
+          g_hash_table_iter_remove (&it);
+    }
+}
+
 gboolean
 vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
 {
@@ -762,7 +816,10 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
   gpointer value;
 
   if (!s->path)
-    return TRUE;
+    {
+      flush_memory (s, now);
+      return TRUE;
+    }
   if (!s->db)
     {
       if (!open_or_recreate (s, &local))
@@ -845,14 +902,48 @@ row_cmp (gconstpointer a, gconstpointer b)
   return g_strcmp0 (x->iface, y->iface);
 }
 
+/* Adds the rows of @table (of its period or a shorter one) in
+ * [@from, @to) to @rows, summed by @period through @index. */
+static void
+merge_rows (GHashTable *table, VnmUsagePeriod period, gint64 from, gint64 to, const gchar *uuid,
+            gboolean interfaces, GPtrArray *rows, GHashTable *index)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      const VnmUsageRow *p = value;
+      gint64 start = vnm_usage_period_start (period, p->start);
+      g_autofree gchar *key = NULL;
+      VnmUsageRow *r;
+
+      if (start < from || start >= to || (uuid && g_strcmp0 (p->vm_uuid, uuid)) ||
+          (!interfaces && *p->iface))
+        continue;
+      key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, p->vm_uuid, p->iface, start);
+      if (!(r = g_hash_table_lookup (index, key)))
+        {
+          r = row_new (p->vm_uuid, p->vm_name, p->iface, start);
+          g_hash_table_insert (index, g_steal_pointer (&key), r);
+          g_ptr_array_add (rows, r);
+        }
+      else
+        {
+          g_free (r->vm_name);
+          r->vm_name = g_strdup (p->vm_name);
+        }
+      usage_add (&r->usage, &p->usage);
+    }
+}
+
 GPtrArray *
 vnm_usage_store_query (VnmUsageStore *s, VnmUsagePeriod period, gint64 from, gint64 to,
                        const gchar *uuid, gboolean interfaces, GError **error)
 {
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_usage_row_free);
   g_autoptr(GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GHashTableIter it;
-  gpointer value;
 
   if (s->db)
     {
@@ -892,32 +983,10 @@ vnm_usage_store_query (VnmUsageStore *s, VnmUsagePeriod period, gint64 from, gin
           return NULL;
         }
     }
-  /* The deltas not yet written. */
-  g_hash_table_iter_init (&it, s->pending);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    {
-      const VnmUsageRow *p = value;
-      gint64 start = vnm_usage_period_start (period, p->start);
-      g_autofree gchar *key = NULL;
-      VnmUsageRow *r;
-
-      if (start < from || start >= to || (uuid && g_strcmp0 (p->vm_uuid, uuid)) ||
-          (!interfaces && *p->iface))
-        continue;
-      key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, p->vm_uuid, p->iface, start);
-      if (!(r = g_hash_table_lookup (index, key)))
-        {
-          r = row_new (p->vm_uuid, p->vm_name, p->iface, start);
-          g_hash_table_insert (index, g_steal_pointer (&key), r);
-          g_ptr_array_add (rows, r);
-        }
-      else
-        {
-          g_free (r->vm_name);
-          r->vm_name = g_strdup (p->vm_name);
-        }
-      usage_add (&r->usage, &p->usage);
-    }
+  /* The deltas not yet written, and the tables of a store in memory. */
+  merge_rows (s->pending, period, from, to, uuid, interfaces, rows, index);
+  if (s->memory[period])
+    merge_rows (s->memory[period], period, from, to, uuid, interfaces, rows, index);
   g_ptr_array_sort (rows, row_cmp);
   return g_steal_pointer (&rows);
 }
@@ -930,15 +999,35 @@ vnm_usage_store_find_name (VnmUsageStore *s, const gchar *name)
   gchar *found = NULL;
   gint64 best = G_MININT64;
 
-  g_hash_table_iter_init (&it, s->pending);
-  while (g_hash_table_iter_next (&it, NULL, &value))
+  for (guint i = 0; i < 2; i++)
     {
-      const VnmUsageRow *p = value;
-      if (g_str_equal (p->vm_name, name) && p->start > best)
+      GHashTable *table = i ? s->memory[VNM_USAGE_HOUR] : s->pending;
+      if (!table)
+        continue;
+      g_hash_table_iter_init (&it, table);
+      while (g_hash_table_iter_next (&it, NULL, &value))
         {
-          best = p->start;
-          g_free (found);
-          found = g_strdup (p->vm_uuid);
+          const VnmUsageRow *p = value;
+          if (g_str_equal (p->vm_name, name) && p->start > best)
+            {
+              best = p->start;
+              g_free (found);
+              found = g_strdup (p->vm_uuid);
+            }
+        }
+    }
+  if (!found && s->memory[VNM_USAGE_MONTH])
+    {
+      g_hash_table_iter_init (&it, s->memory[VNM_USAGE_MONTH]);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        {
+          const VnmUsageRow *p = value;
+          if (g_str_equal (p->vm_name, name) && p->start > best)
+            {
+              best = p->start;
+              g_free (found);
+              found = g_strdup (p->vm_uuid);
+            }
         }
     }
   if (!found && s->db)

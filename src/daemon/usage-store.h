@@ -34,7 +34,12 @@
  * Whether the counters of every device at the first reading were written
  * (fresh is FALSE then) is kept in the database (table meta), so that a
  * crash before the first write still finds a new database the next time.
- * Queries always include the deltas not yet written. */
+ * Queries always include the deltas not yet written.
+ *
+ * In memory only (no path), each flush moves the deltas into tables in
+ * memory kept like the database's (hourly rows 8 days, daily 400): the
+ * store is available, nothing waits after a flush, and nothing is ever
+ * written (last_write stays 0). */
 #pragma once
 
 #include <glib.h>
@@ -83,7 +88,7 @@ typedef struct _VnmUsageStore VnmUsageStore;
 /* What vnm_usage_store_status says. */
 typedef struct {
   const gchar *path;        /* "" when off */
-  gboolean available;       /* the last open or write succeeded */
+  gboolean available;       /* the last open or write succeeded (memory only: TRUE) */
   gint64 last_write;        /* Unix seconds of the last committed flush, 0 never */
   guint pending;            /* rows waiting for the next flush */
   guint64 dropped_rows;     /* rows dropped because too many waited */

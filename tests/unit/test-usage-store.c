@@ -742,6 +742,52 @@ test_recorder_wrap (Fixture *f, gconstpointer data)
   g_array_unref (k.links);
 }
 
+/* In memory only: a flush moves what waits into tables in memory, which
+ * keep hourly rows 8 days and daily rows 400; the store is available. */
+static void
+test_memory_store (void)
+{
+  g_autoptr(VnmUsageStore) s = vnm_usage_store_open (NULL);
+  VnmUsage u = usage (10, 20, 1, 2);
+  gint64 t = utc (2024, 3, 1, 10, 0);
+  VnmUsageStatus st;
+
+  vnm_usage_store_status (s, &st);
+  g_assert_true (st.available);
+  g_assert_cmpstr (st.path, ==, "");
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 60, NULL));
+  vnm_usage_store_status (s, &st);
+  g_assert_cmpuint (st.pending, ==, 0);
+  g_assert_true (st.available);
+  g_assert_cmpstr (st.last_error, ==, "");
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 120, &u);
+  {
+    g_autoptr(GPtrArray) rows = query (s, VNM_USAGE_HOUR, 0, G_MAXINT64, NULL, TRUE);
+    g_assert_cmpuint (rows->len, ==, 2);
+    assert_usage (find (rows, UUID_A, "", t), 20, 40, 2, 4);
+    assert_usage (find (rows, UUID_A, "vnet0", t), 20, 40, 2, 4);
+  }
+  g_assert_true (vnm_usage_store_flush (s, t + 180, NULL));
+  {
+    g_autoptr(GPtrArray) rows = query (s, VNM_USAGE_MONTH, 0, G_MAXINT64, NULL, FALSE);
+    g_autofree gchar *uuid = vnm_usage_store_find_name (s, "alpha");
+    g_assert_cmpuint (rows->len, ==, 1);
+    assert_usage (find (rows, UUID_A, "", utc (2024, 3, 1, 0, 0)), 20, 40, 2, 4);
+    g_assert_cmpstr (uuid, ==, UUID_A);
+  }
+  /* Nine days later the hours are gone, the day and month stay. */
+  g_assert_true (vnm_usage_store_flush (s, t + 9 * 86400, NULL));
+  {
+    g_autoptr(GPtrArray) hours = query (s, VNM_USAGE_HOUR, 0, G_MAXINT64, NULL, TRUE);
+    g_autoptr(GPtrArray) days = query (s, VNM_USAGE_DAY, 0, G_MAXINT64, NULL, FALSE);
+    g_autoptr(GPtrArray) months = query (s, VNM_USAGE_MONTH, 0, G_MAXINT64, NULL, FALSE);
+    g_assert_cmpuint (hours->len, ==, 0);
+    assert_usage (find (days, UUID_A, "", utc (2024, 3, 1, 0, 0)), 20, 40, 2, 4);
+    assert_usage (find (months, UUID_A, "", utc (2024, 3, 1, 0, 0)), 20, 40, 2, 4);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -760,6 +806,7 @@ main (int argc, char **argv)
   g_test_add ("/usage/recorder-first-start-killed", Fixture, NULL, setup,
               test_recorder_first_start_killed, teardown);
   g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
+  g_test_add_func ("/usage/memory", test_memory_store);
   g_test_add ("/usage/recorder-wrap", Fixture, NULL, setup, test_recorder_wrap, teardown);
   return g_test_run ();
 }
