@@ -41,6 +41,7 @@ struct _VnmUsageStore {
   GHashTable *quota;        /* "uuid month" -> QuotaMark* */
   GHashTable *month;        /* uuid -> VnmUsageRow*: this month's VM totals */
   gint64 month_start;       /* of @month; -1: to be loaded */
+  gint64 month_of;          /* the month @month holds, valid or not */
   gint64 last_write;
   gint64 last_prune;
   guint64 dropped;
@@ -473,6 +474,7 @@ vnm_usage_store_open (const gchar *path)
   s->month = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                     (GDestroyNotify) vnm_usage_row_free);
   s->month_start = -1;
+  s->month_of = -1;
   s->last_error = g_strdup ("");
   if (!path || !*path)
     {
@@ -824,6 +826,8 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
     {
       if (!open_or_recreate (s, &local))
         goto failed;
+      /* The month's totals were read without it. */
+      s->month_start = -1;
       if (!s->loaded)
         {
           /* Late: what this run counted so far is checked against the
@@ -1056,13 +1060,18 @@ vnm_usage_store_month_totals (VnmUsageStore *s, gint64 now)
       g_autoptr(GPtrArray) rows = vnm_usage_store_query (s, VNM_USAGE_MONTH, start,
                                                          vnm_usage_period_next (VNM_USAGE_MONTH, start),
                                                          NULL, FALSE, &error);
-      g_hash_table_remove_all (s->month);
       if (!rows)
         {
-          /* Only what waits in memory; tried again next time. */
+          /* The last totals read, when of this month; tried again next
+           * time (what is added meanwhile is not in them). */
           g_debug ("%s", error->message);
+          if (s->month_of != start)
+            g_hash_table_remove_all (s->month);
+          s->month_of = start;
           return s->month;
         }
+      g_hash_table_remove_all (s->month);
+      s->month_of = start;
       while (rows->len)
         {
           VnmUsageRow *r = g_ptr_array_steal_index_fast (rows, rows->len - 1);

@@ -788,6 +788,41 @@ test_memory_store (void)
   }
 }
 
+/* The month's totals read before the database could be opened are read
+ * again once it opens. */
+static void
+test_month_late_open (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *lib = g_path_get_dirname (f->path);
+  g_autofree gchar *away = g_strconcat (lib, ".away", NULL);
+  VnmUsage u1 = usage (100, 200, 1, 2), u2 = usage (1, 2, 3, 4);
+  gint64 t = utc (2024, 8, 5, 10, 0);
+
+  {
+    g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
+    vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u1);
+    g_assert_true (vnm_usage_store_flush (s, t + 1, NULL));
+  }
+  g_assert_cmpint (g_rename (lib, away), ==, 0);
+  g_assert_true (g_file_set_contents (lib, "x", 1, NULL));
+  {
+    g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
+    GHashTable *month;
+
+    vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 10, &u2);
+    month = vnm_usage_store_month_totals (s, t + 10);
+    assert_usage (g_hash_table_lookup (month, UUID_A), 1, 2, 3, 4);
+    g_assert_cmpint (g_unlink (lib), ==, 0);
+    g_assert_cmpint (g_rename (away, lib), ==, 0);
+    g_assert_true (vnm_usage_store_flush (s, t + 20, NULL));
+    month = vnm_usage_store_month_totals (s, t + 20);
+    assert_usage (g_hash_table_lookup (month, UUID_A), 101, 202, 4, 6);
+    vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 30, &u2);
+    month = vnm_usage_store_month_totals (s, t + 30);
+    assert_usage (g_hash_table_lookup (month, UUID_A), 102, 204, 7, 10);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -807,6 +842,7 @@ main (int argc, char **argv)
               test_recorder_first_start_killed, teardown);
   g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
   g_test_add_func ("/usage/memory", test_memory_store);
+  g_test_add ("/usage/month-late-open", Fixture, NULL, setup, test_month_late_open, teardown);
   g_test_add ("/usage/recorder-wrap", Fixture, NULL, setup, test_recorder_wrap, teardown);
   return g_test_run ();
 }
