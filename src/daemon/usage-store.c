@@ -42,6 +42,7 @@ struct _VnmUsageStore {
   GHashTable *month;        /* uuid -> VnmUsageRow*: this month's VM totals */
   gint64 month_start;       /* of @month; -1: to be loaded */
   gint64 month_of;          /* the month @month holds, valid or not */
+  GStatBuf file;            /* the file s->db was opened on */
   gint64 last_write;
   gint64 last_prune;
   guint64 dropped;
@@ -162,6 +163,15 @@ rc_corrupt (int rc)
 {
   rc &= 0xff;
   return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+/* The file was moved, deleted or replaced under the open handle, or cannot
+ * be reached through it: a handle opened again may do better. */
+static gboolean
+rc_gone (int rc)
+{
+  return rc == SQLITE_READONLY_DBMOVED || (rc & 0xff) == SQLITE_IOERR ||
+         (rc & 0xff) == SQLITE_CANTOPEN;
 }
 
 static gboolean
@@ -385,6 +395,8 @@ db_open (VnmUsageStore *s, gboolean *corrupt, GError **error)
     }
   if ((rc = exec (db, meta_sql)) != SQLITE_OK)
     goto fail;
+  if (g_stat (s->path, &s->file) < 0)
+    memset (&s->file, 0, sizeof s->file);
   s->db = db;
   if (!load_state (s, error))
     {
@@ -742,24 +754,54 @@ write_all (VnmUsageStore *s, gint64 now)
 }
 
 static gboolean
-flush_once (VnmUsageStore *s, gint64 now, gboolean *corrupt, GError **error)
+flush_once (VnmUsageStore *s, gint64 now, gboolean *corrupt, gboolean *gone, GError **error)
 {
   int rc;
 
   *corrupt = FALSE;
+  *gone = FALSE;
   if ((rc = exec (s->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
     {
       *corrupt = rc_corrupt (rc);
+      *gone = rc_gone (rc);
       return db_error (s->db, rc, _("starting a write"), s->path, error);
     }
   if ((rc = write_all (s, now)) != SQLITE_OK || (rc = exec (s->db, "COMMIT")) != SQLITE_OK)
     {
       *corrupt = rc_corrupt (rc);
+      *gone = rc_gone (rc);
       db_error (s->db, rc, _("writing the totals"), s->path, error);
       exec (s->db, "ROLLBACK");
       return FALSE;
     }
   return TRUE;
+}
+
+/* Whether the path still names the file the database was opened on. */
+static gboolean
+same_file (VnmUsageStore *s)
+{
+  GStatBuf now;
+
+  if (g_stat (s->path, &now) < 0)
+    return errno != ENOENT;     /* unknown otherwise: left as it is */
+  return now.st_dev == s->file.st_dev && now.st_ino == s->file.st_ino;
+}
+
+/* What this run knows of the last counters and quota marks goes into the
+ * next write (a new file). */
+static void
+mark_all_dirty (VnmUsageStore *s)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, s->seen);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    ((SeenEntry *) value)->dirty = TRUE;
+  g_hash_table_iter_init (&it, s->quota);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    ((QuotaMark *) value)->dirty = TRUE;
 }
 
 /* Memory only: what waits goes into the tables in memory, which keep
@@ -813,7 +855,7 @@ gboolean
 vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  gboolean corrupt = FALSE;
+  gboolean corrupt = FALSE, gone = FALSE;
   GHashTableIter it;
   gpointer value;
 
@@ -821,6 +863,16 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
     {
       flush_memory (s, now);
       return TRUE;
+    }
+  if (s->db && !same_file (s))
+    {
+      /* Moved, deleted or replaced: SQLite (in WAL mode) would go on
+       * writing the file it has open. */
+      g_warning (_("The usage database '%s' was moved, deleted or replaced; it is opened again."),
+                 s->path);
+      sqlite3_close (s->db);
+      s->db = NULL;
+      mark_all_dirty (s);
     }
   if (!s->db)
     {
@@ -838,8 +890,16 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
             s->loaded_func (s, s->loaded_data);
         }
     }
-  if (!flush_once (s, now, &corrupt, &local))
+  if (!flush_once (s, now, &corrupt, &gone, &local))
     {
+      if (gone && !corrupt)
+        {
+          /* The next write opens the file at the path again (a new one
+           * when it is gone) and writes all this run knows into it. */
+          sqlite3_close (s->db);
+          s->db = NULL;
+          mark_all_dirty (s);
+        }
       if (!corrupt)
         goto failed;
       /* Corrupt while running: start a new one and write into it. */
@@ -858,7 +918,7 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
         while (g_hash_table_iter_next (&it, NULL, &value))
           ((QuotaMark *) value)->dirty = TRUE;
         s->month_start = -1;
-        if (!open_or_recreate (s, &local) || !flush_once (s, now, &corrupt, &local))
+        if (!open_or_recreate (s, &local) || !flush_once (s, now, &corrupt, &gone, &local))
           goto failed;
         g_free (s->last_error);
         s->last_error = g_steal_pointer (&why);

@@ -25,6 +25,11 @@
  *    rolled back, the deltas stay in memory and the next flush tries
  *    again; at most VNM_USAGE_PENDING_MAX rows wait, beyond that new rows
  *    are dropped and counted (dropped_rows);
+ *  - moved, deleted or replaced while open (another file at the path, or
+ *    none), or a write fails with SQLITE_IOERR, SQLITE_CANTOPEN or
+ *    SQLITE_READONLY_DBMOVED: the handle is closed and the next flush
+ *    opens the path again (a new database when the file is gone), writing
+ *    all this run knows of the last counters and quota marks into it;
  *  - cannot be opened (a directory that cannot be made, no permission):
  *    totals are kept in memory only and each flush tries to open it again;
  *    until it opens, the saved counters and quota marks are not known

@@ -823,6 +823,42 @@ test_month_late_open (Fixture *f, gconstpointer data)
   }
 }
 
+/* The database file moved away or deleted while open: the write after
+ * says so and the next one writes a new file at the path, with what this
+ * run knows (the waiting totals, the last counters). */
+static void
+test_moved (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *moved = g_strconcat (f->path, ".moved", NULL);
+  g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
+  VnmUsageSeen seen = { .ifindex = 5, .boot_id = "b", .counters = { 7, 8, 9, 10 } };
+  VnmUsage u = usage (10, 20, 1, 2);
+  gint64 t = utc (2024, 9, 1, 10, 0);
+  VnmUsageStatus st;
+
+  vnm_usage_store_set_seen (s, "vnet0", &seen);
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 1, NULL));
+  g_assert_cmpint (g_rename (f->path, moved), ==, 0);
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 2, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 3, NULL));
+  /* Deleted: the same. */
+  g_assert_cmpint (g_unlink (f->path), ==, 0);
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 4, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 5, NULL));
+  vnm_usage_store_status (s, &st);
+  g_assert_true (st.available);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(VnmUsageStore) again = vnm_usage_store_open (f->path);
+    g_autoptr(GPtrArray) rows = query (again, VNM_USAGE_MONTH, 0, G_MAXINT64, NULL, TRUE);
+    VnmUsageSeen back;
+    assert_usage (find (rows, UUID_A, "", utc (2024, 9, 1, 0, 0)), 10, 20, 1, 2);
+    g_assert_true (vnm_usage_store_get_seen (again, "vnet0", &back));
+    g_assert_cmpuint (back.counters.tx_packets, ==, 10);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -842,6 +878,7 @@ main (int argc, char **argv)
               test_recorder_first_start_killed, teardown);
   g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
   g_test_add_func ("/usage/memory", test_memory_store);
+  g_test_add ("/usage/moved", Fixture, NULL, setup, test_moved, teardown);
   g_test_add ("/usage/month-late-open", Fixture, NULL, setup, test_month_late_open, teardown);
   g_test_add ("/usage/recorder-wrap", Fixture, NULL, setup, test_recorder_wrap, teardown);
   return g_test_run ();
