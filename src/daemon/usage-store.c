@@ -45,7 +45,8 @@ struct _VnmUsageStore {
   GStatBuf file;            /* the file s->db was opened on */
   gint64 last_write;
   gint64 last_prune;
-  guint64 dropped;
+  guint64 dropped;          /* rows dropped since the start */
+  gboolean dropping;        /* warned; until a write succeeds */
   gchar *last_error;        /* "" when fine */
   gboolean available;
 };
@@ -535,22 +536,22 @@ vnm_usage_store_free (VnmUsageStore *s)
 
 /* --- adding -------------------------------------------------------------------- */
 
+static gchar *
+pending_key (const gchar *uuid, const gchar *iface, gint64 hour)
+{
+  return g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, uuid, iface, hour);
+}
+
+/* Adds to a row the caller made room for. */
 static void
 add_pending (VnmUsageStore *s, const gchar *uuid, const gchar *name, const gchar *iface,
              gint64 hour, const VnmUsage *delta)
 {
-  g_autofree gchar *key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, uuid, iface, hour);
+  g_autofree gchar *key = pending_key (uuid, iface, hour);
   VnmUsageRow *r = g_hash_table_lookup (s->pending, key);
 
   if (!r)
     {
-      if (g_hash_table_size (s->pending) >= VNM_USAGE_PENDING_MAX)
-        {
-          if (s->dropped++ == 0)
-            g_warning (_("%u usage rows wait for the database '%s'; more are dropped until it can be written."),
-                       VNM_USAGE_PENDING_MAX, s->path ? s->path : "");
-          return;
-        }
       r = row_new (uuid, name, iface, hour);
       g_hash_table_insert (s->pending, g_steal_pointer (&key), r);
     }
@@ -570,6 +571,24 @@ vnm_usage_store_add (VnmUsageStore *s, const gchar *uuid, const gchar *name, con
 
   if (!delta->rx_bytes && !delta->tx_bytes && !delta->rx_packets && !delta->tx_packets)
     return;
+  {
+    /* The VM's row and the interface's, both or neither: the VM's total
+     * stays the sum of its interfaces'. */
+    g_autofree gchar *vm_key = pending_key (uuid, "", hour);
+    g_autofree gchar *if_key = iface && *iface ? pending_key (uuid, iface, hour) : NULL;
+    guint needed = !g_hash_table_contains (s->pending, vm_key) +
+                   (if_key && !g_hash_table_contains (s->pending, if_key));
+
+    if (needed && g_hash_table_size (s->pending) + needed > VNM_USAGE_PENDING_MAX)
+      {
+        if (!s->dropping)
+          g_warning (_("%u usage rows wait for the database '%s'; more are dropped until it can be written."),
+                     VNM_USAGE_PENDING_MAX, s->path ? s->path : "");
+        s->dropping = TRUE;
+        s->dropped += needed;
+        return;
+      }
+  }
   add_pending (s, uuid, name, "", hour, delta);
   if (iface && *iface)
     add_pending (s, uuid, name, iface, hour, delta);
@@ -862,6 +881,7 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
   if (!s->path)
     {
       flush_memory (s, now);
+      s->dropping = FALSE;
       return TRUE;
     }
   if (s->db && !same_file (s))
@@ -940,7 +960,7 @@ written:
   if (now - s->last_prune >= 3600)
     s->last_prune = now;
   s->last_write = now;
-  s->dropped = 0;
+  s->dropping = FALSE;
   return TRUE;
 
 failed:

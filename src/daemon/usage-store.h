@@ -24,7 +24,8 @@
  *    timeout) or full (SQLITE_FULL, SQLITE_IOERR): the transaction is
  *    rolled back, the deltas stay in memory and the next flush tries
  *    again; at most VNM_USAGE_PENDING_MAX rows wait, beyond that new rows
- *    are dropped and counted (dropped_rows);
+ *    are dropped (a VM's row and its interface's together) and counted
+ *    (dropped_rows, since the start);
  *  - moved, deleted or replaced while open (another file at the path, or
  *    none), or a write fails with SQLITE_IOERR, SQLITE_CANTOPEN or
  *    SQLITE_READONLY_DBMOVED: the handle is closed and the next flush
@@ -96,7 +97,8 @@ typedef struct {
   gboolean available;       /* the last open or write succeeded (memory only: TRUE) */
   gint64 last_write;        /* Unix seconds of the last committed flush, 0 never */
   guint pending;            /* rows waiting for the next flush */
-  guint64 dropped_rows;     /* rows dropped because too many waited */
+  guint64 dropped_rows;     /* rows dropped because too many waited, since
+                             * the store was opened */
   const gchar *last_error;  /* "" when the last open or flush succeeded */
   gboolean fresh;           /* no first reading written yet (memory only: always) */
   gboolean loaded;          /* the saved counters and quota marks were read

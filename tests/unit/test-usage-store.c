@@ -859,6 +859,36 @@ test_moved (Fixture *f, gconstpointer data)
   }
 }
 
+/* Beyond VNM_USAGE_PENDING_MAX waiting rows a VM's row and its
+ * interface's are dropped together; the count of dropped rows is kept
+ * after a write. */
+static void
+test_dropped (void)
+{
+  g_autoptr(VnmUsageStore) s = vnm_usage_store_open (NULL);
+  VnmUsage u = usage (1, 1, 1, 1);
+  gint64 t = utc (2024, 3, 1, 10, 0);
+  VnmUsageStatus st;
+
+  for (guint i = 0; i < VNM_USAGE_PENDING_MAX - 1; i++)
+    {
+      g_autofree gchar *uuid = g_strdup_printf ("vm-%u", i);
+      vnm_usage_store_add (s, uuid, "x", "", t, &u);
+    }
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u);
+  vnm_usage_store_status (s, &st);
+  g_assert_cmpuint (st.pending, ==, VNM_USAGE_PENDING_MAX - 1);
+  g_assert_cmpuint (st.dropped_rows, ==, 2);
+  {
+    g_autoptr(GPtrArray) rows = query (s, VNM_USAGE_HOUR, 0, G_MAXINT64, UUID_A, TRUE);
+    g_assert_cmpuint (rows->len, ==, 0);
+  }
+  g_assert_true (vnm_usage_store_flush (s, t + 60, NULL));
+  vnm_usage_store_status (s, &st);
+  g_assert_cmpuint (st.pending, ==, 0);
+  g_assert_cmpuint (st.dropped_rows, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -878,6 +908,7 @@ main (int argc, char **argv)
               test_recorder_first_start_killed, teardown);
   g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
   g_test_add_func ("/usage/memory", test_memory_store);
+  g_test_add_func ("/usage/dropped", test_dropped);
   g_test_add ("/usage/moved", Fixture, NULL, setup, test_moved, teardown);
   g_test_add ("/usage/month-late-open", Fixture, NULL, setup, test_month_late_open, teardown);
   g_test_add ("/usage/recorder-wrap", Fixture, NULL, setup, test_recorder_wrap, teardown);
