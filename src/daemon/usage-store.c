@@ -48,6 +48,7 @@ struct _VnmUsageStore {
   guint64 dropped;          /* rows dropped since the start */
   gboolean dropping;        /* warned; until a write succeeds */
   gchar *last_error;        /* "" when fine */
+  gchar *last_recovery;     /* what was last done about a corrupt file, "" */
   gboolean available;
 };
 
@@ -458,6 +459,8 @@ open_or_recreate (VnmUsageStore *s, GError **error)
     g_free (s->last_error);
     s->last_error = g_strdup_printf (_("%s It was moved aside to '%s' and a new one was started."),
                                      local->message, aside);
+    g_free (s->last_recovery);
+    s->last_recovery = g_strdup (s->last_error);
     /* What this run knows goes into the new one. */
     g_hash_table_iter_init (&it, s->seen);
     while (g_hash_table_iter_next (&it, NULL, &value))
@@ -489,6 +492,7 @@ vnm_usage_store_open (const gchar *path)
   s->month_start = -1;
   s->month_of = -1;
   s->last_error = g_strdup ("");
+  s->last_recovery = g_strdup ("");
   if (!path || !*path)
     {
       /* Nothing saved to read: every device starts from its counters at
@@ -531,6 +535,7 @@ vnm_usage_store_free (VnmUsageStore *s)
   g_hash_table_unref (s->month);
   g_free (s->path);
   g_free (s->last_error);
+  g_free (s->last_recovery);
   g_free (s);
 }
 
@@ -940,6 +945,8 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
         s->month_start = -1;
         if (!open_or_recreate (s, &local) || !flush_once (s, now, &corrupt, &gone, &local))
           goto failed;
+        g_free (s->last_recovery);
+        s->last_recovery = g_strdup (why);
         g_free (s->last_error);
         s->last_error = g_steal_pointer (&why);
         s->available = TRUE;
@@ -1171,6 +1178,7 @@ vnm_usage_store_status (VnmUsageStore *s, VnmUsageStatus *out)
   out->pending = g_hash_table_size (s->pending);
   out->dropped_rows = s->dropped;
   out->last_error = s->last_error;
+  out->last_recovery = s->last_recovery;
   out->fresh = s->fresh;
   out->loaded = s->loaded;
 }

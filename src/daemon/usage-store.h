@@ -100,6 +100,8 @@ typedef struct {
   guint64 dropped_rows;     /* rows dropped because too many waited, since
                              * the store was opened */
   const gchar *last_error;  /* "" when the last open or flush succeeded */
+  const gchar *last_recovery; /* what was done about a corrupt database the
+                             * last time (kept after good writes), "" never */
   gboolean fresh;           /* no first reading written yet (memory only: always) */
   gboolean loaded;          /* the saved counters and quota marks were read
                              * (memory only: always, there are none) */

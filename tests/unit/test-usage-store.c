@@ -286,6 +286,7 @@ test_corrupt (Fixture *f, gconstpointer data)
     /* Reported, moved aside, a new one in its place. */
     g_assert_true (strstr (st.last_error, "corrupt") != NULL);
     g_assert_true (strstr (st.last_error, "moved aside") != NULL);
+    g_assert_cmpstr (st.last_recovery, ==, st.last_error);
     g_assert_true (st.available);
     g_assert_cmpuint (count_aside (f), ==, 1);
     vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", utc (2024, 5, 1, 0, 0), &u);
@@ -293,6 +294,8 @@ test_corrupt (Fixture *f, gconstpointer data)
     g_assert_no_error (error);
     vnm_usage_store_status (s, &st);
     g_assert_cmpstr (st.last_error, ==, "");
+    /* What was done stays in view. */
+    g_assert_true (strstr (st.last_recovery, "moved aside") != NULL);
   }
   {
     g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
