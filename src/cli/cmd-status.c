@@ -153,6 +153,7 @@ print_usage_store (GVariant *u)
 {
   const gchar *path = vnm_rec_str (u, "path");
   const gchar *err = vnm_rec_str (u, "last_error");
+  const gchar *recovery = vnm_rec_str (u, "last_recovery");
   gdouble last = vnm_rec_double (u, "last_write");
 
   if (!*path)
@@ -172,6 +173,8 @@ print_usage_store (GVariant *u)
     }
   if (*err)
     printf ("  %s\n", err);
+  if (*recovery && g_strcmp0 (recovery, err) != 0)
+    printf ("  %s\n", recovery);
   if (vnm_rec_u64 (u, "dropped_rows"))
     printf (_("  %llu rows dropped while the database could not be written\n"),
             (unsigned long long) vnm_rec_u64 (u, "dropped_rows"));

@@ -64,6 +64,7 @@ vnm_record_usage_store (VnmEngine *engine)
   ADD (&b, "pending_rows", g_variant_new_uint32 (st.pending));
   ADD (&b, "dropped_rows", g_variant_new_uint64 (st.dropped_rows));
   ADD (&b, "last_error", g_variant_new_string (st.last_error));
+  ADD (&b, "last_recovery", g_variant_new_string (st.last_recovery));
   ADD (&b, "flush_interval_seconds",
        g_variant_new_double (vnm_engine_get_usage_flush_interval (engine)));
   return g_variant_builder_end (&b);

@@ -172,9 +172,8 @@ check_quotas (VnmEngine *self, gint64 now)
         continue;
       vnm_usage_store_mark_quota_notified (self->usage, d->uuid, month, bytes,
                                            (guint64) eff.usage_quota_bytes);
-      g_message ("Domain %s (%s) passed its usage quota for %s: %" G_GUINT64_FORMAT
-                 " bytes received and sent, quota %" G_GINT64_FORMAT " bytes.",
-                 d->name, d->uuid, month, bytes, eff.usage_quota_bytes);
+      g_message (_("Domain %s (%s) passed its usage quota for %s: %lld bytes received and sent, quota %lld bytes."),
+                 d->name, d->uuid, month, (long long) bytes, (long long) eff.usage_quota_bytes);
       {
         VnmUsageQuotaEvent ev = {
           .vm_name = d->name, .vm_uuid = d->uuid, .month = month,
@@ -597,6 +596,9 @@ vnm_engine_start (VnmEngine *self)
   self->refresh_source = g_timeout_add ((guint) (self->interval_s * 1000), refresh, self);
   self->scan_source = g_timeout_add_seconds (QEMU_SCAN_PERIOD_S, scan_qemu, self);
   self->usage_flush_source = g_timeout_add_seconds (self->usage_flush_s, flush_usage, self);
+  /* The starting counters of the first reading, at once: a crash in the
+   * first interval must not leave a new database without them. */
+  flush_usage (self);
 }
 
 void

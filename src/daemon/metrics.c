@@ -543,7 +543,7 @@ usage_metrics (GString *out, VnmEngine *engine)
   vnm_usage_store_status (store, &st);
   vnm_prom_family (out, "virtnetmon_usage_store_up", "gauge",
                    "1 when the last open or write of the usage database succeeded, 0 when it failed "
-                   "(virtnetmon status says why; totals wait in memory).");
+                   "(virtnetmon status says why; totals wait in memory); 1 when kept in memory only.");
   vnm_prom_sample_u64 (out, "virtnetmon_usage_store_up", NULL, NULL, st.available);
 }
 

@@ -80,6 +80,7 @@ typedef struct {
   gchar *latency_threshold;
   gchar *ipfix_active_timeout;
   gchar *ipfix_observation_domain;
+  gchar *usage_flush_interval;
 } CommandLineText;
 
 static void
@@ -92,6 +93,7 @@ command_line_text_clear (CommandLineText *text)
   g_free (text->latency_threshold);
   g_free (text->ipfix_active_timeout);
   g_free (text->ipfix_observation_domain);
+  g_free (text->usage_flush_interval);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CommandLineText, command_line_text_clear)
@@ -112,6 +114,7 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
   gchar **latency_threshold = &text->latency_threshold;
   gchar **ipfix_active_timeout = &text->ipfix_active_timeout;
   gchar **ipfix_observation_domain = &text->ipfix_observation_domain;
+  gchar **usage_flush_interval = &text->usage_flush_interval;
   GOptionEntry entries[] = {
     { "connect", 'c', 0, G_OPTION_ARG_STRING, &o->uri,
       N_("libvirt connection URI (default: qemu:///system)"), N_("URI") },
@@ -162,7 +165,7 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
     { "usage-db", 0, 0, G_OPTION_ARG_FILENAME, &o->usage_db,
       N_("The SQLite database of the usage totals by hour, day and month (UTC); \"\" keeps them in memory only (default: /var/lib/virtnetmon/usage.db)"),
       N_("FILE") },
-    { "usage-flush-interval", 0, 0, G_OPTION_ARG_INT, &o->usage_flush_interval_s,
+    { "usage-flush-interval", 0, 0, G_OPTION_ARG_STRING, usage_flush_interval,
       N_("Seconds between writes of the usage totals to their database, in one transaction (default: 60)"),
       N_("SEC") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &o->config_file, NULL, N_("FILE") },
@@ -248,6 +251,17 @@ check_command_line (VnmOptions *o, const CommandLineText *text, GStrv args, GErr
                             VNM_IPFIX_ACTIVE_TIMEOUT_MIN_S, VNM_IPFIX_ACTIVE_TIMEOUT_MAX_S,
                             text->ipfix_active_timeout);
       o->ipfix_active_timeout_s = (gint) v;
+    }
+  if (text->usage_flush_interval)
+    {
+      gint64 v;
+
+      /* Any number: a negative one is not taken for "not given". */
+      if (!g_ascii_string_to_signed (text->usage_flush_interval, 10, VNM_USAGE_FLUSH_MIN_S,
+                                     VNM_USAGE_FLUSH_MAX_S, &v, NULL))
+        return usage_error (error, _("--usage-flush-interval must be between %d and %d seconds, not '%s'."),
+                            VNM_USAGE_FLUSH_MIN_S, VNM_USAGE_FLUSH_MAX_S, text->usage_flush_interval);
+      o->usage_flush_interval_s = (gint) v;
     }
   if (text->ipfix_observation_domain)
     {

@@ -5,20 +5,32 @@
  * SQLite here).
  *
  * Where a device's counting starts:
- *  - a device read before in this run: from that reading (counters that
- *    went down were reset: everything they show now counts);
+ *  - a device read before in this run: from that reading, counter by
+ *    counter: a 32-bit counter that wrapped counts what it carried past
+ *    the wrap (see vnm_counter_delta), one that went down otherwise was
+ *    reset and everything it shows now counts (the others go on);
  *  - a device first read in this run, whose last counters the store has
- *    (same name, same ifindex, same boot, counters not lower): from those,
+ *    (same name, same ifindex, same boot, counters not lower but for a
+ *    32-bit wrap): from those,
  *    so that a restart, even after SIGKILL, continues exactly where the
  *    database stopped;
  *  - a device the store knows under its name but with another ifindex, an
  *    earlier boot or lower counters (recreated, rebooted): from 0, its
  *    counters are all its own traffic;
  *  - a device the store does not know: from 0, except at the first
- *    reading of a database just created (the engine makes it when the
- *    daemon starts), where devices already present start from their
- *    counters then (traffic from before virtnetmon kept usage is not put
- *    into the current hour).
+ *    reading (the engine makes it when the daemon starts) of a new
+ *    database, one without the counters of a first reading (the store
+ *    keeps that in the database) or of a store in memory only, where
+ *    devices already present start from their counters then (traffic from
+ *    before virtnetmon kept usage is not put into the current hour);
+ *  - any device while the store could not read the saved counters (its
+ *    database could not be opened yet): from its counters then, losing
+ *    the traffic of the downtime rather than counting its whole past
+ *    again; when the database opens, a device whose saved counters are
+ *    its own (as above) also counts what it carried since them.
+ * Every device's starting counters are set in the store at its first
+ * reading, so that the write after it (the engine writes right after the
+ * first reading) has them all, and the database stops being new.
  * Traffic is counted for the VM a device belongs to when it is counted: a
  * device not (yet) mapped to a VM keeps its starting point until it is. */
 #pragma once

@@ -30,16 +30,25 @@ typedef struct {
 struct _VnmUsageStore {
   gchar *path;              /* NULL: memory only */
   sqlite3 *db;              /* NULL while it cannot be opened */
-  gboolean fresh;
+  gboolean fresh;           /* no baseline of every device's counters yet */
+  gboolean loaded;          /* the saved counters and quota marks are read */
+  gboolean baseline_taken;  /* the recorder's first reading was made */
+  VnmUsageLoadedFunc loaded_func;
+  gpointer loaded_data;
   GHashTable *pending;      /* "uuid\x1fiface\x1fhour" -> VnmUsageRow* (hourly) */
+  GHashTable *memory[3];    /* memory only: the tables, keyed like pending */
   GHashTable *seen;         /* iface -> SeenEntry* */
   GHashTable *quota;        /* "uuid month" -> QuotaMark* */
   GHashTable *month;        /* uuid -> VnmUsageRow*: this month's VM totals */
   gint64 month_start;       /* of @month; -1: to be loaded */
+  gint64 month_of;          /* the month @month holds, valid or not */
+  GStatBuf file;            /* the file s->db was opened on */
   gint64 last_write;
   gint64 last_prune;
-  guint64 dropped;
+  guint64 dropped;          /* rows dropped since the start */
+  gboolean dropping;        /* warned; until a write succeeds */
   gchar *last_error;        /* "" when fine */
+  gchar *last_recovery;     /* what was last done about a corrupt file, "" */
   gboolean available;
 };
 
@@ -158,6 +167,15 @@ rc_corrupt (int rc)
   return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
 }
 
+/* The file was moved, deleted or replaced under the open handle, or cannot
+ * be reached through it: a handle opened again may do better. */
+static gboolean
+rc_gone (int rc)
+{
+  return rc == SQLITE_READONLY_DBMOVED || (rc & 0xff) == SQLITE_IOERR ||
+         (rc & 0xff) == SQLITE_CANTOPEN;
+}
+
 static gboolean
 db_error (sqlite3 *db, int rc, const gchar *doing, const gchar *path, GError **error)
 {
@@ -195,7 +213,7 @@ static void
 note_ok (VnmUsageStore *s)
 {
   if (s->last_error && *s->last_error)
-    g_message ("The usage database '%s' is written again.", s->path);
+    g_message (_("The usage database '%s' is written again."), s->path);
   g_free (s->last_error);
   s->last_error = g_strdup ("");
   s->available = TRUE;
@@ -235,10 +253,18 @@ static const gchar schema_sql[] =
   " month_bytes INTEGER NOT NULL, quota_bytes INTEGER NOT NULL, sent INTEGER NOT NULL,"
   " PRIMARY KEY (vm_uuid, month));";
 
+/* The database's own state; 'baseline' (a Unix time): the counters every
+ * device had at the first reading were written (see usage-recorder.h).
+ * Made by every open, so that databases of schema 1 without it get it. */
+static const gchar meta_sql[] =
+  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
 static gboolean
 load_state (VnmUsageStore *s, GError **error)
 {
   sqlite3_stmt *st = NULL;
+  guint saved = 0;
+  gboolean baseline = FALSE;
   int rc;
 
   rc = sqlite3_prepare_v2 (s->db, "SELECT iface, ifindex, boot_id, rx_bytes, tx_bytes, rx_packets,"
@@ -248,6 +274,7 @@ load_state (VnmUsageStore *s, GError **error)
       const gchar *iface = (const gchar *) sqlite3_column_text (st, 0);
       SeenEntry *e;
 
+      saved++;
       if (!iface || g_hash_table_contains (s->seen, iface))
         continue;   /* what this run read wins */
       e = g_new0 (SeenEntry, 1);
@@ -282,6 +309,19 @@ load_state (VnmUsageStore *s, GError **error)
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
     return db_error (s->db, rc, _("reading the quota events"), s->path, error);
+
+  rc = sqlite3_prepare_v2 (s->db, "SELECT value FROM meta WHERE key = 'baseline'", -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      baseline = TRUE;
+      rc = SQLITE_DONE;
+    }
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_error (s->db, rc, _("reading the database's state"), s->path, error);
+  /* A database of an earlier virtnetmond without the mark but with
+   * counters was started. */
+  s->fresh = !baseline && saved == 0;
   return TRUE;
 }
 
@@ -352,10 +392,13 @@ db_open (VnmUsageStore *s, gboolean *corrupt, GError **error)
           exec (db, "ROLLBACK");
           goto fail;
         }
-      s->fresh = TRUE;
       if (existed)
         g_debug ("Created the usage tables in '%s'.", s->path);
     }
+  if ((rc = exec (db, meta_sql)) != SQLITE_OK)
+    goto fail;
+  if (g_stat (s->path, &s->file) < 0)
+    memset (&s->file, 0, sizeof s->file);
   s->db = db;
   if (!load_state (s, error))
     {
@@ -387,7 +430,7 @@ move_aside (VnmUsageStore *s)
       g_autofree gchar *from = g_strconcat (s->path, suffixes[i], NULL);
       g_autofree gchar *to = g_strconcat (aside, suffixes[i], NULL);
       if (g_rename (from, to) < 0 && errno != ENOENT)
-        g_warning ("Cannot move '%s' aside to '%s': %s", from, to, g_strerror (errno));
+        g_warning (_("Cannot move '%s' aside to '%s': %s"), from, to, g_strerror (errno));
     }
   return aside;
 }
@@ -411,11 +454,13 @@ open_or_recreate (VnmUsageStore *s, GError **error)
     GHashTableIter it;
     gpointer value;
 
-    g_warning ("%s It was moved aside to '%s' and a new one is started; the totals only it held are not in the new one.",
+    g_warning (_("%s It was moved aside to '%s' and a new one is started; the totals only it held are not in the new one."),
                local->message, aside);
     g_free (s->last_error);
     s->last_error = g_strdup_printf (_("%s It was moved aside to '%s' and a new one was started."),
                                      local->message, aside);
+    g_free (s->last_recovery);
+    s->last_recovery = g_strdup (s->last_error);
     /* What this run knows goes into the new one. */
     g_hash_table_iter_init (&it, s->seen);
     while (g_hash_table_iter_next (&it, NULL, &value))
@@ -445,17 +490,32 @@ vnm_usage_store_open (const gchar *path)
   s->month = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                     (GDestroyNotify) vnm_usage_row_free);
   s->month_start = -1;
+  s->month_of = -1;
   s->last_error = g_strdup ("");
+  s->last_recovery = g_strdup ("");
   if (!path || !*path)
-    return s;
+    {
+      /* Nothing saved to read: every device starts from its counters at
+       * the first reading. */
+      s->fresh = TRUE;
+      s->loaded = TRUE;
+      s->available = TRUE;
+      for (guint p = 0; p < 3; p++)
+        s->memory[p] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) vnm_usage_row_free);
+      return s;
+    }
   s->path = g_strdup (path);
   if (!open_or_recreate (s, &error))
     note_error (s, error);
   else
     {
+      s->loaded = TRUE;
       s->available = TRUE;
-      g_message ("Usage totals are kept in '%s'%s.", s->path,
-                 s->fresh ? " (a new database)" : "");
+      if (s->fresh)
+        g_message (_("Usage totals are kept in '%s' (a new database)."), s->path);
+      else
+        g_message (_("Usage totals are kept in '%s'."), s->path);
     }
   return s;
 }
@@ -468,32 +528,35 @@ vnm_usage_store_free (VnmUsageStore *s)
   if (s->db)
     sqlite3_close (s->db);
   g_hash_table_unref (s->pending);
+  for (guint p = 0; p < 3; p++)
+    g_clear_pointer (&s->memory[p], g_hash_table_unref);
   g_hash_table_unref (s->seen);
   g_hash_table_unref (s->quota);
   g_hash_table_unref (s->month);
   g_free (s->path);
   g_free (s->last_error);
+  g_free (s->last_recovery);
   g_free (s);
 }
 
 /* --- adding -------------------------------------------------------------------- */
 
+static gchar *
+pending_key (const gchar *uuid, const gchar *iface, gint64 hour)
+{
+  return g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, uuid, iface, hour);
+}
+
+/* Adds to a row the caller made room for. */
 static void
 add_pending (VnmUsageStore *s, const gchar *uuid, const gchar *name, const gchar *iface,
              gint64 hour, const VnmUsage *delta)
 {
-  g_autofree gchar *key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, uuid, iface, hour);
+  g_autofree gchar *key = pending_key (uuid, iface, hour);
   VnmUsageRow *r = g_hash_table_lookup (s->pending, key);
 
   if (!r)
     {
-      if (g_hash_table_size (s->pending) >= VNM_USAGE_PENDING_MAX)
-        {
-          if (s->dropped++ == 0)
-            g_warning ("%u usage rows wait for the database '%s'; more are dropped until it can be written.",
-                       VNM_USAGE_PENDING_MAX, s->path ? s->path : "");
-          return;
-        }
       r = row_new (uuid, name, iface, hour);
       g_hash_table_insert (s->pending, g_steal_pointer (&key), r);
     }
@@ -513,6 +576,24 @@ vnm_usage_store_add (VnmUsageStore *s, const gchar *uuid, const gchar *name, con
 
   if (!delta->rx_bytes && !delta->tx_bytes && !delta->rx_packets && !delta->tx_packets)
     return;
+  {
+    /* The VM's row and the interface's, both or neither: the VM's total
+     * stays the sum of its interfaces'. */
+    g_autofree gchar *vm_key = pending_key (uuid, "", hour);
+    g_autofree gchar *if_key = iface && *iface ? pending_key (uuid, iface, hour) : NULL;
+    guint needed = !g_hash_table_contains (s->pending, vm_key) +
+                   (if_key && !g_hash_table_contains (s->pending, if_key));
+
+    if (needed && g_hash_table_size (s->pending) + needed > VNM_USAGE_PENDING_MAX)
+      {
+        if (!s->dropping)
+          g_warning (_("%u usage rows wait for the database '%s'; more are dropped until it can be written."),
+                     VNM_USAGE_PENDING_MAX, s->path ? s->path : "");
+        s->dropping = TRUE;
+        s->dropped += needed;
+        return;
+      }
+  }
   add_pending (s, uuid, name, "", hour, delta);
   if (iface && *iface)
     add_pending (s, uuid, name, iface, hour, delta);
@@ -566,7 +647,8 @@ vnm_usage_store_quota_notified (VnmUsageStore *s, const gchar *uuid, const gchar
 {
   g_autofree gchar *key = g_strdup_printf ("%s %s", uuid, month);
 
-  return g_hash_table_contains (s->quota, key);
+  /* Unknown until the saved marks are read: not sent twice. */
+  return !s->loaded || g_hash_table_contains (s->quota, key);
 }
 
 void
@@ -673,6 +755,12 @@ write_all (VnmUsageStore *s, gint64 now)
         break;
       rc = SQLITE_OK;
     }
+  if (rc == SQLITE_OK && s->fresh && s->baseline_taken)
+    {
+      g_autofree gchar *sql = g_strdup_printf (
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('baseline', '%" G_GINT64_FORMAT "')", now);
+      rc = exec (s->db, sql);
+    }
   if (rc == SQLITE_OK && now - s->last_prune >= 3600)
     {
       g_autofree gchar *sql = g_strdup_printf (
@@ -690,19 +778,22 @@ write_all (VnmUsageStore *s, gint64 now)
 }
 
 static gboolean
-flush_once (VnmUsageStore *s, gint64 now, gboolean *corrupt, GError **error)
+flush_once (VnmUsageStore *s, gint64 now, gboolean *corrupt, gboolean *gone, GError **error)
 {
   int rc;
 
   *corrupt = FALSE;
+  *gone = FALSE;
   if ((rc = exec (s->db, "BEGIN IMMEDIATE")) != SQLITE_OK)
     {
       *corrupt = rc_corrupt (rc);
+      *gone = rc_gone (rc);
       return db_error (s->db, rc, _("starting a write"), s->path, error);
     }
   if ((rc = write_all (s, now)) != SQLITE_OK || (rc = exec (s->db, "COMMIT")) != SQLITE_OK)
     {
       *corrupt = rc_corrupt (rc);
+      *gone = rc_gone (rc);
       db_error (s->db, rc, _("writing the totals"), s->path, error);
       exec (s->db, "ROLLBACK");
       return FALSE;
@@ -710,20 +801,130 @@ flush_once (VnmUsageStore *s, gint64 now, gboolean *corrupt, GError **error)
   return TRUE;
 }
 
+/* Whether the path still names the file the database was opened on. */
+static gboolean
+same_file (VnmUsageStore *s)
+{
+  GStatBuf now;
+
+  if (g_stat (s->path, &now) < 0)
+    return errno != ENOENT;     /* unknown otherwise: left as it is */
+  return now.st_dev == s->file.st_dev && now.st_ino == s->file.st_ino;
+}
+
+/* What this run knows of the last counters and quota marks goes into the
+ * next write (a new file). */
+static void
+mark_all_dirty (VnmUsageStore *s)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, s->seen);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    ((SeenEntry *) value)->dirty = TRUE;
+  g_hash_table_iter_init (&it, s->quota);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    ((QuotaMark *) value)->dirty = TRUE;
+}
+
+/* Memory only: what waits goes into the tables in memory, which keep
+ * hourly and daily rows as long as the database does. */
+static void
+flush_memory (VnmUsageStore *s, gint64 now)
+{
+  static const gint64 keep[3] = {
+    [VNM_USAGE_HOUR] = VNM_USAGE_KEEP_HOURS_S, [VNM_USAGE_DAY] = VNM_USAGE_KEEP_DAYS_S,
+    [VNM_USAGE_MONTH] = 0,
+  };
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, s->pending);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      const VnmUsageRow *p = value;
+      for (guint period = 0; period < 3; period++)
+        {
+          gint64 start = vnm_usage_period_start (period, p->start);
+          g_autofree gchar *key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, p->vm_uuid,
+                                                   p->iface, start);
+          VnmUsageRow *r = g_hash_table_lookup (s->memory[period], key);
+          if (!r)
+            {
+              r = row_new (p->vm_uuid, p->vm_name, p->iface, start);
+              g_hash_table_insert (s->memory[period], g_steal_pointer (&key), r);
+            }
+          else if (g_strcmp0 (r->vm_name, p->vm_name) != 0)
+            {
+              g_free (r->vm_name);
+              r->vm_name = g_strdup (p->vm_name);
+            }
+          usage_add (&r->usage, &p->usage);
+        }
+    }
+  g_hash_table_remove_all (s->pending);
+  for (guint period = 0; period < 3; period++)
+    {
+      if (!keep[period])
+        continue;
+      g_hash_table_iter_init (&it, s->memory[period]);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        if (((VnmUsageRow *) value)->start < now - keep[period])
+          g_hash_table_iter_remove (&it);
+    }
+}
+
 gboolean
 vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  gboolean corrupt = FALSE;
+  gboolean corrupt = FALSE, gone = FALSE;
   GHashTableIter it;
   gpointer value;
 
   if (!s->path)
-    return TRUE;
-  if (!s->db && !open_or_recreate (s, &local))
-    goto failed;
-  if (!flush_once (s, now, &corrupt, &local))
     {
+      flush_memory (s, now);
+      s->dropping = FALSE;
+      return TRUE;
+    }
+  if (s->db && !same_file (s))
+    {
+      /* Moved, deleted or replaced: SQLite (in WAL mode) would go on
+       * writing the file it has open. */
+      g_warning (_("The usage database '%s' was moved, deleted or replaced; it is opened again."),
+                 s->path);
+      sqlite3_close (s->db);
+      s->db = NULL;
+      mark_all_dirty (s);
+    }
+  if (!s->db)
+    {
+      if (!open_or_recreate (s, &local))
+        goto failed;
+      /* The month's totals were read without it. */
+      s->month_start = -1;
+      if (!s->loaded)
+        {
+          /* Late: what this run counted so far is checked against the
+           * saved counters before anything is written. */
+          s->loaded = TRUE;
+          g_message (_("The usage database '%s' is open; its saved counters are read."), s->path);
+          if (s->loaded_func)
+            s->loaded_func (s, s->loaded_data);
+        }
+    }
+  if (!flush_once (s, now, &corrupt, &gone, &local))
+    {
+      if (gone && !corrupt)
+        {
+          /* The next write opens the file at the path again (a new one
+           * when it is gone) and writes all this run knows into it. */
+          sqlite3_close (s->db);
+          s->db = NULL;
+          mark_all_dirty (s);
+        }
       if (!corrupt)
         goto failed;
       /* Corrupt while running: start a new one and write into it. */
@@ -742,8 +943,10 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
         while (g_hash_table_iter_next (&it, NULL, &value))
           ((QuotaMark *) value)->dirty = TRUE;
         s->month_start = -1;
-        if (!open_or_recreate (s, &local) || !flush_once (s, now, &corrupt, &local))
+        if (!open_or_recreate (s, &local) || !flush_once (s, now, &corrupt, &gone, &local))
           goto failed;
+        g_free (s->last_recovery);
+        s->last_recovery = g_strdup (why);
         g_free (s->last_error);
         s->last_error = g_steal_pointer (&why);
         s->available = TRUE;
@@ -752,6 +955,8 @@ vnm_usage_store_flush (VnmUsageStore *s, gint64 now, GError **error)
     }
   note_ok (s);
 written:
+  if (s->baseline_taken)
+    s->fresh = FALSE;
   g_hash_table_remove_all (s->pending);
   g_hash_table_iter_init (&it, s->seen);
   while (g_hash_table_iter_next (&it, NULL, &value))
@@ -762,7 +967,7 @@ written:
   if (now - s->last_prune >= 3600)
     s->last_prune = now;
   s->last_write = now;
-  s->dropped = 0;
+  s->dropping = FALSE;
   return TRUE;
 
 failed:
@@ -788,14 +993,48 @@ row_cmp (gconstpointer a, gconstpointer b)
   return g_strcmp0 (x->iface, y->iface);
 }
 
+/* Adds the rows of @table (of its period or a shorter one) in
+ * [@from, @to) to @rows, summed by @period through @index. */
+static void
+merge_rows (GHashTable *table, VnmUsagePeriod period, gint64 from, gint64 to, const gchar *uuid,
+            gboolean interfaces, GPtrArray *rows, GHashTable *index)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      const VnmUsageRow *p = value;
+      gint64 start = vnm_usage_period_start (period, p->start);
+      g_autofree gchar *key = NULL;
+      VnmUsageRow *r;
+
+      if (start < from || start >= to || (uuid && g_strcmp0 (p->vm_uuid, uuid)) ||
+          (!interfaces && *p->iface))
+        continue;
+      key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, p->vm_uuid, p->iface, start);
+      if (!(r = g_hash_table_lookup (index, key)))
+        {
+          r = row_new (p->vm_uuid, p->vm_name, p->iface, start);
+          g_hash_table_insert (index, g_steal_pointer (&key), r);
+          g_ptr_array_add (rows, r);
+        }
+      else
+        {
+          g_free (r->vm_name);
+          r->vm_name = g_strdup (p->vm_name);
+        }
+      usage_add (&r->usage, &p->usage);
+    }
+}
+
 GPtrArray *
 vnm_usage_store_query (VnmUsageStore *s, VnmUsagePeriod period, gint64 from, gint64 to,
                        const gchar *uuid, gboolean interfaces, GError **error)
 {
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) vnm_usage_row_free);
   g_autoptr(GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GHashTableIter it;
-  gpointer value;
 
   if (s->db)
     {
@@ -835,32 +1074,10 @@ vnm_usage_store_query (VnmUsageStore *s, VnmUsagePeriod period, gint64 from, gin
           return NULL;
         }
     }
-  /* The deltas not yet written. */
-  g_hash_table_iter_init (&it, s->pending);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    {
-      const VnmUsageRow *p = value;
-      gint64 start = vnm_usage_period_start (period, p->start);
-      g_autofree gchar *key = NULL;
-      VnmUsageRow *r;
-
-      if (start < from || start >= to || (uuid && g_strcmp0 (p->vm_uuid, uuid)) ||
-          (!interfaces && *p->iface))
-        continue;
-      key = g_strdup_printf ("%s\x1f%s\x1f%" G_GINT64_FORMAT, p->vm_uuid, p->iface, start);
-      if (!(r = g_hash_table_lookup (index, key)))
-        {
-          r = row_new (p->vm_uuid, p->vm_name, p->iface, start);
-          g_hash_table_insert (index, g_steal_pointer (&key), r);
-          g_ptr_array_add (rows, r);
-        }
-      else
-        {
-          g_free (r->vm_name);
-          r->vm_name = g_strdup (p->vm_name);
-        }
-      usage_add (&r->usage, &p->usage);
-    }
+  /* The deltas not yet written, and the tables of a store in memory. */
+  merge_rows (s->pending, period, from, to, uuid, interfaces, rows, index);
+  if (s->memory[period])
+    merge_rows (s->memory[period], period, from, to, uuid, interfaces, rows, index);
   g_ptr_array_sort (rows, row_cmp);
   return g_steal_pointer (&rows);
 }
@@ -873,15 +1090,35 @@ vnm_usage_store_find_name (VnmUsageStore *s, const gchar *name)
   gchar *found = NULL;
   gint64 best = G_MININT64;
 
-  g_hash_table_iter_init (&it, s->pending);
-  while (g_hash_table_iter_next (&it, NULL, &value))
+  for (guint i = 0; i < 2; i++)
     {
-      const VnmUsageRow *p = value;
-      if (g_str_equal (p->vm_name, name) && p->start > best)
+      GHashTable *table = i ? s->memory[VNM_USAGE_HOUR] : s->pending;
+      if (!table)
+        continue;
+      g_hash_table_iter_init (&it, table);
+      while (g_hash_table_iter_next (&it, NULL, &value))
         {
-          best = p->start;
-          g_free (found);
-          found = g_strdup (p->vm_uuid);
+          const VnmUsageRow *p = value;
+          if (g_str_equal (p->vm_name, name) && p->start > best)
+            {
+              best = p->start;
+              g_free (found);
+              found = g_strdup (p->vm_uuid);
+            }
+        }
+    }
+  if (!found && s->memory[VNM_USAGE_MONTH])
+    {
+      g_hash_table_iter_init (&it, s->memory[VNM_USAGE_MONTH]);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        {
+          const VnmUsageRow *p = value;
+          if (g_str_equal (p->vm_name, name) && p->start > best)
+            {
+              best = p->start;
+              g_free (found);
+              found = g_strdup (p->vm_uuid);
+            }
         }
     }
   if (!found && s->db)
@@ -910,13 +1147,18 @@ vnm_usage_store_month_totals (VnmUsageStore *s, gint64 now)
       g_autoptr(GPtrArray) rows = vnm_usage_store_query (s, VNM_USAGE_MONTH, start,
                                                          vnm_usage_period_next (VNM_USAGE_MONTH, start),
                                                          NULL, FALSE, &error);
-      g_hash_table_remove_all (s->month);
       if (!rows)
         {
-          /* Only what waits in memory; tried again next time. */
+          /* The last totals read, when of this month; tried again next
+           * time (what is added meanwhile is not in them). */
           g_debug ("%s", error->message);
+          if (s->month_of != start)
+            g_hash_table_remove_all (s->month);
+          s->month_of = start;
           return s->month;
         }
+      g_hash_table_remove_all (s->month);
+      s->month_of = start;
       while (rows->len)
         {
           VnmUsageRow *r = g_ptr_array_steal_index_fast (rows, rows->len - 1);
@@ -936,5 +1178,20 @@ vnm_usage_store_status (VnmUsageStore *s, VnmUsageStatus *out)
   out->pending = g_hash_table_size (s->pending);
   out->dropped_rows = s->dropped;
   out->last_error = s->last_error;
+  out->last_recovery = s->last_recovery;
   out->fresh = s->fresh;
+  out->loaded = s->loaded;
+}
+
+void
+vnm_usage_store_set_loaded_func (VnmUsageStore *s, VnmUsageLoadedFunc func, gpointer data)
+{
+  s->loaded_func = func;
+  s->loaded_data = data;
+}
+
+void
+vnm_usage_store_baseline_taken (VnmUsageStore *s)
+{
+  s->baseline_taken = TRUE;
 }

@@ -24,10 +24,28 @@
  *    timeout) or full (SQLITE_FULL, SQLITE_IOERR): the transaction is
  *    rolled back, the deltas stay in memory and the next flush tries
  *    again; at most VNM_USAGE_PENDING_MAX rows wait, beyond that new rows
- *    are dropped and counted (dropped_rows);
+ *    are dropped (a VM's row and its interface's together) and counted
+ *    (dropped_rows, since the start);
+ *  - moved, deleted or replaced while open (another file at the path, or
+ *    none), or a write fails with SQLITE_IOERR, SQLITE_CANTOPEN or
+ *    SQLITE_READONLY_DBMOVED: the handle is closed and the next flush
+ *    opens the path again (a new database when the file is gone), writing
+ *    all this run knows of the last counters and quota marks into it;
  *  - cannot be opened (a directory that cannot be made, no permission):
- *    totals are kept in memory only and each flush tries to open it again.
- * Queries always include the deltas not yet written. */
+ *    totals are kept in memory only and each flush tries to open it again;
+ *    until it opens, the saved counters and quota marks are not known
+ *    (loaded is FALSE: the recorder starts each device from its counters
+ *    then, and no quota counts as not notified); when it opens, the
+ *    loaded function is called before the first write.
+ * Whether the counters of every device at the first reading were written
+ * (fresh is FALSE then) is kept in the database (table meta), so that a
+ * crash before the first write still finds a new database the next time.
+ * Queries always include the deltas not yet written.
+ *
+ * In memory only (no path), each flush moves the deltas into tables in
+ * memory kept like the database's (hourly rows 8 days, daily 400): the
+ * store is available, nothing waits after a flush, and nothing is ever
+ * written (last_write stays 0). */
 #pragma once
 
 #include <glib.h>
@@ -76,13 +94,22 @@ typedef struct _VnmUsageStore VnmUsageStore;
 /* What vnm_usage_store_status says. */
 typedef struct {
   const gchar *path;        /* "" when off */
-  gboolean available;       /* the last open or write succeeded */
+  gboolean available;       /* the last open or write succeeded (memory only: TRUE) */
   gint64 last_write;        /* Unix seconds of the last committed flush, 0 never */
   guint pending;            /* rows waiting for the next flush */
-  guint64 dropped_rows;     /* rows dropped because too many waited */
+  guint64 dropped_rows;     /* rows dropped because too many waited, since
+                             * the store was opened */
   const gchar *last_error;  /* "" when the last open or flush succeeded */
-  gboolean fresh;           /* the database was created by this open */
+  const gchar *last_recovery; /* what was done about a corrupt database the
+                             * last time (kept after good writes), "" never */
+  gboolean fresh;           /* no first reading written yet (memory only: always) */
+  gboolean loaded;          /* the saved counters and quota marks were read
+                             * (memory only: always, there are none) */
 } VnmUsageStatus;
+
+/* Called by a flush that opened the database the first time, before it
+ * writes (see vnm_usage_store_set_loaded_func). */
+typedef void (*VnmUsageLoadedFunc) (VnmUsageStore *store, gpointer user_data);
 
 /* Opens (creating it and its directory when missing) the database at
  * @path; NULL @path keeps totals in memory only. Never fails: see the
@@ -123,14 +150,25 @@ gchar *vnm_usage_store_find_name (VnmUsageStore *store, const gchar *name);
  * valid until the next call. @now picks the month. */
 GHashTable *vnm_usage_store_month_totals (VnmUsageStore *store, gint64 now);
 
-/* Whether the quota event of @vm_uuid for @month ("YYYY-MM") was sent;
- * marking it is written at the next flush. */
+/* Whether the quota event of @vm_uuid for @month ("YYYY-MM") was sent
+ * (TRUE too while the saved marks could not be read yet); marking it is
+ * written at the next flush. */
 gboolean vnm_usage_store_quota_notified (VnmUsageStore *store, const gchar *vm_uuid,
                                          const gchar *month);
 void vnm_usage_store_mark_quota_notified (VnmUsageStore *store, const gchar *vm_uuid,
                                           const gchar *month, guint64 bytes, guint64 quota);
 
 void vnm_usage_store_status (VnmUsageStore *store, VnmUsageStatus *out);
+
+/* @func is called once, by the flush that opens a database that could
+ * not be opened when the store was, after its saved state is read and
+ * before anything is written. */
+void vnm_usage_store_set_loaded_func (VnmUsageStore *store, VnmUsageLoadedFunc func,
+                                      gpointer user_data);
+/* The recorder made its first reading (every device's starting counters
+ * were set with vnm_usage_store_set_seen): the next write marks the
+ * database as no longer new. */
+void vnm_usage_store_baseline_taken (VnmUsageStore *store);
 
 /* UTC period helpers. */
 gint64 vnm_usage_period_start (VnmUsagePeriod period, gint64 t);

@@ -182,6 +182,22 @@ def running_daemon(de, env, tmp):
         bus.wait()
 
 
+def unmarked_log_lines(files):
+    """Log calls (g_message, g_warning, g_info, g_critical) whose format is a
+    string literal with words in it, not _("...")."""
+    call = re.compile(r'\b(?:g_message|g_warning|g_info|g_critical)\s*\(\s*"((?:[^"\\]|\\.)*)"')
+    spec = re.compile(r"%(?:\d+\$)?[-+ #0]*(?:\d+|\*)?(?:\.\d+)?(?:hh|h|ll|l|z|j|t|L)?[a-zA-Z%]")
+    out = []
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for f in files:
+        with open(os.path.join(top, f), encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                for m in call.finditer(line):
+                    if re.search(r"[A-Za-z]{2}", spec.sub("", m.group(1))):
+                        out.append(f"{f}:{n}: {line.strip()}")
+    return out
+
+
 def main():
     if not build or not os.access(daemon, os.X_OK):
         print(f"1..0 # SKIP no virtnetmond binary at '{daemon}' (set VIRTNETMON_BUILD_DIR)")
@@ -190,6 +206,8 @@ def main():
         total, n_missing, missing = untranslated(tmp, "daemon", sources("daemon", ".c"))
         check(n_missing == 0 and total > 0,
               f"all {total} daemon messages are translated ({n_missing} missing)", missing)
+        bare = unmarked_log_lines(sources("daemon", ".c"))
+        check(not bare, "every log line with words is marked for translation", "\n".join(bare))
 
         localedir = os.path.join(tmp, "locale")
         os.makedirs(os.path.join(localedir, "de", "LC_MESSAGES"))

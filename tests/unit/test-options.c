@@ -329,6 +329,13 @@ test_bad_values (void)
     { "--latency-devices=99999999999", G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
       { "--latency-devices", "99999999999" } },
     { "--no-such-option", G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION, { "--no-such-option" } },
+    /* Not the default: -1 once meant "not given". */
+    { "--usage-flush-interval=-1", VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+      { "--usage-flush-interval", "'-1'" } },
+    { "--usage-flush-interval=-30", VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+      { "--usage-flush-interval", "'-30'" } },
+    { "--usage-flush-interval=soon", VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
+      { "--usage-flush-interval", "'soon'" } },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

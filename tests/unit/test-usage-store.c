@@ -199,6 +199,8 @@ test_rollups (Fixture *f, gconstpointer data)
     g_assert_cmpuint (st.pending, >, 0);
     /* Not written yet: the queries have it from memory. */
     check_rollups (s);
+    /* A new database until a first reading is written. */
+    vnm_usage_store_baseline_taken (s);
     g_assert_true (vnm_usage_store_flush (s, utc (2024, 2, 1, 0, 1), &error));
     g_assert_no_error (error);
     vnm_usage_store_status (s, &st);
@@ -284,6 +286,7 @@ test_corrupt (Fixture *f, gconstpointer data)
     /* Reported, moved aside, a new one in its place. */
     g_assert_true (strstr (st.last_error, "corrupt") != NULL);
     g_assert_true (strstr (st.last_error, "moved aside") != NULL);
+    g_assert_cmpstr (st.last_recovery, ==, st.last_error);
     g_assert_true (st.available);
     g_assert_cmpuint (count_aside (f), ==, 1);
     vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", utc (2024, 5, 1, 0, 0), &u);
@@ -291,6 +294,8 @@ test_corrupt (Fixture *f, gconstpointer data)
     g_assert_no_error (error);
     vnm_usage_store_status (s, &st);
     g_assert_cmpstr (st.last_error, ==, "");
+    /* What was done stays in view. */
+    g_assert_true (strstr (st.last_recovery, "moved aside") != NULL);
   }
   {
     g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
@@ -605,6 +610,288 @@ test_recorder (Fixture *f, gconstpointer data)
   g_array_unref (k.links);
 }
 
+/* The database cannot be opened at start: each device starts from its
+ * counters then, no quota counts as not yet notified, and when it opens
+ * the traffic since the saved counters counts too: exactly the kernel's. */
+static void
+test_recorder_late_open (Fixture *f, gconstpointer data)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  g_autofree gchar *lib = g_path_get_dirname (f->path);
+  g_autofree gchar *away = g_strconcat (lib, ".away", NULL);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", 1000, 500);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t);
+  fake_set (&k, 5, "vnet0", 1300, 900);
+  life_feed (l, &k, t + 1);
+  vnm_usage_store_mark_quota_notified (l->store, UUID_A, "2024-07", 700, 600);
+  life_end (l, TRUE, t + 2);
+  assert_alpha (f->path, 400, 300);
+
+  /* Its directory is a plain file now: it cannot be opened. */
+  g_assert_cmpint (g_rename (lib, away), ==, 0);
+  g_assert_true (g_file_set_contents (lib, "x", 1, NULL));
+  fake_set (&k, 5, "vnet0", 1400, 1000);    /* while down: +100 +100 */
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t + 10);
+  g_assert_true (vnm_usage_store_quota_notified (l->store, UUID_A, "2024-07"));
+  fake_set (&k, 5, "vnet0", 1500, 1100);
+  life_feed (l, &k, t + 11);
+  g_assert_false (vnm_usage_store_flush (l->store, t + 12, NULL));
+  {
+    /* Only what this run saw. */
+    g_autoptr(GPtrArray) rows = query (l->store, VNM_USAGE_MONTH, 0, G_MAXINT64, UUID_A, FALSE);
+    assert_usage (find (rows, UUID_A, "", utc (2024, 7, 1, 0, 0)), 100, 100, 1, 1);
+  }
+  /* Back: the next write opens it. */
+  g_assert_cmpint (g_unlink (lib), ==, 0);
+  g_assert_cmpint (g_rename (away, lib), ==, 0);
+  g_assert_true (vnm_usage_store_flush (l->store, t + 13, NULL));
+  fake_set (&k, 5, "vnet0", 1550, 1150);
+  life_feed (l, &k, t + 14);
+  life_end (l, TRUE, t + 15);
+  assert_alpha (f->path, 1150 - 500, 1550 - 1000);
+  g_array_unref (k.links);
+}
+
+/* Killed before the first write of a new database: the next start still
+ * finds it new (devices start from their counters, their past is not
+ * counted); a write right after the first reading has every device's
+ * counters, a VM's or not. */
+static void
+test_recorder_first_start_killed (Fixture *f, gconstpointer data)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", 1000, 500);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t);
+  life_end (l, FALSE, t + 1);
+  fake_set (&k, 5, "vnet0", 1100, 600);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t + 10);
+  fake_set (&k, 5, "vnet0", 1200, 700);
+  fake_set (&k, 7, "vnet7", 3000, 3000);    /* nobody's, created while running */
+  life_feed (l, &k, t + 11);
+  life_end (l, TRUE, t + 12);
+  assert_alpha (f->path, 100, 100);
+
+  /* Another new database, written right after the first reading. */
+  g_assert_cmpint (g_unlink (f->path), ==, 0);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t + 20);
+  g_assert_true (vnm_usage_store_flush (l->store, t + 20, NULL));
+  life_end (l, FALSE, t + 21);
+  {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT rx_bytes FROM counters_seen WHERE iface = 'vnet7'",
+                                         -1, &st, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int64 (st, 0), ==, 3000);
+    sqlite3_finalize (st);
+    sqlite3_close (db);
+  }
+  g_array_unref (k.links);
+}
+
+/* In memory only: devices start from their counters at the first
+ * reading. */
+static void
+test_recorder_memory_only (void)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", 1000, 500);
+  l = life_start (NULL, "boot-1", &k);
+  life_feed (l, &k, t);
+  fake_set (&k, 5, "vnet0", 1300, 900);
+  life_feed (l, &k, t + 1);
+  {
+    g_autoptr(GPtrArray) rows = query (l->store, VNM_USAGE_MONTH, 0, G_MAXINT64, UUID_A, FALSE);
+    assert_usage (find (rows, UUID_A, "", utc (2024, 7, 1, 0, 0)), 400, 300, 4, 3);
+  }
+  life_end (l, FALSE, t + 2);
+  g_array_unref (k.links);
+}
+
+/* A 32-bit counter that wraps counts what it carried past the wrap; a
+ * counter reset counts what it shows, the others go on. */
+static void
+test_recorder_wrap (Fixture *f, gconstpointer data)
+{
+  FakeKernel k = { g_array_new (FALSE, TRUE, sizeof (VnmLink)) };
+  gint64 t = utc (2024, 7, 10, 12, 0);
+  const guint64 wrap = G_GUINT64_CONSTANT (1) << 32, big = G_GUINT64_CONSTANT (5000000000);
+  Life *l;
+
+  fake_set (&k, 5, "vnet0", wrap - 100, big);
+  l = life_start (f->path, "boot-1", &k);
+  life_feed (l, &k, t);
+  fake_set (&k, 5, "vnet0", 50, big + 1000);  /* host rx wrapped: +150 */
+  life_feed (l, &k, t + 1);
+  fake_set (&k, 5, "vnet0", 80, 10);          /* host tx reset: +10, rx +30 */
+  life_feed (l, &k, t + 2);
+  life_end (l, TRUE, t + 3);
+  assert_alpha (f->path, 1000 + 10, 150 + 30);
+  g_array_unref (k.links);
+}
+
+/* In memory only: a flush moves what waits into tables in memory, which
+ * keep hourly rows 8 days and daily rows 400; the store is available. */
+static void
+test_memory_store (void)
+{
+  g_autoptr(VnmUsageStore) s = vnm_usage_store_open (NULL);
+  VnmUsage u = usage (10, 20, 1, 2);
+  gint64 t = utc (2024, 3, 1, 10, 0);
+  VnmUsageStatus st;
+
+  vnm_usage_store_status (s, &st);
+  g_assert_true (st.available);
+  g_assert_cmpstr (st.path, ==, "");
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 60, NULL));
+  vnm_usage_store_status (s, &st);
+  g_assert_cmpuint (st.pending, ==, 0);
+  g_assert_true (st.available);
+  g_assert_cmpstr (st.last_error, ==, "");
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 120, &u);
+  {
+    g_autoptr(GPtrArray) rows = query (s, VNM_USAGE_HOUR, 0, G_MAXINT64, NULL, TRUE);
+    g_assert_cmpuint (rows->len, ==, 2);
+    assert_usage (find (rows, UUID_A, "", t), 20, 40, 2, 4);
+    assert_usage (find (rows, UUID_A, "vnet0", t), 20, 40, 2, 4);
+  }
+  g_assert_true (vnm_usage_store_flush (s, t + 180, NULL));
+  {
+    g_autoptr(GPtrArray) rows = query (s, VNM_USAGE_MONTH, 0, G_MAXINT64, NULL, FALSE);
+    g_autofree gchar *uuid = vnm_usage_store_find_name (s, "alpha");
+    g_assert_cmpuint (rows->len, ==, 1);
+    assert_usage (find (rows, UUID_A, "", utc (2024, 3, 1, 0, 0)), 20, 40, 2, 4);
+    g_assert_cmpstr (uuid, ==, UUID_A);
+  }
+  /* Nine days later the hours are gone, the day and month stay. */
+  g_assert_true (vnm_usage_store_flush (s, t + 9 * 86400, NULL));
+  {
+    g_autoptr(GPtrArray) hours = query (s, VNM_USAGE_HOUR, 0, G_MAXINT64, NULL, TRUE);
+    g_autoptr(GPtrArray) days = query (s, VNM_USAGE_DAY, 0, G_MAXINT64, NULL, FALSE);
+    g_autoptr(GPtrArray) months = query (s, VNM_USAGE_MONTH, 0, G_MAXINT64, NULL, FALSE);
+    g_assert_cmpuint (hours->len, ==, 0);
+    assert_usage (find (days, UUID_A, "", utc (2024, 3, 1, 0, 0)), 20, 40, 2, 4);
+    assert_usage (find (months, UUID_A, "", utc (2024, 3, 1, 0, 0)), 20, 40, 2, 4);
+  }
+}
+
+/* The month's totals read before the database could be opened are read
+ * again once it opens. */
+static void
+test_month_late_open (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *lib = g_path_get_dirname (f->path);
+  g_autofree gchar *away = g_strconcat (lib, ".away", NULL);
+  VnmUsage u1 = usage (100, 200, 1, 2), u2 = usage (1, 2, 3, 4);
+  gint64 t = utc (2024, 8, 5, 10, 0);
+
+  {
+    g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
+    vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u1);
+    g_assert_true (vnm_usage_store_flush (s, t + 1, NULL));
+  }
+  g_assert_cmpint (g_rename (lib, away), ==, 0);
+  g_assert_true (g_file_set_contents (lib, "x", 1, NULL));
+  {
+    g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
+    GHashTable *month;
+
+    vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 10, &u2);
+    month = vnm_usage_store_month_totals (s, t + 10);
+    assert_usage (g_hash_table_lookup (month, UUID_A), 1, 2, 3, 4);
+    g_assert_cmpint (g_unlink (lib), ==, 0);
+    g_assert_cmpint (g_rename (away, lib), ==, 0);
+    g_assert_true (vnm_usage_store_flush (s, t + 20, NULL));
+    month = vnm_usage_store_month_totals (s, t + 20);
+    assert_usage (g_hash_table_lookup (month, UUID_A), 101, 202, 4, 6);
+    vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 30, &u2);
+    month = vnm_usage_store_month_totals (s, t + 30);
+    assert_usage (g_hash_table_lookup (month, UUID_A), 102, 204, 7, 10);
+  }
+}
+
+/* The database file moved away or deleted while open: the write after
+ * says so and the next one writes a new file at the path, with what this
+ * run knows (the waiting totals, the last counters). */
+static void
+test_moved (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *moved = g_strconcat (f->path, ".moved", NULL);
+  g_autoptr(VnmUsageStore) s = vnm_usage_store_open (f->path);
+  VnmUsageSeen seen = { .ifindex = 5, .boot_id = "b", .counters = { 7, 8, 9, 10 } };
+  VnmUsage u = usage (10, 20, 1, 2);
+  gint64 t = utc (2024, 9, 1, 10, 0);
+  VnmUsageStatus st;
+
+  vnm_usage_store_set_seen (s, "vnet0", &seen);
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 1, NULL));
+  g_assert_cmpint (g_rename (f->path, moved), ==, 0);
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 2, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 3, NULL));
+  /* Deleted: the same. */
+  g_assert_cmpint (g_unlink (f->path), ==, 0);
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t + 4, &u);
+  g_assert_true (vnm_usage_store_flush (s, t + 5, NULL));
+  vnm_usage_store_status (s, &st);
+  g_assert_true (st.available);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr(VnmUsageStore) again = vnm_usage_store_open (f->path);
+    g_autoptr(GPtrArray) rows = query (again, VNM_USAGE_MONTH, 0, G_MAXINT64, NULL, TRUE);
+    VnmUsageSeen back;
+    assert_usage (find (rows, UUID_A, "", utc (2024, 9, 1, 0, 0)), 10, 20, 1, 2);
+    g_assert_true (vnm_usage_store_get_seen (again, "vnet0", &back));
+    g_assert_cmpuint (back.counters.tx_packets, ==, 10);
+  }
+}
+
+/* Beyond VNM_USAGE_PENDING_MAX waiting rows a VM's row and its
+ * interface's are dropped together; the count of dropped rows is kept
+ * after a write. */
+static void
+test_dropped (void)
+{
+  g_autoptr(VnmUsageStore) s = vnm_usage_store_open (NULL);
+  VnmUsage u = usage (1, 1, 1, 1);
+  gint64 t = utc (2024, 3, 1, 10, 0);
+  VnmUsageStatus st;
+
+  for (guint i = 0; i < VNM_USAGE_PENDING_MAX - 1; i++)
+    {
+      g_autofree gchar *uuid = g_strdup_printf ("vm-%u", i);
+      vnm_usage_store_add (s, uuid, "x", "", t, &u);
+    }
+  vnm_usage_store_add (s, UUID_A, "alpha", "vnet0", t, &u);
+  vnm_usage_store_status (s, &st);
+  g_assert_cmpuint (st.pending, ==, VNM_USAGE_PENDING_MAX - 1);
+  g_assert_cmpuint (st.dropped_rows, ==, 2);
+  {
+    g_autoptr(GPtrArray) rows = query (s, VNM_USAGE_HOUR, 0, G_MAXINT64, UUID_A, TRUE);
+    g_assert_cmpuint (rows->len, ==, 0);
+  }
+  g_assert_true (vnm_usage_store_flush (s, t + 60, NULL));
+  vnm_usage_store_status (s, &st);
+  g_assert_cmpuint (st.pending, ==, 0);
+  g_assert_cmpuint (st.dropped_rows, ==, 2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -619,5 +906,14 @@ main (int argc, char **argv)
   g_test_add ("/usage/locked", Fixture, NULL, setup, test_locked, teardown);
   g_test_add ("/usage/quota-marks", Fixture, NULL, setup, test_quota_marks, teardown);
   g_test_add ("/usage/recorder", Fixture, NULL, setup, test_recorder, teardown);
+  g_test_add ("/usage/recorder-late-open", Fixture, NULL, setup, test_recorder_late_open, teardown);
+  g_test_add ("/usage/recorder-first-start-killed", Fixture, NULL, setup,
+              test_recorder_first_start_killed, teardown);
+  g_test_add_func ("/usage/recorder-memory-only", test_recorder_memory_only);
+  g_test_add_func ("/usage/memory", test_memory_store);
+  g_test_add_func ("/usage/dropped", test_dropped);
+  g_test_add ("/usage/moved", Fixture, NULL, setup, test_moved, teardown);
+  g_test_add ("/usage/month-late-open", Fixture, NULL, setup, test_month_late_open, teardown);
+  g_test_add ("/usage/recorder-wrap", Fixture, NULL, setup, test_recorder_wrap, teardown);
   return g_test_run ();
 }
