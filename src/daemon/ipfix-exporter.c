@@ -275,6 +275,9 @@ connected (GObject *source, GAsyncResult *result, gpointer user_data)
   x->connection = conn;
   x->socket = g_socket_connection_get_socket (conn);
   g_socket_set_blocking (x->socket, FALSE);
+  /* The client's timeout is for connecting; on the socket it would end a
+   * session whose collector says nothing (as collectors do) every 10 s. */
+  g_socket_set_timeout (x->socket, 0);
   x->connected = TRUE;
   x->connections++;
   x->backoff_s = RECONNECT_MIN_S;
@@ -562,6 +565,7 @@ vnm_ipfix_exporter_new (VnmEngine *engine, const VnmOptions *options)
       g_socket_client_set_socket_type (x->client, G_SOCKET_TYPE_DATAGRAM);
       g_socket_client_set_protocol (x->client, G_SOCKET_PROTOCOL_UDP);
     }
+  /* Connecting only: the connected socket gets no timeout (connected ()). */
   g_socket_client_set_timeout (x->client, 10);
   x->interval_handler = g_signal_connect (engine, "interval", G_CALLBACK (on_interval), x);
   g_message (_("Exporting flows over IPFIX to %s (%s, active timeout %d s, idle timeout %d s)."),

@@ -443,4 +443,17 @@ def _():
     t.check(cli(bus, "status", check=False).returncode == 0, "the daemon answers on D-Bus")
 
 
+@t.case("TCP: a collector that says nothing keeps its session past the connect timeout (10 s)")
+def _():
+    before = ipfix_status()
+    with collector.lock:
+        sessions = len(collector.sessions)
+    time.sleep(13)
+    s = ipfix_status()
+    with collector.lock:
+        now = len(collector.sessions)
+    t.check(s["connected"] and s["connections"] == before["connections"] and now == sessions,
+            "the session is still up, no new connection", (before, s, sessions, now))
+
+
 t.done()
