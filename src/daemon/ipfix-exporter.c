@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "flow-monitor.h"
 #include "ipfix-encoder.h"
@@ -34,6 +35,7 @@ typedef struct {
   guint64 bytes[2], packets[2];   /* exported so far, [VNM_DIR_*] */
   gint64 last_export_us;          /* monotonic */
   gboolean final;                 /* its end was exported */
+  gboolean stopped;               /* ended (forced) because the exporter stops */
   guint generation;               /* the last walk that saw it */
   gchar *ifname;
 } FlowState;
@@ -42,6 +44,18 @@ typedef struct {
   gsize length;
   guint records;
 } Pending;
+
+/* What was exported of a flow that went on when the exporter stopped, kept
+ * in the state directory for the next run (which adopts the pinned table
+ * and so the flow with its counts). */
+typedef struct {
+  FlowId id;
+  guint64 bytes[2], packets[2];
+} Baseline;
+
+#define BASELINES_FILE "ipfix-baselines"
+#define BASELINES_MAGIC "VNMIPFB1"
+
 
 struct _VnmIpfixExporter {
   VnmEngine *engine;
@@ -52,6 +66,8 @@ struct _VnmIpfixExporter {
   gint64 active_timeout_us, idle_timeout_ns;
   guint32 domain;
   gint64 started_us;
+  gchar *baselines_path;
+  GHashTable *baselines;          /* FlowId* -> Baseline*: the earlier run's */
 
   VnmIpfixEncoder *encoder;
   GHashTable *flows;              /* FlowId* -> FlowState* */
@@ -370,6 +386,7 @@ typedef struct {
   VnmIpfixExporter *x;
   gint64 now_us, real_offset_us;
   GArray *out;             /* of VnmIpfixFlow */
+  gboolean closing;        /* the exporter stops: every active flow ends (forced) */
 } Walk;
 
 static guint8
@@ -477,6 +494,21 @@ visit (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer 
       s->ifname = g_strdup (link ? link->name : "");
       /* Summaries from before the exporter started were not its to send. */
       s->final = rec->ended && rec->ended_us < x->started_us;
+      /* A flow older than the exporter is one of an adopted (pinned) table
+       * (the exporter is made before the engine attaches its probes): it
+       * counts on from what the earlier run exported, which that run kept.
+       * Without (it was killed), from what the flow has now: what it
+       * counted after that run's last export is not exported. */
+      if (rec->flow.first_ns && (gint64) rec->flow.first_ns / 1000 < x->started_us)
+        {
+          const Baseline *b = g_hash_table_lookup (x->baselines, &id);
+
+          memcpy (s->bytes, b ? (const void *) b->bytes : (const void *) rec->flow.bytes, sizeof s->bytes);
+          memcpy (s->packets, b ? (const void *) b->packets : (const void *) rec->flow.packets,
+                  sizeof s->packets);
+          if (b)
+            g_hash_table_remove (x->baselines, &id);
+        }
       g_hash_table_insert (x->flows, &s->id, s);
     }
   s->generation = x->generation;
@@ -487,19 +519,27 @@ visit (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer 
       add_flow (w, rec, s, end_reason (x, rec), uuid, name);
       s->final = TRUE;
     }
+  else if (w->closing)
+    {
+      /* For this exporter the flow ends; a next run that adopts the table
+       * counts it on from here. */
+      add_flow (w, rec, s, VNM_IPFIX_END_FORCED, uuid, name);
+      s->final = TRUE;
+      s->stopped = TRUE;
+    }
   else if (w->now_us - s->last_export_us >= x->active_timeout_us &&
            (rec->flow.packets[0] != s->packets[0] || rec->flow.packets[1] != s->packets[1]))
     add_flow (w, rec, s, VNM_IPFIX_END_ACTIVE, uuid, name);
 }
 
 static void
-export (VnmIpfixExporter *x)
+export (VnmIpfixExporter *x, gboolean closing)
 {
   VnmFlowMonitor *monitor = vnm_engine_get_flow_monitor (x->engine);
   g_autoptr(GArray) flows = g_array_new (FALSE, FALSE, sizeof (VnmIpfixFlow));
   g_autoptr(GPtrArray) messages = NULL;
   g_autoptr(GArray) counts = NULL;
-  Walk w = { x, g_get_monotonic_time (), g_get_real_time () - g_get_monotonic_time (), flows };
+  Walk w = { x, g_get_monotonic_time (), g_get_real_time () - g_get_monotonic_time (), flows, closing };
   GHashTableIter it;
   FlowState *s;
   gboolean templates;
@@ -535,7 +575,59 @@ export (VnmIpfixExporter *x)
 static void
 on_interval (VnmEngine *engine, gpointer user_data)
 {
-  export (user_data);
+  export (user_data, FALSE);
+}
+
+/* --- baselines across a restart -------------------------------------------- */
+
+static void
+load_baselines (VnmIpfixExporter *x)
+{
+  g_autofree gchar *data = NULL;
+  gsize len = 0;
+  const gsize magic = sizeof BASELINES_MAGIC - 1;
+
+  if (!g_file_get_contents (x->baselines_path, &data, &len, NULL))
+    return;
+  /* Once: a later run must not take them for its own. */
+  g_unlink (x->baselines_path);
+  if (len < magic || memcmp (data, BASELINES_MAGIC, magic) != 0 || (len - magic) % sizeof (Baseline))
+    return;
+  for (gsize off = magic; off < len; off += sizeof (Baseline))
+    {
+      Baseline *b = g_memdup2 (data + off, sizeof (Baseline));
+      g_hash_table_replace (x->baselines, &b->id, b);
+    }
+}
+
+/* The flows that go on (for the next run to continue), with what was
+ * exported of them. */
+static void
+save_baselines (VnmIpfixExporter *x)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  FlowState *s;
+
+  g_byte_array_append (out, (const guint8 *) BASELINES_MAGIC, sizeof BASELINES_MAGIC - 1);
+  g_hash_table_iter_init (&it, x->flows);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
+    if (!s->final || s->stopped)
+      {
+        Baseline b;
+
+        memset (&b, 0, sizeof b);
+        b.id = s->id;
+        memcpy (b.bytes, s->bytes, sizeof b.bytes);
+        memcpy (b.packets, s->packets, sizeof b.packets);
+        g_byte_array_append (out, (const guint8 *) &b, sizeof b);
+      }
+  if (out->len == sizeof BASELINES_MAGIC - 1)
+    return;
+  if (!g_file_set_contents (x->baselines_path, (const gchar *) out->data, out->len, &error))
+    g_warning (_("Cannot save what was exported over IPFIX of the flows going on in %s: %s"),
+               x->baselines_path, error->message);
 }
 
 /* --- life ----------------------------------------------------------------- */
@@ -556,6 +648,9 @@ vnm_ipfix_exporter_new (VnmEngine *engine, const VnmOptions *options)
   x->started_us = g_get_monotonic_time ();
   x->encoder = vnm_ipfix_encoder_new (x->domain, x->tcp ? TCP_MESSAGE_MAX : UDP_MESSAGE_MAX);
   x->flows = g_hash_table_new_full (flow_id_hash, flow_id_equal, NULL, (GDestroyNotify) flow_state_free);
+  x->baselines = g_hash_table_new_full (flow_id_hash, flow_id_equal, NULL, g_free);
+  x->baselines_path = g_build_filename (options->state_dir, BASELINES_FILE, NULL);
+  load_baselines (x);
   x->pending = g_byte_array_new ();
   g_queue_init (&x->pending_messages);
   x->backoff_s = RECONNECT_MIN_S;
@@ -581,6 +676,17 @@ vnm_ipfix_exporter_free (VnmIpfixExporter *x)
   if (!x)
     return;
   g_signal_handler_disconnect (x->engine, x->interval_handler);
+  /* The flows going on end here for the collector (flowEndReason forced
+   * end), with their counts since the last export: best effort, without
+   * waiting. The engine polled the table a last time when it stopped. */
+  if (x->socket && x->generation)
+    {
+      export (x, TRUE);
+      if (x->socket && x->tcp && x->pending->len)
+        flush_tcp (x);
+    }
+  if (x->generation)
+    save_baselines (x);
   if (x->cancellable)
     g_cancellable_cancel (x->cancellable);
   g_clear_object (&x->cancellable);
@@ -590,6 +696,8 @@ vnm_ipfix_exporter_free (VnmIpfixExporter *x)
   g_object_unref (x->engine);
   vnm_ipfix_encoder_free (x->encoder);
   g_hash_table_unref (x->flows);
+  g_hash_table_unref (x->baselines);
+  g_free (x->baselines_path);
   g_byte_array_unref (x->pending);
   g_free (x->collector);
   g_free (x->host);
