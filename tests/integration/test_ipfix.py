@@ -365,9 +365,12 @@ def parse_message(msg, templates):
             while p < len(body):
                 rec = {}
                 for pen, fid, flen in templates[sid]:
-                    if flen == 65535:
+                    if flen == 65535:       # RFC 7011 §7: 255 means two octets of length follow
                         flen = body[p]
                         p += 1
+                        if flen == 255:
+                            flen = struct.unpack("!H", body[p:p + 2])[0]
+                            p += 2
                     rec[(pen, fid)] = body[p:p + flen]
                     p += flen
                 records.append(rec)
