@@ -320,7 +320,9 @@ try_connect (VnmIpfixExporter *x)
 
 /* --- sending -------------------------------------------------------------- */
 
-static void
+/* TRUE when the message went out (UDP) or waits for the socket (TCP);
+ * FALSE when it was dropped. */
+static gboolean
 send_message (VnmIpfixExporter *x, GBytes *message, guint records)
 {
   gsize len;
@@ -330,7 +332,7 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
     {
       x->messages_dropped++;
       x->records_dropped += records;
-      return;
+      return FALSE;
     }
   if (x->tcp)
     {
@@ -342,16 +344,15 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
           x->records_dropped += records;
           set_error (x, _("The collector does not take the messages as fast as they come; "
                           "messages are dropped."));
-          return;
+          return FALSE;
         }
       p = g_new (Pending, 1);
       p->length = len;
       p->records = records;
       g_queue_push_tail (&x->pending_messages, p);
       g_byte_array_append (x->pending, data, len);
-      if (!x->out_source)
-        flush_tcp (x);
-      return;
+      /* A session that breaks now drops it with what waits. */
+      return x->out_source ? TRUE : flush_tcp (x);
     }
   {
     g_autoptr(GError) error = NULL;
@@ -363,7 +364,7 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
         x->messages_sent++;
         x->records_sent += records;
         x->bytes_sent += len;
-        return;
+        return TRUE;
       }
     x->messages_dropped++;
     x->records_dropped += records;
@@ -377,6 +378,7 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
         x->need_templates = TRUE;
         set_error (x, error ? error->message : _("A message was sent in part."));
       }
+    return FALSE;
   }
 }
 
@@ -561,15 +563,20 @@ export (VnmIpfixExporter *x, gboolean closing)
   messages = vnm_ipfix_encode_flows (x->encoder, (const VnmIpfixFlow *) flows->data, flows->len,
                                      templates, (guint32) (g_get_real_time () / G_USEC_PER_SEC), &counts);
   for (guint i = 0; i < messages->len; i++)
-    send_message (x, messages->pdata[i], g_array_index (counts, guint, i));
-  if (templates)
     {
-      x->template_sends++;
-      x->need_templates = FALSE;
-      x->templates_sent_us = w.now_us;
-      x->messages_since_templates = 0;
+      gboolean sent = send_message (x, messages->pdata[i], g_array_index (counts, guint, i));
+
+      /* The first message carries the templates; dropped, they go with the
+       * next export. (A later message that fails may ask for them again.) */
+      if (i == 0 && templates && sent)
+        {
+          x->template_sends++;
+          x->need_templates = FALSE;
+          x->templates_sent_us = w.now_us;
+          x->messages_since_templates = 0;
+        }
+      x->messages_since_templates++;
     }
-  x->messages_since_templates += messages->len;
 }
 
 static void
