@@ -662,6 +662,8 @@ vnm_ipfix_exporter_new (VnmEngine *engine, const VnmOptions *options)
   g_queue_init (&x->pending_messages);
   x->backoff_s = RECONNECT_MIN_S;
   x->client = g_socket_client_new ();
+  /* A collector is reached directly, never through a proxy of the environment. */
+  g_socket_client_set_enable_proxy (x->client, FALSE);
   if (!x->tcp)
     {
       g_socket_client_set_socket_type (x->client, G_SOCKET_TYPE_DATAGRAM);
