@@ -413,9 +413,12 @@ end_reason (VnmIpfixExporter *x, const VnmFlowRecord *rec)
 {
   if (rec->key.proto == IPPROTO_TCP && (rec->flow.tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
     return VNM_IPFIX_END_OF_FLOW;
+  /* The kernel table or the VM's share of it was full. */
+  if (rec->evicted)
+    return VNM_IPFIX_END_LACK_OF_RESOURCES;
   if (rec->flow.last_ns && rec->ended_us * 1000 - (gint64) rec->flow.last_ns >= x->idle_timeout_ns)
     return VNM_IPFIX_END_IDLE;
-  /* Its VM stopped, its device went, or the table needed room. */
+  /* Its VM stopped or its device went. */
   return VNM_IPFIX_END_FORCED;
 }
 
