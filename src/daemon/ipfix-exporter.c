@@ -206,6 +206,30 @@ on_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* @written bytes of what waits went to the socket: the messages written
+ * whole count as sent; one written in part keeps only its rest waiting. */
+static void
+account_written (VnmIpfixExporter *x, gsize written)
+{
+  g_byte_array_remove_range (x->pending, 0, written);
+  x->bytes_sent += written;
+  while (written)
+    {
+      Pending *p = g_queue_peek_head (&x->pending_messages);
+      if (!p)
+        break;
+      if (p->length > written)
+        {
+          p->length -= written;
+          break;
+        }
+      written -= p->length;
+      x->messages_sent++;
+      x->records_sent += p->records;
+      g_free (g_queue_pop_head (&x->pending_messages));
+    }
+}
+
 /* Writes what waits as far as the socket takes it. FALSE when the session
  * broke. */
 static gboolean
@@ -222,30 +246,14 @@ flush_tcp (VnmIpfixExporter *x)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             break;
-          g_byte_array_remove_range (x->pending, 0, written);
+          /* What went out before counts as sent, the rest as dropped. */
+          account_written (x, written);
           session_lost (x, error->message);
           return FALSE;
         }
       written += n;
-      x->bytes_sent += n;
     }
-  g_byte_array_remove_range (x->pending, 0, written);
-  /* Messages written whole count as sent. */
-  while (written)
-    {
-      Pending *p = g_queue_peek_head (&x->pending_messages);
-      if (!p)
-        break;
-      if (p->length > written)
-        {
-          p->length -= written;
-          break;
-        }
-      written -= p->length;
-      x->messages_sent++;
-      x->records_sent += p->records;
-      g_free (g_queue_pop_head (&x->pending_messages));
-    }
+  account_written (x, written);
   if (x->pending->len && !x->out_source)
     {
       x->out_source = g_socket_create_source (x->socket, G_IO_OUT, NULL);
