@@ -612,6 +612,10 @@ vnm_engine_stop (VnmEngine *self)
         record_usage (self);
       flush_usage (self);
     }
+  /* The flows as they are at the stop: the IPFIX exporter's final records
+   * and the saved summaries have the last counts. */
+  if (self->refresh_source && self->flows)
+    vnm_flow_monitor_poll (self->flows);
   g_clear_handle_id (&self->usage_flush_source, g_source_remove);
   g_clear_handle_id (&self->refresh_source, g_source_remove);
   g_clear_handle_id (&self->scan_source, g_source_remove);

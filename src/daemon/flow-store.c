@@ -150,6 +150,11 @@ add_flow_counts (VnmFlowClassTotals *t, const VnmFlowRecord *rec)
     }
 }
 
+/* evicted took what was padding: the records saved by an earlier version
+ * keep their size (and read as not evicted). */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (VnmFlowRecord, ended_us) ==
+                 G_STRUCT_OFFSET (VnmFlowRecord, ended) + 2 * sizeof (gboolean));
+
 /* @rec ends: its last counts stay in its device's history (@evicted: the
  * full table or the domain's limit ended it, not its idleness or its
  * device). */
@@ -162,6 +167,7 @@ end_record (VnmFlowStore *s, VnmFlowRecord *rec, gint64 now_ns, gboolean evicted
   if (evicted)
     h->evicted[vnm_flow_class (rec->key.proto)][opener_index (rec->flow.opener)]++;
   rec->ended = TRUE;
+  rec->evicted = evicted;
   rec->ended_us = now_ns / NS_PER_US;
   g_queue_push_tail (&s->ended, rec);
 }

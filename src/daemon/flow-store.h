@@ -18,6 +18,9 @@ typedef struct {
   struct vnm_flow_key key;
   struct vnm_flow flow;
   gboolean ended;          /* a summary: no longer in the kernel table */
+  gboolean evicted;        /* it ended for want of room (the LRU table, the
+                            * domain's limit), not idle or with its device;
+                            * in what was padding: the saved layout stays */
   gint64 ended_us;         /* monotonic time it ended */
 } VnmFlowRecord;
 

@@ -193,6 +193,14 @@ string_length (const gchar *s)
   return end - s;
 }
 
+/* The length of a variable-length field before its value: one octet below
+ * 255, else 255 and two octets of length (RFC 7011 §7). */
+static gsize
+string_prefix (gsize len)
+{
+  return len < 255 ? 1 : 3;
+}
+
 static gsize
 record_length (const VnmIpfixFlow *f)
 {
@@ -201,9 +209,8 @@ record_length (const VnmIpfixFlow *f)
   for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
     len += (i == F_SRC_ADDR || i == F_DST_ADDR) ? (f->family == 6 ? 16 : 4)
            : fields[i].length == VARLEN ? 0 : fields[i].length;
-  /* Strings up to 255 octets take the one-octet length (RFC 7011 §7). */
-  len += 1 + string_length (f->vm_name);
-  len += 1 + string_length (f->vm_iface);
+  len += string_prefix (string_length (f->vm_name)) + string_length (f->vm_name);
+  len += string_prefix (string_length (f->vm_iface)) + string_length (f->vm_iface);
   return len;
 }
 
@@ -212,7 +219,13 @@ put_string (GByteArray *b, const gchar *s)
 {
   gsize len = string_length (s);
 
-  put8 (b, (guint8) len);
+  if (len < 255)
+    put8 (b, (guint8) len);
+  else
+    {
+      put8 (b, 255);
+      put16 (b, (guint16) len);
+    }
   if (len)
     g_byte_array_append (b, (const guint8 *) s, len);
 }

@@ -21,7 +21,9 @@
  *   virtualStationInterfaceName 348 (variable length)    the host netdev's name
  *
  * Strings longer than VNM_IPFIX_MAX_STRING octets are cut at a character
- * boundary, so that every record fits one message. */
+ * boundary, so that every record fits one message. A string shorter than
+ * 255 octets has a one-octet length, a longer one the octet 255 and a
+ * two-octet length (RFC 7011 §7). */
 #pragma once
 
 #include <glib.h>

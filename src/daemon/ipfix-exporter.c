@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "flow-monitor.h"
 #include "ipfix-encoder.h"
@@ -34,6 +35,7 @@ typedef struct {
   guint64 bytes[2], packets[2];   /* exported so far, [VNM_DIR_*] */
   gint64 last_export_us;          /* monotonic */
   gboolean final;                 /* its end was exported */
+  gboolean stopped;               /* ended (forced) because the exporter stops */
   guint generation;               /* the last walk that saw it */
   gchar *ifname;
 } FlowState;
@@ -42,6 +44,18 @@ typedef struct {
   gsize length;
   guint records;
 } Pending;
+
+/* What was exported of a flow that went on when the exporter stopped, kept
+ * in the state directory for the next run (which adopts the pinned table
+ * and so the flow with its counts). */
+typedef struct {
+  FlowId id;
+  guint64 bytes[2], packets[2];
+} Baseline;
+
+#define BASELINES_FILE "ipfix-baselines"
+#define BASELINES_MAGIC "VNMIPFB1"
+
 
 struct _VnmIpfixExporter {
   VnmEngine *engine;
@@ -52,6 +66,8 @@ struct _VnmIpfixExporter {
   gint64 active_timeout_us, idle_timeout_ns;
   guint32 domain;
   gint64 started_us;
+  gchar *baselines_path;
+  GHashTable *baselines;          /* FlowId* -> Baseline*: the earlier run's */
 
   VnmIpfixEncoder *encoder;
   GHashTable *flows;              /* FlowId* -> FlowState* */
@@ -190,6 +206,30 @@ on_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* @written bytes of what waits went to the socket: the messages written
+ * whole count as sent; one written in part keeps only its rest waiting. */
+static void
+account_written (VnmIpfixExporter *x, gsize written)
+{
+  g_byte_array_remove_range (x->pending, 0, written);
+  x->bytes_sent += written;
+  while (written)
+    {
+      Pending *p = g_queue_peek_head (&x->pending_messages);
+      if (!p)
+        break;
+      if (p->length > written)
+        {
+          p->length -= written;
+          break;
+        }
+      written -= p->length;
+      x->messages_sent++;
+      x->records_sent += p->records;
+      g_free (g_queue_pop_head (&x->pending_messages));
+    }
+}
+
 /* Writes what waits as far as the socket takes it. FALSE when the session
  * broke. */
 static gboolean
@@ -206,30 +246,14 @@ flush_tcp (VnmIpfixExporter *x)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             break;
-          g_byte_array_remove_range (x->pending, 0, written);
+          /* What went out before counts as sent, the rest as dropped. */
+          account_written (x, written);
           session_lost (x, error->message);
           return FALSE;
         }
       written += n;
-      x->bytes_sent += n;
     }
-  g_byte_array_remove_range (x->pending, 0, written);
-  /* Messages written whole count as sent. */
-  while (written)
-    {
-      Pending *p = g_queue_peek_head (&x->pending_messages);
-      if (!p)
-        break;
-      if (p->length > written)
-        {
-          p->length -= written;
-          break;
-        }
-      written -= p->length;
-      x->messages_sent++;
-      x->records_sent += p->records;
-      g_free (g_queue_pop_head (&x->pending_messages));
-    }
+  account_written (x, written);
   if (x->pending->len && !x->out_source)
     {
       x->out_source = g_socket_create_source (x->socket, G_IO_OUT, NULL);
@@ -275,6 +299,9 @@ connected (GObject *source, GAsyncResult *result, gpointer user_data)
   x->connection = conn;
   x->socket = g_socket_connection_get_socket (conn);
   g_socket_set_blocking (x->socket, FALSE);
+  /* The client's timeout is for connecting; on the socket it would end a
+   * session whose collector says nothing (as collectors do) every 10 s. */
+  g_socket_set_timeout (x->socket, 0);
   x->connected = TRUE;
   x->connections++;
   x->backoff_s = RECONNECT_MIN_S;
@@ -301,7 +328,9 @@ try_connect (VnmIpfixExporter *x)
 
 /* --- sending -------------------------------------------------------------- */
 
-static void
+/* TRUE when the message went out (UDP) or waits for the socket (TCP);
+ * FALSE when it was dropped. */
+static gboolean
 send_message (VnmIpfixExporter *x, GBytes *message, guint records)
 {
   gsize len;
@@ -311,7 +340,7 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
     {
       x->messages_dropped++;
       x->records_dropped += records;
-      return;
+      return FALSE;
     }
   if (x->tcp)
     {
@@ -323,16 +352,15 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
           x->records_dropped += records;
           set_error (x, _("The collector does not take the messages as fast as they come; "
                           "messages are dropped."));
-          return;
+          return FALSE;
         }
       p = g_new (Pending, 1);
       p->length = len;
       p->records = records;
       g_queue_push_tail (&x->pending_messages, p);
       g_byte_array_append (x->pending, data, len);
-      if (!x->out_source)
-        flush_tcp (x);
-      return;
+      /* A session that breaks now drops it with what waits. */
+      return x->out_source ? TRUE : flush_tcp (x);
     }
   {
     g_autoptr(GError) error = NULL;
@@ -344,7 +372,7 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
         x->messages_sent++;
         x->records_sent += records;
         x->bytes_sent += len;
-        return;
+        return TRUE;
       }
     x->messages_dropped++;
     x->records_dropped += records;
@@ -358,6 +386,7 @@ send_message (VnmIpfixExporter *x, GBytes *message, guint records)
         x->need_templates = TRUE;
         set_error (x, error ? error->message : _("A message was sent in part."));
       }
+    return FALSE;
   }
 }
 
@@ -367,6 +396,7 @@ typedef struct {
   VnmIpfixExporter *x;
   gint64 now_us, real_offset_us;
   GArray *out;             /* of VnmIpfixFlow */
+  gboolean closing;        /* the exporter stops: every active flow ends (forced) */
 } Walk;
 
 static guint8
@@ -391,9 +421,12 @@ end_reason (VnmIpfixExporter *x, const VnmFlowRecord *rec)
 {
   if (rec->key.proto == IPPROTO_TCP && (rec->flow.tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
     return VNM_IPFIX_END_OF_FLOW;
+  /* The kernel table or the VM's share of it was full. */
+  if (rec->evicted)
+    return VNM_IPFIX_END_LACK_OF_RESOURCES;
   if (rec->flow.last_ns && rec->ended_us * 1000 - (gint64) rec->flow.last_ns >= x->idle_timeout_ns)
     return VNM_IPFIX_END_IDLE;
-  /* Its VM stopped, its device went, or the table needed room. */
+  /* Its VM stopped or its device went. */
   return VNM_IPFIX_END_FORCED;
 }
 
@@ -474,6 +507,21 @@ visit (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer 
       s->ifname = g_strdup (link ? link->name : "");
       /* Summaries from before the exporter started were not its to send. */
       s->final = rec->ended && rec->ended_us < x->started_us;
+      /* A flow older than the exporter is one of an adopted (pinned) table
+       * (the exporter is made before the engine attaches its probes): it
+       * counts on from what the earlier run exported, which that run kept.
+       * Without (it was killed), from what the flow has now: what it
+       * counted after that run's last export is not exported. */
+      if (rec->flow.first_ns && (gint64) rec->flow.first_ns / 1000 < x->started_us)
+        {
+          const Baseline *b = g_hash_table_lookup (x->baselines, &id);
+
+          memcpy (s->bytes, b ? (const void *) b->bytes : (const void *) rec->flow.bytes, sizeof s->bytes);
+          memcpy (s->packets, b ? (const void *) b->packets : (const void *) rec->flow.packets,
+                  sizeof s->packets);
+          if (b)
+            g_hash_table_remove (x->baselines, &id);
+        }
       g_hash_table_insert (x->flows, &s->id, s);
     }
   s->generation = x->generation;
@@ -484,19 +532,27 @@ visit (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer 
       add_flow (w, rec, s, end_reason (x, rec), uuid, name);
       s->final = TRUE;
     }
+  else if (w->closing)
+    {
+      /* For this exporter the flow ends; a next run that adopts the table
+       * counts it on from here. */
+      add_flow (w, rec, s, VNM_IPFIX_END_FORCED, uuid, name);
+      s->final = TRUE;
+      s->stopped = TRUE;
+    }
   else if (w->now_us - s->last_export_us >= x->active_timeout_us &&
            (rec->flow.packets[0] != s->packets[0] || rec->flow.packets[1] != s->packets[1]))
     add_flow (w, rec, s, VNM_IPFIX_END_ACTIVE, uuid, name);
 }
 
 static void
-export (VnmIpfixExporter *x)
+export (VnmIpfixExporter *x, gboolean closing)
 {
   VnmFlowMonitor *monitor = vnm_engine_get_flow_monitor (x->engine);
   g_autoptr(GArray) flows = g_array_new (FALSE, FALSE, sizeof (VnmIpfixFlow));
   g_autoptr(GPtrArray) messages = NULL;
   g_autoptr(GArray) counts = NULL;
-  Walk w = { x, g_get_monotonic_time (), g_get_real_time () - g_get_monotonic_time (), flows };
+  Walk w = { x, g_get_monotonic_time (), g_get_real_time () - g_get_monotonic_time (), flows, closing };
   GHashTableIter it;
   FlowState *s;
   gboolean templates;
@@ -518,21 +574,78 @@ export (VnmIpfixExporter *x)
   messages = vnm_ipfix_encode_flows (x->encoder, (const VnmIpfixFlow *) flows->data, flows->len,
                                      templates, (guint32) (g_get_real_time () / G_USEC_PER_SEC), &counts);
   for (guint i = 0; i < messages->len; i++)
-    send_message (x, messages->pdata[i], g_array_index (counts, guint, i));
-  if (templates)
     {
-      x->template_sends++;
-      x->need_templates = FALSE;
-      x->templates_sent_us = w.now_us;
-      x->messages_since_templates = 0;
+      gboolean sent = send_message (x, messages->pdata[i], g_array_index (counts, guint, i));
+
+      /* The first message carries the templates; dropped, they go with the
+       * next export. (A later message that fails may ask for them again.) */
+      if (i == 0 && templates && sent)
+        {
+          x->template_sends++;
+          x->need_templates = FALSE;
+          x->templates_sent_us = w.now_us;
+          x->messages_since_templates = 0;
+        }
+      x->messages_since_templates++;
     }
-  x->messages_since_templates += messages->len;
 }
 
 static void
 on_interval (VnmEngine *engine, gpointer user_data)
 {
-  export (user_data);
+  export (user_data, FALSE);
+}
+
+/* --- baselines across a restart -------------------------------------------- */
+
+static void
+load_baselines (VnmIpfixExporter *x)
+{
+  g_autofree gchar *data = NULL;
+  gsize len = 0;
+  const gsize magic = sizeof BASELINES_MAGIC - 1;
+
+  if (!g_file_get_contents (x->baselines_path, &data, &len, NULL))
+    return;
+  /* Once: a later run must not take them for its own. */
+  g_unlink (x->baselines_path);
+  if (len < magic || memcmp (data, BASELINES_MAGIC, magic) != 0 || (len - magic) % sizeof (Baseline))
+    return;
+  for (gsize off = magic; off < len; off += sizeof (Baseline))
+    {
+      Baseline *b = g_memdup2 (data + off, sizeof (Baseline));
+      g_hash_table_replace (x->baselines, &b->id, b);
+    }
+}
+
+/* The flows that go on (for the next run to continue), with what was
+ * exported of them. */
+static void
+save_baselines (VnmIpfixExporter *x)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  GHashTableIter it;
+  FlowState *s;
+
+  g_byte_array_append (out, (const guint8 *) BASELINES_MAGIC, sizeof BASELINES_MAGIC - 1);
+  g_hash_table_iter_init (&it, x->flows);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
+    if (!s->final || s->stopped)
+      {
+        Baseline b;
+
+        memset (&b, 0, sizeof b);
+        b.id = s->id;
+        memcpy (b.bytes, s->bytes, sizeof b.bytes);
+        memcpy (b.packets, s->packets, sizeof b.packets);
+        g_byte_array_append (out, (const guint8 *) &b, sizeof b);
+      }
+  if (out->len == sizeof BASELINES_MAGIC - 1)
+    return;
+  if (!g_file_set_contents (x->baselines_path, (const gchar *) out->data, out->len, &error))
+    g_warning (_("Cannot save what was exported over IPFIX of the flows going on in %s: %s"),
+               x->baselines_path, error->message);
 }
 
 /* --- life ----------------------------------------------------------------- */
@@ -553,15 +666,21 @@ vnm_ipfix_exporter_new (VnmEngine *engine, const VnmOptions *options)
   x->started_us = g_get_monotonic_time ();
   x->encoder = vnm_ipfix_encoder_new (x->domain, x->tcp ? TCP_MESSAGE_MAX : UDP_MESSAGE_MAX);
   x->flows = g_hash_table_new_full (flow_id_hash, flow_id_equal, NULL, (GDestroyNotify) flow_state_free);
+  x->baselines = g_hash_table_new_full (flow_id_hash, flow_id_equal, NULL, g_free);
+  x->baselines_path = g_build_filename (options->state_dir, BASELINES_FILE, NULL);
+  load_baselines (x);
   x->pending = g_byte_array_new ();
   g_queue_init (&x->pending_messages);
   x->backoff_s = RECONNECT_MIN_S;
   x->client = g_socket_client_new ();
+  /* A collector is reached directly, never through a proxy of the environment. */
+  g_socket_client_set_enable_proxy (x->client, FALSE);
   if (!x->tcp)
     {
       g_socket_client_set_socket_type (x->client, G_SOCKET_TYPE_DATAGRAM);
       g_socket_client_set_protocol (x->client, G_SOCKET_PROTOCOL_UDP);
     }
+  /* Connecting only: the connected socket gets no timeout (connected ()). */
   g_socket_client_set_timeout (x->client, 10);
   x->interval_handler = g_signal_connect (engine, "interval", G_CALLBACK (on_interval), x);
   g_message (_("Exporting flows over IPFIX to %s (%s, active timeout %d s, idle timeout %d s)."),
@@ -577,6 +696,17 @@ vnm_ipfix_exporter_free (VnmIpfixExporter *x)
   if (!x)
     return;
   g_signal_handler_disconnect (x->engine, x->interval_handler);
+  /* The flows going on end here for the collector (flowEndReason forced
+   * end), with their counts since the last export: best effort, without
+   * waiting. The engine polled the table a last time when it stopped. */
+  if (x->socket && x->generation)
+    {
+      export (x, TRUE);
+      if (x->socket && x->tcp && x->pending->len)
+        flush_tcp (x);
+    }
+  if (x->generation)
+    save_baselines (x);
   if (x->cancellable)
     g_cancellable_cancel (x->cancellable);
   g_clear_object (&x->cancellable);
@@ -586,6 +716,8 @@ vnm_ipfix_exporter_free (VnmIpfixExporter *x)
   g_object_unref (x->engine);
   vnm_ipfix_encoder_free (x->encoder);
   g_hash_table_unref (x->flows);
+  g_hash_table_unref (x->baselines);
+  g_free (x->baselines_path);
   g_byte_array_unref (x->pending);
   g_free (x->collector);
   g_free (x->host);

@@ -5,7 +5,14 @@
  * --flow-idle-timeout, its TCP connection closed, its VM stopped, evicted)
  * is exported once with what it counted since its last export and its end
  * reason; a flow that goes on is exported every active timeout with its
- * counts since the last export (delta counters). Sending never blocks the
+ * counts since the last export (delta counters). When the exporter stops
+ * (vnm_ipfix_exporter_free), the flows going on are exported a last time
+ * with flowEndReason forced end, without waiting for the socket, and what
+ * was exported of them is kept in the state directory (ipfix-baselines): a
+ * next daemon that adopts the pinned flow table counts those flows on from
+ * there, not from zero, so that nothing is exported twice. Without that
+ * file (the daemon was killed) it counts them on from what they have when
+ * it first sees them. Sending never blocks the
  * main loop: the socket is non-blocking, a TCP connection is made (and
  * made again, with backoff) asynchronously, and what cannot be sent now
  * (no connection, the collector refuses, the socket buffer is full) is

@@ -30,7 +30,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (Bus, Daemon, Results, cli, cli_json, free_port, make_link,  # noqa: E402
-                     netns_on_bridge, on_cleanup, require_root, sh, shared_cleanups, skip,
+                     netns_on_bridge, on_cleanup, pin_dir, require_root, sh, shared_cleanups, skip,
                      stop_pid, wait_for, write_test_node)
 
 require_root()
@@ -365,9 +365,12 @@ def parse_message(msg, templates):
             while p < len(body):
                 rec = {}
                 for pen, fid, flen in templates[sid]:
-                    if flen == 65535:
+                    if flen == 65535:       # RFC 7011 §7: 255 means two octets of length follow
                         flen = body[p]
                         p += 1
+                        if flen == 255:
+                            flen = struct.unpack("!H", body[p:p + 2])[0]
+                            p += 2
                     rec[(pen, fid)] = body[p:p + flen]
                     p += flen
                 records.append(rec)
@@ -441,6 +444,80 @@ def _():
     s = ipfix_status()
     t.check(s["connected"] and s["connections"] == 2, "status: connected, two sessions", s)
     t.check(cli(bus, "status", check=False).returncode == 0, "the daemon answers on D-Bus")
+
+
+@t.case("TCP: a collector that says nothing keeps its session past the connect timeout (10 s)")
+def _():
+    before = ipfix_status()
+    with collector.lock:
+        sessions = len(collector.sessions)
+    time.sleep(13)
+    s = ipfix_status()
+    with collector.lock:
+        now = len(collector.sessions)
+    t.check(s["connected"] and s["connections"] == before["connections"] and now == sessions,
+            "the session is still up, no new connection", (before, s, sessions, now))
+
+
+def records_of(port):
+    return [r for r in tcp_records(collector) if num(r, 7) == port]
+
+
+def sums(recs):
+    return (sum(num(r, 2) for r in recs), sum(num(r, 1) for r in recs),
+            sum(num(r, 2, 29305) for r in recs), sum(num(r, 1, 29305) for r in recs))
+
+
+with t.setup("the daemon exporting over TCP with pinned maps, restarted while a flow goes on"):
+    daemon.stop()
+    PINS = pin_dir()
+    # A long idle timeout: the flow goes on across the restart.
+    RESTART_ARGS = ("--connect", f"test://{node_xml}", "--interval", "1", "--flow-idle-timeout", "60",
+                    "--pin-dir", PINS, "--ipfix-collector", f"127.0.0.1:{TCP_COLLECTOR},tcp",
+                    "--ipfix-active-timeout", "2")
+
+    def start_restart_daemon(name):
+        with shared_cleanups():
+            d = Daemon(bus, *RESTART_ARGS, name=name)
+        wait_for(lambda: any(p["iface"] == "vnmix-v1" and p["attached"]
+                             for p in cli_json(bus, "status")["probes"]), 10, "the probe on vnmix-v1")
+        wait_for(lambda: ipfix_status()["connected"], 20, "the daemon to connect")
+        return d
+
+    daemon = start_restart_daemon("virtnetmond-before")
+    # The first part goes out on the active timeout.
+    udp_flow(41300)
+    wait_for(lambda: sums(records_of(41300))[0] >= N, 20, "the first part's record")
+    # The second part has not gone out when the daemon stops: the final record carries it.
+    udp_flow(41300)
+    daemon.stop()
+    first_log = daemon.output()
+    daemon = start_restart_daemon("virtnetmond-after")
+    adopted = cli_json(bus, "status")["flow_table"]["pinned"]
+    udp_flow(41300)
+    try:
+        wait_for(lambda: sums(records_of(41300))[0] >= 3 * N, 20, "the third part's record")
+    except AssertionError:
+        print("records:", [(num(r, 2), num(r, 136)) for r in records_of(41300)], "flows:",
+              flow_row("udp", 41300), "\nthe first daemon:\n", first_log, "\nthe second:\n",
+              daemon.output(), file=sys.stderr)
+        raise
+    time.sleep(3)        # a record counted twice would come now
+    restart_row = flow_row("udp", 41300)
+    restart_recs = records_of(41300)
+
+
+@t.case("TCP, restart with the adopted flow table: every packet is exported once")
+def _():
+    t.check(adopted == "adopted", "the second daemon adopted the flow table", adopted)
+    t.check(restart_row and (restart_row["tx_packets"], restart_row["rx_packets"]) == (3 * N, 3 * N),
+            "virtnetmon flows counts the three parts", restart_row)
+    t.check(sums(restart_recs) == (3 * N, 3 * N * SIZE, 3 * N, 3 * N * REPLY_SIZE),
+            "the records sum to what was sent, each packet once",
+            (sums(restart_recs), [(num(r, 2), num(r, 136)) for r in restart_recs]))
+    t.check(any(num(r, 136) == 4 for r in restart_recs),
+            "the stopping daemon sent the active flow with flowEndReason forced end (4)",
+            [num(r, 136) for r in restart_recs])
 
 
 t.done()

@@ -79,6 +79,16 @@ test_store_idle_and_evicted (void)
   g_assert_cmpint (memcmp (&g_array_index (del, struct vnm_flow_key, 0), &a.key, sizeof a.key), ==, 0);
   g_assert_cmpuint (vnm_flow_store_removed (s, 5), ==, 1);
   g_assert_cmpuint (vnm_flow_store_active (s, 5), ==, 0);
+  /* The summaries say which ended for want of room (IPFIX: flowEndReason 5). */
+  recs = vnm_flow_store_records (s, NULL);
+  g_assert_cmpuint (recs->len, ==, 2);
+  for (guint i = 0; i < recs->len; i++)
+    {
+      const VnmFlowRecord *r = g_ptr_array_index (recs, i);
+      g_assert_true (r->ended);
+      g_assert_cmpint (r->evicted, ==, r->key.proto == IPPROTO_UDP);
+    }
+  g_clear_pointer (&recs, g_ptr_array_unref);
 
   /* t = 2000 s: past retention, the summaries are gone. */
   g_array_set_size (read, 0);

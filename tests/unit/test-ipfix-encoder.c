@@ -271,6 +271,33 @@ test_long_strings (void)
 }
 
 static void
+test_string_three_octet_length (void)
+{
+  g_autoptr(VnmIpfixEncoder) e = vnm_ipfix_encoder_new (1, 1400);
+  g_autoptr(GPtrArray) msgs = NULL;
+  g_autofree gchar *name = g_strnfill (300, 'x');
+  VnmIpfixFlow f;
+  const guint8 *p;
+  gsize len;
+
+  /* 300 ASCII octets, cut to 255: a length of 255 is written as the octet
+   * 255 and two octets of length (RFC 7011 §7), not as one octet. */
+  flow_v4 (&f, 0);
+  f.vm_name = name;
+  msgs = vnm_ipfix_encode_flows (e, &f, 1, FALSE, 1, NULL);
+  p = g_bytes_get_data (msgs->pdata[0], &len);
+  g_assert_cmpuint (len, ==, 16 + 4 + 89 + 3 + 255 + 1 + 5);
+  g_assert_cmpuint (get16 (p + 2), ==, len);
+  g_assert_cmpuint (get16 (p + 18), ==, len - 16);
+  g_assert_cmpuint (p[16 + 4 + 89], ==, 255);
+  g_assert_cmpuint (get16 (p + 16 + 4 + 90), ==, 255);
+  for (guint i = 0; i < 255; i++)
+    g_assert_cmpuint (p[16 + 4 + 92 + i], ==, 'x');
+  g_assert_cmpuint (p[16 + 4 + 92 + 255], ==, 5);
+  g_assert_cmpmem (p + 16 + 4 + 92 + 256, 5, "vnet3", 5);
+}
+
+static void
 test_empty (void)
 {
   g_autoptr(VnmIpfixEncoder) e = vnm_ipfix_encoder_new (1, 1400);
@@ -347,6 +374,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ipfix/ipv6-and-sets", test_ipv6_and_sets);
   g_test_add_func ("/ipfix/split", test_split);
   g_test_add_func ("/ipfix/long-strings", test_long_strings);
+  g_test_add_func ("/ipfix/string-three-octet-length", test_string_three_octet_length);
   g_test_add_func ("/ipfix/empty", test_empty);
   g_test_add_func ("/ipfix/parse-collector", test_parse_collector);
   g_test_add_func ("/ipfix/parse-uuid", test_parse_uuid);
