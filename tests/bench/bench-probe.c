@@ -500,7 +500,7 @@ latency_main (int fd, pid_t receiver, const gchar *empty_obj, gint packets, gint
 enum { SMP_OFF, SMP_SAMPLED, SMP_FULL, N_SMP };
 static const gchar *const smp_label[N_SMP] = {
   "latency tracing off (drop counter only)",
-  "sampled: the path programs attached 500 ms every 10 s (virtnetmond's default for every VM)",
+  "sampled: the path programs attached for a window every period (see above)",
   "full tracing of the VM",
 };
 static const guint smp_stages[] = { VNM_STAGE_RCV_QUEUE, VNM_STAGE_QUEUE_XMIT, VNM_STAGE_TOTAL };
@@ -585,13 +585,35 @@ pump_for (int fd, gdouble seconds, guint64 *sent)
   return n / ((g_get_monotonic_time () - t0) / 1e6);
 }
 
+/* Frames at @pps for @seconds (busy-waiting between them): the same
+ * steady load whatever the probe costs, for comparing percentiles. */
+static void
+pump_paced (int fd, gdouble seconds, guint pps, guint64 *sent)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  guint64 n = 0, total = (guint64) (seconds * pps);
+
+  while (n < total)
+    {
+      gint64 due = t0 + (gint64) (n * 1e6 / pps);
+      while (g_get_monotonic_time () < due)
+        ;
+      pump (fd, 1);
+      n++;
+    }
+  *sent += n;
+}
+
 /* Each round runs off, sampled and full (in rotating order) for @seconds,
  * a whole number of sampling periods, so that sampled runs trace exactly
  * the sampler's share of the time; the histograms of all sampled runs and
  * of all full runs are compared at the end. */
 static int
-sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms, guint period_ms)
+sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms, guint period_ms,
+              guint steady_pps, gint steady_pairs)
 {
+  const gint steady_seconds = VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S;
+
   g_autoptr(GError) error = NULL;
   struct vnm_lat_dev vm = { .flags = VNM_DEV_VM | VNM_DEV_TRACE_TX | VNM_DEV_TRACE_RX,
                             .mac = { 0x52, 0x54, 0x00, 0xbe, 0x4c, 0x02 } };
@@ -601,7 +623,9 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
   g_autofree VnmLatHist *one = g_new (VnmLatHist, 1);
   gdouble *pps[N_SMP], *ratio[N_SMP], traced_s[N_SMP] = { 0 };
   guint64 sent = 0, in0 = 0, in1 = 0, err0 = 0, err1 = 0, run_sent[N_SMP] = { 0 };
+  guint64 measured[N_SMP] = { 0 };
   SamplerThread st = { 0 };
+  VnmLatencySampler *steady;
   VnmLatencyProbe *lat;
   GThread *thread;
   gboolean adopted;
@@ -623,6 +647,8 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
   g_cond_init (&st.cond);
   g_main_context_push_thread_default (st.ctx);
   st.sampler = vnm_latency_sampler_new (window_ms, period_ms, switch_probe, lat);
+  steady = vnm_latency_sampler_new (VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS,
+                                    VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S * 1000, switch_probe, lat);
   g_main_context_pop_thread_default (st.ctx);
   thread = g_thread_new ("sampler", sampler_loop, &st);
   pin_to_cpu (1);
@@ -651,27 +677,50 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
           pps[run][round] = pump_for (fd, seconds, &sent);
           traced_s[run] += (switch_mode (&st, VNM_LATENCY_MODE_OFF) - attached0) / 1e6;
           run_sent[run] += sent - before;
-          for (guint i = 0; i < G_N_ELEMENTS (smp_stages); i++)
-            if (vnm_latency_probe_read_hist (lat, ifindex, VNM_LAT_TX, smp_stages[i], one))
-              vnm_lat_hist_merge (&acc[run * G_N_ELEMENTS (smp_stages) + i], one);
+          if (vnm_latency_probe_read_hist (lat, ifindex, VNM_LAT_TX, VNM_STAGE_TOTAL, one))
+            measured[run] += one->count;
         }
       for (gint run = 0; run < N_SMP; run++)
         ratio[run][round] = pps[run][round] / pps[SMP_OFF][round];
     }
+  /* Percentiles under the same steady load: sampled (the default's
+   * window and period), then full, each for @steady_seconds (whole
+   * periods), their histograms compared. Both samplers are off here. */
+  vnm_latency_sampler_free (st.sampler);
+  st.sampler = steady;
+  /* Runs of one period, alternating and in alternating order (sampled
+   * first, then full first, ...): whatever drifts with time falls on both
+   * modes alike. */
+  for (gint k = 0; k < 2 * steady_pairs; k++)
+    {
+      gint run = ((k / 2) % 2 == 0) == (k % 2 == 0) ? SMP_SAMPLED : SMP_FULL;
+
+      if (!vnm_latency_probe_reset_hists (lat, ifindex, &error))
+        g_error ("%s", error->message);
+      switch_mode (&st, run == SMP_SAMPLED ? VNM_LATENCY_MODE_SAMPLED : VNM_LATENCY_MODE_FULL);
+      pump_paced (fd, steady_seconds, steady_pps, &sent);
+      switch_mode (&st, VNM_LATENCY_MODE_OFF);
+      for (guint i = 0; i < G_N_ELEMENTS (smp_stages); i++)
+        if (vnm_latency_probe_read_hist (lat, ifindex, VNM_LAT_TX, smp_stages[i], one))
+          vnm_lat_hist_merge (&acc[run * G_N_ELEMENTS (smp_stages) + i], one);
+    }
   g_usleep (300000);
   netns_udp_counters (&in1, &err1);
 
+  g_print ("Sampling for this table: the path programs attached %u ms every %.0f s, the same share of "
+           "the time as virtnetmond's default (500 ms every 10 s) with %.0f times as many attaches and "
+           "detaches; each run is %d s, whole periods.\n\n", window_ms, period_ms / 1e3,
+           10000.0 / period_ms, seconds);
   g_print ("| path | latency probe | packets per second (median of %d runs of %d s) | ratio to tracing off "
            "(median; quartiles) | time traced | packets measured (end to end) |\n|---|---|---:|---:|---:|---:|\n",
            rounds, seconds);
   for (gint run = 0; run < N_SMP; run++)
     {
       gdouble m = median (pps[run], rounds);
-      const VnmLatHist *total = &acc[run * G_N_ELEMENTS (smp_stages) + 2];
       g_autofree gchar *traced = g_strdup_printf ("%.1f s of %d s", traced_s[run], rounds * seconds);
-      g_autofree gchar *measured = g_strdup_printf ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " (%.1f %%)",
-                                                    (guint64) total->count, run_sent[run],
-                                                    100.0 * total->count / MAX (run_sent[run], 1));
+      g_autofree gchar *seen = g_strdup_printf ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " (%.1f %%)",
+                                                measured[run], run_sent[run],
+                                                100.0 * measured[run] / MAX (run_sent[run], 1));
       qsort (ratio[run], rounds, sizeof (gdouble), compare_double);
       if (run == SMP_OFF)
         g_print ("| tap -> bridge -> veth -> netns, read by a UDP application | %s | %.0f | | %s | |\n",
@@ -680,21 +729,25 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
         g_print ("| tap -> bridge -> veth -> netns, read by a UDP application | %s | %.0f | %s%.3f%s (%.3f to %.3f) | %s | %s |\n",
                  smp_label[run], m, run == SMP_SAMPLED ? "**" : "", ratio[run][rounds / 2],
                  run == SMP_SAMPLED ? "**" : "", ratio[run][rounds / 4], ratio[run][(3 * rounds) / 4],
-                 traced, measured);
+                 traced, seen);
     }
-  g_print ("\n| stage (from the VM) | full: P50 / P90 / P99 | sampled: P50 / P90 / P99 | sampled / full |\n"
+  g_print ("\nPercentiles under the same steady load, %u frames a second, %d runs of %d s in each "
+           "mode, alternating, with the daemon's default sampling (%u ms every %.0f s):\n\n",
+           steady_pps, steady_pairs, steady_seconds, VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS,
+           (gdouble) VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S);
+  g_print ("| stage (from the VM) | full: P50 / P90 / P99 (packets) | sampled: P50 / P90 / P99 (packets) | sampled / full |\n"
            "|---|---:|---:|---:|\n");
   for (guint i = 0; i < G_N_ELEMENTS (smp_stages); i++)
     {
       const VnmLatHist *f = &acc[SMP_FULL * G_N_ELEMENTS (smp_stages) + i];
       const VnmLatHist *sm = &acc[SMP_SAMPLED * G_N_ELEMENTS (smp_stages) + i];
       gdouble q[3] = { 0.5, 0.9, 0.99 };
-      g_print ("| %s | %.1f / %.1f / %.1f us | %.1f / %.1f / %.1f us | %.2f / %.2f / %.2f |\n",
+      g_print ("| %s | %.2f / %.2f / %.2f us (%" G_GUINT64_FORMAT ") | %.2f / %.2f / %.2f us (%" G_GUINT64_FORMAT ") | %.2f / %.2f / %.2f |\n",
                smp_stage_label[i],
                vnm_lat_hist_quantile (f, q[0]) / 1e3, vnm_lat_hist_quantile (f, q[1]) / 1e3,
-               vnm_lat_hist_quantile (f, q[2]) / 1e3,
+               vnm_lat_hist_quantile (f, q[2]) / 1e3, (guint64) f->count,
                vnm_lat_hist_quantile (sm, q[0]) / 1e3, vnm_lat_hist_quantile (sm, q[1]) / 1e3,
-               vnm_lat_hist_quantile (sm, q[2]) / 1e3,
+               vnm_lat_hist_quantile (sm, q[2]) / 1e3, (guint64) sm->count,
                vnm_lat_hist_quantile (sm, q[0]) / MAX (vnm_lat_hist_quantile (f, q[0]), 1),
                vnm_lat_hist_quantile (sm, q[1]) / MAX (vnm_lat_hist_quantile (f, q[1]), 1),
                vnm_lat_hist_quantile (sm, q[2]) / MAX (vnm_lat_hist_quantile (f, q[2]), 1));
@@ -766,7 +819,8 @@ main (int argc, char **argv)
 {
   gint packets = 100000, rounds = 15;
   gboolean full = FALSE, latency = FALSE, sampled = FALSE;
-  gint seconds = 10;
+  gint seconds = 10, window_ms = VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS;
+  gint period_s = VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S, steady_pps = 50000, steady_pairs = 4;
   g_autofree gchar *empty_obj = NULL;
   GOptionEntry entries[] = {
     { "full-path", 0, 0, G_OPTION_ARG_NONE, &full,
@@ -775,7 +829,12 @@ main (int argc, char **argv)
       "Measure the latency probe (tracing off, on, on with every packet an event) on the full path", NULL },
     { "latency-sampled", 0, 0, G_OPTION_ARG_NONE, &sampled,
       "Measure sampled latency tracing against off and full, in runs of whole sampling periods", NULL },
-    { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Seconds a run (--latency-sampled; a multiple of 10)", "N" },
+    { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Seconds a run (--latency-sampled; whole periods)", "N" },
+    { "window", 0, 0, G_OPTION_ARG_INT, &window_ms, "Sampling window for the throughput runs (ms)", "MS" },
+    { "period", 0, 0, G_OPTION_ARG_INT, &period_s, "Sampling period for the throughput runs (s)", "S" },
+    { "steady-pps", 0, 0, G_OPTION_ARG_INT, &steady_pps, "Frames a second of the percentile runs", "N" },
+    { "steady-pairs", 0, 0, G_OPTION_ARG_INT, &steady_pairs,
+      "Runs of one default period in each mode for the percentiles", "N" },
     { "empty-program", 0, 0, G_OPTION_ARG_FILENAME, &empty_obj,
       "BPF object whose first program does nothing (the hook's own cost)", "FILE" },
     { "packets", 'n', 0, G_OPTION_ARG_INT, &packets, "Frames per run", "N" },
@@ -827,8 +886,8 @@ main (int argc, char **argv)
       g_usleep (300000);
     }
   if (sampled)
-    return sampled_main (fd, receiver, seconds, rounds, VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS,
-                         VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S * 1000);
+    return sampled_main (fd, receiver, seconds, rounds, window_ms, period_s * 1000, steady_pps,
+                         steady_pairs);
   if (latency)
     return latency_main (fd, receiver, empty_obj, packets, rounds);
   pin_to_cpu (1);
