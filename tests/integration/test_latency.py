@@ -343,13 +343,15 @@ def _():
     t.check(qx and qx["packets"] == 2 * PAIRS, f"all {2 * PAIRS} packets from the VM are measured at the qdisc",
             json.dumps(qx)[:300])
     waits = [(lo, hi, n) for lo, hi, n in (qx["buckets_ns"] if qx else [])]
-    # A bucket counts as near when it can hold a wait within +-10%: it starts at
-    # or above -10% and at or below +10% (buckets are 1/32 of their low bound
-    # wide, so one may end just past +10%: CI once saw 10.75-11.01 ms).
-    near = sum(n for lo, hi, n in waits if 0.9 * PACKET_US * 1000 <= lo <= 1.1 * PACKET_US * 1000)
+    # A bucket counts as near when it can hold a wait from -10% to +30%: tbf
+    # releases a packet when its tokens are back, never before, and its
+    # watchdog timer fires late on a busy machine (CI saw 10.75-11.01 ms,
+    # and once two packets at 11.5 and 12.3 ms); buckets are 1/32 of their
+    # low bound wide.
+    near = sum(n for lo, hi, n in waits if 0.9 * PACKET_US * 1000 <= lo <= 1.3 * PACKET_US * 1000)
     quick = sum(n for lo, hi, n in waits if hi <= 1_000_000)
     t.check(near == PAIRS and quick == PAIRS,
-            f"half wait one packet time ({PACKET_US / 1000:.1f} ms +-10%) in the qdisc, half pass at once",
+            f"half wait one packet time ({PACKET_US / 1000:.1f} ms, -10% to +30%) in the qdisc, half pass at once",
             f"{near} near, {quick} under 1 ms: {waits}")
     rq = stage(rows, "tx", "rcv_to_queue")
     t.check(rq and rq["packets"] == 2 * PAIRS and rq["p99_us"] < 2000,
