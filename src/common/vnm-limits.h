@@ -44,10 +44,10 @@
  * the path programs attached for a window of milliseconds every period of
  * seconds. */
 #define VNM_LATENCY_SAMPLE_WINDOW_MIN_MS 10
-#define VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS 500
+#define VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS 100
 #define VNM_LATENCY_SAMPLE_PERIOD_MIN_S 1
 #define VNM_LATENCY_SAMPLE_PERIOD_MAX_S 3600
-#define VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S 10
+#define VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S 2
 
 /* Slow-packet events passed to clients a second (--latency-events-rate). */
 #define VNM_LATENCY_EVENTS_RATE_MIN 1

@@ -707,10 +707,9 @@ sampled_main (int fd, pid_t receiver, gint seconds, gint rounds, guint window_ms
   g_usleep (300000);
   netns_udp_counters (&in1, &err1);
 
-  g_print ("Sampling for this table: the path programs attached %u ms every %.0f s, the same share of "
-           "the time as virtnetmond's default (500 ms every 10 s) with %.0f times as many attaches and "
-           "detaches; each run is %d s, whole periods.\n\n", window_ms, period_ms / 1e3,
-           10000.0 / period_ms, seconds);
+  g_print ("Sampling for this table: the path programs attached %u ms every %.0f s (virtnetmond's "
+           "default: %u ms every %d s); each run is %d s, whole periods.\n\n", window_ms, period_ms / 1e3,
+           VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS, VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S, seconds);
   g_print ("| path | latency probe | packets per second (median of %d runs of %d s) | ratio to tracing off "
            "(median; quartiles) | time traced | packets measured (end to end) |\n|---|---|---:|---:|---:|---:|\n",
            rounds, seconds);
