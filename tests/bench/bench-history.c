@@ -21,7 +21,7 @@
  * both layouts are fed the host feed for 20 VMs and every point of their
  * 48 h and 15 min queries compared, against the codec's bound.
  *
- *   bench-history [--interfaces N] [--hours H] [--base-rss MIB] [--goal MIB]
+ *   bench-history [--interfaces N] [--hours H] [--base-rss MIB] [--base-uss MIB] [--goal MIB]
  * Prints Markdown. With --base-rss (virtnetmond's RSS at start with N VM
  * interfaces, from tests/bench/bench_base_rss.py, which runs this with
  * the figure it measured), a column adds it to each RSS growth and a line
@@ -390,10 +390,12 @@ int
 main (int argc, char **argv)
 {
   gint interfaces = 200, hours = 48;
-  gdouble base_mib = 0, goal_mib = 30;
+  gdouble base_mib = 0, base_uss_mib = 0, goal_mib = 30;
   const GOptionEntry entries[] = {
     { "base-rss", 0, 0, G_OPTION_ARG_DOUBLE, &base_mib,
       "virtnetmond's RSS at start with as many VM interfaces, in MiB, as tests/bench/bench_base_rss.py measures it: adds a column of totals", "MIB" },
+    { "base-uss", 0, 0, G_OPTION_ARG_DOUBLE, &base_uss_mib,
+      "virtnetmond's USS at start (the pages no other process maps), as bench_base_rss.py measures it: adds totals counted that way", "MIB" },
     { "goal", 0, 0, G_OPTION_ARG_DOUBLE, &goal_mib, "The goal for the total, in MiB (default 30)", "MIB" },
     { "interfaces", 0, 0, G_OPTION_ARG_INT, &interfaces, "VMs of one interface each (default 200)", "N" },
     { "hours", 0, 0, G_OPTION_ARG_INT, &hours, "Hours of history to feed (default 48)", "H" },
@@ -469,6 +471,18 @@ main (int argc, char **argv)
               over->len ? "**not met** with the " : "", over->str, over->len ? " feed(s)" : "");
       g_string_free (met, TRUE);
       g_string_free (over, TRUE);
+    }
+  if (base_uss_mib > 0)
+    {
+      /* The history's growth is private memory: it adds to USS as it
+       * adds to RSS. */
+      printf ("Counted in USS (the pages no other process maps, what the host gets back when "
+              "virtnetmond exits; %.1f MiB at start), the totals after %d hours are",
+              base_uss_mib, hours);
+      for (guint f = 0; f < N_FEEDS; f++)
+        printf ("%s %s %.1f MiB", f ? (f + 1 == N_FEEDS ? " and" : ",") : "", feed_names[f],
+                base_uss_mib + now[f].rss / 1048576.0);
+      printf (".\n\n");
     }
   printf ("Precision, host feed, 20 VMs, every metric's %d h and 15 min points against the layout "
           "before: %" G_GUINT64_FORMAT " values, %.1f %% identical, mean error %.4f %% of the "

@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
-from vnmtest import (Bus, Daemon, cli_json, make_netns, on_cleanup,  # noqa: E402
+from vnmtest import (Bus, Daemon, build_dir, cli_json, free_port, make_netns, on_cleanup,  # noqa: E402
                      require_root, wait_for)
 from update_doc import write_block  # noqa: E402
 
@@ -49,6 +49,11 @@ ap.add_argument("--try-trim", action="store_true",
 ap.add_argument("--history", metavar="BENCH_HISTORY",
                 help="then run this bench-history with --base-rss set to the RSS measured (defaults), "
                      "and with --update-doc write its block too")
+ap.add_argument("--libvirt", choices=("daemon", "in-process"), default="daemon",
+                help="where the test driver keeps the 200 domains: in libvirtd, reached over "
+                     "test+unix:// as qemu:///system is (default), or in virtnetmond (test://)")
+ap.add_argument("--scrapes", type=int, default=0,
+                help="then scrape /metrics this many times and read the RSS again (0)")
 ap.add_argument("--update-doc", metavar="FILE", help="write the block into FILE")
 args = ap.parse_args()
 
@@ -98,6 +103,33 @@ def status(pid):
             elif k == "Threads":
                 out[k] = int(v)
     return out
+
+
+def rollup(pid):
+    """Rss, Pss and USS (Private_Clean + Private_Dirty) in KiB, from
+    /proc/PID/smaps_rollup: RSS counts pages shared with other processes
+    (libvirtd maps the same libraries) in full, PSS a share of them, USS
+    only the pages no other process maps (what exiting would free)."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+                out[k] = int(v.split()[0])
+    out["Uss"] = out["Private_Clean"] + out["Private_Dirty"]
+    return out
+
+
+def libvirt_client(bus):
+    """The floor: bench-libvirt-client on the same connection and bus,
+    started and read in the same round as the daemon."""
+    exe = os.path.join(build_dir(), "tests", "bench", "bench-libvirt-client")
+    proc = subprocess.Popen([exe, uri, bus.address], stdout=subprocess.PIPE, text=True)
+    on_cleanup(proc.kill)
+    line = proc.stdout.readline()
+    if not line.startswith("ready"):
+        raise SystemExit(f"bench-libvirt-client did not start: {line!r}")
+    return proc
 
 
 def smaps_files(pid):
@@ -158,13 +190,22 @@ def malloc_stats(pid, log):
     return int(total.group(1)), int(total.group(2)), arenas
 
 
+if args.libvirt == "daemon":
+    subprocess.run([os.path.join(os.path.dirname(__file__), "..", "guest", "libvirt-up.sh")], check=True)
+    uri = f"test+unix://{node_xml}"
+else:
+    uri = f"test://{node_xml}"
+
+
 def run(env):
     bus = Bus()
     exe = args.exe or None
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1", exe=exe,
+        port = free_port()
+        daemon = Daemon(bus, "--connect", uri, "--interval", "1", "--metrics-listen", f"127.0.0.1:{port}",
+                        exe=exe,
                         wrapper=tuple(args.wrapper.split()))
     finally:
         for k, v in saved.items():
@@ -174,21 +215,42 @@ def run(env):
                 os.environ[k] = v
     wait_for(lambda: sum(p["attached"] for p in cli_json(bus, "status")["probes"]) == N, 60,
              f"the probe on all {N} VM interfaces")
-    n_series = None
+    client = libvirt_client(bus)
     time.sleep(args.settle)
     pid = daemon.proc.pid
     st, sm = status(pid), smaps(pid)
+    st.update(rollup(pid))
+    floor = status(client.pid)
+    floor.update(rollup(client.pid))
+    floor["smaps"] = smaps(client.pid)
+    client.kill()
+    client.wait()
+    st["floor"] = floor
     for path, kb in smaps_files(pid)[:12]:
         step(f"    {kb:6d} KiB  {path}")
     ms = malloc_stats(pid, daemon.log)
     st2 = status(pid)
+    if args.scrapes:
+        import http.client
+        for _ in range(args.scrapes):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/metrics")
+            conn.getresponse().read()
+            conn.close()
+        st2 = status(pid)
+        sm2 = smaps(pid)
+        step(f"  after {args.scrapes} scrapes: RSS {st2['VmRSS'] / 1024:.1f} MiB, heap {sm2['heap'] / 1024:.1f}, "
+             f"other anon {sm2['anon'] / 1024:.1f}, files {sm2['file'] / 1024:.1f}, other {sm2['other'] / 1024:.1f}")
+        ms2 = malloc_stats(pid, daemon.log)
+        if ms2:
+            step(f"  malloc in use {ms2[1] / 2**20:.1f} of {ms2[0] / 2**20:.1f} MiB in {ms2[2]} arenas")
     if args.try_trim and shutil.which("gdb"):
         subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "call (int) malloc_trim(0)"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         st2 = status(pid)
         step(f"  after malloc_trim(0) called from gdb: RSS {st2['VmRSS'] / 1024:.1f} MiB")
     daemon.stop()
-    return st, sm, ms, st2, n_series
+    return st, sm, ms, st2, None
 
 
 configs = [("defaults", {})]
@@ -203,8 +265,10 @@ for r in range(args.rounds):
         res = run(env)
         results[label].append(res)
         st, sm, ms, _, _ = res
-        step(f"  RSS {st['VmRSS'] / 1024:.1f} MiB (anon {st['RssAnon'] / 1024:.1f}, "
-             f"file {st['RssFile'] / 1024:.1f}), heap {sm['heap'] / 1024:.1f}, other anon "
+        step(f"  RSS {st['VmRSS'] / 1024:.1f} MiB, PSS {st['Pss'] / 1024:.1f}, USS {st['Uss'] / 1024:.1f} "
+             f"(bare libvirt client: RSS {st['floor']['VmRSS'] / 1024:.1f}, PSS {st['floor']['Pss'] / 1024:.1f}, "
+             f"USS {st['floor']['Uss'] / 1024:.1f}); anon {st['RssAnon'] / 1024:.1f}, "
+             f"file {st['RssFile'] / 1024:.1f}, heap {sm['heap'] / 1024:.1f}, other anon "
              f"{sm['anon'] / 1024:.1f}" + (f", malloc in use {ms[1] / 2**20:.1f} of {ms[0] / 2**20:.1f} "
                                           f"MiB in {ms[2]} arenas" if ms else ""))
 
@@ -222,37 +286,51 @@ with open("/proc/cpuinfo") as f:
 out = [f"Measured {time.strftime('%Y-%m-%d')} on {cpu_model}, {os.cpu_count()} CPUs, kernel "
        f"{platform.release()}; {N} running VMs (libvirt test driver) of one veth each, the flow "
        f"probe on every one, virtnetmond at `--interval 1` with its defaults, read {args.settle:.0f} s "
-       f"after the probe was on every interface; median of {args.rounds} run(s) (`tests/bench/bench_base_rss.py`).",
+       f"after the probe was on every interface; median of {args.rounds} run(s) (`tests/bench/bench_base_rss.py`). "
+       f"The domains live in {'libvirtd (test+unix://), as with qemu:///system' if args.libvirt == 'daemon' else 'virtnetmond (test://)'}. "
+       "The floor, read in the same rounds: `bench-libvirt-client`, a bare libvirt client on the same connection "
+       "(lifecycle events, every domain's XML read once, connected to the same D-Bus bus).",
        "",
-       "| virtnetmond | RSS | anonymous | of it: heap (brk) | other anonymous (arenas, stacks) | files (code, locale) | "
-       "malloc: in use / held from the system | threads |",
-       "|---|---:|---:|---:|---:|---:|---:|---:|"]
+       "| process | RSS | PSS | USS | anonymous | of it: heap (brk) | other anonymous (arenas, stacks) | "
+       "files (code, locale) | malloc: in use / held from the system | threads |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+
+def row(label, runs, get, ms_list):
+    def med(f):
+        return statistics.median(f(get(x)) for x in runs)
+    malloc = (f"{statistics.median(m[1] for m in ms_list) / 2**20:.1f} / "
+              f"{statistics.median(m[0] for m in ms_list) / 2**20:.1f} MiB ({ms_list[0][2]} arenas)") if ms_list else "n/a"
+    return (f"| {label} | **{mib(med(lambda x: x[0]['VmRSS']))} MiB** | {mib(med(lambda x: x[0]['Pss']))} | "
+            f"{mib(med(lambda x: x[0]['Uss']))} | {mib(med(lambda x: x[0]['RssAnon']))} | "
+            f"{mib(med(lambda x: x[1]['heap']))} | {mib(med(lambda x: x[1]['anon'] + x[1]['stack']))} | "
+            f"{mib(med(lambda x: x[0]['RssFile']))} | {malloc} | {get(runs[0])[0]['Threads']} |")
+
+
 for label, _ in configs:
     runs = results[label]
-
-    def med(f):
-        return statistics.median(f(x) for x in runs)
-    ms = [x[2] for x in runs if x[2]]
-    malloc = (f"{statistics.median(m[1] for m in ms) / 2**20:.1f} / "
-              f"{statistics.median(m[0] for m in ms) / 2**20:.1f} MiB ({ms[0][2]} arenas)") if ms else "n/a"
-    out.append(f"| {label} | **{mib(med(lambda x: x[0]['VmRSS']))} MiB** | {mib(med(lambda x: x[0]['RssAnon']))} | "
-               f"{mib(med(lambda x: x[1]['heap']))} | {mib(med(lambda x: x[1]['anon'] + x[1]['stack']))} | "
-               f"{mib(med(lambda x: x[0]['RssFile']))} | {malloc} | {runs[0][0]['Threads']} |")
+    out.append(row(f"virtnetmond ({label})", runs, lambda x: (x[0], x[1]), [x[2] for x in runs if x[2]]))
+floor_runs = [x for label, _ in configs for x in results[label]]
+out.append(row("bare libvirt client (floor)", floor_runs,
+               lambda x: (x[0]["floor"], x[0]["floor"]["smaps"]), []))
 out.append("")
 out.append("RSS counts every page the process maps, its libraries' too: the files column is "
            "mostly shared libraries (libvirt, OpenSSL through libvirt's libssh, GLib, GnuTLS, "
-           "libxml2), pages it shares with libvirtd and any other process that maps them. The "
-           "heap is larger than what malloc has in use: start-up's peak (libbpf parsing the "
-           "kernel's BTF) leaves free pages among live ones; virtnetmond gives them back 30 s "
-           "after start and hourly (malloc_trim).")
+           "libxml2), pages it shares with libvirtd and any other process that maps them. PSS "
+           "divides each shared page among the processes that map it; USS counts only the pages "
+           "no other process maps, what the host gets back when the process exits. The "
+           "heap is larger than what malloc has in use: free chunks among live ones; "
+           "virtnetmond gives whole free pages back 30 s after start and hourly (malloc_trim).")
 text = "\n".join(out) + "\n"
 print(text)
 if args.update_doc:
     write_block(args.update_doc, "bench-base-rss", text)
 if args.history:
     base = statistics.median(x[0]["VmRSS"] for x in results["defaults"]) / 1024
-    step(f"running {args.history} --interfaces {N} --base-rss {base:.1f}")
-    hist = subprocess.run([args.history, "--interfaces", str(N), "--base-rss", f"{base:.1f}"],
+    base_uss = statistics.median(x[0]["Uss"] for x in results["defaults"]) / 1024
+    step(f"running {args.history} --interfaces {N} --base-rss {base:.1f} --base-uss {base_uss:.1f}")
+    hist = subprocess.run([args.history, "--interfaces", str(N), "--base-rss", f"{base:.1f}",
+                           "--base-uss", f"{base_uss:.1f}"],
                           check=True, text=True, stdout=subprocess.PIPE).stdout
     print(hist)
     if args.update_doc:

@@ -15,8 +15,12 @@ uplink, traces every VM's latency in full (--latency-devices N, so that all
 have histograms), and sends frames both ways between each VM and the uplink
 (UDP to a MAC the bridge knows, some dropped in the VM's namespace): every
 VM then has histograms in each direction and stage, flows and drops.
+VNM_BENCH_TRAFFIC=sampled sends the same frames for several of the
+sampler's periods with every VM in the default sampled mode: end-to-end
+histograms both ways for every VM.
 """
 import gzip
+import json
 import http.client
 import os
 import platform
@@ -37,7 +41,10 @@ require_root()
 N = int(os.environ.get("VNM_BENCH_VMS", "200"))
 SCRAPES = 50
 BASELINE = os.environ.get("VNM_BENCH_BASELINE")
-TRAFFIC = os.environ.get("VNM_BENCH_TRAFFIC") == "1"
+TRAFFIC = os.environ.get("VNM_BENCH_TRAFFIC") in ("1", "sampled")
+# "sampled": the same traffic, every VM in the default sampled mode (its
+# end-to-end histograms only, filled during the sampler's windows).
+SAMPLED = os.environ.get("VNM_BENCH_TRAFFIC") == "sampled"
 tmp = tempfile.mkdtemp(prefix="vnm-bench-metrics-")
 on_cleanup(shutil.rmtree, tmp, True)
 
@@ -84,7 +91,7 @@ with open(node_xml, "w") as f:
     f.write("</node>\n")
 
 PORT, NPORT, BPORT = free_port(), free_port(), free_port()
-extra = ("--latency-devices", str(max(N, 128))) if TRAFFIC else ()
+extra = ("--latency-devices", str(max(N, 128))) if TRAFFIC and not SAMPLED else ()
 bus = Bus()
 daemon = Daemon(bus, "--connect", f"test://{node_xml}", "--interval", "1",
                 "--metrics-listen", f"127.0.0.1:{PORT}", *extra)
@@ -94,8 +101,9 @@ base = None
 if BASELINE:
     bbus = Bus()
     base = Daemon(bbus, "--connect", f"test://{node_xml}", "--interval", "1",
-                  "--metrics-listen", f"127.0.0.1:{BPORT}", *extra, exe=BASELINE, name="virtnetmond-baseline")
-    wait_for(lambda: sum(p["attached"] for p in cli_json(bbus, "status")["probes"]) == N, 60,
+                  "--metrics-listen", f"127.0.0.1:{BPORT}", *extra, exe=BASELINE, name="virtnetmond-baseline",
+                  usage_db=False)
+    wait_for(lambda: sum(p["attached"] for p in json.loads(cli(bbus, "status", "--json").stdout)["probes"]) == N, 60,
              f"the baseline's probe on all {N} VM interfaces")
 
 SENDER = r"""
@@ -114,7 +122,7 @@ def sock(dev):
     if dev not in socks:
         socks[dev] = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); socks[dev].bind((dev, 0))
     return socks[dev]
-for rnd in range(20):
+for rnd in range(int(sys.argv[3])):
     for i in range(n):
         vm = bytes([0x52, 0x54, 0, 0xbb, i // 256, i % 256])
         sock(f"vnmbm-{i}g").send(frame(up, vm, 1000 + i, rnd))   # from the VM
@@ -123,10 +131,19 @@ for rnd in range(20):
 
 if TRAFFIC:
     for b in [bus] + ([bbus] if BASELINE else []):
-        cli(b, "latency", "--all", "--on")
+        if not SAMPLED:
+            cli(b, "latency", "--all", "--on")
     up_mac = subprocess.run(["ip", "-n", ns, "-j", "link", "show", "vnmbm-upg"], capture_output=True,
                             text=True, check=True).stdout.split('"address":"')[1].split('"')[0]
-    subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", SENDER, str(N), up_mac], check=True)
+    # Sampled: rounds for several of the sampler's periods (100 ms every
+    # 2 s), so that every VM's histograms catch packets in a window.
+    rounds = "20"
+    t0 = time.monotonic()
+    while True:
+        subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", SENDER, str(N), up_mac, rounds],
+                       check=True)
+        if not SAMPLED or time.monotonic() - t0 > 8:
+            break
     time.sleep(2.5)
 node_exporter = shutil.which("prometheus-node-exporter")
 nexp = None
@@ -199,7 +216,9 @@ n_links = len(os.listdir("/sys/class/net"))
 out = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()}, "
        f"{os.cpu_count()} CPUs, kernel {platform.release()}; {N} running VMs (libvirt test driver), "
        f"one veth each with the flow probe attached; {n_links} interfaces on the host. " +
-       ("Every VM traced in full, with traffic both ways through a bridge: histograms in every "
+       ("Every VM sampled (the default: 100 ms every 2 s), with traffic both ways through a bridge "
+        "for several periods: end-to-end histograms both ways, flows and drops. " if SAMPLED else
+        "Every VM traced in full, with traffic both ways through a bridge: histograms in every "
         "direction and stage, flows and drops. " if TRAFFIC else "No traffic. ") +
        f"Median of {SCRAPES} scrapes, a new connection each, in blocks that take turns between the "
        "endpoints; CPU is the exporter's own (utime + stime) per scrape.\n",
@@ -208,11 +227,18 @@ out = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.processor() or platfo
 for name, gz, m in rows:
     out.append(f"| {name} | {'yes' if gz else 'no'} | {m['median']:.2f} | {m['p95']:.2f} | {m['cpu']:.2f} | "
                f"{m['wire']} | {m['raw']} | {m['samples']} |")
-with open(f"/proc/{daemon.proc.pid}/status") as f:
-    rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
 out.append("")
-out.append(f"virtnetmond's RSS with {N} VMs after the scrapes: {rss / 1024:.1f} MiB.")
+out.append(f"virtnetmond's RSS with {N} VMs after the scrapes: {rss_mib(daemon.proc.pid):.1f} MiB" +
+           (f" (baseline build: {rss_mib(base.proc.pid):.1f} MiB)." if base else "."))
 text = "\n".join(out) + "\n"
 print(text)
 if len(sys.argv) > 2 and sys.argv[1] == "--update-doc":
-    write_block(sys.argv[2], "bench-metrics-traffic" if TRAFFIC else "bench-metrics", text)
+    write_block(sys.argv[2], "bench-metrics-sampled" if SAMPLED else
+                "bench-metrics-traffic" if TRAFFIC else "bench-metrics", text)

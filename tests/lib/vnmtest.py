@@ -345,16 +345,17 @@ def pin_dir():
 
 
 class Daemon:
-    def __init__(self, bus, *args, exe=None, wrapper=(), name="virtnetmond"):
+    def __init__(self, bus, *args, exe=None, wrapper=(), name="virtnetmond", usage_db=True):
         """exe: the daemon to run (default: the build tree's); wrapper: a
         command that runs it (setpriv, strace); name: its log file's name.
         Without --pin-dir in @args, the daemon pins into a fresh test
         directory (see pin_dir); without --usage-db, its usage database is
-        in the bus's temporary directory."""
+        in the bus's temporary directory (usage_db=False: no --usage-db, for
+        a build from before it)."""
         if "--pin-dir" not in args:
             args = (*args, "--pin-dir", pin_dir())
         # The usage database in the test's directory, never /var/lib.
-        if "--usage-db" not in args:
+        if usage_db and "--usage-db" not in args:
             args = (*args, "--usage-db", os.path.join(bus.dir, name + "-usage.db"))
         self.bus = bus
         self.log = open(os.path.join(bus.dir, name + ".log"), "w+")
