@@ -126,6 +126,16 @@ vnm_rtt_agg_merge (VnmRttAgg *agg, const struct vnm_rtt *r)
   agg->jitter_count += r->count - 1;
 }
 
+gboolean
+vnm_flow_record_is_active (const VnmFlowRecord *rec)
+{
+  /* A TCP connection that closed or was reset is over, though its entry
+   * waits in the table for the idle timeout (or the next SYN). */
+  if (rec->key.proto == IPPROTO_TCP && (rec->flow.tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
+    return FALSE;
+  return !rec->ended;
+}
+
 static gboolean
 record_matches (const VnmFlowRecord *rec, const VnmFlowQuery *q)
 {
@@ -200,7 +210,7 @@ row_add (VnmFlowRow *row, const VnmFlowRecord *rec, gboolean first, const gchar 
   vnm_rtt_agg_merge (&row->rtt, &f->rtt_remote);
   vnm_rtt_agg_merge (&row->vm_rtt, &f->rtt_vm);
   row->flows++;
-  if (!rec->ended)
+  if (vnm_flow_record_is_active (rec))
     row->active++;
 }
 
