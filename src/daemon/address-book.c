@@ -362,6 +362,12 @@ vnm_address_book_capacity (VnmAddressBook *b)
   return b->max_entries;
 }
 
+guint
+vnm_address_book_per_iface (VnmAddressBook *b)
+{
+  return b->max_per_iface;
+}
+
 gint64
 vnm_address_book_max_age_us (VnmAddressBook *b)
 {

@@ -83,6 +83,7 @@ const VnmAddress *vnm_address_book_owner (VnmAddressBook *book, guint8 family,
 
 guint vnm_address_book_size (VnmAddressBook *book);
 guint vnm_address_book_capacity (VnmAddressBook *book);
+guint vnm_address_book_per_iface (VnmAddressBook *book);
 gint64 vnm_address_book_max_age_us (VnmAddressBook *book);
 /* Addresses refused for want of room since start. */
 guint64 vnm_address_book_overflow (VnmAddressBook *book);
