@@ -228,7 +228,18 @@ vnm_address_book_note (VnmAddressBook *b, const gchar *vm_uuid, const gchar *ifa
           g_free (a->iface);
           a->iface = g_strdup (iface);
         }
-      if (via && *via && g_strcmp0 (a->via, via) != 0)
+      if (via && *via && source == VNM_ADDR_SOURCE_LEARNED)
+        {
+          /* Every way the address was learned: "traffic,arp". */
+          g_auto(GStrv) words = g_strsplit (a->via, ",", -1);
+          if (!g_strv_contains ((const gchar *const *) words, via))
+            {
+              gchar *joined = *a->via ? g_strconcat (a->via, ",", via, NULL) : g_strdup (via);
+              g_free (a->via);
+              a->via = joined;
+            }
+        }
+      else if (via && *via && g_strcmp0 (a->via, via) != 0)
         {
           g_free (a->via);
           a->via = g_strdup (via);

@@ -50,7 +50,8 @@ typedef struct {
   guint8 addr[16];      /* IPv4 mapped */
   gint prefix;          /* -1 when the source does not say */
   VnmAddrSource source;
-  gchar *via;           /* learned: "traffic", "arp" or "dhcp"; agent: the
+  gchar *via;           /* learned: how, of "traffic", "arp" and "dhcp",
+                         * comma-separated ("traffic,arp"); agent: the
                          * guest's name of the interface; else "" */
   gint64 first_seen_us, last_seen_us;   /* real time */
 } VnmAddress;

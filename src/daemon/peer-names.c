@@ -153,14 +153,23 @@ vnm_peer_names_add_host_interfaces (VnmPeerNames *n)
         continue;
       if (ifa->ifa_addr->sa_family == AF_INET)
         {
+          guint32 v4, mask;
           addr[10] = addr[11] = 0xff;
           memcpy (addr + 12, &((struct sockaddr_in *) ifa->ifa_addr)->sin_addr, 4);
           vnm_peer_names_add_host (n, 4, addr, ifa->ifa_name);
-          if ((ifa->ifa_flags & IFF_BROADCAST) && ifa->ifa_broadaddr &&
-              ifa->ifa_broadaddr->sa_family == AF_INET)
+          /* The subnet's broadcast address, from the netmask: the
+           * broadcast address the interface was given (ifa_broadaddr) is
+           * its own address when none was (`ip addr add A/24`). */
+          if (ifa->ifa_netmask && ifa->ifa_netmask->sa_family == AF_INET)
             {
-              memcpy (addr + 12, &((struct sockaddr_in *) ifa->ifa_broadaddr)->sin_addr, 4);
-              vnm_peer_names_add_broadcast (n, 4, addr);
+              memcpy (&v4, addr + 12, 4);
+              mask = ((struct sockaddr_in *) ifa->ifa_netmask)->sin_addr.s_addr;
+              if (ntohl (mask) != 0 && (ntohl (~mask) > 1))
+                {
+                  v4 |= ~mask;
+                  memcpy (addr + 12, &v4, 4);
+                  vnm_peer_names_add_broadcast (n, 4, addr);
+                }
             }
         }
       else if (ifa->ifa_addr->sa_family == AF_INET6)

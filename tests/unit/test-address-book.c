@@ -80,6 +80,16 @@ test_book (void)
   g_assert_cmpint (a->first_seen_us, ==, 10);
   g_assert_cmpint (a->last_seen_us, ==, 50);
   g_assert_cmpstr (((VnmAddress *) list->pdata[1])->iface, ==, "vnet0");
+  g_assert_cmpstr (a->via, ==, "traffic");
+  {
+    guint8 f, x[16];
+    parse ("192.168.122.10", &f, x);
+    vnm_address_book_note (b, "u1", "vnet0", "52:54:00:36:4d:55", f, x, -1, VNM_ADDR_SOURCE_LEARNED,
+                           "arp", 20);
+    vnm_address_book_note (b, "u1", "vnet0", "52:54:00:36:4d:55", f, x, -1, VNM_ADDR_SOURCE_LEARNED,
+                           "traffic", 20);
+    g_assert_cmpstr (a->via, ==, "traffic,arp");
+  }
   g_clear_pointer (&list, g_ptr_array_unref);
 
   /* Owner: the entry seen last. */
