@@ -453,8 +453,8 @@ vm_flow_metrics (GString *out, VnmEngine *engine, GArray *vms)
     { "virtnetmon_vm_flow_packets_total", "counter",
       "Packets of the VM's flows by protocol and direction (tx: sent by the VM)." },
     { "virtnetmon_vm_flows_active", "gauge",
-      "The VM's flows in the kernel table now, by protocol and initiator (vm, remote, unknown: "
-      "running before the probe attached)." },
+      "The VM's flows going on now (in the kernel table; for TCP, neither closed nor reset), by "
+      "protocol and initiator (vm, remote, unknown: running before the probe attached)." },
     { "virtnetmon_vm_flows_created_total", "counter",
       "Flows of the VM virtnetmond saw start, by protocol and initiator (a flow that starts and is "
       "evicted between two reads counts only in virtnetmon_flows_created_total)." },
