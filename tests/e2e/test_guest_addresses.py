@@ -41,8 +41,8 @@ with open(net_xml, "w") as f:
     f.write(f"""<network>
   <name>{NET}</name>
   <bridge name='vnme2a-br0' stp='off'/>
-  <ip address='10.218.0.1' netmask='255.255.255.0'>
-    <dhcp><range start='10.218.0.100' end='10.218.0.150'/></dhcp>
+  <ip address='10.221.0.1' netmask='255.255.255.0'>
+    <dhcp><range start='10.221.0.100' end='10.221.0.150'/></dhcp>
   </ip>
 </network>
 """)

@@ -65,7 +65,7 @@ case "$1" in
   bound|renew)
     ip addr add "$ip/$mask" dev "$interface"
     echo "$router" | cut -d' ' -f1 > /tmp/router
-    echo "VNM-DHCP-BOUND ip=$ip/$mask router=$router" ;;
+    echo "VNM-DHCP-BOUND ip=$ip/$mask router=$router" > /dev/console ;;
 esac
 exit 0
 SCRIPT
