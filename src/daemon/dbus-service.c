@@ -568,9 +568,11 @@ handle_get_addresses (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
     {
+      g_autoptr(GVariant) addresses = NULL, sources = NULL;
       g_variant_ref_sink (reply);
-      vnm_monitor1_complete_get_addresses (object, invocation, g_variant_get_child_value (reply, 0),
-                                           g_variant_get_child_value (reply, 1));
+      addresses = g_variant_get_child_value (reply, 0);
+      sources = g_variant_get_child_value (reply, 1);
+      vnm_monitor1_complete_get_addresses (object, invocation, addresses, sources);
     }
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -2,7 +2,7 @@
 # Builds the tiny test/demo guest: Debian's kernel plus a busybox initramfs
 # whose init brings up virtio-net and does what the kernel command line says
 # (vnm.ip=ADDR/LEN, vnm.dhcp=1 to ask DHCP for eth0's address and then ping
-# the router it names now and then, vnm.serve=1 to run an HTTP server,
+# the router it names (else the DHCP server) now and then, vnm.serve=1 to run an HTTP server,
 # vnm.peer=ADDR to fetch from one in a loop). Output: $OUT/vmlinuz and $OUT/initrd.img.
 # Usage: build-guest.sh [OUT]   (default /var/lib/virtnetmon/guest)
 set -euo pipefail
@@ -64,7 +64,8 @@ cat > /bin/dhcp-script <<'SCRIPT'
 case "$1" in
   bound|renew)
     ip addr add "$ip/$mask" dev "$interface"
-    echo "$router" | cut -d' ' -f1 > /tmp/router
+    # An isolated libvirt network names no router: the DHCP server then.
+    echo "${router:-$serverid}" | cut -d' ' -f1 > /tmp/router
     echo "VNM-DHCP-BOUND ip=$ip/$mask router=$router" > /dev/console ;;
 esac
 exit 0
