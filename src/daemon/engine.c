@@ -251,7 +251,6 @@ libvirt_addresses (GPtrArray *addresses, GPtrArray *errors, gpointer user_data)
 {
   VnmEngine *self = user_data;
   gint64 now = g_get_real_time ();
-  g_autoptr(GHashTable) answered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < addresses->len; i++)
     {
@@ -273,7 +272,6 @@ libvirt_addresses (GPtrArray *addresses, GPtrArray *errors, gpointer user_data)
         continue;  /* the guest's loopback, or a device libvirt does not give it */
       vnm_address_book_note (self->addresses, a->vm_uuid, iface, a->mac, a->family, a->addr,
                              a->prefix, a->source, via, now);
-      g_hash_table_add (answered, g_strdup_printf ("%s %u", a->vm_uuid, a->source));
     }
   for (guint i = 0; i < errors->len; i++)
     {
@@ -281,18 +279,17 @@ libvirt_addresses (GPtrArray *addresses, GPtrArray *errors, gpointer user_data)
       gchar *key = g_strdup_printf ("%s %u", e->vm_uuid, e->source);
       const gchar *old = g_hash_table_lookup (self->address_errors, key);
 
+      if (!*e->message)
+        {
+          g_hash_table_remove (self->address_errors, key);
+          g_free (key);
+          continue;
+        }
       if (g_strcmp0 (old, e->message) != 0)
         g_debug ("libvirt has no %s addresses of %s: %s", vnm_addr_source_name (e->source),
                  e->vm_uuid, e->message);
       g_hash_table_insert (self->address_errors, key, g_strdup (e->message));
     }
-  {
-    GHashTableIter it;
-    gpointer key;
-    g_hash_table_iter_init (&it, answered);
-    while (g_hash_table_iter_next (&it, &key, NULL))
-      g_hash_table_remove (self->address_errors, key);
-  }
   g_ptr_array_unref (addresses);
   g_ptr_array_unref (errors);
 }
@@ -585,6 +582,11 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
     {
       g_hash_table_remove (self->applied, domain->uuid);
       vnm_address_book_forget_vm (self->addresses, domain->uuid);
+      for (guint src = 0; src < VNM_ADDR_SOURCES; src++)
+        {
+          g_autofree gchar *key = g_strdup_printf ("%s %u", domain->uuid, src);
+          g_hash_table_remove (self->address_errors, key);
+        }
     }
   else
     apply_latency_settings (self, domain);

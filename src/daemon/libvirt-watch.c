@@ -505,6 +505,14 @@ query_source (AddressQuery *q, virDomainPtr dom, const gchar *uuid, VnmAddrSourc
       g_ptr_array_add (q->errors, e);
       return;
     }
+  {
+    /* It answered (maybe with nothing): an empty message says so. */
+    VnmLibvirtAddressError *e = g_new0 (VnmLibvirtAddressError, 1);
+    e->vm_uuid = g_strdup (uuid);
+    e->source = source;
+    e->message = g_strdup ("");
+    g_ptr_array_add (q->errors, e);
+  }
   for (int i = 0; i < n; i++)
     {
       for (unsigned int j = 0; j < ifaces[i]->naddrs; j++)

@@ -46,15 +46,16 @@ typedef struct {
   gint prefix;
 } VnmLibvirtAddress;
 
-/* A source that did not answer for a domain, and why. */
+/* How a source answered for a domain: why it failed, or "" when it
+ * answered (with or without addresses). */
 typedef struct {
   gchar *vm_uuid;
   VnmAddrSource source;
   gchar *message;
 } VnmLibvirtAddressError;
 
-/* Called on the main loop with the answers (VnmLibvirtAddress*) and the
- * failures (VnmLibvirtAddressError*), both owned by the caller; not called
+/* Called on the main loop with the answers (VnmLibvirtAddress*) and how
+ * each source did (VnmLibvirtAddressError*), both owned by the callee; not called
  * when the watch was freed meanwhile. */
 typedef void (*VnmLibvirtAddressFunc) (GPtrArray *addresses, GPtrArray *errors, gpointer user_data);
 
