@@ -21,6 +21,7 @@ vnm_flow_query_parse (VnmFlowQuery *q, const gchar *by, const gchar *direction,
   q->sort = VNM_FLOW_SORT_BYTES;
   q->direction = -1;
   q->proto = -1;
+  q->top = 0;
   if (by && *by)
     {
       for (guint i = 0; i < G_N_ELEMENTS (bys); i++)
