@@ -161,10 +161,11 @@ handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpo
 {
   VnmDbusService *service = user_data;
   g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_record_topology (service->engine));
+  /* The children are references of their own; the reply takes its own. */
+  g_autoptr(GVariant) nodes = g_variant_get_child_value (topo, 0);
+  g_autoptr(GVariant) edges = g_variant_get_child_value (topo, 1);
 
-  vnm_monitor1_complete_get_topology (object, invocation,
-                                      g_variant_get_child_value (topo, 0),
-                                      g_variant_get_child_value (topo, 1));
+  vnm_monitor1_complete_get_topology (object, invocation, nodes, edges);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
