@@ -8,7 +8,7 @@ PKGS=(
   libglib2.0-dev libglib2.0-bin libvirt-dev libxml2-dev libxml2-utils
   libbpf-dev libmnl-dev libelf-dev zlib1g-dev gettext libsoup-3.0-dev libsqlite3-dev
   dbus iproute2 iputils-ping ethtool nftables util-linux python3 python3-jsonschema cpio
-  libvirt-daemon-system libvirt-clients qemu-system-x86 busybox-static
+  libvirt-daemon-system libvirt-clients qemu-system-x86 busybox-static dnsmasq-base
   prometheus prometheus-node-exporter tmux libncurses-dev
   dpkg-dev debhelper lintian systemd strace man-db
   cockpit-ws cockpit-bridge cockpit-system chromium curl

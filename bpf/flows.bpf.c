@@ -23,6 +23,7 @@
 
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88A8
+#define ETH_P_ARP_ 0x0806
 #define IPPROTO_ICMPV6_ 58
 #define TCP_OPTIONS_MAX 40
 
@@ -58,6 +59,13 @@ struct {
   __type (key, __u32);
   __type (value, struct vnm_flow_slot);
 } vnm_flow_cache SEC (".maps");
+
+struct {
+  __uint (type, BPF_MAP_TYPE_LRU_HASH);
+  __uint (max_entries, VNM_LEARNED_SLOTS);
+  __type (key, struct vnm_learned_key);
+  __type (value, struct vnm_learned);
+} vnm_learned SEC (".maps");
 
 /* 0 where the kernel lacks what the cache's flush needs (bpf_loop, Linux
  * 5.17; compare-and-exchange, 5.12): every packet takes the table. */
@@ -428,6 +436,90 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
   return new_bytes;
 }
 
+static __always_inline void
+learned_put (__u32 ifindex, __u8 how, __u32 addr, const __u8 *mac)
+{
+  struct vnm_learned_key k = { .ifindex = ifindex, .family = 4, .how = how };
+  struct vnm_learned v = { .last_ns = bpf_ktime_get_coarse_ns () };
+
+  v4_mapped (k.addr, addr);
+  __builtin_memcpy (v.mac, mac, 6);
+  bpf_map_update_elem (&vnm_learned, &k, &v, BPF_ANY);
+}
+
+/* ARP the VM sent (its sender hardware address its own source MAC): the
+ * sender protocol address is the VM's. A probe (sender 0.0.0.0) says
+ * nothing. Only for packets that are not IP, so off the flows' path. */
+static __noinline void
+learn_arp (struct __sk_buff *skb)
+{
+  struct {
+    __u8 dst[6], src[6];
+    __be16 proto;
+    __be16 htype, ptype;
+    __u8 hlen, plen;
+    __be16 op;
+    __u8 sha[6];
+    __u8 spa[4];
+  } __attribute__ ((packed)) a;
+  __u32 spa;
+
+  if (bpf_skb_load_bytes (skb, 0, &a, sizeof a) < 0)
+    return;
+  if (a.proto != bpf_htons (ETH_P_ARP_) || a.htype != bpf_htons (1) ||
+      a.ptype != bpf_htons (ETH_P_IP) || a.hlen != 6 || a.plen != 4)
+    return;
+  if (*(__u32 *) a.sha != *(__u32 *) a.src || *(__u16 *) (a.sha + 4) != *(__u16 *) (a.src + 4))
+    return;
+  __builtin_memcpy (&spa, a.spa, 4);
+  /* Not 0.0.0.0, broadcast or multicast: a unicast sender. */
+  if (spa == 0 || spa == 0xffffffff || (bpf_ntohl (spa) >> 28) == 0xe)
+    return;
+  learned_put (skb->ifindex, VNM_LEARNED_ARP, spa, a.sha);
+}
+
+/* A DHCP server's reply to a client (UDP 67 -> 68) at @off, the BOOTP
+ * header: an ACK (option 53 = 5) gives yiaddr to chaddr. */
+static __noinline void
+learn_dhcp (struct __sk_buff *skb, __u32 off)
+{
+  struct {
+    __u8 op, htype, hlen, hops;
+    __u32 xid;
+    __u16 secs, flags;
+    __u32 ciaddr, yiaddr, siaddr, giaddr;
+    __u8 chaddr[16];
+  } b;
+  __u32 cookie, opt = off + 240;
+
+  if (bpf_skb_load_bytes (skb, off, &b, sizeof b) < 0)
+    return;
+  if (b.op != 2 || b.htype != 1 || b.hlen != 6 || b.yiaddr == 0)
+    return;
+  if (bpf_skb_load_bytes (skb, off + 236, &cookie, 4) < 0 || cookie != bpf_htonl (0x63825363))
+    return;
+  for (int i = 0; i < 16; i++)
+    {
+      __u8 o[3];
+      if (bpf_skb_load_bytes (skb, opt & 0xffff, o, 3) < 0)
+        return;
+      if (o[0] == 255)
+        return;
+      if (o[0] == 0)
+        {
+          opt++;
+          continue;
+        }
+      if (o[0] == 53)
+        {
+          if (o[1] == 1 && o[2] == 5)
+            learned_put (skb->ifindex, VNM_LEARNED_DHCP, b.yiaddr, b.chaddr);
+          return;
+        }
+      opt += 2 + o[1];
+    }
+}
+
 #define READ_ONCE(x) (*(volatile typeof (x) *) &(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof (x) *) &(x) = (v))
 #ifndef barrier
@@ -576,6 +668,9 @@ handle (struct __sk_buff *skb, int dir)
     }
   if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6_)
     key.remote_port = 0;
+  else if (dir == VNM_DIR_IN && p.proto == IPPROTO_UDP && p.sport == 67 && p.dport == 68 &&
+           p.family == 4)
+    learn_dhcp (skb, skb->len - p.payload);
 
   /* TCP and the others apart: the verifier then follows each once. */
   if (p.proto == IPPROTO_TCP)
@@ -620,6 +715,8 @@ handle (struct __sk_buff *skb, int dir)
 untracked:
   if (t)
     t->untracked++;
+  if (dir == VNM_DIR_OUT)
+    learn_arp (skb);
   return TC_ACT_UNSPEC;
 }
 

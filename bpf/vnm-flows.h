@@ -121,4 +121,27 @@ struct vnm_flow_slot {
   __u32 tenant;             /* the tenant the key is, written after it */
 };
 
+/* Addresses the probe learned from what a VM sent or was told, beyond the
+ * source addresses of its flows (which the daemon reads from the flow
+ * table): the sender address of ARP the VM sent from its own MAC, and the
+ * address a DHCP server's ACK gave to a client MAC. Only such packets
+ * write here (never the per-packet path of TCP/UDP flows). */
+#define VNM_LEARNED_ARP  1
+#define VNM_LEARNED_DHCP 2
+#define VNM_LEARNED_SLOTS 4096
+
+struct vnm_learned_key {
+  __u32 ifindex;
+  __u8 family;          /* 4 */
+  __u8 how;             /* VNM_LEARNED_* */
+  __u16 pad;
+  __u8 addr[16];        /* IPv4-mapped */
+};
+
+struct vnm_learned {
+  __u64 last_ns;        /* CLOCK_MONOTONIC */
+  __u8 mac[6];          /* ARP: sender; DHCP: client hardware address */
+  __u8 pad[2];
+};
+
 #endif

@@ -31,7 +31,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(VnmTable) table = NULL;
   g_autofree gchar *direction = NULL, *proto = NULL, *by = NULL, *sort = NULL, *top_text = NULL;
-  gboolean json = opts->json;
+  gboolean json = opts->json, non_unicast = FALSE;
   guint64 top = 0;
   const GOptionEntry entries[] = {
     { "initiator", 0, 0, G_OPTION_ARG_STRING, &direction,
@@ -44,10 +44,12 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       N_("Sort by bytes (default), average RTT, retransmissions or connections"),
       N_("bytes|rtt|retrans|conns") },
     { "top", 'n', 0, G_OPTION_ARG_STRING, &top_text, N_("Show at most N rows (default: all)"), N_("N") },
+    { "non-unicast", 0, 0, G_OPTION_ARG_NONE, &non_unicast,
+      N_("Also flows to or from multicast, broadcast or unspecified addresses"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  const gchar *headers[] = { "REMOTE", "PORT", "LOCAL", "LPORT", "PROTO", "OPENED", "TX", "RX",
+  const gchar *headers[] = { "REMOTE", "PEER", "PORT", "LOCAL", "LPORT", "PROTO", "OPENED", "TX", "RX",
                              "RTT", "JITTER", "CONNS", "CLOSED", "RESETS", "RETRANS" };
   GVariantBuilder options;
   GVariantIter iter;
@@ -58,8 +60,15 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
     _("Show who a domain talks to, from the flow probe on its host devices.\n"
       "The VM's view: LOCAL is the VM, TX is what it sent, RX what it received\n"
       "(L4 payload bytes). OPENED is who opened the flow: vm, or remote (the\n"
-      "other end). RTT is the TCP round trip the VM sees beyond the host (handshake\n"
-      "and timestamps), JITTER the mean change between consecutive samples.\n"
+      "other end), unknown (running before the probe attached) or mixed (a row\n"
+      "that groups flows opened by both). PEER is what the remote is: vm:NAME\n"
+      "(another VM of this host, by its addresses, link-local included),\n"
+      "host:IFACE (this host's own address), or empty for a remote address.\n"
+      "Flows to or from multicast, broadcast or unspecified addresses are no\n"
+      "conversation and shown only with --non-unicast. RTT is the TCP round trip\n"
+      "the VM sees beyond the host (handshake and timestamps), JITTER the mean\n"
+      "change between consecutive samples. CLOSED counts connections closed\n"
+      "(FIN both ways); a flow is active until it closes, resets or ends.\n"
       "Flows that ended (idle, or the VM stopped) are kept for 15 minutes."));
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
@@ -94,6 +103,8 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
   if (sort)
     g_variant_builder_add (&options, "{sv}", "sort", g_variant_new_string (sort));
   g_variant_builder_add (&options, "{sv}", "top", g_variant_new_uint32 ((guint32) top));
+  if (non_unicast)
+    g_variant_builder_add (&options, "{sv}", "non_unicast", g_variant_new_boolean (TRUE));
   if (!vnm_monitor1_call_get_flows_sync (proxy, argv[1], g_variant_builder_end (&options),
                                          &flows, NULL, &error))
     return vnm_cli_report_error ("flows", error);
@@ -104,7 +115,7 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
     }
 
   table = vnm_table_new (G_N_ELEMENTS (headers), headers);
-  for (guint c = 6; c < G_N_ELEMENTS (headers); c++)
+  for (guint c = 7; c < G_N_ELEMENTS (headers); c++)
     vnm_table_set_numeric (table, c);
   g_variant_iter_init (&iter, flows);
   while ((rec = g_variant_iter_next_value (&iter)))
@@ -122,7 +133,11 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       g_autofree gchar *closed = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_conns_closed"));
       g_autofree gchar *resets = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_resets"));
       g_autofree gchar *retrans = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_retrans"));
-      const gchar *cells[] = { *remote ? remote : "*", port_s, *local ? local : "*", lport_s,
+      const gchar *kind = vnm_rec_str (rec, "remote_kind"), *name = vnm_rec_str (rec, "remote_name");
+      g_autofree gchar *peer = g_str_equal (kind, "vm") || g_str_equal (kind, "host")
+        ? g_strdup_printf ("%s:%s", kind, name)
+        : g_strdup (g_str_equal (kind, "remote") ? "" : kind);
+      const gchar *cells[] = { *remote ? remote : "*", peer, port_s, *local ? local : "*", lport_s,
                                vnm_rec_str (rec, "proto"), vnm_rec_str (rec, "initiator"),
                                tx, rx, rtt, jitter, conns, closed, resets, retrans };
       vnm_table_add_row (table, cells);

@@ -10,7 +10,8 @@
 
 static void
 print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *flow_table,
-            GVariant *probes, GVariant *latency, GVariant *ipfix, GVariant *usage_store)
+            GVariant *probes, GVariant *latency, GVariant *ipfix, GVariant *usage_store,
+            GVariant *address_book)
 {
   GVariantBuilder b;
   g_autoptr(GVariant) doc = NULL;
@@ -37,6 +38,8 @@ print_json (VnmMonitor1 *proxy, const gchar *version, GVariant *caps, GVariant *
     g_variant_builder_add (&b, "{sv}", "ipfix", ipfix);
   if (usage_store)
     g_variant_builder_add (&b, "{sv}", "usage_store", usage_store);
+  if (address_book)
+    g_variant_builder_add (&b, "{sv}", "address_book", address_book);
   doc = g_variant_ref_sink (g_variant_builder_end (&b));
   vnm_cli_print_json (doc);
 }
@@ -149,6 +152,16 @@ print_ipfix (GVariant *ipfix)
 }
 
 static void
+print_address_book (GVariant *a)
+{
+  printf (_("VM addresses:        %u kept (at most %u, %u an interface and source), dropped after "
+            "%u s unseen; %llu refused for want of room\n"),
+          (guint) vnm_rec_u64 (a, "count"), (guint) vnm_rec_u64 (a, "capacity"),
+          (guint) vnm_rec_u64 (a, "per_iface"), (guint) vnm_rec_u64 (a, "max_age_seconds"),
+          (unsigned long long) vnm_rec_u64 (a, "overflow"));
+}
+
+static void
 print_usage_store (GVariant *u)
 {
   const gchar *path = vnm_rec_str (u, "path");
@@ -222,7 +235,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  GVariant *caps, *probes, *flow_table, *latency, *ipfix, *usage_store;
+  GVariant *caps, *probes, *flow_table, *latency, *ipfix, *usage_store, *address_book;
   const gchar *version;
   int status = 0;
 
@@ -244,6 +257,7 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
   latency = vnm_monitor1_get_latency (proxy);
   ipfix = vnm_monitor1_get_ipfix (proxy);
   usage_store = vnm_monitor1_get_usage_store (proxy);
+  address_book = vnm_monitor1_get_address_book (proxy);
   if (!version)
     {
       g_printerr (_("virtnetmon: status: the daemon did not send its properties.\n"));
@@ -251,7 +265,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     }
   if (json)
     {
-      print_json (proxy, version, caps, flow_table, probes, latency, ipfix, usage_store);
+      print_json (proxy, version, caps, flow_table, probes, latency, ipfix, usage_store,
+                  address_book);
       return 0;
     }
 
@@ -271,6 +286,8 @@ vnm_cmd_status (const VnmCliOptions *opts, int argc, char **argv)
     print_ipfix (ipfix);
   if (usage_store)
     print_usage_store (usage_store);
+  if (address_book)
+    print_address_book (address_book);
   if (probes && g_variant_n_children (probes) > 0)
     print_probes (probes);
   return 0;

@@ -16,6 +16,7 @@ typedef struct {
 static const Command commands[] = {
   { "list", vnm_cmd_list, N_("List running domains") },
   { "domiflist", vnm_cmd_domiflist, N_("List a domain's interfaces, like virsh domiflist") },
+  { "domifaddr", vnm_cmd_domifaddr, N_("Show a domain's IP addresses and where they come from, like virsh domifaddr") },
   { "domifstat", vnm_cmd_domifstat, N_("Show a domain's interface counters and rates (guest's view)") },
   { "flows", vnm_cmd_flows, N_("Show who a domain talks to: flows, TCP RTT, retransmissions") },
   { "latency", vnm_cmd_latency, N_("Datapath latency of a domain: switch tracing on, percentiles, slow packets") },

@@ -381,6 +381,7 @@
 
     const flowColumns = [
         { key: "remote", label: _("IP/port"), cell: r => ({ text: endpoint(r.remote_ip, r.remote_port, r.proto), value: endpoint(r.remote_ip, r.remote_port, r.proto) }) },
+        { key: "remote_kind", label: _("Peer"), cell: r => ({ text: peerText(r), value: r.remote_kind }) },
         { key: "local_port", label: _("Local port"), cell: r => ({ text: r.proto === "icmp" ? "–" : r.local_port >= 0 ? String(r.local_port) : "*", value: r.local_port }) },
         { key: "proto", label: _("Protocol"), cell: r => ({ text: r.proto.toUpperCase(), value: r.proto }) },
         { key: "initiator", label: _("Opened by"), cell: r => ({ text: initiatorText(r.initiator), value: r.initiator }) },
@@ -403,6 +404,39 @@
         { key: "p99_us", label: "P99", numeric: true, cell: r => ({ text: fmtUs(r.p99_us), value: r.p99_us }) },
         { key: "p999_us", label: "P99.9", numeric: true, cell: r => ({ text: fmtUs(r.p999_us), value: r.p999_us }) },
         { key: "max_us", label: _("Max"), numeric: true, cell: r => ({ text: fmtUs(r.max_us), value: r.max_us }) },
+    ];
+
+    /* What the other end is: another VM of this host, the host, or a remote. */
+    function peerText(r) {
+        if (r.remote_kind === "vm")
+            return cockpit.format(_("VM $0"), r.remote_name);
+        if (r.remote_kind === "host")
+            return cockpit.format(_("this host ($0)"), r.remote_name);
+        return r.remote_kind === "remote" ? "" : r.remote_kind || "";
+    }
+
+    const sourceTexts = {
+        learned: _("seen in its traffic"),
+        lease: _("DHCP lease"),
+        arp: _("host's ARP table"),
+        agent: _("guest agent"),
+    };
+
+    function agoText(when) {
+        const s = Math.max(0, Date.now() / 1000 - when);
+        if (s < 120)
+            return cockpit.format(_("$0 s ago"), s.toFixed(0));
+        if (s < 7200)
+            return cockpit.format(_("$0 min ago"), (s / 60).toFixed(0));
+        return cockpit.format(_("$0 h ago"), (s / 3600).toFixed(0));
+    }
+
+    const addressColumns = [
+        { key: "address", label: _("Address"), cell: r => ({ text: r.prefix >= 0 ? r.address + "/" + r.prefix : r.address, value: r.address }) },
+        { key: "family", label: _("Protocol"), cell: r => ({ text: r.family, value: r.family }) },
+        { key: "iface", label: _("Interface"), cell: r => ({ text: r.iface, value: r.iface, title: r.mac }) },
+        { key: "source", label: _("Source"), cell: r => ({ text: sourceTexts[r.source] || r.source, value: r.source, title: r.via || undefined }) },
+        { key: "last_seen", label: _("Last seen"), numeric: true, cell: r => ({ text: agoText(r.last_seen), value: r.last_seen }) },
     ];
 
     const dropColumns = [
@@ -463,6 +497,8 @@
             this.latencyNote = el("div", { id: "vnm-latency-note" });
             this.hist = el("div", { class: "vnm-hist", id: "vnm-hist" });
             this.drops = table("vnm-drops-table", dropColumns, _("Drops"));
+            this.addresses = table("vnm-addresses-table", addressColumns, _("Addresses"));
+            this.addressesNote = el("div", { id: "vnm-addresses-note" });
             this.dropsNote = el("div", { id: "vnm-drops-note" });
             const flowsBy = select("vnm-flows-by", _("Group flows by"), [
                 ["remote-port", _("Remote address and port")], ["remote", _("Remote address")],
@@ -484,6 +520,8 @@
                          el("span", { class: "pf-c-breadcrumb__link pf-m-current", "aria-current": "page" }, name)))),
                 el("div", { class: "vnm-heading" }, this.title, this.summary),
                 card(_("Interfaces"), "vnm-ifaces-card", el("div", { class: "vnm-table-holder" }, this.ifaces)),
+                card(_("Addresses"), "vnm-addresses-card", this.addressesNote,
+                     el("div", { class: "vnm-table-holder" }, this.addresses)),
                 card(_("Traffic, last 5 minutes"), "vnm-chart-card", this.chart),
                 card(_("Flows"), "vnm-flows-card",
                      el("div", { class: "vnm-card-tools" }, flowsBy, flowsProto),
@@ -641,7 +679,20 @@
                         fillTable(this.drops, dropColumns, []);
                         this.dropsNote.replaceChildren(smallNote("error", errorText(e)));
                     });
-            Promise.allSettled([flows, latency, drops]).then(() => {
+            const addresses = call("GetAddresses", [this.name, variantOptions({})])
+                    .then(([rows]) => {
+                        if (!live())
+                            return;
+                        fillTable(this.addresses, addressColumns, rows, r => ({ "data-address": r.address, "data-source": r.source }));
+                        this.addressesNote.replaceChildren(...(rows.length ? [] : [smallNote("none", _("No address of this VM seen yet."))]));
+                    })
+                    .catch(e => {
+                        if (!live())
+                            return;
+                        fillTable(this.addresses, addressColumns, []);
+                        this.addressesNote.replaceChildren(smallNote("error", errorText(e)));
+                    });
+            Promise.allSettled([flows, latency, drops, addresses]).then(() => {
                 if (live())
                     this.refreshing = false;
             });

@@ -36,11 +36,39 @@ wall_seconds (guint64 mono_ns)
   return mono_ns ? (now_real - (now_mono - (gint64) (mono_ns / 1000))) / 1e6 : 0;
 }
 
+/* remote_kind, remote_name, remote_vm_uuid of a row: what its remote is
+ * (a flow whose local side is multicast, broadcast or unspecified is of
+ * that kind), "" when the group mixes remotes. */
+static void
+add_peer (GVariantBuilder *row, VnmPeerNames *peers, const gchar *local_ip, const gchar *remote_ip)
+{
+  VnmPeer peer = { VNM_PEER_REMOTE, "", "" };
+  const gchar *kind = "";
+  guint8 family, addr[16];
+
+  if (*local_ip && vnm_addr_parse (local_ip, &family, addr))
+    {
+      vnm_peer_names_classify (peers, family, addr, &peer);
+      if (peer.kind >= VNM_PEER_MULTICAST)
+        kind = vnm_peer_kind_name (peer.kind);
+      peer = (VnmPeer) { VNM_PEER_REMOTE, "", "" };
+    }
+  if (!*kind && *remote_ip && vnm_addr_parse (remote_ip, &family, addr))
+    {
+      vnm_peer_names_classify (peers, family, addr, &peer);
+      kind = vnm_peer_kind_name (peer.kind);
+    }
+  ADD (row, "remote_kind", g_variant_new_string (kind));
+  ADD (row, "remote_name", g_variant_new_string (peer.name));
+  ADD (row, "remote_vm_uuid", g_variant_new_string (peer.vm_uuid));
+}
+
 GVariant *
 vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GError **error)
 {
   const gchar *by = "", *direction = "", *proto = "", *sort = "";
   guint32 top = 0;
+  gboolean non_unicast = FALSE;
   VnmFlowQuery q;
   GVariantIter it;
   const gchar *key;
@@ -48,6 +76,7 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
   GVariantBuilder b;
   g_autoptr(GPtrArray) records = NULL;
   g_autoptr(GArray) rows = NULL;
+  g_autoptr(VnmPeerNames) peers = NULL;
 
   g_variant_iter_init (&it, options);
   while (g_variant_iter_loop (&it, "{&sv}", &key, &value))
@@ -60,11 +89,14 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
         *target = g_variant_get_string (value, NULL);
       else if (g_str_equal (key, "top") && g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
         top = g_variant_get_uint32 (value);
+      else if (g_str_equal (key, "non_unicast") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+        non_unicast = g_variant_get_boolean (value);
       else
         {
           g_set_error (error, VNM_ERROR, VNM_ERROR_INVALID_ARGUMENT,
                        _("Unknown option '%.32s' of type '%s': use by (s), initiator (s), "
-                         "proto (s), sort (s) or top (u)."), key, g_variant_get_type_string (value));
+                         "proto (s), sort (s), top (u) or non_unicast (b)."), key,
+                       g_variant_get_type_string (value));
           g_variant_unref (value);
           return NULL;
         }
@@ -80,7 +112,14 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
       return NULL;
     }
 
+  peers = vnm_engine_peer_names (engine);
   records = vnm_flow_monitor_records (vnm_engine_get_flow_monitor (engine), d->uuid);
+  /* Multicast, broadcast and the unspecified address are no peers: their
+   * flows only when asked for. */
+  if (!non_unicast)
+    for (guint i = records->len; i-- > 0;)
+      if (!vnm_peer_names_is_unicast_flow (peers, &((VnmFlowRecord *) records->pdata[i])->key))
+        g_ptr_array_remove_index (records, i);
   rows = vnm_flow_aggregate (records, &q);
   g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < rows->len; i++)
@@ -93,6 +132,7 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
       ADD (&row, "local_port", g_variant_new_int32 (r->local_port));
       ADD (&row, "remote_ip", g_variant_new_string (r->remote_ip));
       ADD (&row, "remote_port", g_variant_new_int32 (r->remote_port));
+      add_peer (&row, peers, r->local_ip, r->remote_ip);
       ADD (&row, "proto", g_variant_new_string (vnm_flow_proto_name (r->proto)));
       ADD (&row, "initiator", g_variant_new_string (vnm_flow_initiator_name (r->direction)));
       ADD (&row, "tx_bytes", g_variant_new_uint64 (r->tx_bytes));
@@ -119,7 +159,8 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
 GVariant *
 vnm_record_topology (VnmEngine *engine)
 {
-  g_autoptr(VnmTopology) topo = vnm_flow_monitor_topology (vnm_engine_get_flow_monitor (engine));
+  g_autoptr(VnmPeerNames) peers = vnm_engine_peer_names (engine);
+  g_autoptr(VnmTopology) topo = vnm_flow_monitor_topology (vnm_engine_get_flow_monitor (engine), peers);
   GVariantBuilder nodes, edges;
 
   g_variant_builder_init (&nodes, G_VARIANT_TYPE ("aa{sv}"));
@@ -131,9 +172,15 @@ vnm_record_topology (VnmEngine *engine)
       g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
       ADD (&row, "id", g_variant_new_string (n->id));
       ADD (&row, "label", g_variant_new_string (n->label));
-      ADD (&row, "kind", g_variant_new_string (n->is_vm ? "vm" : "remote"));
+      ADD (&row, "kind", g_variant_new_string (vnm_peer_kind_name (n->kind)));
       ADD (&row, "rx_bytes", g_variant_new_uint64 (n->rx_bytes));
       ADD (&row, "tx_bytes", g_variant_new_uint64 (n->tx_bytes));
+      if (n->kind == VNM_PEER_VM)
+        {
+          ADD (&row, "nonunicast_tx_bytes", g_variant_new_uint64 (n->nonunicast_tx_bytes));
+          ADD (&row, "nonunicast_rx_bytes", g_variant_new_uint64 (n->nonunicast_rx_bytes));
+          ADD (&row, "nonunicast_flows", g_variant_new_uint32 (n->nonunicast_flows));
+        }
       g_variant_builder_add_value (&nodes, g_variant_builder_end (&row));
     }
   g_variant_builder_init (&edges, G_VARIANT_TYPE ("aa{sv}"));

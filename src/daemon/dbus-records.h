@@ -79,6 +79,12 @@ gboolean vnm_record_latency_settings (GVariant *options, guint64 default_thresho
  * interface (s), buckets (b). */
 GVariant *vnm_record_latency (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
                              GError **error);
+/* (aa{sv} addresses, aa{sv} sources) of @domain (GetAddresses); @options:
+ * interface (s), source (s). */
+GVariant *vnm_record_addresses (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
+                               GError **error);
+/* a{sv}: the AddressBook property. */
+GVariant *vnm_record_address_book (VnmEngine *engine);
 /* aa{sv}: drops of @domain by interface, direction and reason. */
 GVariant *vnm_record_drops (VnmEngine *engine, const VnmDomain *domain, GError **error);
 /* aa{sv}: slow packets (GPtrArray of VnmLatencyEvent*). */

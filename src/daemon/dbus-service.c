@@ -161,10 +161,11 @@ handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpo
 {
   VnmDbusService *service = user_data;
   g_autoptr(GVariant) topo = g_variant_ref_sink (vnm_record_topology (service->engine));
+  /* The children are references of their own; the reply takes its own. */
+  g_autoptr(GVariant) nodes = g_variant_get_child_value (topo, 0);
+  g_autoptr(GVariant) edges = g_variant_get_child_value (topo, 1);
 
-  vnm_monitor1_complete_get_topology (object, invocation,
-                                      g_variant_get_child_value (topo, 0),
-                                      g_variant_get_child_value (topo, 1));
+  vnm_monitor1_complete_get_topology (object, invocation, nodes, edges);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -553,6 +554,31 @@ usage_quota_exceeded (VnmEngine *engine, const VnmUsageQuotaEvent *ev, gpointer 
 }
 
 static gboolean
+handle_get_addresses (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                      const gchar *domain, GVariant *options, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+  g_autoptr(GVariant) reply = NULL;
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  reply = vnm_record_addresses (service->engine, d, options, &error);
+  if (!reply)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    {
+      g_autoptr(GVariant) addresses = NULL, sources = NULL;
+      g_variant_ref_sink (reply);
+      addresses = g_variant_get_child_value (reply, 0);
+      sources = g_variant_get_child_value (reply, 1);
+      vnm_monitor1_complete_get_addresses (object, invocation, addresses, sources);
+    }
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_get_drops (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
                   const gchar *domain, gpointer user_data)
 {
@@ -705,6 +731,7 @@ vnm_dbus_service_publish (VnmDbusService *service)
                                     vnm_link_table_size (vnm_engine_get_link_table (service->engine)));
   vnm_monitor1_set_probes (service->monitor, vnm_record_probes (service->engine));
   vnm_monitor1_set_usage_store (service->monitor, vnm_record_usage_store (service->engine));
+  vnm_monitor1_set_address_book (service->monitor, vnm_record_address_book (service->engine));
   vnm_dbus_service_publish_latency (service);
   vnm_monitor1_set_ipfix (service->monitor, vnm_record_ipfix (service->ipfix));
   g_hash_table_iter_init (&iter, service->domains);
@@ -832,6 +859,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   g_signal_connect (service->monitor, "handle-domain-hook", G_CALLBACK (handle_domain_hook), service);
   g_signal_connect (service->monitor, "handle-get-latency", G_CALLBACK (handle_get_latency), service);
   g_signal_connect (service->monitor, "handle-get-drops", G_CALLBACK (handle_get_drops), service);
+  g_signal_connect (service->monitor, "handle-get-addresses", G_CALLBACK (handle_get_addresses), service);
   g_signal_connect (service->monitor, "handle-get-usage", G_CALLBACK (handle_get_usage), service);
   g_signal_connect (service->monitor, "handle-subscribe-latency-events", G_CALLBACK (handle_subscribe_latency_events), service);
   g_signal_connect (service->monitor, "handle-unsubscribe-latency-events", G_CALLBACK (handle_unsubscribe_latency_events), service);

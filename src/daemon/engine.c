@@ -18,6 +18,15 @@
 #define QEMU_SCAN_PERIOD_S 30
 /* How long after a new unmapped interface the QEMU scan runs. */
 #define QEMU_SCAN_SOON_MS 200
+/* The address book: an address not seen for this long is dropped; at most
+ * this many in all, and of one interface and source. */
+#define ADDRESS_MAX_AGE_S (30 * 60)
+#define ADDRESS_MAX 16384
+#define ADDRESS_MAX_PER_IFACE 64
+/* How often libvirt is asked for its addresses (leases, ARP), and the
+ * guest agent. */
+#define ADDRESS_LIBVIRT_PERIOD_S 10
+#define ADDRESS_AGENT_PERIOD_S 60
 
 /* What the latency policy last applied to a domain. */
 typedef struct {
@@ -48,6 +57,11 @@ struct _VnmEngine {
   guint usage_flush_s;
   guint usage_flush_source;
   gboolean usage_final_done;   /* the last reading and write at stop */
+
+  VnmAddressBook *addresses;
+  GHashTable *address_errors;  /* "uuid source" -> why libvirt's source gave none */
+  gint64 address_libvirt_us;   /* when libvirt was last asked (monotonic) */
+  gint64 address_agent_us;     /* and the guest agent */
 
   gint64 last_refresh_us;      /* when the counters were last read */
   guint refresh_source;
@@ -205,6 +219,137 @@ flush_usage (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --- addresses -------------------------------------------------------------- */
+
+typedef struct {
+  VnmEngine *self;
+  gint64 mono_now_us, real_now_us;
+} LearnCtx;
+
+static void
+learned (gint ifindex, guint8 family, const guint8 addr[16], const gchar *via, const gchar *mac,
+         guint64 last_ns, gpointer user_data)
+{
+  LearnCtx *c = user_data;
+  const VnmLink *link = vnm_link_table_lookup_ifindex (c->self->links, ifindex);
+  const VnmDomainInterface *iface = NULL;
+  const VnmDomain *d;
+  gint64 seen;
+
+  if (!link || !(d = vnm_registry_lookup_ifname (c->self->registry, link->name, &iface)) || !iface)
+    return;
+  /* ARP and DHCP speak for the VM only from or to its own MAC. */
+  if (mac && g_ascii_strcasecmp (mac, iface->mac) != 0)
+    return;
+  seen = c->real_now_us - (c->mono_now_us - (gint64) (last_ns / 1000));
+  vnm_address_book_note (c->self->addresses, d->uuid, link->name, iface->mac, family, addr, -1,
+                         VNM_ADDR_SOURCE_LEARNED, via, MIN (seen, c->real_now_us));
+}
+
+static void
+libvirt_addresses (GPtrArray *addresses, GPtrArray *errors, gpointer user_data)
+{
+  VnmEngine *self = user_data;
+  gint64 now = g_get_real_time ();
+
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      const VnmLibvirtAddress *a = g_ptr_array_index (addresses, i);
+      const VnmDomain *d = vnm_registry_lookup_uuid (self->registry, a->vm_uuid);
+      const gchar *iface = a->source == VNM_ADDR_SOURCE_AGENT ? "" : a->name;
+      const gchar *via = a->source == VNM_ADDR_SOURCE_AGENT ? a->name : "";
+
+      if (!d)
+        continue;
+      /* The agent names the guest's interface: ours is the one with its MAC. */
+      for (guint j = 0; j < d->interfaces->len; j++)
+        {
+          const VnmDomainInterface *di = g_ptr_array_index (d->interfaces, j);
+          if (g_ascii_strcasecmp (di->mac, a->mac) == 0)
+            iface = di->target_dev;
+        }
+      if (a->source == VNM_ADDR_SOURCE_AGENT && !*iface)
+        continue;  /* the guest's loopback, or a device libvirt does not give it */
+      vnm_address_book_note (self->addresses, a->vm_uuid, iface, a->mac, a->family, a->addr,
+                             a->prefix, a->source, via, now);
+    }
+  for (guint i = 0; i < errors->len; i++)
+    {
+      const VnmLibvirtAddressError *e = g_ptr_array_index (errors, i);
+      gchar *key = g_strdup_printf ("%s %u", e->vm_uuid, e->source);
+      const gchar *old = g_hash_table_lookup (self->address_errors, key);
+
+      if (!*e->message)
+        {
+          g_hash_table_remove (self->address_errors, key);
+          g_free (key);
+          continue;
+        }
+      if (g_strcmp0 (old, e->message) != 0)
+        g_debug ("libvirt has no %s addresses of %s: %s", vnm_addr_source_name (e->source),
+                 e->vm_uuid, e->message);
+      g_hash_table_insert (self->address_errors, key, g_strdup (e->message));
+    }
+  g_ptr_array_unref (addresses);
+  g_ptr_array_unref (errors);
+}
+
+static void
+update_addresses (VnmEngine *self, gint64 mono_now_us)
+{
+  LearnCtx c = { self, mono_now_us, g_get_real_time () };
+
+  vnm_flow_monitor_foreach_learned (self->flows, learned, &c);
+  vnm_address_book_expire (self->addresses, c.real_now_us);
+  if (self->libvirt && vnm_libvirt_watch_is_connected (self->libvirt) &&
+      mono_now_us - self->address_libvirt_us >= ADDRESS_LIBVIRT_PERIOD_S * G_USEC_PER_SEC)
+    {
+      g_autoptr(GPtrArray) domains = vnm_registry_list (self->registry);
+      g_autoptr(GPtrArray) uuids = g_ptr_array_new ();
+      gboolean agent = mono_now_us - self->address_agent_us >= ADDRESS_AGENT_PERIOD_S * G_USEC_PER_SEC;
+
+      for (guint i = 0; i < domains->len; i++)
+        {
+          const VnmDomain *d = g_ptr_array_index (domains, i);
+          if (g_str_equal (d->mapped_by, VNM_MAPPED_BY_LIBVIRT))
+            g_ptr_array_add (uuids, d->uuid);
+        }
+      g_ptr_array_add (uuids, NULL);
+      if (uuids->len > 1 &&
+          vnm_libvirt_watch_query_addresses (self->libvirt, (const gchar *const *) uuids->pdata,
+                                             agent, libvirt_addresses, self))
+        {
+          self->address_libvirt_us = mono_now_us;
+          if (agent)
+            self->address_agent_us = mono_now_us;
+        }
+    }
+}
+
+VnmPeerNames *
+vnm_engine_peer_names (VnmEngine *self)
+{
+  VnmPeerNames *n = vnm_peer_names_new ();
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) domains = vnm_registry_list (self->registry);
+
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const VnmDomain *d = g_ptr_array_index (domains, i);
+      g_hash_table_insert (names, d->uuid, d->name);
+    }
+  vnm_peer_names_add_host_interfaces (n);
+  vnm_peer_names_add_book (n, self->addresses, names);
+  return n;
+}
+
+const gchar *
+vnm_engine_address_error (VnmEngine *self, const gchar *uuid, VnmAddrSource source)
+{
+  g_autofree gchar *key = g_strdup_printf ("%s %u", uuid, source);
+  return g_hash_table_lookup (self->address_errors, key);
+}
+
 static gboolean
 refresh (gpointer user_data)
 {
@@ -220,6 +365,7 @@ refresh (gpointer user_data)
                                g_get_real_time () / 1e6, (now_us - self->last_refresh_us) / 1e6);
   self->last_refresh_us = now_us;
   vnm_flow_monitor_poll (self->flows);
+  update_addresses (self, now_us);
   g_signal_emit (self, signals[SIGNAL_INTERVAL], 0);
   return G_SOURCE_CONTINUE;
 }
@@ -433,7 +579,15 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
     g_message (_("Ignoring the virtnetmon settings in the <metadata> of domain %s: %s"),
                domain->name, domain->settings_error);
   if (change == VNM_REGISTRY_REMOVED)
-    g_hash_table_remove (self->applied, domain->uuid);
+    {
+      g_hash_table_remove (self->applied, domain->uuid);
+      vnm_address_book_forget_vm (self->addresses, domain->uuid);
+      for (guint src = 0; src < VNM_ADDR_SOURCES; src++)
+        {
+          g_autofree gchar *key = g_strdup_printf ("%s %u", domain->uuid, src);
+          g_hash_table_remove (self->address_errors, key);
+        }
+    }
   else
     apply_latency_settings (self, domain);
   g_signal_emit (self, signals[change == VNM_REGISTRY_ADDED ? SIGNAL_DOMAIN_ADDED
@@ -646,6 +800,8 @@ vnm_engine_finalize (GObject *object)
   g_clear_pointer (&self->usage, vnm_usage_store_free);
   g_clear_pointer (&self->caps, vnm_kernel_caps_free);
   g_clear_pointer (&self->applied, g_hash_table_unref);
+  g_clear_pointer (&self->addresses, vnm_address_book_free);
+  g_clear_pointer (&self->address_errors, g_hash_table_unref);
   g_free (self->uri);
   G_OBJECT_CLASS (vnm_engine_parent_class)->finalize (object);
 }
@@ -654,6 +810,10 @@ static void
 vnm_engine_init (VnmEngine *self)
 {
   self->applied = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->addresses = vnm_address_book_new (ADDRESS_MAX, ADDRESS_MAX_PER_IFACE,
+                                          (gint64) ADDRESS_MAX_AGE_S * G_USEC_PER_SEC);
+  self->address_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->address_libvirt_us = self->address_agent_us = G_MININT64 / 2;
 }
 
 static void
@@ -696,6 +856,7 @@ VnmRegistry *vnm_engine_get_registry (VnmEngine *self) { return self->registry; 
 VnmLinkTable *vnm_engine_get_link_table (VnmEngine *self) { return self->links; }
 VnmHistory *vnm_engine_get_history (VnmEngine *self) { return self->history; }
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *self) { return self->flows; }
+VnmAddressBook *vnm_engine_get_address_book (VnmEngine *self) { return self->addresses; }
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *self) { return self->latency; }
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *self) { return self->usage; }
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *self) { return self->usage_flush_s; }

@@ -23,7 +23,9 @@
 
 #include <glib-object.h>
 
+#include "address-book.h"
 #include "flow-monitor.h"
+#include "peer-names.h"
 #include "history.h"
 #include "kernel-caps.h"
 #include "latency-monitor.h"
@@ -50,6 +52,16 @@ VnmLinkTable *vnm_engine_get_link_table (VnmEngine *engine);
 VnmHistory *vnm_engine_get_history (VnmEngine *engine);
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *engine);
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *engine);
+/* The VMs' addresses: learned by the flow probe each interval, libvirt's
+ * (leases, ARP every 10 s, the guest agent every 60 s); 30 minutes unseen
+ * and they are dropped. */
+VnmAddressBook *vnm_engine_get_address_book (VnmEngine *engine);
+/* Why libvirt's @source gave no addresses of @uuid at its last query, or
+ * NULL when it answered (or was not asked yet). */
+const gchar *vnm_engine_address_error (VnmEngine *engine, const gchar *uuid, VnmAddrSource source);
+/* What each address is (another VM, the host, broadcast, ...) now: a new
+ * object from the address book and the host's interfaces. */
+VnmPeerNames *vnm_engine_peer_names (VnmEngine *engine);
 /* The usage totals (never NULL; see usage-store.h for its state). */
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *engine);
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *engine);

@@ -21,6 +21,7 @@ vnm_flow_query_parse (VnmFlowQuery *q, const gchar *by, const gchar *direction,
   q->sort = VNM_FLOW_SORT_BYTES;
   q->direction = -1;
   q->proto = -1;
+  q->top = 0;
   if (by && *by)
     {
       for (guint i = 0; i < G_N_ELEMENTS (bys); i++)
@@ -126,6 +127,16 @@ vnm_rtt_agg_merge (VnmRttAgg *agg, const struct vnm_rtt *r)
   agg->jitter_count += r->count - 1;
 }
 
+gboolean
+vnm_flow_record_is_active (const VnmFlowRecord *rec)
+{
+  /* A TCP connection that closed or was reset is over, though its entry
+   * waits in the table for the idle timeout (or the next SYN). */
+  if (rec->key.proto == IPPROTO_TCP && (rec->flow.tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
+    return FALSE;
+  return !rec->ended;
+}
+
 static gboolean
 record_matches (const VnmFlowRecord *rec, const VnmFlowQuery *q)
 {
@@ -200,7 +211,7 @@ row_add (VnmFlowRow *row, const VnmFlowRecord *rec, gboolean first, const gchar 
   vnm_rtt_agg_merge (&row->rtt, &f->rtt_remote);
   vnm_rtt_agg_merge (&row->vm_rtt, &f->rtt_vm);
   row->flows++;
-  if (!rec->ended)
+  if (vnm_flow_record_is_active (rec))
     row->active++;
 }
 

@@ -52,8 +52,12 @@ typedef struct {
   VnmRttAgg rtt;                       /* remote leg: the RTT the VM's TCP sees */
   VnmRttAgg vm_rtt;                    /* host -> VM -> host */
   guint64 first_ns, last_ns;           /* monotonic */
-  guint flows, active;
+  guint flows, active;                 /* active: see vnm_flow_record_is_active() */
 } VnmFlowRow;
+
+/* Whether @rec is going on: in the kernel table, and for TCP, its
+ * connection neither closed (FIN both ways) nor reset. */
+gboolean vnm_flow_record_is_active (const VnmFlowRecord *rec);
 
 /* Aggregates @records (VnmFlowRecord*) per @q into VnmFlowRow, sorted. */
 GArray *vnm_flow_aggregate (GPtrArray *records, const VnmFlowQuery *q);

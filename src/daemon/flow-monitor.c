@@ -493,11 +493,73 @@ vnm_flow_monitor_foreach_record (VnmFlowMonitor *m, VnmFlowRecordFunc func, gpoi
     }
 }
 
+typedef struct {
+  guint8 family, how;
+  guint8 addr[16];
+  guint8 mac[6];
+  gint ifindex;
+  guint64 last_ns;
+} Learned;
+
+void
+vnm_flow_monitor_foreach_learned (VnmFlowMonitor *m, VnmLearnedFunc func, gpointer user_data)
+{
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GArray) map = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  GHashTableIter it;
+  Learned *l;
+
+  if (!m->probes)
+    return;
+  seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
+  /* The source addresses of what the VM sent: the local side of its flows
+   * with packets out. A flow with only packets in may be someone else's
+   * traffic the bridge flooded to every port, and its local side may be
+   * multicast; neither is the VM's address. */
+  records = vnm_flow_store_records (m->store, NULL);
+  for (guint i = 0; i < records->len; i++)
+    {
+      const VnmFlowRecord *rec = g_ptr_array_index (records, i);
+      Learned k = { .family = rec->key.family, .how = 0, .ifindex = rec->key.ifindex };
+      GBytes *key;
+
+      if (rec->ended || !rec->flow.packets[VNM_DIR_OUT] ||
+          vnm_addr_kind (rec->key.family, rec->key.local_addr) != VNM_ADDR_UNICAST)
+        continue;
+      memcpy (k.addr, rec->key.local_addr, 16);
+      key = g_bytes_new (&k, sizeof k);
+      l = g_hash_table_lookup (seen, key);
+      if (!l)
+        {
+          l = g_memdup2 (&k, sizeof k);
+          g_hash_table_insert (seen, key, l);
+        }
+      else
+        g_bytes_unref (key);
+      l->last_ns = MAX (l->last_ns, rec->flow.last_ns);
+    }
+  g_hash_table_iter_init (&it, seen);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) &l))
+    func (l->ifindex, l->family, l->addr, "traffic", NULL, l->last_ns, user_data);
+
+  map = vnm_flow_probe_read_learned (m->probes);
+  for (guint i = 0; i < map->len; i++)
+    {
+      const VnmLearnedEntry *e = &g_array_index (map, VnmLearnedEntry, i);
+      g_autofree gchar *mac = g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x", e->value.mac[0],
+                                               e->value.mac[1], e->value.mac[2], e->value.mac[3],
+                                               e->value.mac[4], e->value.mac[5]);
+      func (e->key.ifindex, e->key.family, e->key.addr,
+            e->key.how == VNM_LEARNED_DHCP ? "dhcp" : "arp", mac, e->value.last_ns, user_data);
+    }
+}
+
 VnmTopology *
-vnm_flow_monitor_topology (VnmFlowMonitor *m)
+vnm_flow_monitor_topology (VnmFlowMonitor *m, VnmPeerNames *peers)
 {
   g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
-  return vnm_flow_topology (records, m->owner, m->owner_name);
+  return vnm_flow_topology (records, m->owner, m->owner_name, peers);
 }
 
 GHashTable *

@@ -81,12 +81,19 @@ gboolean vnm_flow_monitor_totals (VnmFlowMonitor *m, gint ifindex, VnmProbeTotal
 
 /* Records (active and ended) of @domain_uuid's interfaces. Borrowed. */
 GPtrArray *vnm_flow_monitor_records (VnmFlowMonitor *m, const gchar *domain_uuid);
-VnmTopology *vnm_flow_monitor_topology (VnmFlowMonitor *m);
+VnmTopology *vnm_flow_monitor_topology (VnmFlowMonitor *m, VnmPeerNames *peers);
 /* Calls @func for every record (active and ended) with the uuid and name
  * of the domain whose device it is on ("" when not known). */
 typedef void (*VnmFlowRecordFunc) (const VnmFlowRecord *rec, const gchar *domain_uuid,
                                    const gchar *domain_name, gpointer user_data);
 void vnm_flow_monitor_foreach_record (VnmFlowMonitor *m, VnmFlowRecordFunc func, gpointer user_data);
+/* What the probe learned of the VMs' addresses: @via "traffic" (the
+ * source address of unicast packets a VM sent, the local side of its
+ * flows), "arp" (the sender of ARP from a VM, @mac its sender MAC) or
+ * "dhcp" (a DHCP ACK gave the address to client @mac); @last_ns monotonic. */
+typedef void (*VnmLearnedFunc) (gint ifindex, guint8 family, const guint8 addr[16], const gchar *via,
+                                const gchar *mac, guint64 last_ns, gpointer user_data);
+void vnm_flow_monitor_foreach_learned (VnmFlowMonitor *m, VnmLearnedFunc func, gpointer user_data);
 /* Summaries of ended flows dropped because too many were kept. */
 guint64 vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m);
 /* RTT of the TCP flows in the kernel table now, per probed interface:

@@ -538,6 +538,25 @@ vnm_flow_probe_read_flows (VnmFlowProbe *p, GError **error)
   return g_steal_pointer (&out);
 }
 
+GArray *
+vnm_flow_probe_read_learned (VnmFlowProbe *p)
+{
+  int fd = bpf_map__fd (p->skel->maps.vnm_learned);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (VnmLearnedEntry));
+  struct vnm_learned_key key, next;
+  const struct vnm_learned_key *prev = NULL;
+
+  while (out->len < VNM_LEARNED_SLOTS && bpf_map_get_next_key (fd, prev, &next) == 0)
+    {
+      VnmLearnedEntry e = { next };
+      if (bpf_map_lookup_elem (fd, &next, &e.value) == 0)
+        g_array_append_val (out, e);
+      key = next;
+      prev = &key;
+    }
+  return out;
+}
+
 void
 vnm_flow_probe_delete_flow (VnmFlowProbe *p, const struct vnm_flow_key *key)
 {

@@ -75,6 +75,14 @@ guint vnm_flow_probe_cache_slots (VnmFlowProbe *probes);
 void vnm_flow_probe_flush_cache (VnmFlowProbe *probes);
 /* Reads every flow table entry. */
 GArray *vnm_flow_probe_read_flows (VnmFlowProbe *probes, GError **error);
+typedef struct {
+  struct vnm_learned_key key;
+  struct vnm_learned value;
+} VnmLearnedEntry;
+
+/* The addresses the probe learned from ARP and DHCP (see vnm-flows.h),
+ * VnmLearnedEntry; the map keeps the most recent (LRU). */
+GArray *vnm_flow_probe_read_learned (VnmFlowProbe *probes);
 /* Deletes one entry (the daemon moved it to its closed-flow summaries). */
 void vnm_flow_probe_delete_flow (VnmFlowProbe *probes, const struct vnm_flow_key *key);
 

@@ -443,7 +443,10 @@ vnm_flow_store_class_totals (VnmFlowStore *s)
       if (!t)
         g_hash_table_insert (out, ifx, (t = g_new0 (VnmFlowClassTotals, 1)));
       add_flow_counts (t, rec);
-      t->active[vnm_flow_class (rec->key.proto)][opener_index (rec->flow.opener)]++;
+      /* A TCP connection that closed or was reset is over, though its
+       * entry waits for the idle timeout (GetFlows' active says the same). */
+      if (rec->key.proto != IPPROTO_TCP || !(rec->flow.tcp_state & (VNM_TCP_CLOSED | VNM_TCP_RESET)))
+        t->active[vnm_flow_class (rec->key.proto)][opener_index (rec->flow.opener)]++;
     }
   return out;
 }

@@ -91,7 +91,8 @@ typedef struct {
   guint64 packets[VNM_FLOW_CLASSES][2];
   guint64 started[VNM_FLOW_CLASSES][3];  /* flows first seen, [VNM_OPENER_*] */
   guint64 evicted[VNM_FLOW_CLASSES][3];  /* ended by the full table or the domain's limit */
-  guint active[VNM_FLOW_CLASSES][3];     /* in the kernel table now */
+  guint active[VNM_FLOW_CLASSES][3];     /* going on: in the kernel table, and
+                                          * for TCP neither closed nor reset */
 } VnmFlowClassTotals;
 
 void vnm_flow_class_totals_add (VnmFlowClassTotals *into, const VnmFlowClassTotals *t);

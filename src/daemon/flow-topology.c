@@ -39,7 +39,7 @@ vnm_topology_free (VnmTopology *t)
 }
 
 static VnmTopoNode *
-get_node (GHashTable *nodes, const gchar *id, const gchar *label, gboolean is_vm)
+get_node (GHashTable *nodes, const gchar *id, const gchar *label, VnmPeerKind kind)
 {
   VnmTopoNode *n = g_hash_table_lookup (nodes, id);
 
@@ -47,17 +47,16 @@ get_node (GHashTable *nodes, const gchar *id, const gchar *label, gboolean is_vm
     {
       n = g_new0 (VnmTopoNode, 1);
       n->id = g_strdup (id);
-      n->label = g_strdup (label ? label : id);
-      n->is_vm = is_vm;
+      n->label = g_strdup (label && *label ? label : id);
+      n->kind = kind;
       g_hash_table_insert (nodes, n->id, n);
     }
   return n;
 }
 
 VnmTopology *
-vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names)
+vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names, VnmPeerNames *peers)
 {
-  g_autoptr(GHashTable) vm_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GHashTable) nodes = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) edges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   VnmTopology *topo = g_new0 (VnmTopology, 1);
@@ -67,42 +66,39 @@ vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names)
   topo->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
   topo->edges = g_ptr_array_new_with_free_func ((GDestroyNotify) edge_free);
 
-  /* A VM's own addresses: the local side of its flows. */
-  for (guint i = 0; i < records->len; i++)
-    {
-      const VnmFlowRecord *rec = g_ptr_array_index (records, i);
-      const gchar *uuid = g_hash_table_lookup (owner, GINT_TO_POINTER (rec->key.ifindex));
-      gchar addr[48];
-
-      if (!uuid)
-        continue;
-      vnm_flow_addr_to_string (rec->key.family, rec->key.local_addr, addr, sizeof addr);
-      g_hash_table_insert (vm_addr, g_strdup (addr), (gpointer) uuid);
-    }
-
   for (guint i = 0; i < records->len; i++)
     {
       const VnmFlowRecord *rec = g_ptr_array_index (records, i);
       const struct vnm_flow *f = &rec->flow;
       const gchar *uuid = g_hash_table_lookup (owner, GINT_TO_POINTER (rec->key.ifindex));
-      const gchar *peer_vm, *source, *target;
+      const gchar *source, *target;
       gchar remote[48];
       g_autofree gchar *edge_key = NULL;
       VnmTopoNode *self;
+      VnmPeer peer;
       EdgeAcc *acc;
       gint view;
       guint64 out = f->bytes[VNM_DIR_OUT], in = f->bytes[VNM_DIR_IN];
 
       if (!uuid)
         continue;
-      vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
-      self = get_node (nodes, uuid, g_hash_table_lookup (names, uuid), TRUE);
+      self = get_node (nodes, uuid, g_hash_table_lookup (names, uuid), VNM_PEER_VM);
+      if (!vnm_peer_names_is_unicast_flow (peers, &rec->key))
+        {
+          self->nonunicast_tx_bytes += out;
+          self->nonunicast_rx_bytes += in;
+          self->nonunicast_flows++;
+          continue;
+        }
       self->tx_bytes += out;
       self->rx_bytes += in;
-      peer_vm = g_hash_table_lookup (vm_addr, remote);
-      if (peer_vm && !g_str_equal (peer_vm, uuid))
+      vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
+      vnm_peer_names_classify (peers, rec->key.family, rec->key.remote_addr, &peer);
+      if (peer.kind == VNM_PEER_VM && !g_str_equal (peer.vm_uuid, uuid))
         {
-          get_node (nodes, peer_vm, g_hash_table_lookup (names, peer_vm), TRUE);
+          const gchar *peer_vm = peer.vm_uuid;
+          const gchar *peer_name = g_hash_table_lookup (names, peer_vm);
+          get_node (nodes, peer_vm, peer_name ? peer_name : peer.name, VNM_PEER_VM);
           /* One edge per pair, source the smaller uuid. */
           gboolean self_first = g_strcmp0 (uuid, peer_vm) < 0;
           source = self_first ? uuid : peer_vm;
@@ -117,11 +113,14 @@ vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names)
         }
       else
         {
-          VnmTopoNode *r = get_node (nodes, remote, remote, FALSE);
+          gboolean host = peer.kind == VNM_PEER_HOST;
+          VnmTopoNode *r = get_node (nodes, host ? VNM_TOPO_HOST_ID : remote,
+                                     host ? g_get_host_name () : remote,
+                                     host ? VNM_PEER_HOST : VNM_PEER_REMOTE);
           r->rx_bytes += out;
           r->tx_bytes += in;
           source = uuid;
-          target = remote;
+          target = r->id;
           view = 0;
         }
       edge_key = g_strdup_printf ("%s>%s", source, target);

@@ -1,6 +1,8 @@
 /* libvirt-watch.c: libvirt connection, domain events, reconciliation. */
 #include "config.h"
 
+#include <stdlib.h>
+#include <gio/gio.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -27,7 +29,18 @@ struct _VnmLibvirtWatch {
   guint pending_source;
   gchar *last_error;
   gboolean reconnect_pending;
+  struct _AddressQuery *query;   /* running, or NULL */
 };
+
+typedef struct _AddressQuery {
+  VnmLibvirtWatch *watch;   /* NULL once the watch is freed */
+  virConnectPtr conn;       /* a reference of its own */
+  gchar **uuids;
+  gboolean agent;
+  VnmLibvirtAddressFunc func;
+  gpointer user_data;
+  GPtrArray *addresses, *errors;
+} AddressQuery;
 
 static void connect_now (VnmLibvirtWatch *watch);
 
@@ -331,6 +344,8 @@ vnm_libvirt_watch_free (VnmLibvirtWatch *watch)
     g_source_remove (watch->retry_source);
   if (watch->pending_source)
     g_source_remove (watch->pending_source);
+  if (watch->query)
+    watch->query->watch = NULL;
   if (watch->conn)
     virConnectUnregisterCloseCallback (watch->conn, close_cb);
   drop_connection (watch);
@@ -438,4 +453,144 @@ const gchar *
 vnm_libvirt_watch_get_last_error (VnmLibvirtWatch *watch)
 {
   return watch->last_error;
+}
+
+/* --- addresses (virDomainInterfaceAddresses) -------------------------------- */
+
+static void
+libvirt_address_free (VnmLibvirtAddress *a)
+{
+  g_free (a->vm_uuid);
+  g_free (a->name);
+  g_free (a->mac);
+  g_free (a);
+}
+
+static void
+libvirt_address_error_free (VnmLibvirtAddressError *e)
+{
+  g_free (e->vm_uuid);
+  g_free (e->message);
+  g_free (e);
+}
+
+static void
+address_query_free (AddressQuery *q)
+{
+  if (q->conn)
+    virConnectClose (q->conn);
+  g_strfreev (q->uuids);
+  g_clear_pointer (&q->addresses, g_ptr_array_unref);
+  g_clear_pointer (&q->errors, g_ptr_array_unref);
+  g_free (q);
+}
+
+static void
+query_source (AddressQuery *q, virDomainPtr dom, const gchar *uuid, VnmAddrSource source)
+{
+  static const unsigned int libvirt_source[] = {
+    [VNM_ADDR_SOURCE_LEASE] = VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
+    [VNM_ADDR_SOURCE_ARP] = VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP,
+    [VNM_ADDR_SOURCE_AGENT] = VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT,
+  };
+  virDomainInterfacePtr *ifaces = NULL;
+  int n = virDomainInterfaceAddresses (dom, &ifaces, libvirt_source[source], 0);
+
+  if (n < 0)
+    {
+      VnmLibvirtAddressError *e = g_new0 (VnmLibvirtAddressError, 1);
+      e->vm_uuid = g_strdup (uuid);
+      e->source = source;
+      e->message = g_strdup (virGetLastErrorMessage ());
+      g_ptr_array_add (q->errors, e);
+      return;
+    }
+  {
+    /* It answered (maybe with nothing): an empty message says so. */
+    VnmLibvirtAddressError *e = g_new0 (VnmLibvirtAddressError, 1);
+    e->vm_uuid = g_strdup (uuid);
+    e->source = source;
+    e->message = g_strdup ("");
+    g_ptr_array_add (q->errors, e);
+  }
+  for (int i = 0; i < n; i++)
+    {
+      for (unsigned int j = 0; j < ifaces[i]->naddrs; j++)
+        {
+          const virDomainIPAddress *ip = &ifaces[i]->addrs[j];
+          VnmLibvirtAddress *a = g_new0 (VnmLibvirtAddress, 1);
+          guint8 family;
+
+          if (!vnm_addr_parse (ip->addr, &family, a->addr) ||
+              (family == 4) != (ip->type == VIR_IP_ADDR_TYPE_IPV4))
+            {
+              g_free (a);
+              continue;
+            }
+          a->family = family;
+          a->vm_uuid = g_strdup (uuid);
+          a->source = source;
+          a->name = g_strdup (ifaces[i]->name ? ifaces[i]->name : "");
+          a->mac = g_ascii_strdown (ifaces[i]->hwaddr ? ifaces[i]->hwaddr : "", -1);
+          a->prefix = ip->prefix;
+          g_ptr_array_add (q->addresses, a);
+        }
+      virDomainInterfaceFree (ifaces[i]);
+    }
+  free (ifaces);
+}
+
+static void
+address_query_run (GTask *task, gpointer source_object, gpointer task_data,
+                   GCancellable *cancellable)
+{
+  AddressQuery *q = task_data;
+
+  for (guint i = 0; q->uuids[i]; i++)
+    {
+      g_autoptr(virDomain) dom = virDomainLookupByUUIDString (q->conn, q->uuids[i]);
+      if (!dom)
+        continue;  /* gone meanwhile */
+      query_source (q, dom, q->uuids[i], VNM_ADDR_SOURCE_LEASE);
+      query_source (q, dom, q->uuids[i], VNM_ADDR_SOURCE_ARP);
+      if (q->agent)
+        query_source (q, dom, q->uuids[i], VNM_ADDR_SOURCE_AGENT);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+address_query_done (GObject *source_object, GAsyncResult *result, gpointer user_data)
+{
+  AddressQuery *q = g_task_get_task_data (G_TASK (result));
+
+  if (!q->watch)
+    return;
+  q->watch->query = NULL;
+  q->func (g_steal_pointer (&q->addresses), g_steal_pointer (&q->errors), q->user_data);
+}
+
+gboolean
+vnm_libvirt_watch_query_addresses (VnmLibvirtWatch *watch, const gchar *const *uuids,
+                                   gboolean agent, VnmLibvirtAddressFunc func, gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AddressQuery *q;
+
+  if (watch->query || !watch->conn || virConnectRef (watch->conn) < 0)
+    return FALSE;
+  q = g_new0 (AddressQuery, 1);
+  q->watch = watch;
+  q->conn = watch->conn;
+  q->uuids = g_strdupv ((gchar **) uuids);
+  q->agent = agent;
+  q->func = func;
+  q->user_data = user_data;
+  q->addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) libvirt_address_free);
+  q->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) libvirt_address_error_free);
+  watch->query = q;
+  task = g_task_new (NULL, NULL, address_query_done, NULL);
+  g_task_set_task_data (task, q, (GDestroyNotify) address_query_free);
+  g_task_run_in_thread (task, address_query_run);
+  return TRUE;
 }

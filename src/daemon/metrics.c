@@ -453,8 +453,8 @@ vm_flow_metrics (GString *out, VnmEngine *engine, GArray *vms)
     { "virtnetmon_vm_flow_packets_total", "counter",
       "Packets of the VM's flows by protocol and direction (tx: sent by the VM)." },
     { "virtnetmon_vm_flows_active", "gauge",
-      "The VM's flows in the kernel table now, by protocol and initiator (vm, remote, unknown: "
-      "running before the probe attached)." },
+      "The VM's flows going on now (in the kernel table; for TCP, neither closed nor reset), by "
+      "protocol and initiator (vm, remote, unknown: running before the probe attached)." },
     { "virtnetmon_vm_flows_created_total", "counter",
       "Flows of the VM virtnetmond saw start, by protocol and initiator (a flow that starts and is "
       "evicted between two reads counts only in virtnetmon_flows_created_total)." },
@@ -494,6 +494,57 @@ vm_flow_metrics (GString *out, VnmEngine *engine, GArray *vms)
             }
         }
     }
+}
+
+/* At most this many series of virtnetmon_vm_address_info a VM: its most
+ * recently seen addresses. */
+#define ADDRESS_INFO_MAX_PER_VM 32
+
+static gint
+by_last_seen_desc (gconstpointer pa, gconstpointer pb)
+{
+  const VnmAddress *a = *(VnmAddress *const *) pa, *b = *(VnmAddress *const *) pb;
+  return a->last_seen_us < b->last_seen_us ? 1 : a->last_seen_us > b->last_seen_us ? -1 : 0;
+}
+
+static void
+address_metrics (GString *out, VnmEngine *engine, GArray *vms)
+{
+  VnmAddressBook *book = vnm_engine_get_address_book (engine);
+  g_autoptr(GString) extra = g_string_new (NULL);
+
+  vnm_prom_family (out, "virtnetmon_vm_address_info", "gauge",
+                   "An address of a VM's interface (iface: the host netdev), by family (ipv4, ipv6) "
+                   "and source (learned: seen by the flow probe; lease: a DHCP lease of a libvirt "
+                   "network; arp: the host's ARP table; agent: the guest agent); always 1. At most "
+                   "32 a VM, the most recently seen.");
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const Vm *vm = &g_array_index (vms, Vm, i);
+      g_autoptr(GPtrArray) list = vnm_address_book_list (book, vm->d->uuid);
+
+      g_ptr_array_sort (list, by_last_seen_desc);
+      for (guint j = 0; j < list->len && j < ADDRESS_INFO_MAX_PER_VM; j++)
+        {
+          const VnmAddress *a = g_ptr_array_index (list, j);
+          gchar text[48];
+
+          vnm_addr_to_string (a->family, a->addr, text, sizeof text);
+          g_string_truncate (extra, 0);
+          vnm_prom_label (extra, "iface", a->iface);
+          vnm_prom_label (extra, "address", text);
+          vnm_prom_label (extra, "family", a->family == 4 ? "ipv4" : "ipv6");
+          vnm_prom_label (extra, "source", vnm_addr_source_name (a->source));
+          vnm_prom_sample_u64 (out, "virtnetmon_vm_address_info", vm->labels->str, extra->str, 1);
+        }
+    }
+  vnm_prom_family (out, "virtnetmon_address_book_addresses", "gauge",
+                   "Addresses of VMs virtnetmond keeps now (all sources).");
+  vnm_prom_sample_u64 (out, "virtnetmon_address_book_addresses", NULL, NULL, vnm_address_book_size (book));
+  vnm_prom_family (out, "virtnetmon_address_book_overflow_total", "counter",
+                   "Addresses of VMs refused for want of room in the address book.");
+  vnm_prom_sample_u64 (out, "virtnetmon_address_book_overflow_total", NULL, NULL,
+                       vnm_address_book_overflow (book));
 }
 
 static void
@@ -730,6 +781,7 @@ vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
   probe_metrics (out, entries);
   domain_metrics (out, engine, vms);
   vm_flow_metrics (out, engine, vms);
+  address_metrics (out, engine, vms);
   latency_metrics (out, engine, vms);
   usage_metrics (out, engine);
   daemon_metrics (out, engine);

@@ -295,6 +295,18 @@ rtt_text = f["rtt_avg_us"]["text"]
 t.check(float(f["rtt_avg_us"]["value"]) == want["rtt_avg_us"] and rtt_text.endswith(("µs", "ms")),
         "TCP delay column shows GetFlows' average RTT with its unit", f"{f['rtt_avg_us']} vs {want['rtt_avg_us']}")
 
+ADDR_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-addresses-table")
+addrs = browser.wait(f"(() => {{ const r = {ADDR_ROWS}; return r.some(x => x.address.value === '10.218.0.11') && r }})()",
+                     frame=FRAME, timeout=15)
+want_addrs = {(a["address"], a["source"]) for a in dbus_call("GetAddresses", "sa{sv}", "ckvm1", "0")[0]}
+page_addrs = {(a["address"]["value"], a["source"]["value"]) for a in addrs}
+t.check(("10.218.0.11", "learned") in page_addrs and page_addrs <= want_addrs,
+        "addresses card: ckvm1's address 10.218.0.11, learned from its traffic, as GetAddresses says",
+        f"page {page_addrs} D-Bus {want_addrs}")
+peer = f["remote_kind"]["text"]
+t.check(f["remote_kind"]["value"] == "remote" and peer == "", "flows table: the peer namespace is a remote",
+        str(f["remote_kind"]))
+
 LAT_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-latency-table")
 lat = browser.wait(f"(() => {{ const r = {LAT_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
 want_lat = {(s["direction"], s["stage"]): s for s in dbus_call("GetLatency", "sa{sv}", "ckvm1", "0")[1]}

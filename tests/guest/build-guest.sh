@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds the tiny test/demo guest: Debian's kernel plus a busybox initramfs
 # whose init brings up virtio-net and does what the kernel command line says
-# (vnm.ip=ADDR/LEN, vnm.serve=1 to run an HTTP server, vnm.peer=ADDR to fetch
-# from one in a loop). Output: $OUT/vmlinuz and $OUT/initrd.img.
+# (vnm.ip=ADDR/LEN, vnm.dhcp=1 to ask DHCP for eth0's address and then ping
+# the router it names (else the DHCP server) now and then, vnm.serve=1 to run an HTTP server,
+# vnm.peer=ADDR to fetch from one in a loop). Output: $OUT/vmlinuz and $OUT/initrd.img.
 # Usage: build-guest.sh [OUT]   (default /var/lib/virtnetmon/guest)
 set -euo pipefail
 OUT=${1:-/var/lib/virtnetmon/guest}
@@ -54,9 +55,22 @@ for arg in $(cat /proc/cmdline); do
     vnm.ip1=*) IP1=${arg#vnm.ip1=} ;;
     vnm.peer=*) PEER=${arg#vnm.peer=} ;;
     vnm.serve=1) SERVE=1 ;;
+    vnm.dhcp=1) DHCP=1 ;;
     vnm.count=*) COUNT=${arg#vnm.count=} ;;
   esac
 done
+cat > /bin/dhcp-script <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr add "$ip/$mask" dev "$interface"
+    # An isolated libvirt network names no router: the DHCP server then.
+    echo "${router:-$serverid}" | cut -d' ' -f1 > /tmp/router
+    echo "VNM-DHCP-BOUND ip=$ip/$mask router=$router" > /dev/console ;;
+esac
+exit 0
+SCRIPT
+chmod 755 /bin/dhcp-script
 [ -n "$IP" ] && ip addr add "$IP" dev eth0
 [ -n "$IP1" ] && ip addr add "$IP1" dev eth1
 ip link set eth0 up 2>/dev/null
@@ -64,6 +78,15 @@ ip link set eth1 up 2>/dev/null
 # 4 MiB to serve
 dd if=/dev/zero of=/www/blob bs=1024 count=4096 2>/dev/null
 if [ -n "$SERVE" ]; then httpd -p 80 -h /www; fi
+if [ -n "$DHCP" ]; then
+  udhcpc -i eth0 -s /bin/dhcp-script -t 20 -T 2 -A 2 -b >/dev/null 2>&1
+  (
+    while :; do
+      [ -s /tmp/router ] && ping -c 2 "$(cat /tmp/router)" >/dev/null 2>&1
+      sleep 5
+    done
+  ) &
+fi
 echo "VNM-GUEST-READY ip=$IP ip1=$IP1 peer=$PEER"
 if [ -n "$PEER" ]; then
   (

@@ -183,6 +183,16 @@ def _():
             json.dumps(every))
 
 
+@t.case("domifaddr")
+def _():
+    sh("ping", "-c", "2", "-i", "0.2", "-q", REMOTE_IP, netns=vm)
+    wait_for(lambda: any(r["address"] == VM_IP for r in out("domifaddr", "jsvm1", "--source", "learned")), 10,
+             "the VM's address to be learned")
+    rows = out("domifaddr", "jsvm1")
+    t.check(any(r["address"] == VM_IP and r["source"] == "learned" and r["family"] == "ipv4" for r in rows),
+            "domifaddr --json: the VM's address, learned", json.dumps(rows))
+
+
 @t.case("drops")
 def _():
     sh("nft", "-f", "-", input=f"""

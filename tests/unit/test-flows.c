@@ -413,6 +413,37 @@ test_aggregate (void)
   g_assert_false (vnm_flow_query_parse (&q, NULL, NULL, NULL, "speed", &error));
 }
 
+/* An IPv6 flow: addresses as text. */
+static VnmFlowEntry
+entry6 (guint32 ifindex, guint8 proto, const gchar *local, const gchar *remote, guint64 tx,
+        guint64 rx)
+{
+  VnmFlowEntry e;
+  guint8 family;
+
+  memset (&e, 0, sizeof e);
+  e.key.ifindex = ifindex;
+  e.key.family = 6;
+  e.key.proto = proto;
+  g_assert_true (vnm_addr_parse (local, &family, e.key.local_addr));
+  g_assert_true (vnm_addr_parse (remote, &family, e.key.remote_addr));
+  e.flow.bytes[VNM_DIR_OUT] = tx;
+  e.flow.bytes[VNM_DIR_IN] = rx;
+  e.flow.packets[VNM_DIR_OUT] = tx ? 1 : 0;
+  e.flow.packets[VNM_DIR_IN] = rx ? 1 : 0;
+  e.flow.last_ns = e.flow.first_ns = 1;
+  return e;
+}
+
+static void
+add_vm_addr (VnmPeerNames *peers, const gchar *text, const gchar *uuid, const gchar *name)
+{
+  guint8 family, addr[16];
+
+  g_assert_true (vnm_addr_parse (text, &family, addr));
+  vnm_peer_names_add_vm (peers, family, addr, uuid, name);
+}
+
 static void
 test_topology (void)
 {
@@ -422,8 +453,10 @@ test_topology (void)
   g_autoptr(GHashTable) owner = g_hash_table_new (NULL, NULL);
   g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(VnmTopology) topo = NULL;
+  g_autoptr(VnmPeerNames) peers = vnm_peer_names_new ();
   VnmFlowEntry e;
-  guint vm_edges = 0, remote_edges = 0;
+  guint vm_edges = 0, remote_edges = 0, host_edges = 0;
+  guint8 family, addr[16];
 
   /* VM a (ifindex 1, 10.0.0.1) sends 1000 to VM b (ifindex 2, 10.0.0.2);
    * both taps see it. a also talks to 192.0.2.9. */
@@ -433,14 +466,64 @@ test_topology (void)
   g_array_append_val (es, e);
   e = entry (1, IPPROTO_UDP, "10.0.0.1", 5, "192.0.2.9", 53, 30, 70, VNM_OPENER_VM, 1);
   g_array_append_val (es, e);
+  /* IPv6 link-local both ways between a and b: the same edge. */
+  e = entry6 (1, IPPROTO_ICMPV6, "fe80::5054:ff:fe00:1", "fe80::5054:ff:fe00:2", 64, 64);
+  g_array_append_val (es, e);
+  /* Noise that is no conversation: a's router solicitation, neighbour
+   * solicitations to a solicited-node group, b receiving them through the
+   * bridge (its local side multicast), DAD from ::, DHCP discover from
+   * 0.0.0.0 to 255.255.255.255, a directed broadcast. */
+  e = entry6 (1, IPPROTO_ICMPV6, "fe80::5054:ff:fe00:1", "ff02::2", 16, 0);
+  g_array_append_val (es, e);
+  e = entry6 (2, IPPROTO_ICMPV6, "ff02::1:ff00:2", "fe80::5054:ff:fe00:1", 0, 32);
+  g_array_append_val (es, e);
+  e = entry6 (2, IPPROTO_ICMPV6, "::", "ff02::1:ff00:2", 24, 0);
+  g_array_append_val (es, e);
+  e = entry (2, IPPROTO_UDP, "0.0.0.0", 68, "255.255.255.255", 67, 300, 0, VNM_OPENER_VM, 1);
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_UDP, "10.0.0.1", 137, "10.0.0.255", 137, 50, 0, VNM_OPENER_VM, 1);
+  g_array_append_val (es, e);
+  /* The host's bridge address. */
+  e = entry (2, IPPROTO_UDP, "10.0.0.2", 40000, "10.0.0.254", 53, 40, 80, VNM_OPENER_VM, 1);
+  g_array_append_val (es, e);
   recs = records_of (es, keep);
   g_hash_table_insert (owner, GINT_TO_POINTER (1), "uuid-a");
   g_hash_table_insert (owner, GINT_TO_POINTER (2), "uuid-b");
   g_hash_table_insert (names, "uuid-a", "vm-a");
   g_hash_table_insert (names, "uuid-b", "vm-b");
+  add_vm_addr (peers, "10.0.0.1", "uuid-a", "vm-a");
+  add_vm_addr (peers, "fe80::5054:ff:fe00:1", "uuid-a", "vm-a");
+  add_vm_addr (peers, "10.0.0.2", "uuid-b", "vm-b");
+  add_vm_addr (peers, "fe80::5054:ff:fe00:2", "uuid-b", "vm-b");
+  g_assert_true (vnm_addr_parse ("10.0.0.254", &family, addr));
+  vnm_peer_names_add_host (peers, family, addr, "br0");
+  g_assert_true (vnm_addr_parse ("10.0.0.255", &family, addr));
+  vnm_peer_names_add_broadcast (peers, family, addr);
 
-  topo = vnm_flow_topology (recs, owner, names);
-  g_assert_cmpuint (topo->nodes->len, ==, 3);
+  topo = vnm_flow_topology (recs, owner, names, peers);
+  g_assert_cmpuint (topo->nodes->len, ==, 4);   /* a, b, 192.0.2.9, the host */
+  for (guint i = 0; i < topo->nodes->len; i++)
+    {
+      const VnmTopoNode *n = g_ptr_array_index (topo->nodes, i);
+      if (g_str_equal (n->id, "uuid-a"))
+        {
+          g_assert_cmpstr (n->label, ==, "vm-a");
+          g_assert_cmpuint (n->nonunicast_flows, ==, 2);
+          g_assert_cmpuint (n->nonunicast_tx_bytes, ==, 66);
+        }
+      else if (g_str_equal (n->id, "uuid-b"))
+        {
+          g_assert_cmpuint (n->nonunicast_flows, ==, 3);
+          g_assert_cmpuint (n->nonunicast_rx_bytes, ==, 32);
+        }
+      else if (g_str_equal (n->id, VNM_TOPO_HOST_ID))
+        g_assert_cmpint (n->kind, ==, VNM_PEER_HOST);
+      else
+        {
+          g_assert_cmpstr (n->id, ==, "192.0.2.9");
+          g_assert_cmpint (n->kind, ==, VNM_PEER_REMOTE);
+        }
+    }
   for (guint i = 0; i < topo->edges->len; i++)
     {
       const VnmTopoEdge *edge = g_ptr_array_index (topo->edges, i);
@@ -448,8 +531,14 @@ test_topology (void)
         {
           vm_edges++;
           g_assert_cmpstr (edge->source, ==, "uuid-a");
-          g_assert_cmpuint (edge->bytes_to_target, ==, 1000);  /* once, not twice */
-          g_assert_cmpuint (edge->bytes_to_source, ==, 50);
+          g_assert_cmpuint (edge->bytes_to_target, ==, 1000 + 64);  /* once, not twice */
+          g_assert_cmpuint (edge->bytes_to_source, ==, 50 + 64);
+        }
+      else if (g_str_equal (edge->target, VNM_TOPO_HOST_ID))
+        {
+          host_edges++;
+          g_assert_cmpstr (edge->source, ==, "uuid-b");
+          g_assert_cmpuint (edge->bytes_to_target, ==, 40);
         }
       else
         {
@@ -460,6 +549,41 @@ test_topology (void)
     }
   g_assert_cmpuint (vm_edges, ==, 1);
   g_assert_cmpuint (remote_edges, ==, 1);
+  g_assert_cmpuint (host_edges, ==, 1);
+}
+
+static void
+test_active_closed (void)
+{
+  g_autoptr(GArray) es = g_array_new (FALSE, FALSE, sizeof (VnmFlowEntry));
+  g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) recs = NULL;
+  g_autoptr(GArray) rows = NULL;
+  VnmFlowQuery q;
+  VnmFlowEntry e;
+
+  /* One closed TCP connection, one reset, one open, one UDP flow. */
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 1000, "192.0.2.1", 80, 10, 10, VNM_OPENER_VM, 1);
+  e.flow.conns_opened = e.flow.conns_closed = 1;
+  e.flow.tcp_state = VNM_TCP_ESTAB | VNM_TCP_FIN_IN | VNM_TCP_FIN_OUT | VNM_TCP_CLOSED;
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 1001, "192.0.2.1", 80, 10, 10, VNM_OPENER_VM, 1);
+  e.flow.tcp_state = VNM_TCP_ESTAB | VNM_TCP_RESET;
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_TCP, "10.0.0.1", 1002, "192.0.2.1", 80, 10, 10, VNM_OPENER_VM, 1);
+  e.flow.tcp_state = VNM_TCP_ESTAB;
+  g_array_append_val (es, e);
+  e = entry (1, IPPROTO_UDP, "10.0.0.1", 1003, "192.0.2.1", 53, 10, 10, VNM_OPENER_VM, 1);
+  g_array_append_val (es, e);
+  recs = records_of (es, keep);
+  g_assert_true (vnm_flow_query_parse (&q, "flow", NULL, NULL, NULL, NULL));
+  rows = vnm_flow_aggregate (recs, &q);
+  g_assert_cmpuint (rows->len, ==, 4);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const VnmFlowRow *r = &g_array_index (rows, VnmFlowRow, i);
+      g_assert_cmpuint (r->active, ==, r->local_port >= 1002 ? 1 : 0);
+    }
 }
 
 int
@@ -473,5 +597,6 @@ main (int argc, char **argv)
   g_test_add_func ("/flows/store/class-totals", test_store_class_totals);
   g_test_add_func ("/flows/aggregate", test_aggregate);
   g_test_add_func ("/flows/topology", test_topology);
+  g_test_add_func ("/flows/aggregate/active-closed", test_active_closed);
   return g_test_run ();
 }
