@@ -22,6 +22,10 @@
  * long-lived flow's counts are exported every active timeout; templates
  * are sent again over UDP every refresh period or that many messages
  * (RFC 7011 §8.4). */
+/* virtnetmon_vm_peer_bytes_total: peers a VM on /metrics, at most. */
+#define VNM_METRICS_PEERS_MIN 0
+#define VNM_METRICS_PEERS_MAX 100
+#define VNM_METRICS_PEERS_DEFAULT 10
 #define VNM_IPFIX_ACTIVE_TIMEOUT_MIN_S 1
 #define VNM_IPFIX_ACTIVE_TIMEOUT_MAX_S 86400
 #define VNM_IPFIX_ACTIVE_TIMEOUT_DEFAULT_S 60

@@ -27,6 +27,7 @@ typedef struct {
   gint exit_status;
   VnmEngine *engine;
   VnmIpfixExporter *ipfix;
+  guint metrics_peers;
 } Context;
 
 /* Tells the libvirt hook where to find this daemon when it does not serve
@@ -113,7 +114,7 @@ render_metrics (gpointer user_data)
 {
   Context *ctx = user_data;
 
-  return vnm_metrics_render (ctx->engine, ctx->ipfix);
+  return vnm_metrics_render (ctx->engine, ctx->ipfix, ctx->metrics_peers);
 }
 
 static void
@@ -170,6 +171,7 @@ main (int argc, char **argv)
   if (!engine)
     goto fail;
   ctx.engine = engine;
+  ctx.metrics_peers = (guint) options.metrics_peers;
   if (options.ipfix_collector)
     ctx.ipfix = ipfix = vnm_ipfix_exporter_new (engine, &options);
   if (options.metrics_listen)

@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include "flow-aggregate.h"
 #include "flow-monitor.h"
 #include "latency-hist.h"
 #include "latency-monitor.h"
@@ -547,6 +548,102 @@ address_metrics (GString *out, VnmEngine *engine, GArray *vms)
                        vnm_address_book_overflow (book));
 }
 
+typedef struct {
+  VnmPeerNames *names;
+  GHashTable *by_vm;       /* uuid -> GPtrArray of const VnmFlowRecord* (unicast) */
+} PeerGather;
+
+static void
+gather_unicast (const VnmFlowRecord *rec, const gchar *domain_uuid, const gchar *domain_name,
+                gpointer user_data)
+{
+  PeerGather *g = user_data;
+  GPtrArray *list;
+
+  if (!domain_uuid || !*domain_uuid || !vnm_peer_names_is_unicast_flow (g->names, &rec->key))
+    return;
+  if (!(list = g_hash_table_lookup (g->by_vm, domain_uuid)))
+    g_hash_table_insert (g->by_vm, g_strdup (domain_uuid), list = g_ptr_array_new ());
+  g_ptr_array_add (list, (gpointer) rec);
+}
+
+/* Each VM's remote peers with the most bytes, at most @max: the edges of
+ * a fleet's topology (docs/fleet.md joins peer_address with the other
+ * hosts' virtnetmon_vm_address_info). Only unicast peers; the flows
+ * virtnetmond holds now (active and ended ones kept as summaries). */
+static void
+peer_metrics (GString *out, VnmEngine *engine, GArray *vms, guint max)
+{
+  g_autoptr(VnmPeerNames) names = vnm_engine_peer_names (engine);
+  g_autoptr(GHashTable) by_vm = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                       (GDestroyNotify) g_ptr_array_unref);
+  g_autoptr(GString) extra = g_string_new (NULL);
+  g_autoptr(GArray) counts = g_array_sized_new (FALSE, TRUE, sizeof (guint), vms->len);
+  PeerGather g = { names, by_vm };
+  const VnmFlowQuery q = { .by = VNM_FLOW_BY_REMOTE, .direction = -1, .proto = -1,
+                           .sort = VNM_FLOW_SORT_BYTES, .top = 0 };
+
+  vnm_flow_monitor_foreach_record (vnm_engine_get_flow_monitor (engine), gather_unicast, &g);
+  vnm_prom_family (out, "virtnetmon_vm_peer_bytes_total", "counter",
+                   "L4 payload bytes between a VM and one remote peer (peer_address) by direction "
+                   "(tx: sent by the VM); peer_kind vm (another VM of this host, named by peer_name), "
+                   "host or remote. Only the VM's peers with most bytes (--metrics-peers), over the "
+                   "flows virtnetmond holds: a peer's count starts again once all its flows aged out.");
+  g_array_set_size (counts, vms->len);
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const Vm *vm = &g_array_index (vms, Vm, i);
+      GPtrArray *recs = g_hash_table_lookup (by_vm, vm->d->uuid);
+      g_autoptr(GArray) rows = NULL;
+      g_autoptr(GHashTable) peer_of = NULL;
+
+      if (!recs)
+        continue;
+      rows = vnm_flow_aggregate (recs, &q);
+      g_array_index (counts, guint, i) = rows->len;
+      if (!max)
+        continue;
+      /* The peer of each remote address, from one of its flows. */
+      peer_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      for (guint r = 0; r < recs->len; r++)
+        {
+          const VnmFlowRecord *rec = g_ptr_array_index (recs, r);
+          gchar text[48];
+
+          vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, text, sizeof text);
+          if (!g_hash_table_contains (peer_of, text))
+            {
+              VnmPeer *p = g_new0 (VnmPeer, 1);
+              vnm_peer_names_classify (names, rec->key.family, rec->key.remote_addr, p);
+              g_hash_table_insert (peer_of, g_strdup (text), p);
+            }
+        }
+      for (guint j = 0; j < rows->len && j < max; j++)
+        {
+          const VnmFlowRow *row = &g_array_index (rows, VnmFlowRow, j);
+          const VnmPeer *p = g_hash_table_lookup (peer_of, row->remote_ip);
+
+          for (guint dir = 0; dir < 2; dir++)
+            {
+              g_string_truncate (extra, 0);
+              vnm_prom_label (extra, "direction", dir == 0 ? "tx" : "rx");
+              vnm_prom_label (extra, "peer_address", row->remote_ip);
+              vnm_prom_label (extra, "peer_kind", p ? vnm_peer_kind_name (p->kind) : "remote");
+              vnm_prom_label (extra, "peer_name", p && p->name ? p->name : "");
+              vnm_prom_sample_u64 (out, "virtnetmon_vm_peer_bytes_total", vm->labels->str, extra->str,
+                                   dir == 0 ? row->tx_bytes : row->rx_bytes);
+            }
+        }
+    }
+  vnm_prom_family (out, "virtnetmon_vm_peers", "gauge",
+                   "Unicast remote peers of the VM's flows virtnetmond holds now, all of them "
+                   "(virtnetmon_vm_peer_bytes_total has the first --metrics-peers).");
+  for (guint i = 0; i < vms->len; i++)
+    if (g_hash_table_contains (by_vm, g_array_index (vms, Vm, i).d->uuid))
+      vnm_prom_sample_u64 (out, "virtnetmon_vm_peers", g_array_index (vms, Vm, i).labels->str, NULL,
+                           g_array_index (counts, guint, i));
+}
+
 static void
 usage_metrics (GString *out, VnmEngine *engine)
 {
@@ -745,7 +842,7 @@ ipfix_metrics (GString *out, VnmIpfixExporter *ipfix)
 }
 
 GString *
-vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
+vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix, guint peers)
 {
   VnmLinkTable *links = vnm_engine_get_link_table (engine);
   g_autoptr(GArray) entries = g_array_sized_new (FALSE, TRUE, sizeof (Entry),
@@ -782,6 +879,7 @@ vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix)
   domain_metrics (out, engine, vms);
   vm_flow_metrics (out, engine, vms);
   address_metrics (out, engine, vms);
+  peer_metrics (out, engine, vms, peers);
   latency_metrics (out, engine, vms);
   usage_metrics (out, engine);
   daemon_metrics (out, engine);

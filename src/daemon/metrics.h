@@ -10,4 +10,5 @@
 
 /* The whole /metrics body, as of the last sample; with @ipfix (NULL: no
  * IPFIX export), its export statistics too. */
-GString *vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix);
+/* @peers: remote peers of each VM in virtnetmon_vm_peer_bytes_total. */
+GString *vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix, guint peers);

@@ -54,6 +54,9 @@ check_values (VnmOptions *o, GError **error)
     return usage_error (error, _("--latency-events-rate must be between %d and %d a second, not %d."),
                         VNM_LATENCY_EVENTS_RATE_MIN, VNM_LATENCY_EVENTS_RATE_MAX,
                         o->latency_events_rate);
+  if (o->metrics_peers < VNM_METRICS_PEERS_MIN || o->metrics_peers > VNM_METRICS_PEERS_MAX)
+    return usage_error (error, _("--metrics-peers must be between %d and %d, not %d."),
+                        VNM_METRICS_PEERS_MIN, VNM_METRICS_PEERS_MAX, o->metrics_peers);
   if (o->latency_sample_period_s < VNM_LATENCY_SAMPLE_PERIOD_MIN_S ||
       o->latency_sample_period_s > VNM_LATENCY_SAMPLE_PERIOD_MAX_S)
     return usage_error (error, _("--latency-sample-period must be between %d and %d seconds, not %d."),
@@ -127,6 +130,9 @@ parse_command_line (VnmOptions *o, CommandLineText *text, gint argc, gchar **arg
       N_("Use the message bus at this D-Bus address"), N_("ADDR") },
     { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &o->metrics_listen,
       N_("Serve Prometheus metrics at http://HOST:PORT/metrics ([IPV6]:PORT, or :PORT for every address; default: off)"), N_("HOST:PORT") },
+    { "metrics-peers", 0, 0, G_OPTION_ARG_INT, &o->metrics_peers,
+      N_("Remote peers of each VM on /metrics (virtnetmon_vm_peer_bytes_total), the ones with most bytes; 0 for none (default: 10)"),
+      N_("N") },
     { "ipfix-collector", 0, 0, G_OPTION_ARG_STRING, &o->ipfix_collector,
       N_("Export flow records over IPFIX to the collector at HOST:PORT, over UDP (the default) or TCP (default: off)"),
       N_("HOST:PORT[,udp|tcp]") },
@@ -396,6 +402,7 @@ vnm_options_parse (VnmOptions *o, gint argc, gchar **argv, const gchar *default_
   o->latency_events_rate = VNM_LATENCY_EVENTS_RATE_DEFAULT;
   o->latency_sample_window_ms = VNM_LATENCY_SAMPLE_WINDOW_DEFAULT_MS;
   o->latency_sample_period_s = VNM_LATENCY_SAMPLE_PERIOD_DEFAULT_S;
+  o->metrics_peers = VNM_METRICS_PEERS_DEFAULT;
   o->probe_attach = VNM_PROBE_ATTACH_AUTO;
   o->usage_flush_interval_s = -1;
   vnm_domain_settings_init (&config.domains);

@@ -14,6 +14,7 @@ typedef struct {
   gboolean system_bus, session_bus;
   gchar *bus_address;       /* NULL: the system or session bus */
   gchar *metrics_listen;    /* HOST:PORT, NULL: off */
+  gint metrics_peers;       /* top peers a VM on /metrics; 0: none */
   gchar *ipfix_collector;   /* HOST:PORT[,udp|tcp], NULL: no IPFIX export */
   gint ipfix_active_timeout_s;      /* a long-lived flow's counts go out this often */
   guint32 ipfix_observation_domain; /* Observation Domain ID of the messages */

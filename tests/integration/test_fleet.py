@@ -15,6 +15,7 @@ setup; each case makes and cleans up what else it needs (the global
 Prometheus), so one that fails does not stop the others. The last case
 stops the daemons.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -236,6 +237,66 @@ def _():
                result(GLOBAL, "host_vm:virtnetmon_transmit_bytes:rate1m")}
     t.check(fed_rec == set(want_host_vm), "the recorded per-host, per-VM series are federated with their host label",
             str(fed_rec))
+
+
+@t.case("fleet topology: a VM-to-VM edge across hosts, both ends named, the bytes the pings carried")
+def _():
+    # web1 (host A) and db1 (host B) on one more subnet, the two hosts'
+    # bridges joined by a veth pair: web1 pings db1 N times. The flow probe
+    # counts an ICMP echo's data as its payload (after the 8-byte header):
+    # S bytes each way.
+    N, S = 12, 400
+    make_link("vnmfa-x", "type", "veth", "peer", "name", "vnmfb-x")
+    for dev, br in (("vnmfa-x", "vnmfa-br0"), ("vnmfb-x", "vnmfb-br0")):
+        sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1")
+        sh("ip", "link", "set", dev, "master", br)
+        sh("ip", "link", "set", dev, "up")
+    sh("ip", "addr", "add", "10.223.0.1/24", "dev", HOSTS["A"]["devs"]["web1"] + "g", netns="vnmfa-vm1")
+    sh("ip", "addr", "add", "10.223.0.2/24", "dev", HOSTS["B"]["devs"]["db1"] + "g", netns="vnmfb-vm1")
+    out = sh("ping", "-c", str(N), "-i", "0.05", "-s", str(S), "10.223.0.2", netns="vnmfa-vm1").stdout
+    t.check(f"{N} packets transmitted, {N} received" in out, f"web1 on host A pings db1 on host B {N} times", out)
+    payload = N * S
+
+    def edges():
+        q = ("sum by (host, vm_name, direction, peer_host, peer_vm_name) (virtnetmon_vm_peer_bytes_total"
+             " * on (peer_address) group_left (peer_host, peer_vm_name) address:virtnetmon_vm:info)")
+        return {(x["metric"]["host"], x["metric"]["vm_name"], x["metric"]["direction"], x["metric"]["peer_host"],
+                 x["metric"]["peer_vm_name"]): float(x["value"][1]) for x in result(SITE, q)}
+
+    want = {("127.0.0.1", "web1", "tx", "127.0.0.2", "db1"): payload,
+            ("127.0.0.1", "web1", "rx", "127.0.0.2", "db1"): payload,
+            ("127.0.0.2", "db1", "tx", "127.0.0.1", "web1"): payload,
+            ("127.0.0.2", "db1", "rx", "127.0.0.1", "web1"): payload}
+    try:
+        wait_for(lambda: edges() == want, 60, "the edge web1 <-> db1 in the site Prometheus")
+    except AssertionError:
+        pass
+    t.check(edges() == want,
+            f"exactly the edges web1 (127.0.0.1) <-> db1 (127.0.0.2), both ends named from the other host's "
+            f"addresses, {payload} bytes each way (virtnetmon_vm_peer_bytes_total joined by the example's rule)",
+            f"{edges()}")
+    try:
+        wait_for(lambda: {(x["metric"]["vm_name"], x["metric"]["peer_host"], x["metric"]["peer_vm_name"]) for x in
+                          result(SITE, 'host_vm_peer:virtnetmon_peer_bytes:rate1m{direction="tx"}')}
+                 == {("web1", "127.0.0.2", "db1"), ("db1", "127.0.0.1", "web1")}, 30, "the recorded edges")
+    except AssertionError:
+        pass
+    rates = {(x["metric"]["vm_name"], x["metric"]["peer_host"], x["metric"]["peer_vm_name"]) for x in
+             result(SITE, 'host_vm_peer:virtnetmon_peer_bytes:rate1m{direction="tx"}')}
+    t.check(rates == {("web1", "127.0.0.2", "db1"), ("db1", "127.0.0.1", "web1")},
+            "the recording rule host_vm_peer:virtnetmon_peer_bytes:rate1m has exactly those edges", str(rates))
+
+    # The dashboard's topology panel: its queries against this Prometheus.
+    with open(os.path.join(source_dir(), "docs", "grafana-dashboard.json")) as f:
+        panel = next(p for p in json.load(f)["panels"] if p["type"] == "nodeGraph")
+    frames = {tq["refId"]: result(SITE, tq["expr"]) for tq in panel["targets"]}
+    nodes = {x["metric"]["id"] for x in frames["nodes"]}
+    edge_ids = {(x["metric"]["source"], x["metric"]["target"], x["metric"]["id"]) for x in frames["edges"]}
+    t.check({"127.0.0.1/web1", "127.0.0.2/db1", "127.0.0.1/cache1", "127.0.0.2/cache1"} <= nodes and
+            edge_ids == {("127.0.0.1/web1", "127.0.0.2/db1", "127.0.0.1/web1->127.0.0.2/db1"),
+                         ("127.0.0.2/db1", "127.0.0.1/web1", "127.0.0.2/db1->127.0.0.1/web1")},
+            "the dashboard's node graph: every VM a node (host/name), the two edges with source, target and id",
+            f"nodes {nodes} edges {edge_ids}")
 
 
 @t.case("the daemons stop cleanly")
