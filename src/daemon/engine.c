@@ -39,6 +39,7 @@ struct _VnmEngine {
   VnmLinkTable *links;
   VnmHistory *history;
   VnmFlowMonitor *flows;
+  VnmServiceTable *services;   /* what each VM exposes, from its flows */
   VnmLatencyMonitor *latency;
   VnmLibvirtWatch *libvirt;
   gboolean libvirt_connected;
@@ -70,6 +71,7 @@ enum {
   SIGNAL_LIBVIRT_CONNECTION,
   SIGNAL_LATENCY_EVENTS,
   SIGNAL_USAGE_QUOTA_EXCEEDED,
+  SIGNAL_SERVICE_APPEARED,
   SIGNAL_LAST
 };
 
@@ -205,6 +207,29 @@ flush_usage (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+service_record (const VnmFlowRecord *rec, const gchar *domain_uuid, const gchar *domain_name,
+                gpointer user_data)
+{
+  VnmEngine *self = user_data;
+  const VnmService *s;
+
+  if (!*domain_uuid || !vnm_registry_lookup_uuid (self->registry, domain_uuid))
+    return;
+  s = vnm_service_table_add (self->services, domain_uuid, rec);
+  if (s)
+    g_signal_emit (self, signals[SIGNAL_SERVICE_APPEARED], 0, domain_uuid, domain_name, s);
+}
+
+/* The services the VMs expose, from the flows just read. */
+static void
+track_services (VnmEngine *self)
+{
+  vnm_service_table_begin (self->services);
+  vnm_flow_monitor_foreach_record (self->flows, service_record, self);
+  vnm_service_table_end (self->services);
+}
+
 static gboolean
 refresh (gpointer user_data)
 {
@@ -220,6 +245,7 @@ refresh (gpointer user_data)
                                g_get_real_time () / 1e6, (now_us - self->last_refresh_us) / 1e6);
   self->last_refresh_us = now_us;
   vnm_flow_monitor_poll (self->flows);
+  track_services (self);
   g_signal_emit (self, signals[SIGNAL_INTERVAL], 0);
   return G_SOURCE_CONTINUE;
 }
@@ -433,7 +459,10 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
     g_message (_("Ignoring the virtnetmon settings in the <metadata> of domain %s: %s"),
                domain->name, domain->settings_error);
   if (change == VNM_REGISTRY_REMOVED)
-    g_hash_table_remove (self->applied, domain->uuid);
+    {
+      g_hash_table_remove (self->applied, domain->uuid);
+      vnm_service_table_forget (self->services, domain->uuid);
+    }
   else
     apply_latency_settings (self, domain);
   g_signal_emit (self, signals[change == VNM_REGISTRY_ADDED ? SIGNAL_DOMAIN_ADDED
@@ -637,6 +666,7 @@ vnm_engine_finalize (GObject *object)
   if (self->latency)
     vnm_latency_monitor_set_listener (self->latency, NULL, NULL);
   g_clear_pointer (&self->flows, vnm_flow_monitor_free);
+  g_clear_pointer (&self->services, vnm_service_table_free);
   g_clear_pointer (&self->latency, vnm_latency_monitor_free);
   g_clear_pointer (&self->linkstats, vnm_linkstats_free);
   g_clear_pointer (&self->links, vnm_link_table_free);
@@ -654,6 +684,7 @@ static void
 vnm_engine_init (VnmEngine *self)
 {
   self->applied = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->services = vnm_service_table_new (VNM_SERVICES_MAX, VNM_SERVICE_CLIENTS_MAX);
 }
 
 static void
@@ -685,6 +716,9 @@ vnm_engine_class_init (VnmEngineClass *klass)
   signals[SIGNAL_USAGE_QUOTA_EXCEEDED] =
     g_signal_new ("usage-quota-exceeded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_SERVICE_APPEARED] =
+    g_signal_new ("service-appeared", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_POINTER, G_TYPE_POINTER);
   signals[SIGNAL_LATENCY_EVENTS] =
     g_signal_new ("latency-events", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT64);
@@ -696,6 +730,7 @@ VnmRegistry *vnm_engine_get_registry (VnmEngine *self) { return self->registry; 
 VnmLinkTable *vnm_engine_get_link_table (VnmEngine *self) { return self->links; }
 VnmHistory *vnm_engine_get_history (VnmEngine *self) { return self->history; }
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *self) { return self->flows; }
+VnmServiceTable *vnm_engine_get_services (VnmEngine *self) { return self->services; }
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *self) { return self->latency; }
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *self) { return self->usage; }
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *self) { return self->usage_flush_s; }

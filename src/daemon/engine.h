@@ -18,7 +18,10 @@
  *   usage-quota-exceeded (const VnmUsageQuotaEvent *): a running domain's
  *     rx + tx this UTC month passed its usage_quota_bytes setting; once a
  *     domain and month (remembered in the usage database), checked at each
- *     refresh. A plain record, so that an event system can take it up. */
+ *     refresh. A plain record, so that an event system can take it up;
+ *   service-appeared (const gchar *uuid, const gchar *name, const VnmService *):
+ *     a VM accepted a TCP connection or answered UDP on a port not seen
+ *     before (see service-table.h), noticed at the refresh after. */
 #pragma once
 
 #include <glib-object.h>
@@ -30,6 +33,7 @@
 #include "link-table.h"
 #include "options.h"
 #include "registry.h"
+#include "service-table.h"
 #include "usage-recorder.h"
 #include "usage-store.h"
 
@@ -50,6 +54,8 @@ VnmLinkTable *vnm_engine_get_link_table (VnmEngine *engine);
 VnmHistory *vnm_engine_get_history (VnmEngine *engine);
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *engine);
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *engine);
+/* The services the VMs expose (never NULL). */
+VnmServiceTable *vnm_engine_get_services (VnmEngine *engine);
 /* The usage totals (never NULL; see usage-store.h for its state). */
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *engine);
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *engine);
