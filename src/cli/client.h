@@ -100,6 +100,8 @@ VnmLinkRows *vnm_cli_get_link_stats (const VnmCliOptions *opts, const gchar *com
 int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_conns (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_services (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv);
