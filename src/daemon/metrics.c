@@ -558,6 +558,11 @@ vm_conn_metrics (GString *out, VnmEngine *engine, GArray *vms, GArray *entries)
       for (guint o = 0; o < 3; o++)
         for (guint st = 0; st < VNM_CONN_STATES; st++)
           {
+            /* unknown only while such connections exist */
+            if (o == VNM_OPENER_UNKNOWN &&
+                !(c && (c->count[o][0] | c->count[o][1] | c->count[o][2] | c->count[o][3] |
+                        c->count[o][4] | c->count[o][5])))
+              break;
             g_string_truncate (extra, 0);
             vnm_prom_label (extra, "state", vnm_conn_state_name (st));
             vnm_prom_label (extra, "initiator", initiators[o]);
