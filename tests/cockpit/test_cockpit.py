@@ -141,6 +141,20 @@ time.sleep(0.5)
 tcp_clients(ns["vnmck-v1"], "10.218.0.2", 7002, K, SEND)
 server.wait(20)
 sh("ping", "-q", "-c", "20", "-i", "0.05", "10.218.0.2", netns=ns["vnmck-v1"])
+# A service of ckvm1 (TCP 7100, one client: the peer), and a connect of
+# ckvm1's that the peer refuses (nothing listens on 7101).
+SVC_IN, SVC_OUT = 4000, 300
+vm_server = tcp_server(ns["vnmck-v1"], "10.218.0.11", 7100, 1, reply=SVC_OUT)
+wait_for(lambda: ":7100" in sh("ss", "-Hltn", netns=ns["vnmck-v1"]).stdout, 10, "ckvm1's server")
+tcp_clients(ns["vnmck-p1"], "10.218.0.11", 7100, 1, SVC_IN)
+vm_server.wait(20)
+REFUSED = sh("python3", "-c", """
+import socket
+try:
+    socket.create_connection(("10.218.0.2", 7101), timeout=5); print("connected")
+except ConnectionRefusedError:
+    print("refused")
+""", netns=ns["vnmck-v1"]).stdout.strip()
 
 # Drops: the bridge drops ckvm2's UDP to port 9999; nftables counts them too.
 sh("nft", "-f", "-", input="""
@@ -294,6 +308,31 @@ t.check(got == {"tx_bytes": K * SEND, "rx_bytes": K * REPLY, "tcp_conns_opened":
 rtt_text = f["rtt_avg_us"]["text"]
 t.check(float(f["rtt_avg_us"]["value"]) == want["rtt_avg_us"] and rtt_text.endswith(("µs", "ms")),
         "TCP delay column shows GetFlows' average RTT with its unit", f"{f['rtt_avg_us']} vs {want['rtt_avg_us']}")
+
+SVC_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-services-table")
+svc = browser.wait(f"(() => {{ const r = {SVC_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
+want_svc = dbus_call("GetServices", "s", "ckvm1")[1]
+page_svc = [(r["service"]["value"], int(r["clients"]["value"]), int(r["connections"]["value"]),
+             int(r["rx_bytes"]["value"]), int(r["tx_bytes"]["value"])) for r in svc]
+t.check(page_svc == [("tcp/7100", 1, 1, SVC_IN, SVC_OUT)] and
+        page_svc == [(f"{x['proto']}/{x['port']}", x["clients"], x["connections"], x["rx_bytes"], x["tx_bytes"])
+                     for x in want_svc],
+        "services table: ckvm1's TCP 7100 with the one client, connection and bytes the test made, as "
+        "GetServices says", f"page {page_svc} D-Bus {want_svc}")
+CONN_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-conns-table")
+FAIL_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-failures-table")
+states = browser.wait(f"(() => {{ const r = {CONN_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
+fails = browser.eval(FAIL_ROWS, frame=FRAME)
+vm_states = next(r for r in states if r["row"]["initiator"] == "vm")
+t.check(REFUSED == "refused" and vm_states["handshake_refused"]["value"] == "1" and
+        [(f["remote_ip"]["value"], f["port"]["value"], f["refused"]["value"]) for f in fails] ==
+        [("10.218.0.2", "7101", "1")],
+        "connections card: the refused connect (ECONNREFUSED in ckvm1) counted and named with its remote and port",
+        f"{REFUSED} {vm_states} {fails}")
+want_states = {r["initiator"]: r for r in dbus_call("GetConnections", "sa{sv}", "ckvm1", "0")[1]}
+t.check(all(int(r[k]["value"]) == want_states[r["row"]["initiator"]][k] for r in states
+            for k in ("syn_sent", "established", "closing", "closed", "reset")),
+        "connections card: the states per initiator that GetConnections gives", f"{states} {want_states}")
 
 LAT_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-latency-table")
 lat = browser.wait(f"(() => {{ const r = {LAT_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
