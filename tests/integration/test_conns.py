@@ -423,6 +423,25 @@ def _():
             "five signals, one for each service port", text[-3000:])
 
 
+@t.case("the tables a person reads")
+def _():
+    text = cli(bus, "conns", DOMAIN).stdout
+    print("# " + text.replace("\n", "\n# "))
+    vm_line = next((line.split() for line in text.splitlines() if line.split()[:1] == ["vm"]), [])
+    doc = conns()
+    row = state_row(doc, "vm")
+    t.check(vm_line[1:] == [str(row[k]) for k in ("syn_sent", "syn_received", "established", "closing", "closed",
+                                                 "reset", "handshake_refused", "handshake_timed_out")],
+            "conns: the vm row shows the counts of --json", f"{vm_line} {row}")
+    t.check("Handshake failures per remote" in text and "9009" in text and "9002" in text,
+            "conns: the failures per remote are listed", text)
+    text = cli(bus, "services", DOMAIN).stdout
+    print("# " + text.replace("\n", "\n# "))
+    t.check(re.search(r"^\s*tcp\s+8080\s+2\s+3\s", text, re.M) is not None and
+            re.search(r"^\s*udp\s+5353\s+1\s+1\s", text, re.M) is not None,
+            "services: PROTO PORT CLIENTS CONNS of each service", text)
+
+
 @t.case("bad input: an unknown state is refused with a message naming it")
 def _():
     r = cli(bus, "conns", DOMAIN, "--state", "half-open", check=False)
