@@ -415,7 +415,7 @@
     const connStateColumns = [
         { key: "initiator", label: _("Opened by"), cell: r => ({ text: initiatorText(r.initiator), value: r.initiator }) },
         { key: "syn_sent", label: _("SYN sent"), numeric: true, cell: r => ({ text: fmtNumber(r.syn_sent, 0), value: r.syn_sent, title: _("Half-open: SYN seen, no answer") }) },
-        { key: "syn_received", label: _("SYN-ACK sent"), numeric: true, cell: r => ({ text: fmtNumber(r.syn_received, 0), value: r.syn_received, title: _("Half-open: SYN-ACK seen, no final ACK yet") }) },
+        { key: "syn_received", label: _("SYN-ACK seen"), numeric: true, cell: r => ({ text: fmtNumber(r.syn_received, 0), value: r.syn_received, title: _("Half-open: SYN-ACK seen, no final ACK yet") }) },
         { key: "established", label: _("Established"), numeric: true, cell: r => ({ text: fmtNumber(r.established, 0), value: r.established }) },
         { key: "closing", label: _("Closing"), numeric: true, cell: r => ({ text: fmtNumber(r.closing, 0), value: r.closing, title: _("FIN seen one way") }) },
         { key: "closed", label: _("Closed"), numeric: true, cell: r => ({ text: fmtNumber(r.closed, 0), value: r.closed }) },
@@ -525,6 +525,7 @@
                      this.flowsNote, el("div", { class: "vnm-table-holder" }, this.flows)),
                 card(_("TCP connections"), "vnm-conns-card", this.connsNote,
                      el("div", { class: "vnm-table-holder" }, this.connStates),
+                     el("h3", { class: "pf-c-title pf-m-md vnm-subtitle" }, _("Handshake failures")),
                      el("div", { class: "vnm-table-holder" }, this.failures)),
                 card(_("Services"), "vnm-services-card", this.servicesNote,
                      el("div", { class: "vnm-table-holder" }, this.services)),
