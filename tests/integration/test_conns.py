@@ -451,4 +451,55 @@ def _():
             r.stderr)
 
 
+
+@t.case("bounded: services beyond the 256 kept for a VM are counted, not kept")
+def _():
+    before = services()
+    n, first = 260, 20000
+    srv = run_bg(vm, r"""
+import selectors, socket, sys
+first, n = int(sys.argv[1]), int(sys.argv[2])
+sel = selectors.DefaultSelector()
+for port in range(first, first + n):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen(4); s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+print("up", flush=True)
+held = []
+while True:
+    for key, _ in sel.select():
+        c, _ = key.fileobj.accept(); held.append(c)
+""", str(first), str(n))
+    assert srv.stdout.readline().strip() == "up"
+    r = py(rm, r"""
+import socket, sys
+first, n = int(sys.argv[2]), int(sys.argv[3])
+ok = 0
+for port in range(first, first + n):
+    s = socket.create_connection((sys.argv[1], port)); s.close(); ok += 1
+print(ok)
+""", VM_IP, str(first), str(n))
+    t.check(r.stdout.strip() == str(n), f"the remote connected once to each of {n} ports of the VM", r.stderr)
+    settle()
+    sv = services()
+    kept = len(before["services"])
+    new_ports = {x["port"] for x in sv["services"]} - {x["port"] for x in before["services"]}
+    t.check(sv["services_max"] == 256 and len(sv["services"]) == 256 and
+            new_ports <= set(range(first, first + n)) and len(new_ports) == 256 - kept,
+            f"256 services kept: the {kept} before and {256 - kept} of the {n} new ports", f"{len(sv['services'])}")
+    t.check(sv["flows_untracked"] == n - (256 - kept),
+            f"the connections to the {n - (256 - kept)} ports that did not fit are counted", str(sv["flows_untracked"]))
+    text = cli(bus, "services", DOMAIN).stdout
+    t.check(f"{n - (256 - kept)} flows went to ports beyond the 256 services" in text,
+            "services says so under its table", text[-300:])
+    m = scrape()
+    total = (sample(m, "virtnetmon_vm_services", proto="tcp") or 0) + (sample(m, "virtnetmon_vm_services", proto="udp") or 0)
+    series = sum(1 for line in m.splitlines()
+                 if line.startswith("virtnetmon_vm_service_connections_total{") and 'vm_name="csvm"' in line)
+    t.check(total == 256 and series == 32 and sample(m, "virtnetmon_vm_services_unlisted") == 224 and
+            sample(m, "virtnetmon_vm_service_flows_untracked_total") == n - (256 - kept),
+            "/metrics: 256 services, 32 of them with their own series, 224 unlisted, the untracked flows",
+            f"total {total} series {series}")
+
+
 t.done()
