@@ -297,6 +297,18 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->retrans[dir] += segs;       /* the same SYN again */
           if (t)
             t->retrans[dir] += segs;
+          if (!(f->tcp_state & VNM_TCP_ESTAB))
+            {
+              /* Unanswered: the opener's handshake timer ran out. */
+              if (f->syn_retrans < 255)
+                f->syn_retrans++;
+              if (!(f->tcp_state & VNM_TCP_SYN_TIMEOUT))
+                {
+                  f->tcp_state |= VNM_TCP_SYN_TIMEOUT;
+                  if (t)
+                    t->handshake_timeouts[dir]++;
+                }
+            }
           return new_bytes;
         }
       /* A new connection on this 5-tuple (first, or after a close). */
@@ -306,6 +318,7 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
       f->syn_ns = bpf_ktime_get_ns ();
       f->synack_ns = 0;
       f->tsval_ns[0] = f->tsval_ns[1] = 0;
+      f->syn_retrans = 0;
       f->opener = dir == VNM_DIR_OUT ? VNM_OPENER_VM : VNM_OPENER_REMOTE;
       return new_bytes;
     }
@@ -348,6 +361,13 @@ track_tcp (struct vnm_flow *f, struct vnm_iface_totals *t, const struct packet *
           f->resets++;
           if (t)
             t->resets++;
+          /* A RST that answers the other side's SYN: refused. */
+          if ((f->tcp_state & (syn_other | VNM_TCP_ESTAB)) == syn_other)
+            {
+              f->tcp_state |= VNM_TCP_REFUSED;
+              if (t)
+                t->handshake_refused[other]++;
+            }
         }
       return new_bytes;
     }

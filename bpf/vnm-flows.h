@@ -48,8 +48,10 @@ struct vnm_rtt {
 #define VNM_TCP_FIN_IN    0x10
 #define VNM_TCP_CLOSED    0x20   /* counted as closed (both FINs) */
 #define VNM_TCP_RESET     0x40   /* counted as reset */
+#define VNM_TCP_REFUSED   0x80   /* a RST answered the SYN (no SYN-ACK) */
 #define VNM_TCP_SEQ_OUT   0x100  /* seq_end[OUT] valid */
 #define VNM_TCP_SEQ_IN    0x200
+#define VNM_TCP_SYN_TIMEOUT 0x400 /* the SYN was sent again, unanswered */
 
 struct vnm_flow {
   __u64 first_ns;       /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -62,7 +64,8 @@ struct vnm_flow {
   __u32 resets;         /* RST */
   __u32 tcp_state;      /* VNM_TCP_* */
   __u8 opener;          /* VNM_OPENER_* */
-  __u8 pad[3];
+  __u8 syn_retrans;     /* SYNs sent again with no answer (saturates) */
+  __u8 pad[2];
   __u32 seq_end[2];     /* highest sequence end seen per direction */
   __u32 hole_lo[2];     /* a range below seq_end not seen yet (segments */
   __u32 hole_hi[2];     /* reordered on the way here); empty when lo == hi */
@@ -89,6 +92,11 @@ struct vnm_iface_totals {
   __u64 resets;
   __u64 retrans[2];
   __u64 untracked;         /* packets that are not IPv4/IPv6 TCP/UDP/ICMP */
+  /* TCP handshake failures, [direction of the SYN]: VNM_DIR_OUT = the VM
+   * opened. Refused: a RST answered the SYN; timed out: the SYN was sent
+   * again without an answer (once a connection). */
+  __u64 handshake_refused[2];
+  __u64 handshake_timeouts[2];
 };
 
 /* Where the probe finds a device's totals: slot ifindex % VNM_TOTALS_SLOTS

@@ -101,6 +101,8 @@ int vnm_cmd_list (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domifstat (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_domifaddr (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_conns (const VnmCliOptions *opts, int argc, char **argv);
+int vnm_cmd_services (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv);
 int vnm_cmd_history (const VnmCliOptions *opts, int argc, char **argv);

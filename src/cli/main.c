@@ -19,6 +19,8 @@ static const Command commands[] = {
   { "domifaddr", vnm_cmd_domifaddr, N_("Show a domain's IP addresses and where they come from, like virsh domifaddr") },
   { "domifstat", vnm_cmd_domifstat, N_("Show a domain's interface counters and rates (guest's view)") },
   { "flows", vnm_cmd_flows, N_("Show who a domain talks to: flows, TCP RTT, retransmissions") },
+  { "conns", vnm_cmd_conns, N_("Show a domain's TCP connections by state and its failed handshakes") },
+  { "services", vnm_cmd_services, N_("Show the services (ports) a domain exposes, learned from its traffic") },
   { "latency", vnm_cmd_latency, N_("Datapath latency of a domain: switch tracing on, percentiles, slow packets") },
   { "drops", vnm_cmd_drops, N_("Show a domain's dropped packets by kernel drop reason") },
   { "history", vnm_cmd_history, N_("Show the rate history of a domain or interface (15 min per second, 48 h per minute)") },

@@ -446,6 +446,36 @@
         { key: "packets", label: _("Packets"), numeric: true, cell: r => ({ text: fmtNumber(r.packets, 0), value: r.packets }) },
     ];
 
+    const connStateColumns = [
+        { key: "initiator", label: _("Opened by"), cell: r => ({ text: initiatorText(r.initiator), value: r.initiator }) },
+        { key: "syn_sent", label: _("SYN sent"), numeric: true, cell: r => ({ text: fmtNumber(r.syn_sent, 0), value: r.syn_sent, title: _("Half-open: SYN seen, no answer") }) },
+        { key: "syn_received", label: _("SYN-ACK seen"), numeric: true, cell: r => ({ text: fmtNumber(r.syn_received, 0), value: r.syn_received, title: _("Half-open: SYN-ACK seen, no final ACK yet") }) },
+        { key: "established", label: _("Established"), numeric: true, cell: r => ({ text: fmtNumber(r.established, 0), value: r.established }) },
+        { key: "closing", label: _("Closing"), numeric: true, cell: r => ({ text: fmtNumber(r.closing, 0), value: r.closing, title: _("FIN seen one way") }) },
+        { key: "closed", label: _("Closed"), numeric: true, cell: r => ({ text: fmtNumber(r.closed, 0), value: r.closed }) },
+        { key: "reset", label: _("Reset"), numeric: true, cell: r => ({ text: fmtNumber(r.reset, 0), value: r.reset }) },
+        { key: "handshake_refused", label: _("Refused"), numeric: true, cell: r => ({ text: fmtNumber(r.handshake_refused, 0), value: r.handshake_refused, title: _("Handshakes a RST answered, since the probe attached") }) },
+        { key: "handshake_timed_out", label: _("Timed out"), numeric: true, cell: r => ({ text: fmtNumber(r.handshake_timed_out, 0), value: r.handshake_timed_out, title: _("SYNs sent again with no answer, since the probe attached") }) },
+    ];
+
+    const failureColumns = [
+        { key: "remote_ip", label: _("Remote"), cell: r => ({ text: r.remote_ip, value: r.remote_ip }) },
+        { key: "port", label: _("Port"), cell: r => { const p = r.initiator === "vm" ? r.remote_port : r.local_port; return { text: String(p), value: p } } },
+        { key: "initiator", label: _("Opened by"), cell: r => ({ text: initiatorText(r.initiator), value: r.initiator }) },
+        { key: "refused", label: _("Refused"), numeric: true, cell: r => ({ text: fmtNumber(r.refused, 0), value: r.refused }) },
+        { key: "timed_out", label: _("Timed out"), numeric: true, cell: r => ({ text: fmtNumber(r.timed_out, 0), value: r.timed_out }) },
+    ];
+
+    const serviceColumns = [
+        { key: "service", label: _("Service"), cell: r => ({ text: r.proto.toUpperCase() + " " + r.port, value: r.proto + "/" + r.port }) },
+        { key: "clients", label: _("Clients"), numeric: true, cell: r => ({ text: (r.clients_untracked ? "> " : "") + fmtNumber(r.clients, 0), value: r.clients }) },
+        { key: "connections", label: _("Connections"), numeric: true, cell: r => ({ text: fmtNumber(r.connections, 0), value: r.connections }) },
+        { key: "rx_bytes", label: _("Received"), numeric: true, cell: r => ({ text: fmtBytes(r.rx_bytes), value: r.rx_bytes, title: String(r.rx_bytes) }) },
+        { key: "tx_bytes", label: _("Sent"), numeric: true, cell: r => ({ text: fmtBytes(r.tx_bytes), value: r.tx_bytes, title: String(r.tx_bytes) }) },
+        { key: "first_seen", label: _("First seen"), cell: r => ({ text: new Date(r.first_seen * 1000).toLocaleString(cockpit.language), value: r.first_seen }) },
+        { key: "last_seen", label: _("Last seen"), cell: r => ({ text: new Date(r.last_seen * 1000).toLocaleString(cockpit.language), value: r.last_seen }) },
+    ];
+
     /* ICMP has no ports: its flows are told apart by the echo id. */
     function endpoint(ip, port, proto) {
         if (!ip)
@@ -496,6 +526,11 @@
             this.latency = table("vnm-latency-table", latencyColumns, _("Latency"));
             this.latencyNote = el("div", { id: "vnm-latency-note" });
             this.hist = el("div", { class: "vnm-hist", id: "vnm-hist" });
+            this.connStates = table("vnm-conns-table", connStateColumns, _("TCP connections by state"));
+            this.failures = table("vnm-failures-table", failureColumns, _("Handshake failures"));
+            this.connsNote = el("div", { id: "vnm-conns-note" });
+            this.services = table("vnm-services-table", serviceColumns, _("Services"));
+            this.servicesNote = el("div", { id: "vnm-services-note" });
             this.drops = table("vnm-drops-table", dropColumns, _("Drops"));
             this.addresses = table("vnm-addresses-table", addressColumns, _("Addresses"));
             this.addressesNote = el("div", { id: "vnm-addresses-note" });
@@ -526,6 +561,12 @@
                 card(_("Flows"), "vnm-flows-card",
                      el("div", { class: "vnm-card-tools" }, flowsBy, flowsProto),
                      this.flowsNote, el("div", { class: "vnm-table-holder" }, this.flows)),
+                card(_("TCP connections"), "vnm-conns-card", this.connsNote,
+                     el("div", { class: "vnm-table-holder" }, this.connStates),
+                     el("h3", { class: "pf-c-title pf-m-md vnm-subtitle" }, _("Handshake failures")),
+                     el("div", { class: "vnm-table-holder" }, this.failures)),
+                card(_("Services"), "vnm-services-card", this.servicesNote,
+                     el("div", { class: "vnm-table-holder" }, this.services)),
                 card(_("Latency"), "vnm-latency-card",
                      el("div", { class: "vnm-card-tools" }, latDir),
                      this.latencyNote, el("div", { class: "vnm-table-holder" }, this.latency), this.hist),
@@ -692,7 +733,40 @@
                         fillTable(this.addresses, addressColumns, []);
                         this.addressesNote.replaceChildren(smallNote("error", errorText(e)));
                     });
-            Promise.allSettled([flows, latency, drops, addresses]).then(() => {
+            const conns = call("GetConnections", [this.name, variantOptions({})])
+                    .then(([, states, , failures]) => {
+                        if (!live())
+                            return;
+                        fillTable(this.connStates, connStateColumns, states, r => ({ "data-initiator": r.initiator }));
+                        fillTable(this.failures, failureColumns, failures);
+                        this.connsNote.replaceChildren(smallNote("states", _("As the packets passed the host: half-open connections wait for an answer; closed and reset ones stay until their flow is idle.")));
+                    })
+                    .catch(e => {
+                        if (!live())
+                            return;
+                        fillTable(this.connStates, connStateColumns, []);
+                        fillTable(this.failures, failureColumns, []);
+                        this.connsNote.replaceChildren(smallNote("error", errorText(e)));
+                    });
+            const services = call("GetServices", [this.name])
+                    .then(([summary, rows]) => {
+                        if (!live())
+                            return;
+                        fillTable(this.services, serviceColumns, rows, r => ({ "data-service": r.proto + "/" + r.port }));
+                        const notes = [];
+                        if (!rows.length)
+                            notes.push(smallNote("none", _("No service of this VM seen yet: a TCP port that accepted a connection or a UDP port that answered.")));
+                        if (summary.flows_untracked)
+                            notes.push(smallNote("untracked", cockpit.format(_("$0 flows went to ports beyond the $1 services kept."), summary.flows_untracked, summary.services_max)));
+                        this.servicesNote.replaceChildren(...notes);
+                    })
+                    .catch(e => {
+                        if (!live())
+                            return;
+                        fillTable(this.services, serviceColumns, []);
+                        this.servicesNote.replaceChildren(smallNote("error", errorText(e)));
+                    });
+            Promise.allSettled([flows, latency, drops, addresses, conns, services]).then(() => {
                 if (live())
                     this.refreshing = false;
             });

@@ -85,6 +85,18 @@ GVariant *vnm_record_addresses (VnmEngine *engine, const VnmDomain *domain, GVar
                                GError **error);
 /* a{sv}: the AddressBook property. */
 GVariant *vnm_record_address_book (VnmEngine *engine);
+/* (a{sv} summary, aa{sv} states, aa{sv} connections, aa{sv} failures):
+ * GetConnections of @domain; @options: state (s). */
+GVariant *vnm_record_connections (VnmEngine *engine, const VnmDomain *domain, GVariant *options,
+                                  GError **error);
+/* (a{sv} summary, aa{sv} services): GetServices of @domain. */
+GVariant *vnm_record_services (VnmEngine *engine, const VnmDomain *domain, GError **error);
+/* a{sv}: one exposed service. */
+GVariant *vnm_record_service (const VnmService *s);
+/* The probe totals of @uuid's probed devices, summed (handshake failures,
+ * connections, flows created), and the entries their tables evicted. */
+void vnm_record_domain_probe_totals (VnmEngine *engine, const gchar *uuid,
+                                     struct vnm_iface_totals *sum, guint64 *evicted);
 /* aa{sv}: drops of @domain by interface, direction and reason. */
 GVariant *vnm_record_drops (VnmEngine *engine, const VnmDomain *domain, GError **error);
 /* aa{sv}: slow packets (GPtrArray of VnmLatencyEvent*). */

@@ -157,6 +157,69 @@ handle_get_flows (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
 }
 
 static gboolean
+handle_get_connections (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                        const gchar *domain, GVariant *options, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+  g_autoptr(GVariant) conns = NULL;
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  conns = vnm_record_connections (service->engine, d, options, &error);
+  if (!conns)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    {
+      g_autoptr(GVariant) v0 = NULL, v1 = NULL, v2 = NULL, v3 = NULL;
+
+      g_variant_ref_sink (conns);
+      v0 = g_variant_get_child_value (conns, 0);
+      v1 = g_variant_get_child_value (conns, 1);
+      v2 = g_variant_get_child_value (conns, 2);
+      v3 = g_variant_get_child_value (conns, 3);
+      vnm_monitor1_complete_get_connections (object, invocation, v0, v1, v2, v3);
+    }
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_services (VnmMonitor1 *object, GDBusMethodInvocation *invocation,
+                     const gchar *domain, gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  const VnmDomain *d = find_domain (service, invocation, domain);
+  g_autoptr(GVariant) services = NULL;
+
+  if (!d)
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  services = vnm_record_services (service->engine, d, &error);
+  if (!services)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    {
+      g_autoptr(GVariant) v0 = NULL, v1 = NULL;
+
+      g_variant_ref_sink (services);
+      v0 = g_variant_get_child_value (services, 0);
+      v1 = g_variant_get_child_value (services, 1);
+      vnm_monitor1_complete_get_services (object, invocation, v0, v1);
+    }
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+service_appeared (VnmEngine *engine, const gchar *uuid, const gchar *name, const VnmService *s,
+                  gpointer user_data)
+{
+  VnmDbusService *service = user_data;
+
+  vnm_monitor1_emit_service_appeared (service->monitor, name, uuid, vnm_record_service (s));
+}
+
+static gboolean
 handle_get_topology (VnmMonitor1 *object, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   VnmDbusService *service = user_data;
@@ -853,6 +916,8 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   g_signal_connect (service->monitor, "handle-get-link-stats-columns", G_CALLBACK (handle_get_link_stats_columns), service);
   g_signal_connect (service->monitor, "handle-get-flows", G_CALLBACK (handle_get_flows), service);
   g_signal_connect (service->monitor, "handle-get-topology", G_CALLBACK (handle_get_topology), service);
+  g_signal_connect (service->monitor, "handle-get-connections", G_CALLBACK (handle_get_connections), service);
+  g_signal_connect (service->monitor, "handle-get-services", G_CALLBACK (handle_get_services), service);
   g_signal_connect (service->monitor, "handle-get-history", G_CALLBACK (handle_get_history), service);
   g_signal_connect (service->monitor, "handle-set-latency-tracing", G_CALLBACK (handle_set_latency_tracing), service);
   g_signal_connect (service->monitor, "handle-set-domain-settings", G_CALLBACK (handle_set_domain_settings), service);
@@ -876,6 +941,7 @@ vnm_dbus_service_new (VnmEngine *engine, GDBusConnection *connection, GCallback 
   follow (service, "libvirt-connection", G_CALLBACK (on_libvirt_connection));
   follow (service, "latency-events", G_CALLBACK (latency_events));
   follow (service, "usage-quota-exceeded", G_CALLBACK (usage_quota_exceeded));
+  follow (service, "service-appeared", G_CALLBACK (service_appeared));
 
   /* The manager interface and the ObjectManager share the root path; the
    * domain objects live below it. */

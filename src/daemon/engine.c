@@ -48,6 +48,7 @@ struct _VnmEngine {
   VnmLinkTable *links;
   VnmHistory *history;
   VnmFlowMonitor *flows;
+  VnmServiceTable *services;   /* what each VM exposes, from its flows */
   VnmLatencyMonitor *latency;
   VnmLibvirtWatch *libvirt;
   gboolean libvirt_connected;
@@ -84,6 +85,7 @@ enum {
   SIGNAL_LIBVIRT_CONNECTION,
   SIGNAL_LATENCY_EVENTS,
   SIGNAL_USAGE_QUOTA_EXCEEDED,
+  SIGNAL_SERVICE_APPEARED,
   SIGNAL_LAST
 };
 
@@ -350,6 +352,29 @@ vnm_engine_address_error (VnmEngine *self, const gchar *uuid, VnmAddrSource sour
   return g_hash_table_lookup (self->address_errors, key);
 }
 
+static void
+service_record (const VnmFlowRecord *rec, const gchar *domain_uuid, const gchar *domain_name,
+                gpointer user_data)
+{
+  VnmEngine *self = user_data;
+  const VnmService *s;
+
+  if (!*domain_uuid || !vnm_registry_lookup_uuid (self->registry, domain_uuid))
+    return;
+  s = vnm_service_table_add (self->services, domain_uuid, rec);
+  if (s)
+    g_signal_emit (self, signals[SIGNAL_SERVICE_APPEARED], 0, domain_uuid, domain_name, s);
+}
+
+/* The services the VMs expose, from the flows just read. */
+static void
+track_services (VnmEngine *self)
+{
+  vnm_service_table_begin (self->services);
+  vnm_flow_monitor_foreach_record (self->flows, service_record, self);
+  vnm_service_table_end (self->services);
+}
+
 static gboolean
 refresh (gpointer user_data)
 {
@@ -366,6 +391,7 @@ refresh (gpointer user_data)
   self->last_refresh_us = now_us;
   vnm_flow_monitor_poll (self->flows);
   update_addresses (self, now_us);
+  track_services (self);
   g_signal_emit (self, signals[SIGNAL_INTERVAL], 0);
   return G_SOURCE_CONTINUE;
 }
@@ -587,6 +613,7 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
           g_autofree gchar *key = g_strdup_printf ("%s %u", domain->uuid, src);
           g_hash_table_remove (self->address_errors, key);
         }
+      vnm_service_table_forget (self->services, domain->uuid);
     }
   else
     apply_latency_settings (self, domain);
@@ -791,6 +818,7 @@ vnm_engine_finalize (GObject *object)
   if (self->latency)
     vnm_latency_monitor_set_listener (self->latency, NULL, NULL);
   g_clear_pointer (&self->flows, vnm_flow_monitor_free);
+  g_clear_pointer (&self->services, vnm_service_table_free);
   g_clear_pointer (&self->latency, vnm_latency_monitor_free);
   g_clear_pointer (&self->linkstats, vnm_linkstats_free);
   g_clear_pointer (&self->links, vnm_link_table_free);
@@ -814,6 +842,7 @@ vnm_engine_init (VnmEngine *self)
                                           (gint64) ADDRESS_MAX_AGE_S * G_USEC_PER_SEC);
   self->address_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->address_libvirt_us = self->address_agent_us = G_MININT64 / 2;
+  self->services = vnm_service_table_new (VNM_SERVICES_MAX, VNM_SERVICE_CLIENTS_MAX);
 }
 
 static void
@@ -845,6 +874,9 @@ vnm_engine_class_init (VnmEngineClass *klass)
   signals[SIGNAL_USAGE_QUOTA_EXCEEDED] =
     g_signal_new ("usage-quota-exceeded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  signals[SIGNAL_SERVICE_APPEARED] =
+    g_signal_new ("service-appeared", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_POINTER, G_TYPE_POINTER);
   signals[SIGNAL_LATENCY_EVENTS] =
     g_signal_new ("latency-events", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT64);
@@ -857,6 +889,7 @@ VnmLinkTable *vnm_engine_get_link_table (VnmEngine *self) { return self->links; 
 VnmHistory *vnm_engine_get_history (VnmEngine *self) { return self->history; }
 VnmFlowMonitor *vnm_engine_get_flow_monitor (VnmEngine *self) { return self->flows; }
 VnmAddressBook *vnm_engine_get_address_book (VnmEngine *self) { return self->addresses; }
+VnmServiceTable *vnm_engine_get_services (VnmEngine *self) { return self->services; }
 VnmLatencyMonitor *vnm_engine_get_latency_monitor (VnmEngine *self) { return self->latency; }
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *self) { return self->usage; }
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *self) { return self->usage_flush_s; }

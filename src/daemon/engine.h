@@ -18,7 +18,10 @@
  *   usage-quota-exceeded (const VnmUsageQuotaEvent *): a running domain's
  *     rx + tx this UTC month passed its usage_quota_bytes setting; once a
  *     domain and month (remembered in the usage database), checked at each
- *     refresh. A plain record, so that an event system can take it up. */
+ *     refresh. A plain record, so that an event system can take it up;
+ *   service-appeared (const gchar *uuid, const gchar *name, const VnmService *):
+ *     a VM accepted a TCP connection or answered UDP on a port not seen
+ *     before (see service-table.h), noticed at the refresh after. */
 #pragma once
 
 #include <glib-object.h>
@@ -32,6 +35,7 @@
 #include "link-table.h"
 #include "options.h"
 #include "registry.h"
+#include "service-table.h"
 #include "usage-recorder.h"
 #include "usage-store.h"
 
@@ -62,6 +66,8 @@ const gchar *vnm_engine_address_error (VnmEngine *engine, const gchar *uuid, Vnm
 /* What each address is (another VM, the host, broadcast, ...) now: a new
  * object from the address book and the host's interfaces. */
 VnmPeerNames *vnm_engine_peer_names (VnmEngine *engine);
+/* The services the VMs expose (never NULL). */
+VnmServiceTable *vnm_engine_get_services (VnmEngine *engine);
 /* The usage totals (never NULL; see usage-store.h for its state). */
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *engine);
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *engine);

@@ -12,12 +12,16 @@
  * an address or a port. Per VM: latency histograms (at most 7 directions and
  * stages of 29 series each, only for VMs with histograms, only those with
  * packets), drops by kernel reason (a bounded enum), flows by 4 protocol
- * classes. docs/fleet.md gives the figures. */
+ * classes, TCP connections by 6 states and 3 initiators, handshake failures
+ * by 2 reasons and 2 initiators, and the connections of at most
+ * VNM_METRICS_SERVICES exposed services (the rest counted in
+ * virtnetmon_vm_services_unlisted). docs/fleet.md gives the figures. */
 #include "config.h"
 
 #include <unistd.h>
 
 #include "flow-aggregate.h"
+#include "conn-states.h"
 #include "flow-monitor.h"
 #include "latency-hist.h"
 #include "latency-monitor.h"
@@ -644,6 +648,152 @@ peer_metrics (GString *out, VnmEngine *engine, GArray *vms, guint max)
                            g_array_index (counts, guint, i));
 }
 
+#define VNM_METRICS_SERVICES 32
+
+static void
+count_states (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer user_data)
+{
+  GHashTable *per_vm = user_data;
+  VnmConnStates *c;
+
+  if (!*uuid || rec->ended)
+    return;
+  if (!(c = g_hash_table_lookup (per_vm, uuid)))
+    g_hash_table_insert (per_vm, g_strdup (uuid), (c = g_new0 (VnmConnStates, 1)));
+  vnm_conn_states_add (c, rec);
+}
+
+/* Each VM's TCP connections by state, handshake failures, and the
+ * services it exposes (bounded: see VNM_METRICS_SERVICES). */
+static void
+vm_conn_metrics (GString *out, VnmEngine *engine, GArray *vms, GArray *entries)
+{
+  static const gchar *const initiators[3] = { "unknown", "vm", "remote" };  /* VNM_OPENER_* */
+  g_autoptr(GHashTable) states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) failures = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  VnmServiceTable *services = vnm_engine_get_services (engine);
+  g_autoptr(GString) extra = g_string_new (NULL);
+
+  vnm_flow_monitor_foreach_record (vnm_engine_get_flow_monitor (engine), count_states, states);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const Entry *e = &g_array_index (entries, Entry, i);
+      guint64 *f;
+
+      if (!e->probe.attached || !e->owner.domain)
+        continue;
+      if (!(f = g_hash_table_lookup (failures, e->owner.vm_uuid)))
+        g_hash_table_insert (failures, (gpointer) e->owner.vm_uuid, (f = g_new0 (guint64, 4)));
+      for (guint d = 0; d < 2; d++)
+        {
+          f[d] += e->probe.totals.handshake_refused[d];
+          f[2 + d] += e->probe.totals.handshake_timeouts[d];
+        }
+    }
+
+  vnm_prom_family (out, "virtnetmon_vm_tcp_connections", "gauge",
+                   "The VM's TCP connections in the kernel flow table now, by state as their packets "
+                   "passed the host (syn_sent, syn_received: half-open; established; closing: FIN one "
+                   "way; closed; reset) and initiator (vm, remote, unknown: running before the probe).");
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const Vm *vm = &g_array_index (vms, Vm, i);
+      const VnmConnStates *c = g_hash_table_lookup (states, vm->d->uuid);
+      VnmConnStates zero = { 0 };
+
+      if (!c && !g_hash_table_contains (failures, vm->d->uuid))
+        continue;   /* not probed */
+      for (guint o = 0; o < 3; o++)
+        for (guint st = 0; st < VNM_CONN_STATES; st++)
+          {
+            /* unknown only while such connections exist */
+            if (o == VNM_OPENER_UNKNOWN &&
+                !(c && (c->count[o][0] | c->count[o][1] | c->count[o][2] | c->count[o][3] |
+                        c->count[o][4] | c->count[o][5])))
+              break;
+            g_string_truncate (extra, 0);
+            vnm_prom_label (extra, "state", vnm_conn_state_name (st));
+            vnm_prom_label (extra, "initiator", initiators[o]);
+            vnm_prom_sample_u64 (out, "virtnetmon_vm_tcp_connections", vm->labels->str, extra->str,
+                                 (c ? c : &zero)->count[o][st]);
+          }
+    }
+
+  vnm_prom_family (out, "virtnetmon_vm_tcp_handshake_failures_total", "counter",
+                   "The VM's failed TCP handshakes since the probe attached to its devices, by reason "
+                   "(refused: a RST answered the SYN; timed_out: the SYN was sent again with no "
+                   "answer) and initiator (vm: the VM's SYN; remote: a SYN to the VM).");
+  for (guint i = 0; i < vms->len; i++)
+    {
+      const Vm *vm = &g_array_index (vms, Vm, i);
+      const guint64 *f = g_hash_table_lookup (failures, vm->d->uuid);
+
+      for (guint k = 0; f && k < 4; k++)
+        {
+          g_string_truncate (extra, 0);
+          vnm_prom_label (extra, "reason", k < 2 ? "refused" : "timed_out");
+          vnm_prom_label (extra, "initiator", (k & 1) == VNM_DIR_OUT ? "vm" : "remote");
+          vnm_prom_sample_u64 (out, "virtnetmon_vm_tcp_handshake_failures_total", vm->labels->str,
+                               extra->str, f[k]);
+        }
+    }
+
+  /* Samples of a family follow its header: one pass a family. */
+  for (guint f = 0; f < 4; f++)
+    {
+      static const struct {
+        const gchar *name, *type, *help;
+      } fam[] = {
+        { "virtnetmon_vm_services", "gauge",
+          "Services the VM exposes (TCP ports on which it accepted a connection, UDP ports on which it "
+          "answered), by protocol." },
+        { "virtnetmon_vm_service_connections_total", "counter",
+          "Connections to a service of the VM (TCP accepted, UDP flows answered), for its first 32 "
+          "services by protocol and port; the others are in virtnetmon_vm_services_unlisted." },
+        { "virtnetmon_vm_services_unlisted", "gauge",
+          "Services of the VM without a virtnetmon_vm_service_connections_total series." },
+        { "virtnetmon_vm_service_flows_untracked_total", "counter",
+          "Flows to ports of the VM beyond the services kept per VM (GetServices' services_max)." },
+      };
+
+      vnm_prom_family (out, fam[f].name, fam[f].type, fam[f].help);
+      for (guint i = 0; i < vms->len; i++)
+        {
+          const Vm *vm = &g_array_index (vms, Vm, i);
+          g_autoptr(GPtrArray) list = vnm_service_table_list (services, vm->d->uuid);
+          guint per_proto[2] = { 0, 0 };
+
+          if (!list->len)
+            continue;
+          for (guint k = 0; k < list->len; k++)
+            {
+              const VnmService *sv = g_ptr_array_index (list, k);
+              g_autofree gchar *port = g_strdup_printf ("%u", sv->port);
+
+              per_proto[g_str_equal (vnm_service_proto_name (sv), "udp")]++;
+              if (f != 1 || k >= VNM_METRICS_SERVICES)
+                continue;
+              g_string_truncate (extra, 0);
+              vnm_prom_label (extra, "proto", vnm_service_proto_name (sv));
+              vnm_prom_label (extra, "port", port);
+              vnm_prom_sample_u64 (out, fam[f].name, vm->labels->str, extra->str, sv->connections);
+            }
+          for (guint p = 0; f == 0 && p < 2; p++)
+            {
+              g_string_truncate (extra, 0);
+              vnm_prom_label (extra, "proto", p ? "udp" : "tcp");
+              vnm_prom_sample_u64 (out, fam[f].name, vm->labels->str, extra->str, per_proto[p]);
+            }
+          if (f == 2)
+            vnm_prom_sample_u64 (out, fam[f].name, vm->labels->str, NULL,
+                                 list->len > VNM_METRICS_SERVICES ? list->len - VNM_METRICS_SERVICES : 0);
+          if (f == 3)
+            vnm_prom_sample_u64 (out, fam[f].name, vm->labels->str, NULL,
+                                 vnm_service_table_untracked (services, vm->d->uuid));
+        }
+    }
+}
+
 static void
 usage_metrics (GString *out, VnmEngine *engine)
 {
@@ -880,6 +1030,7 @@ vnm_metrics_render (VnmEngine *engine, VnmIpfixExporter *ipfix, guint peers)
   vm_flow_metrics (out, engine, vms);
   address_metrics (out, engine, vms);
   peer_metrics (out, engine, vms, peers);
+  vm_conn_metrics (out, engine, vms, entries);
   latency_metrics (out, engine, vms);
   usage_metrics (out, engine);
   daemon_metrics (out, engine);

@@ -141,6 +141,20 @@ time.sleep(0.5)
 tcp_clients(ns["vnmck-v1"], "10.218.0.2", 7002, K, SEND)
 server.wait(20)
 sh("ping", "-q", "-c", "20", "-i", "0.05", "10.218.0.2", netns=ns["vnmck-v1"])
+# A service of ckvm1 (TCP 7100, one client: the peer), and a connect of
+# ckvm1's that the peer refuses (nothing listens on 7101).
+SVC_IN, SVC_OUT = 4000, 300
+vm_server = tcp_server(ns["vnmck-v1"], "10.218.0.11", 7100, 1, reply=SVC_OUT)
+wait_for(lambda: ":7100" in sh("ss", "-Hltn", netns=ns["vnmck-v1"]).stdout, 10, "ckvm1's server")
+tcp_clients(ns["vnmck-p1"], "10.218.0.11", 7100, 1, SVC_IN)
+vm_server.wait(20)
+REFUSED = sh("python3", "-c", """
+import socket
+try:
+    socket.create_connection(("10.218.0.2", 7101), timeout=5); print("connected")
+except ConnectionRefusedError:
+    print("refused")
+""", netns=ns["vnmck-v1"]).stdout.strip()
 
 # Drops: the bridge drops ckvm2's UDP to port 9999; nftables counts them too.
 sh("nft", "-f", "-", input="""
@@ -306,6 +320,30 @@ t.check(("10.218.0.11", "learned") in page_addrs and page_addrs <= want_addrs,
 peer = f["remote_kind"]["text"]
 t.check(f["remote_kind"]["value"] == "remote" and peer == "", "flows table: the peer namespace is a remote",
         str(f["remote_kind"]))
+SVC_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-services-table")
+svc = browser.wait(f"(() => {{ const r = {SVC_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
+want_svc = dbus_call("GetServices", "s", "ckvm1")[1]
+page_svc = [(r["service"]["value"], int(r["clients"]["value"]), int(r["connections"]["value"]),
+             int(r["rx_bytes"]["value"]), int(r["tx_bytes"]["value"])) for r in svc]
+t.check(page_svc == [("tcp/7100", 1, 1, SVC_IN, SVC_OUT)] and
+        page_svc == [(f"{x['proto']}/{x['port']}", x["clients"], x["connections"], x["rx_bytes"], x["tx_bytes"])
+                     for x in want_svc],
+        "services table: ckvm1's TCP 7100 with the one client, connection and bytes the test made, as "
+        "GetServices says", f"page {page_svc} D-Bus {want_svc}")
+CONN_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-conns-table")
+FAIL_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-failures-table")
+states = browser.wait(f"(() => {{ const r = {CONN_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
+fails = browser.eval(FAIL_ROWS, frame=FRAME)
+vm_states = next(r for r in states if r["row"]["initiator"] == "vm")
+t.check(REFUSED == "refused" and vm_states["handshake_refused"]["value"] == "1" and
+        [(f["remote_ip"]["value"], f["port"]["value"], f["refused"]["value"]) for f in fails] ==
+        [("10.218.0.2", "7101", "1")],
+        "connections card: the refused connect (ECONNREFUSED in ckvm1) counted and named with its remote and port",
+        f"{REFUSED} {vm_states} {fails}")
+want_states = {r["initiator"]: r for r in dbus_call("GetConnections", "sa{sv}", "ckvm1", "0")[1]}
+t.check(all(int(r[k]["value"]) == want_states[r["row"]["initiator"]][k] for r in states
+            for k in ("syn_sent", "established", "closing", "closed", "reset")),
+        "connections card: the states per initiator that GetConnections gives", f"{states} {want_states}")
 
 LAT_ROWS = ROWS.replace("#vnm-overview-table", "#vnm-latency-table")
 lat = browser.wait(f"(() => {{ const r = {LAT_ROWS}; return r.length && r }})()", frame=FRAME, timeout=10)
@@ -363,7 +401,8 @@ width = browser.eval(f"document.querySelector('#vnm-topology path.vnm-edge[data-
                      ".getAttribute('stroke-width')", frame=FRAME)
 browser.cmd("hover", selector=f"#vnm-topology path.vnm-edge[data-source=\"{UUID1}\"][data-target=\"10.218.0.2\"]", frame=FRAME)
 details = browser.eval("document.querySelector('#vnm-topology-details').textContent", frame=FRAME)
-t.check("ckvm1 → 10.218.0.2" in details and f"{K} connections" in details and float(width) > 2,
+# K connections of ckvm1's to the peer, and the peer's one to ckvm1's service.
+t.check("ckvm1 → 10.218.0.2" in details and f"{K + 1} connections" in details and float(width) > 2,
         "pointing at the ckvm1-peer line shows its numbers; the busiest line is the widest", f"{details!r} {width}")
 browser.cmd("screenshot", path=os.path.join(SHOTS, "topology.png"))
 

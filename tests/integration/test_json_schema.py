@@ -213,6 +213,31 @@ table bridge vnmjs {{
             "drops --json: the rule's 4 drops", json.dumps(rows))
 
 
+@t.case("conns and services")
+def _():
+    tcp_server(vm, VM_IP, 7001, 1, reply=100)
+    wait_for(lambda: ":7001" in sh("ss", "-Hltn", netns=vm).stdout, 10, "the VM's server to listen")
+    tcp_clients(remote, VM_IP, 7001, 1, 50)
+    r = sh("python3", "-c", f"""
+import socket
+try:
+    socket.create_connection(({VM_IP!r}, 7002), timeout=5)
+except ConnectionRefusedError:
+    print("refused")
+""", netns=remote)
+    settle()
+    doc = out("conns", "jsvm1")
+    rm_row = next(x for x in doc["states"] if x["initiator"] == "remote")
+    t.check(r.stdout.strip() == "refused" and rm_row["closed"] == 1 and rm_row["reset"] == 1
+            and any(c["local_port"] == 7001 and c["state"] == "closed" for c in doc["connections"])
+            and any(f["local_port"] == 7002 and f["refused"] == 1 for f in doc["handshake_failures"]),
+            "conns --json: the remote's closed connection and refused one", json.dumps(doc)[:600])
+    out("conns", "jsvm1", "--state", "closed")
+    doc = out("services", "jsvm1")
+    t.check([(x["proto"], x["port"], x["clients"]) for x in doc["services"]] == [("tcp", 7001, 1)],
+            "services --json: the VM's server", json.dumps(doc))
+
+
 @t.case("set: show, change, unset")
 def _():
     s = out("set", "jsvm1")

@@ -20,8 +20,8 @@ RECORDS = "virtnetmon-records.schema.json"
 # Subcommands that print JSON, and how their modes choose a schema (see
 # schema_for). `virtnetmon --help` lists the subcommands; the unit test
 # test_json_schemas.py checks that each of them is here.
-SUBCOMMANDS = ("list", "domiflist", "domifaddr", "domifstat", "flows", "latency", "drops", "history", "ifstat",
-               "top", "set", "status", "usage")
+SUBCOMMANDS = ("list", "domiflist", "domifaddr", "domifstat", "flows", "conns", "services", "latency", "drops",
+               "history", "ifstat", "top", "set", "status", "usage")
 FLOW_BYS = ("flow", "remote", "remote-port", "local-port")
 
 

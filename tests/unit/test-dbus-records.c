@@ -691,6 +691,39 @@ event_free (gpointer p)
   g_free (e);
 }
 
+/* ServiceAppeared's and GetServices' record: exactly the documented keys,
+ * with their types. */
+static void
+test_service_record (void)
+{
+  VnmService s = {
+    .proto = IPPROTO_UDP, .port = 53, .first_ns = 0, .last_ns = 0, .clients = 3,
+    .clients_untracked = 1, .connections = 9, .rx_bytes = 1200, .tx_bytes = 3400,
+  };
+  static const gchar *const keys[] = {
+    "proto:s", "port:i", "first_seen:d", "last_seen:d", "clients:u", "clients_untracked:t",
+    "connections:t", "rx_bytes:t", "tx_bytes:t", NULL,
+  };
+  g_autoptr(GVariant) r = g_variant_ref_sink (vnm_record_service (&s));
+  g_autoptr(GVariant) v = NULL;
+
+  g_assert_cmpuint (g_variant_n_children (r), ==, g_strv_length ((gchar **) keys));
+  for (guint i = 0; keys[i]; i++)
+    {
+      g_auto(GStrv) kt = g_strsplit (keys[i], ":", 2);
+      g_autoptr(GVariant) x = g_variant_lookup_value (r, kt[0], G_VARIANT_TYPE (kt[1]));
+      g_assert_nonnull (x);
+    }
+  v = g_variant_lookup_value (r, "proto", G_VARIANT_TYPE_STRING);
+  g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "udp");
+  g_clear_pointer (&v, g_variant_unref);
+  v = g_variant_lookup_value (r, "port", G_VARIANT_TYPE_INT32);
+  g_assert_cmpint (g_variant_get_int32 (v), ==, 53);
+  g_clear_pointer (&v, g_variant_unref);
+  v = g_variant_lookup_value (r, "first_seen", G_VARIANT_TYPE_DOUBLE);
+  g_assert_cmpfloat (g_variant_get_double (v), ==, 0);   /* never seen: 0, not a date */
+}
+
 static void
 test_latency_events (void)
 {
@@ -1960,6 +1993,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dbus-records/latency-settings/threshold", test_latency_settings_threshold);
   g_test_add_func ("/dbus-records/hidden-interface", test_hidden_interface);
   g_test_add_func ("/dbus-records/latency-events", test_latency_events);
+  g_test_add_func ("/dbus-records/service", test_service_record);
   g_test_add_func ("/dbus-records/kernel-caps", test_kernel_caps);
   g_test_add_func ("/dbus-records/engine/domains", test_engine_domains);
   g_test_add_func ("/dbus-records/engine/domain-settings", test_engine_domain_settings);
