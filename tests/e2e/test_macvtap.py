@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, check_json, cli_json,  # noqa: E402
+from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, check_json, cli, cli_json,  # noqa: E402
                      destroyed_at_cleanup, kernel_link, make_link, make_netns, on_cleanup,
                      prepare_libvirt_guest, require_root, sh, skip, virsh, wait_for)
 
@@ -123,6 +123,8 @@ bus = Bus()
 daemon = Daemon(bus, "--connect", LIBVIRT_URI, "--interval", "1")
 wait_for(lambda: cli_json(bus, "status")["libvirt_connected"], 15, "virtnetmond to reach libvirtd")
 
+# Latency tracing on for every domain, this one included.
+cli(bus, "latency", "--all", "--on", "--threshold", "100000")
 for p in (console_log, console_sock):
     if os.path.exists(p):
         os.unlink(p)
@@ -317,6 +319,15 @@ t.check(pt == (dg["tx_packets"], dg["rx_packets"]),
         f"probe tx/rx {pt} guest {dg}")
 peer_rx = int(sh("cat", "/sys/class/net/vnmmv-lp/statistics/rx_packets", netns=peer).stdout) - peer_rx_before
 t.check(peer_rx >= UDP_COUNT + PINGS, "the lower device carried the guest's packets to the peer", str(peer_rx))
+
+# Latency is not measured on a macvtap, and says so rather than show a
+# tap's stages the wrong way round.
+lat = check_json(["latency", NAME], cli_json(bus, "latency", NAME))
+t.check(lat["state"]["traced"] and "macvtap" in lat["state"]["no_histograms"].get(mv, "")
+        and not [r for r in lat["stages"] if r.get("packets")],
+        "latency on a macvtap: no stages, and the interface listed with why", json.dumps(lat)[:600])
+
+cli(bus, "latency", "--all", "--off")
 
 virsh("destroy", NAME)
 wait_for(lambda: NAME not in names(), 10, "the stopped domain to go")
