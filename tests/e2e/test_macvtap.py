@@ -8,7 +8,9 @@ kernel's own counters (ip -s link) and with the guest's (its eth0, read on
 its serial console), and put the guest's flows the right way round: UDP
 datagrams the guest sends to a server in the namespace that counts them and
 answers each, and pings from the namespace to the guest (counted by the
-namespace's ping).
+namespace's ping). The IPFIX export (read back with nfcapd/nfdump) names the
+macvtap as the interface the VM's flows leave by; latency, not measured on a
+macvtap, says so.
 """
 import json
 import os
@@ -23,13 +25,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vnmtest import (GUEST_DIR, LIBVIRT_URI, Bus, Daemon, Results, build_dir, check_json, cli, cli_json,  # noqa: E402
-                     destroyed_at_cleanup, kernel_link, make_link, make_netns, on_cleanup,
-                     prepare_libvirt_guest, require_root, sh, skip, virsh, wait_for)
+                     destroyed_at_cleanup, free_port, kernel_link, make_link, make_netns, on_cleanup,
+                     prepare_libvirt_guest, require_root, sh, skip, stop_pid, virsh, wait_for)
 
 require_root()
-for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox"):
+for tool in ("virsh", "libvirtd", "qemu-system-x86_64", "busybox", "nfcapd", "nfdump"):
     if shutil.which(tool) is None:
-        skip(f"needs {tool} (libvirt-daemon-system, qemu-system-x86, busybox-static)")
+        skip(f"needs {tool} (libvirt-daemon-system, qemu-system-x86, busybox-static, nfdump)")
 # Does the kernel have macvtap? Ask it with a throw-away pair.
 sh("ip", "link", "del", "vnmmv-try", check=False)
 r = sh("ip", "link", "add", "vnmmv-try", "type", "veth", "peer", "name", "vnmmv-try2", check=False)
@@ -119,8 +121,16 @@ xml_path = os.path.join(work, "domain.xml")
 with open(xml_path, "w") as f:
     f.write(DOMAIN_XML)
 
+# An IPFIX collector (nfcapd): which interface element names the macvtap.
+ipfix_dir = os.path.join(work, "nfcapd")
+os.makedirs(ipfix_dir)
+ipfix_port = free_port()
+collector = subprocess.Popen(["nfcapd", "-w", ipfix_dir, "-b", "127.0.0.1", "-p", str(ipfix_port),
+                              "-t", "3600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+on_cleanup(lambda: collector.poll() is None and stop_pid(collector.pid))
 bus = Bus()
-daemon = Daemon(bus, "--connect", LIBVIRT_URI, "--interval", "1")
+daemon = Daemon(bus, "--connect", LIBVIRT_URI, "--interval", "1",
+                "--ipfix-collector", f"127.0.0.1:{ipfix_port},udp", "--ipfix-active-timeout", "2")
 wait_for(lambda: cli_json(bus, "status")["libvirt_connected"], 15, "virtnetmond to reach libvirtd")
 
 # Latency tracing on for every domain, this one included.
@@ -328,6 +338,24 @@ t.check(lat["state"]["traced"] and "macvtap" in lat["state"]["no_histograms"].ge
         "latency on a macvtap: no stages, and the interface listed with why", json.dumps(lat)[:600])
 
 cli(bus, "latency", "--all", "--off")
+
+# IPFIX: what the VM sends leaves the host through its macvtap, so the flow
+# it opened names the macvtap as egressInterface (14), the flow the peer
+# opened as ingressInterface (10). nfcapd writes its file when stopped.
+time.sleep(3)       # past the active timeout: both flows exported
+stop_pid(collector.pid)
+collector.wait(5)
+out = sh("nfdump", "-R", ipfix_dir, "-o", "csv", "-N").stdout
+rows = [line.split(",") for line in out.splitlines() if line.strip()]
+recs = [dict(zip(rows[0], r)) for r in rows[1:] if rows and len(r) == len(rows[0]) and r[0][:1].isdigit()]
+ifx = str(link.get("ifindex"))
+udp_recs = [r for r in recs if r["pr"] == "UDP" and r["sa"] == GUEST_IP and r["dp"] == str(UDP_PORT)]
+icmp_recs = [r for r in recs if r["pr"] == "ICMP" and r["sa"] == PEER_IP and r["da"] == GUEST_IP]
+t.check(udp_recs and all(r["out"] == ifx and r["in"] == "0" for r in udp_recs)
+        and icmp_recs and all(r["in"] == ifx and r["out"] == "0" for r in icmp_recs),
+        f"IPFIX (nfdump): the VM's UDP flow leaves through {mv} (output interface {ifx}), the "
+        "peer's pings come in through it (input interface)",
+        f"udp {udp_recs} icmp {icmp_recs} of {len(recs)} records")
 
 virsh("destroy", NAME)
 wait_for(lambda: NAME not in names(), 10, "the stopped domain to go")
