@@ -337,6 +337,40 @@ t.check(lat["state"]["traced"] and "macvtap" in lat["state"]["no_histograms"].ge
         and not [r for r in lat["stages"] if r.get("packets")],
         "latency on a macvtap: no stages, and the interface listed with why", json.dumps(lat)[:600])
 
+# Drops: with the guest paused, what the peer sends it does not reach it;
+# the kernel drops it (FULL_RING once the macvtap's queue is full, or
+# before the queue when QEMU has let go of it). Every one of those is a drop
+# into the VM: the datagrams the peer sent = our rx drops + what the guest
+# got after all (its own counter), none of them a tx drop.
+FLOOD = 3000
+
+
+def drops_by_direction():
+    rows = check_json(["drops", NAME], cli_json(bus, "drops", NAME))
+    return {d: sum(r["packets"] for r in rows if r["iface"] == mv and r["direction"] == d)
+            for d in ("rx", "tx")}, rows
+
+
+d0, _ = drops_by_direction()
+ga = guest_counters()
+virsh("suspend", NAME)
+sh("python3", "-c", f"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range({FLOOD}):
+    s.sendto(b"f" * 500, ("{GUEST_IP}", 9))
+""", netns=peer)
+time.sleep(2)
+virsh("resume", NAME)
+time.sleep(2)
+gb = guest_counters()
+d1, rows = drops_by_direction()
+got = gb["rx_packets"] - ga["rx_packets"]
+dropped = d1["rx"] - d0["rx"]
+t.check(dropped > 0 and FLOOD <= dropped + got <= FLOOD + 3 and d1["tx"] == d0["tx"],
+        f"the {FLOOD} datagrams sent to the paused guest: each one dropped into the VM (rx) or received "
+        "by it after all",
+        f"rx drops {dropped}, guest received {got}, tx drops {d0['tx']} -> {d1['tx']}: {rows}")
 cli(bus, "latency", "--all", "--off")
 
 # IPFIX: what the VM sends leaves the host through its macvtap, so the flow
