@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* flows.bpf.c: the per-VM flow and TCP health probe. Two tc (clsact)
- * programs on each host netdev of a VM: ingress sees what the VM sent,
- * egress what is sent to it. Each packet updates its flow (5-tuple, VM's
+ * programs on each host netdev of a VM: vnm_tc_from_vm sees what the VM
+ * sent (on tc ingress of a tap, egress of a macvtap), vnm_tc_to_vm what is
+ * sent to it. Each packet updates its flow (5-tuple, VM's
  * view) in an LRU table and the interface's exact totals. Passive TCP RTT
  * from the handshake and from TCP timestamps both ways. Never changes a
  * packet and never decides its fate: TC_ACT_UNSPEC lets the next filter run.

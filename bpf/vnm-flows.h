@@ -7,7 +7,8 @@
 #include <linux/types.h>
 
 /* Directions, in the VM's view. On a VM's host netdev (tap, veth), tc
- * ingress sees what the VM sent and tc egress what is sent to the VM. */
+ * ingress sees what the VM sent and tc egress what is sent to the VM; on a
+ * macvtap the other way round (the daemon hooks the programs so). */
 #define VNM_DIR_OUT 0   /* from the VM: its tx */
 #define VNM_DIR_IN  1   /* to the VM: its rx */
 

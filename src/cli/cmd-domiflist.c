@@ -22,8 +22,9 @@ vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON document"), NULL },
     { NULL }
   };
-  const gchar *headers[] = { _("Interface"), _("Type"), _("Source"), _("Model"), _("MAC"),
-                             _("Ifindex"), _("Mapped by") };
+  const gchar *headers[8] = { _("Interface"), _("Type"), _("Source") };
+  guint n_headers = 3;
+  gboolean with_mode = FALSE;
   GVariantIter iter;
   GVariant *rec;
   int status = 0;
@@ -53,16 +54,37 @@ vnm_cmd_domiflist (const VnmCliOptions *opts, int argc, char **argv)
       vnm_cli_print_json (ifaces);
       return 0;
     }
-  table = vnm_table_new (G_N_ELEMENTS (headers), headers);
-  vnm_table_set_numeric (table, 5);
+  /* The macvtap mode (<source mode>) after the lower device, when a
+   * direct interface has one. */
+  g_variant_iter_init (&iter, ifaces);
+  while ((rec = g_variant_iter_next_value (&iter)))
+    {
+      with_mode = with_mode || *vnm_rec_str (rec, "source_mode");
+      g_variant_unref (rec);
+    }
+  if (with_mode)
+    headers[n_headers++] = _("Mode");
+  headers[n_headers++] = _("Model");
+  headers[n_headers++] = _("MAC");
+  headers[n_headers++] = _("Ifindex");
+  headers[n_headers++] = _("Mapped by");
+  table = vnm_table_new (n_headers, headers);
+  vnm_table_set_numeric (table, n_headers - 2);
   g_variant_iter_init (&iter, ifaces);
   while ((rec = g_variant_iter_next_value (&iter)))
     {
       gint64 ifindex = vnm_rec_int (rec, "ifindex");
       g_autofree gchar *ifindex_s = ifindex > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, ifindex) : NULL;
-      const gchar *cells[] = { vnm_rec_str (rec, "iface"), vnm_rec_str (rec, "type"),
-                               vnm_rec_str (rec, "source"), vnm_rec_str (rec, "model"),
-                               vnm_rec_str (rec, "mac"), ifindex_s, vnm_rec_str (rec, "mapped_by") };
+      const gchar *cells[8] = { vnm_rec_str (rec, "iface"), vnm_rec_str (rec, "type"),
+                                vnm_rec_str (rec, "source") };
+      guint n = 3;
+
+      if (with_mode)
+        cells[n++] = vnm_rec_str (rec, "source_mode");
+      cells[n++] = vnm_rec_str (rec, "model");
+      cells[n++] = vnm_rec_str (rec, "mac");
+      cells[n++] = ifindex_s;
+      cells[n++] = vnm_rec_str (rec, "mapped_by");
       vnm_table_add_row (table, cells);
       if (!vnm_rec_bool (rec, "has_stats"))
         g_string_append_printf (notes, _("Note: %s (%s): %s\n"),

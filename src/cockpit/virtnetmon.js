@@ -364,7 +364,8 @@
         { key: "iface", label: _("Interface"), cell: r => ({ text: r.iface || "–", value: r.iface }) },
         { key: "mac", label: _("MAC"), cell: r => ({ text: r.mac, value: r.mac }) },
         { key: "type", label: _("Type"), cell: r => ({ text: r.type, value: r.type }) },
-        { key: "source", label: _("Source"), cell: r => ({ text: r.source || "–", value: r.source }) },
+        // A macvtap (type direct): its mode after the source, the lower device on hover.
+        { key: "source", label: _("Source"), cell: r => ({ text: (r.source || "–") + (r.source_mode ? " (" + r.source_mode + ")" : ""), value: r.source, title: r.source_dev ? cockpit.format(_("Lower device: $0"), r.source_dev) : undefined }) },
         { key: "model", label: _("Model"), cell: r => ({ text: r.model || "–", value: r.model }) },
         { key: "state", label: _("State"), cell: r => ({ text: r.state || (r.no_stats_reason ? _("no host device") : "–"), value: r.state, title: r.no_stats_reason }) },
         { key: "rx_bytes", label: _("RX bytes"), numeric: true, cell: r => ({ text: r.has ? fmtBytes(r.rx_bytes) : "–", value: r.rx_bytes, title: r.has ? String(r.rx_bytes) : undefined }) },

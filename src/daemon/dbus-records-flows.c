@@ -223,7 +223,7 @@ vnm_record_probes (VnmEngine *engine)
       ADD (&row, "vm_name", g_variant_new_string (s->domain_name));
       ADD (&row, "probe", g_variant_new_string ("flows"));
       ADD (&row, "program", g_variant_new_string (s->program));
-      ADD (&row, "hooks", g_variant_new_string ("ingress,egress"));
+      ADD (&row, "hooks", g_variant_new_string (s->hooks));
       ADD (&row, "attached", g_variant_new_boolean (s->attached));
       ADD (&row, "reason", g_variant_new_string (s->reason));
       if (s->attached && vnm_flow_monitor_totals (vnm_engine_get_flow_monitor (engine), s->ifindex, &t))

@@ -447,6 +447,15 @@ def_from_qemu (VnmEngine *self, const VnmQemuProcess *proc)
   for (guint j = 0; j < proc->ifnames->len; j++)
     g_ptr_array_add (def->interfaces,
                      vnm_domain_interface_new ("ethernet", g_ptr_array_index (proc->ifnames, j)));
+  /* Macvtap devices it holds open (-netdev tap,fd= names none): by the
+   * ifindex in /dev/tap<ifindex>, once the link table has them. */
+  for (guint j = 0; j < proc->tap_ifindexes->len; j++)
+    {
+      const VnmLink *link = vnm_link_table_lookup_ifindex (self->links,
+                                                           g_array_index (proc->tap_ifindexes, gint, j));
+      if (link && !g_ptr_array_find_with_equal_func (proc->ifnames, link->name, g_str_equal, NULL))
+        g_ptr_array_add (def->interfaces, vnm_domain_interface_new ("direct", link->name));
+    }
   return g_steal_pointer (&def);
 }
 

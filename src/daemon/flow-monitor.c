@@ -141,7 +141,8 @@ attach_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLi
   g_hash_table_add (r->wanted, GINT_TO_POINTER (link->ifindex));
   if (vnm_flow_probe_is_attached (m->probes, link->ifindex))
     return;
-  if (!vnm_flow_probe_attach (m->probes, link->ifindex, link->name, &continued, &error))
+  if (!vnm_flow_probe_attach (m->probes, link->ifindex, link->name,
+                              vnm_link_kind_counts_as_guest (link->kind), &continued, &error))
     {
       if (!g_hash_table_contains (m->attach_error, link->name))
         g_warning ("%s", error->message);
@@ -396,6 +397,9 @@ vnm_flow_monitor_status (VnmFlowMonitor *m)
           s->domain_uuid = g_strdup (d->uuid);
           s->domain_name = g_strdup (d->name);
           s->program = g_strdup (vnm_flow_monitor_program (m));
+          /* The side that sees what the VM sends first. */
+          s->hooks = link && vnm_link_kind_counts_as_guest (link->kind) ? "egress,ingress"
+                                                                         : "ingress,egress";
           s->attached = m->probes && link && vnm_flow_probe_is_attached (m->probes, link->ifindex);
           if (s->attached)
             s->reason = g_strdup ("");

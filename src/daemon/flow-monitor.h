@@ -63,6 +63,9 @@ typedef struct {
   gchar *domain_uuid, *domain_name;
   gboolean attached;
   gchar *program;   /* "tc" (clsact ingress + egress) */
+  const gchar *hooks; /* "ingress,egress": the hook that sees what the VM
+                         sends, then the one that sees what it receives
+                         (tap); "egress,ingress" on a macvtap */
   gchar *reason;    /* why not attached; "" when attached */
 } VnmProbeStatus;
 

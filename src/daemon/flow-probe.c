@@ -343,10 +343,12 @@ vnm_flow_probe_remove_stale (VnmFlowProbe *p, GArray *ifindexes)
 
 
 gboolean
-vnm_flow_probe_attach (VnmFlowProbe *p, gint ifindex, const gchar *ifname, gboolean *continued,
-                   GError **error)
+vnm_flow_probe_attach (VnmFlowProbe *p, gint ifindex, const gchar *ifname,
+                       gboolean vm_sends_on_egress, gboolean *continued, GError **error)
 {
   g_autoptr(GError) totals_error = NULL;
+  int from_vm = bpf_program__fd (p->skel->progs.vnm_tc_from_vm);
+  int to_vm = bpf_program__fd (p->skel->progs.vnm_tc_to_vm);
   VnmTcHook *h;
 
   if (g_hash_table_contains (p->hooked, GINT_TO_POINTER (ifindex)))
@@ -381,8 +383,8 @@ vnm_flow_probe_attach (VnmFlowProbe *p, gint ifindex, const gchar *ifname, gbool
     }
   else
     g_hash_table_insert (p->hooked, GINT_TO_POINTER (ifindex), h);
-  if (!vnm_tc_hook_attach (h, p->mode, bpf_program__fd (p->skel->progs.vnm_tc_from_vm),
-                           bpf_program__fd (p->skel->progs.vnm_tc_to_vm), error))
+  if (!vnm_tc_hook_attach (h, p->mode, vm_sends_on_egress ? to_vm : from_vm,
+                           vm_sends_on_egress ? from_vm : to_vm, error))
     {
       vnm_flow_probe_detach (p, ifindex, FALSE);
       return FALSE;

@@ -45,14 +45,16 @@ VnmProbeAttach vnm_flow_probe_attach_mode (VnmFlowProbe *probes);
  * gint). Returns how many hooks were removed. */
 guint vnm_flow_probe_remove_stale (VnmFlowProbe *probes, GArray *ifindexes);
 
-/* Attaches to @ifindex (ingress: from the VM, egress: to the VM) and starts
+/* Attaches to @ifindex (on a tap ingress sees what the VM sends, egress
+ * what is sent to it; with @vm_sends_on_egress, for a macvtap, whose egress
+ * is the guest's transmit path, the other way round) and starts
  * its totals at zero, or, for a device whose totals an earlier run kept in
  * the pinned map, continues them (*continued set TRUE; may be NULL). tcx links go first in the device's chain, so that no
  * other program's verdict hides a packet from the probe. Fails with a
  * message naming the device when the kernel refuses or (clsact) another
  * program holds virtnetmon's tc handle. */
 gboolean vnm_flow_probe_attach (VnmFlowProbe *probes, gint ifindex, const gchar *ifname,
-                            gboolean *continued, GError **error);
+                            gboolean vm_sends_on_egress, gboolean *continued, GError **error);
 
 /* Closes virtnetmon's tcx links on @ifindex, or removes its clsact filters
  * (only after checking they are ours) and the clsact qdisc if virtnetmon

@@ -38,6 +38,7 @@ typedef struct {
   gboolean stopped;               /* ended (forced) because the exporter stops */
   guint generation;               /* the last walk that saw it */
   gchar *ifname;
+  gboolean vm_sends_out;          /* a macvtap: the VM's packets leave through it */
 } FlowState;
 
 typedef struct {
@@ -469,8 +470,9 @@ add_flow (Walk *w, const VnmFlowRecord *rec, FlowState *s, guint8 reason, const 
   out.end_reason = reason;
   out.biflow_direction = f->opener == VNM_OPENER_UNKNOWN ? VNM_IPFIX_BIFLOW_ARBITRARY
                                                          : VNM_IPFIX_BIFLOW_INITIATOR;
-  /* Sent by the VM: into the host at its device; to the VM: out of it. */
-  if (remote_first)
+  /* Sent by the VM: into the host at a tap, out of the host through a
+   * macvtap; to the VM the other way. */
+  if (remote_first != s->vm_sends_out)
     out.egress_interface = k->ifindex;
   else
     out.ingress_interface = k->ifindex;
@@ -505,6 +507,7 @@ visit (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer 
       s->id = id;
       s->last_export_us = rec->flow.first_ns ? (gint64) rec->flow.first_ns / 1000 : w->now_us;
       s->ifname = g_strdup (link ? link->name : "");
+      s->vm_sends_out = link && vnm_link_kind_counts_as_guest (link->kind);
       /* Summaries from before the exporter started were not its to send. */
       s->final = rec->ended && rec->ended_us < x->started_us;
       /* A flow older than the exporter is one of an adopted (pinned) table

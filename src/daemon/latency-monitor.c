@@ -457,6 +457,14 @@ want_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink
       *k = vnm_lat_mac_key (dev->dev.mac);
       g_hash_table_insert (w->macs, k, GINT_TO_POINTER (link->ifindex));
     }
+  /* A macvtap: the paths above follow a tap's (the guest's packets
+   * received on the device, the host's queued on it); a macvtap's run the
+   * other way and skip its receive. Drops (by MAC) only. */
+  if (vnm_link_kind_counts_as_guest (link->kind))
+    {
+      g_hash_table_replace (w->devices, GINT_TO_POINTER (link->ifindex), dev);
+      return;
+    }
   if (s && (s->s.tx || s->s.rx))
     {
       dev->dev.flags |= (s->s.tx ? VNM_DEV_TRACE_TX : 0) | (s->s.rx ? VNM_DEV_TRACE_RX : 0);
@@ -769,8 +777,15 @@ vnm_latency_monitor_missing_hists (VnmLatencyMonitor *m, const VnmDomain *domain
       const VnmLink *link;
       const gchar *why;
 
-      if (*di->target_dev && (link = vnm_link_table_lookup_iface (m->links, di)) &&
-          (why = g_hash_table_lookup (m->no_hists, GINT_TO_POINTER (link->ifindex))))
+      if (!*di->target_dev || !(link = vnm_link_table_lookup_iface (m->links, di)))
+        continue;
+      if (vnm_link_kind_counts_as_guest (link->kind) &&
+          (setting_for (m, domain->uuid) || m->config.sampled))
+        g_hash_table_insert (out, g_strdup (di->target_dev),
+                             g_strdup (_("latency is not measured on a macvtap (type 'direct'): "
+                                         "its packets take paths the probe does not follow; "
+                                         "its flows, counters and drops are")));
+      else if ((why = g_hash_table_lookup (m->no_hists, GINT_TO_POINTER (link->ifindex))))
         g_hash_table_insert (out, g_strdup (di->target_dev), g_strdup (why));
     }
   return out;

@@ -332,6 +332,12 @@ vnm_link_table_owner (VnmLinkTable *t, const VnmLink *link, VnmLinkOwner *out)
     }
 }
 
+gboolean
+vnm_link_kind_counts_as_guest (const gchar *kind)
+{
+  return kind && (g_str_equal (kind, "macvtap") || g_str_equal (kind, "ipvtap"));
+}
+
 void
 vnm_counters_guest_view (const VnmCounters *h, VnmCounters *g)
 {
@@ -350,7 +356,7 @@ vnm_link_table_view (VnmLinkTable *t, const VnmLink *link, gboolean guest_view, 
 
   vnm_sampler_get (t->sampler, link->ifindex, &host);
   out->span_us = vnm_sampler_get_span (t->sampler, link->ifindex);
-  if (!guest_view)
+  if (!guest_view || vnm_link_kind_counts_as_guest (link->kind))
     {
       out->counters = link->counters;
       out->rates = host;

@@ -70,14 +70,24 @@ typedef struct {
   const gchar *vm_name;     /* "" when unknown */
   const gchar *vm_uuid;     /* "" when unknown */
   gchar vm_id[16];          /* "" when none */
-  gboolean guest_view;      /* a VM's device: rx/tx are swapped into the guest's view */
+  gboolean guest_view;      /* a VM's device: rx/tx are in the guest's view
+                               (swapped from the host's unless
+                               vnm_link_kind_counts_as_guest()) */
 } VnmLinkOwner;
+
+/* Whether a VM's host netdev of @kind counts traffic the way the guest
+ * does: macvtap and ipvtap, where what the guest sends leaves through the
+ * device (its tx) and what it receives arrives on it (its rx), as virsh
+ * domifstat shows them unswapped. FALSE for a tap (and any other kind):
+ * what the guest sends is the tap's rx, so its counters are swapped for the
+ * guest's view, and the probe's tc ingress sees the guest's packets. */
+gboolean vnm_link_kind_counts_as_guest (const gchar *kind);
 
 void vnm_link_table_owner (VnmLinkTable *table, const VnmLink *link, VnmLinkOwner *out);
 
 /* A link's counters and current rates as a row shows them: in the guest's
- * view for a VM's device (the host receives what the guest sends), the
- * host's view otherwise. */
+ * view for a VM's device (a tap's swapped: the host receives what the
+ * guest sends; a macvtap's as they are), the host's view otherwise. */
 typedef struct {
   VnmCounters counters;
   VnmRates rates;

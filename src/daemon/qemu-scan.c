@@ -21,6 +21,7 @@ vnm_qemu_process_free (VnmQemuProcess *proc)
   g_free (proc->vmid);
   g_free (proc->uuid);
   g_ptr_array_unref (proc->ifnames);
+  g_array_unref (proc->tap_ifindexes);
   g_free (proc);
 }
 
@@ -163,6 +164,7 @@ vnm_qemu_cmdline_parse (const gchar *const *argv, gint pid, GError **error)
   proc->vmid = g_strdup ("");
   proc->uuid = g_strdup ("");
   proc->ifnames = g_ptr_array_new_with_free_func (g_free);
+  proc->tap_ifindexes = g_array_new (FALSE, FALSE, sizeof (gint));
 
   for (gsize i = 1; argv[i]; i++)
     {
@@ -256,6 +258,51 @@ vnm_qemu_cmdline_parse_raw (const gchar *raw, gsize len, gint pid, GError **erro
   return vnm_qemu_cmdline_parse ((const gchar *const *) argv->pdata, pid, error);
 }
 
+gboolean
+vnm_qemu_tap_device_ifindex (const gchar *fd_target, gint *ifindex)
+{
+  gint64 v;
+
+  if (!fd_target || !g_str_has_prefix (fd_target, "/dev/tap"))
+    return FALSE;
+  fd_target += strlen ("/dev/tap");
+  if (!*fd_target || strspn (fd_target, "0123456789") != strlen (fd_target) ||
+      !g_ascii_string_to_signed (fd_target, 10, 1, G_MAXINT32, &v, NULL))
+    return FALSE;
+  *ifindex = (gint) v;
+  return TRUE;
+}
+
+/* The macvtap devices @proc holds open (a QEMU given -netdev tap,fd=N on
+ * /dev/tap<ifindex>). Unreadable (another user's, or gone): none. */
+static void
+read_tap_fds (VnmQemuProcess *proc, const gchar *proc_root, const gchar *pid)
+{
+  g_autofree gchar *dir_path = g_build_filename (proc_root, pid, "fd", NULL);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const gchar *entry;
+  guint seen = 0;
+
+  if (!dir)
+    return;
+  /* A QEMU holds a few hundred fds at most; stop at some thousands. */
+  while ((entry = g_dir_read_name (dir)) && seen++ < 4096)
+    {
+      g_autofree gchar *path = g_build_filename (dir_path, entry, NULL);
+      g_autofree gchar *target = g_file_read_link (path, NULL);
+      gint ifindex;
+      gboolean dup = FALSE;
+
+      if (!vnm_qemu_tap_device_ifindex (target, &ifindex))
+        continue;
+      /* One fd per queue: a multiqueue device once. */
+      for (guint i = 0; i < proc->tap_ifindexes->len; i++)
+        dup = dup || g_array_index (proc->tap_ifindexes, gint, i) == ifindex;
+      if (!dup)
+        g_array_append_val (proc->tap_ifindexes, ifindex);
+    }
+}
+
 GPtrArray *
 vnm_qemu_scan (const gchar *proc_root)
 {
@@ -282,8 +329,11 @@ vnm_qemu_scan (const gchar *proc_root)
       if (!vnm_qemu_is_emulator (raw))
         continue;
       proc = vnm_qemu_cmdline_parse_raw (raw, len, (gint) pid, NULL);
-      if (proc)
-        g_ptr_array_add (out, proc);
+      if (!proc)
+        continue;
+      if (!proc->libvirt_managed)
+        read_tap_fds (proc, proc_root, entry);
+      g_ptr_array_add (out, proc);
     }
   return out;
 }

@@ -11,6 +11,9 @@ typedef struct {
   gchar *vmid;      /* from -id, "" when absent */
   gchar *uuid;      /* from -uuid or -smbios type=1,uuid=, "" when absent */
   GPtrArray *ifnames; /* of gchar*: -netdev/-nic/-net tap ifname= values */
+  GArray *tap_ifindexes; /* of gint: the macvtap (or ipvtap) devices whose
+                            /dev/tap<ifindex> it holds open (-netdev tap,fd=
+                            names none), from /proc/<pid>/fd; by vnm_qemu_scan */
   gboolean libvirt_managed; /* started by libvirt (-name guest=...) */
 } VnmQemuProcess;
 
@@ -28,6 +31,10 @@ VnmQemuProcess *vnm_qemu_cmdline_parse_raw (const gchar *raw, gsize len, gint pi
 /* Scans @proc_root (normally "/proc") for QEMU processes. Unreadable or
  * vanished processes are skipped. Returns an array of VnmQemuProcess*. */
 GPtrArray *vnm_qemu_scan (const gchar *proc_root);
+
+/* The ifindex of a macvtap's character device from the target of a
+ * /proc/<pid>/fd link ("/dev/tap<ifindex>"); FALSE for anything else. */
+gboolean vnm_qemu_tap_device_ifindex (const gchar *fd_target, gint *ifindex);
 
 /* tap<VMID>i<N>: on a match sets @vmid and @nic and returns TRUE. */
 gboolean vnm_name_pattern_match (const gchar *ifname, guint *vmid, guint *nic);

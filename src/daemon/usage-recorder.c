@@ -204,7 +204,7 @@ count (VnmUsageRecorder *rec, VnmLinkTable *links, const VnmLink *link, Track *t
   memset (&t->extra, 0, sizeof t->extra);
   t->last = *cur;
   guest = d;
-  if (owner.guest_view)
+  if (owner.guest_view && !vnm_link_kind_counts_as_guest (link->kind))
     {
       guest.rx_bytes = d.tx_bytes;
       guest.tx_bytes = d.rx_bytes;

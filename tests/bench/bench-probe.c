@@ -795,9 +795,9 @@ attach (Hooks *h, gint run)
       ok = h->empty_link >= 0;
     }
   else if (run == RUN_TCX)
-    ok = vnm_flow_probe_attach (h->tcx, h->ifindex, TAP_NAME, NULL, &error);
+    ok = vnm_flow_probe_attach (h->tcx, h->ifindex, TAP_NAME, FALSE, NULL, &error);
   else if (run == RUN_CLSACT)
-    ok = vnm_flow_probe_attach (h->clsact, h->ifindex, TAP_NAME, NULL, &error);
+    ok = vnm_flow_probe_attach (h->clsact, h->ifindex, TAP_NAME, FALSE, NULL, &error);
   if (!ok)
     g_error ("attach (%s): %s", run_label[run], error ? error->message : g_strerror (errno));
 }

@@ -424,12 +424,73 @@ test_no_labels (void)
   g_assert_cmpstr (def->labels->nova_flavor, ==, "");
 }
 
+/* Live XML of macvtap interfaces, as libvirt 9.0 wrote it: the lower device
+ * and mode of each, the target libvirt chose or was given, and the source
+ * virsh domiflist shows (the network for one a <network> gave). */
+static void
+test_direct_live (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = parse_fixture ("direct-live.xml", &error);
+  static const struct {
+    const gchar *target, *network, *dev, *mode, *mac, *shown;
+  } want[] = {
+    { "macvtap7", "vnm-mvnet", "vnmmx-lo", "bridge", "52:54:00:e2:e4:01", "vnm-mvnet" },
+    { "macvtap8", "", "vnmmx-lo", "private", "52:54:00:e2:e4:02", "vnmmx-lo" },
+    { "vnmmxtap0", "", "vnmmx-lo", "vepa", "52:54:00:e2:e4:03", "vnmmx-lo" },
+  };
+
+  g_assert_no_error (error);
+  g_assert_cmpint (def->id, ==, 10);
+  g_assert_cmpuint (def->interfaces->len, ==, G_N_ELEMENTS (want));
+  for (guint k = 0; k < G_N_ELEMENTS (want); k++)
+    {
+      const VnmDomainInterface *i = iface_at (def, k);
+      g_assert_cmpstr (i->type, ==, "direct");
+      g_assert_cmpstr (i->target_dev, ==, want[k].target);
+      g_assert_cmpstr (i->source_network, ==, want[k].network);
+      g_assert_cmpstr (i->source_dev, ==, want[k].dev);
+      g_assert_cmpstr (i->source_mode, ==, want[k].mode);
+      g_assert_cmpstr (i->source_bridge, ==, "");
+      g_assert_cmpstr (i->mac, ==, want[k].mac);
+      g_assert_cmpstr (i->model, ==, "virtio");
+      g_assert_cmpstr (vnm_domain_interface_source (i), ==, want[k].shown);
+      g_assert_cmpstr (i->no_stats_reason, ==, "");
+    }
+}
+
+/* Inactive XML of a macvtap interface: no target until it runs (libvirt
+ * names it then), which is said; passthrough mode kept as written. */
+static void
+test_direct_inactive (void)
+{
+  static const gchar xml[] =
+    "<domain type='kvm'><name>d</name><uuid>6a2f1c3e-0b4d-4e5f-8a9b-1c2d3e4f5a6b</uuid>"
+    "<devices><interface type='direct'><mac address='52:54:00:AA:00:09'/>"
+    "<source dev='enp1s0f1' mode='passthrough'/><model type='virtio'/></interface>"
+    "</devices></domain>";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VnmDomainDef) def = vnm_domain_xml_parse (xml, -1, &error);
+  const VnmDomainInterface *i;
+
+  g_assert_no_error (error);
+  i = iface_at (def, 0);
+  g_assert_cmpstr (i->type, ==, "direct");
+  g_assert_cmpstr (i->source_dev, ==, "enp1s0f1");
+  g_assert_cmpstr (i->source_mode, ==, "passthrough");
+  g_assert_cmpstr (i->mac, ==, "52:54:00:aa:00:09");
+  g_assert_cmpstr (i->target_dev, ==, "");
+  g_assert_nonnull (strstr (i->no_stats_reason, "<target dev>"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/domain-xml/all-types", test_all_types);
   g_test_add_func ("/domain-xml/missing-target", test_missing_target);
+  g_test_add_func ("/domain-xml/direct-live", test_direct_live);
+  g_test_add_func ("/domain-xml/direct-inactive", test_direct_inactive);
   g_test_add_func ("/domain-xml/malformed", test_malformed);
   g_test_add_func ("/domain-xml/bad-encoding", test_bad_encoding);
   g_test_add_func ("/domain-xml/external-entity", test_external_entity);

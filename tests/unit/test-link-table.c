@@ -491,6 +491,47 @@ test_indexes_follow_refreshes (Fixture *f, gconstpointer data)
   assert_indexes (f, (const gchar *const[]) { "vnet0", "vnet1", NULL }, (const gint[]) { 7, 8, 9, 0 });
 }
 
+/* A macvtap counts as the guest does (what the guest sends is its tx, as
+ * virsh domifstat shows it): its guest view is its own counters; a tap's
+ * are swapped. */
+static void
+test_macvtap_view (Fixture *f, gconstpointer data)
+{
+  const gchar *const devs[] = { "macvtap0", NULL };
+  VnmLinkOwner owner;
+  VnmLinkView view;
+  VnmLink mv = make_link (30, "macvtap0", "macvtap", 0);
+
+  g_assert_true (vnm_link_kind_counts_as_guest ("macvtap"));
+  g_assert_true (vnm_link_kind_counts_as_guest ("ipvtap"));
+  g_assert_false (vnm_link_kind_counts_as_guest ("tap"));
+  g_assert_false (vnm_link_kind_counts_as_guest ("macvlan"));
+  g_assert_false (vnm_link_kind_counts_as_guest ("veth"));
+  g_assert_false (vnm_link_kind_counts_as_guest (NULL));
+
+  add_domain (f, "mv", "11111111-2222-3333-4444-666666666666", 4, -1, devs);
+  g_array_append_val (f->kernel.links, mv);
+  refresh_ok (f, 1000000);
+  /* One second later the macvtap received 1000 bytes (into the guest) and
+   * sent 3000 (the guest's). */
+  g_array_index (f->kernel.links, VnmLink, f->kernel.links->len - 1).counters.rx_bytes += 1000;
+  g_array_index (f->kernel.links, VnmLink, f->kernel.links->len - 1).counters.tx_bytes += 3000;
+  refresh_ok (f, 2000000);
+
+  vnm_link_table_owner (f->table, vnm_link_table_lookup_name (f->table, "macvtap0"), &owner);
+  g_assert_cmpstr (owner.vm_name, ==, "mv");
+  g_assert_true (owner.guest_view);
+  vnm_link_table_view (f->table, vnm_link_table_lookup_name (f->table, "macvtap0"), TRUE, &view);
+  g_assert_cmpuint (view.counters.rx_bytes, ==, 1000);
+  g_assert_cmpuint (view.counters.tx_bytes, ==, 3000);
+  g_assert_cmpfloat (view.rates.rx_bytes_ps, ==, 1000.0);
+  g_assert_cmpfloat (view.rates.tx_bytes_ps, ==, 3000.0);
+  /* The host's view is the same numbers. */
+  vnm_link_table_view (f->table, vnm_link_table_lookup_name (f->table, "macvtap0"), FALSE, &view);
+  g_assert_cmpuint (view.counters.rx_bytes, ==, 1000);
+  g_assert_cmpfloat (view.rates.tx_bytes_ps, ==, 3000.0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -503,6 +544,7 @@ main (int argc, char **argv)
   ADD ("/link-table/recreated-in-dump", test_recreated_in_dump);
   ADD ("/link-table/upsert-and-remove", test_upsert_and_remove);
   ADD ("/link-table/owner-and-view", test_owner_and_view);
+  ADD ("/link-table/macvtap-view", test_macvtap_view);
   ADD ("/link-table/foreach-vm-link", test_foreach_vm_link);
   ADD ("/link-table/indexes-follow-refreshes", test_indexes_follow_refreshes);
 #undef ADD

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <unistd.h>
+
 #include <glib/gstdio.h>
 
 #include "qemu-scan.h"
@@ -135,6 +137,68 @@ test_scan_fake_proc (void)
 }
 
 static void
+test_tap_device (void)
+{
+  gint ifindex = 0;
+
+  g_assert_true (vnm_qemu_tap_device_ifindex ("/dev/tap25439", &ifindex));
+  g_assert_cmpint (ifindex, ==, 25439);
+  g_assert_false (vnm_qemu_tap_device_ifindex ("/dev/net/tun", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex ("/dev/tap", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex ("/dev/tap12x", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex ("/dev/tap0", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex ("/dev/tap99999999999", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex ("/dev/tapx/../tap1", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex ("socket:[1234]", &ifindex));
+  g_assert_false (vnm_qemu_tap_device_ifindex (NULL, &ifindex));
+}
+
+/* A QEMU given -netdev tap,fd=N on a macvtap: the device it holds open
+ * (/proc/<pid>/fd/N -> /dev/tap<ifindex>), each once, whatever the queues. */
+static void
+test_scan_macvtap_fds (void)
+{
+  g_autofree gchar *root = g_dir_make_tmp ("vnm-proc-XXXXXX", NULL);
+  g_autofree gchar *d = g_build_filename (root, "300", NULL);
+  g_autofree gchar *fd = g_build_filename (d, "fd", NULL);
+  g_autofree gchar *cmd = g_build_filename (d, "cmdline", NULL);
+  const gchar c[] = "/usr/bin/qemu-system-x86_64\0-name\0mv\0-netdev\0tap,id=n0,fd=30:31\0";
+  const gchar *const links[][2] = {
+    { "0", "/dev/null" }, { "30", "/dev/tap41" }, { "31", "/dev/tap41" },
+    { "32", "/dev/tap43" }, { "33", "/dev/net/tun" }, { "34", "socket:[99]" },
+  };
+  g_autoptr(GPtrArray) procs = NULL;
+  VnmQemuProcess *p;
+
+  g_mkdir (d, 0755);
+  g_mkdir (fd, 0755);
+  g_file_set_contents (cmd, c, sizeof c - 1, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (links); i++)
+    {
+      g_autofree gchar *l = g_build_filename (fd, links[i][0], NULL);
+      g_assert_cmpint (symlink (links[i][1], l), ==, 0);
+    }
+  procs = vnm_qemu_scan (root);
+  g_assert_cmpuint (procs->len, ==, 1);
+  p = g_ptr_array_index (procs, 0);
+  g_assert_cmpstr (p->name, ==, "mv");
+  g_assert_cmpuint (p->ifnames->len, ==, 0);
+  g_assert_cmpuint (p->tap_ifindexes->len, ==, 2);
+  g_assert_cmpint (g_array_index (p->tap_ifindexes, gint, 0) + g_array_index (p->tap_ifindexes, gint, 1),
+                   ==, 41 + 43);
+
+  for (guint i = 0; i < G_N_ELEMENTS (links); i++)
+    {
+      g_autofree gchar *l = g_build_filename (fd, links[i][0], NULL);
+      g_unlink (l);
+    }
+  g_rmdir (fd);
+  g_unlink (cmd);
+  g_rmdir (d);
+  g_rmdir (root);
+}
+
+static void
 test_name_pattern (void)
 {
   guint vmid = 0, nic = 0;
@@ -166,5 +230,7 @@ main (int argc, char **argv)
   g_test_add_func ("/qemu-scan/truncated-and-raw", test_truncated_and_raw);
   g_test_add_func ("/qemu-scan/scan-fake-proc", test_scan_fake_proc);
   g_test_add_func ("/qemu-scan/name-pattern", test_name_pattern);
+  g_test_add_func ("/qemu-scan/tap-device", test_tap_device);
+  g_test_add_func ("/qemu-scan/scan-macvtap-fds", test_scan_macvtap_fds);
   return g_test_run ();
 }
