@@ -447,6 +447,37 @@ vnm_cli_check_length (const gchar *what, const gchar *value, gsize max)
 }
 
 gboolean
+vnm_cli_one_domain (const gchar *cmd, int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      g_printerr (_("virtnetmon: %s: which domain? Give a name, id or uuid.\n"), cmd);
+      return FALSE;
+    }
+  if (argc > 2)
+    {
+      g_printerr (_("virtnetmon: %s: unexpected argument '%s'.\n"), cmd, argv[2]);
+      return FALSE;
+    }
+  return vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN);
+}
+
+void
+vnm_cli_add_entries (GVariantBuilder *builder, GVariant *dict)
+{
+  GVariantIter it;
+  const gchar *key;
+  GVariant *value;
+
+  g_variant_iter_init (&it, dict);
+  while (g_variant_iter_next (&it, "{&sv}", &key, &value))
+    {
+      g_variant_builder_add (builder, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+}
+
+gboolean
 vnm_cli_conflict (const gchar *long_a, const gchar *long_b)
 {
   if (!vnm_cli_given (long_a) || !vnm_cli_given (long_b))

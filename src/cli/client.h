@@ -83,6 +83,13 @@ gboolean vnm_cli_parse_address (const gchar *long_name, const gchar *value,
 /* Whether @value is at most @max bytes long, else says so; @what is how
  * it was given ("--filter", or a metavariable such as "DOMAIN"). */
 gboolean vnm_cli_check_length (const gchar *what, const gchar *value, gsize max);
+/* After parsing, @argv of subcommand @cmd holds exactly one DOMAIN (a name,
+ * id or uuid of bounded length): TRUE, or FALSE with a message naming the
+ * problem (missing, an extra argument, too long). */
+gboolean vnm_cli_one_domain (const gchar *cmd, int argc, char **argv);
+/* Adds every entry of the a{sv} @dict to @builder (a vardict): a reply's
+ * summary as top-level keys of a --json document. */
+void vnm_cli_add_entries (GVariantBuilder *builder, GVariant *dict);
 /* When both options were given, says that they do not go together and
  * returns TRUE. */
 gboolean vnm_cli_conflict (const gchar *long_a, const gchar *long_b);

@@ -53,15 +53,7 @@ vnm_cmd_conns (const VnmCliOptions *opts, int argc, char **argv)
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
-  if (argc != 2)
-    {
-      if (argc < 2)
-        g_printerr (_("virtnetmon: conns: which domain? Give a name, id or uuid.\n"));
-      else
-        g_printerr (_("virtnetmon: conns: unexpected argument '%s'.\n"), argv[2]);
-      return VNM_EXIT_USAGE;
-    }
-  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN) ||
+  if (!vnm_cli_one_domain ("conns", argc, argv) ||
       !vnm_cli_check_choice ("state", state, state_keys))
     return VNM_EXIT_USAGE;
   if (!(proxy = vnm_cli_connect (opts)))
@@ -76,17 +68,9 @@ vnm_cmd_conns (const VnmCliOptions *opts, int argc, char **argv)
   if (json)
     {
       GVariantBuilder doc;
-      GVariantIter sit;
-      const gchar *key;
-      GVariant *value;
 
       g_variant_builder_init (&doc, G_VARIANT_TYPE_VARDICT);
-      g_variant_iter_init (&sit, summary);
-      while (g_variant_iter_next (&sit, "{&sv}", &key, &value))
-        {
-          g_variant_builder_add (&doc, "{sv}", key, value);
-          g_variant_unref (value);
-        }
+      vnm_cli_add_entries (&doc, summary);
       g_variant_builder_add (&doc, "{sv}", "states", states);
       g_variant_builder_add (&doc, "{sv}", "connections", conns);
       g_variant_builder_add (&doc, "{sv}", "handshake_failures", failures);

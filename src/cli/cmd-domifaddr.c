@@ -62,15 +62,7 @@ vnm_cmd_domifaddr (const VnmCliOptions *opts, int argc, char **argv)
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
-  if (argc != 2)
-    {
-      if (argc < 2)
-        g_printerr (_("virtnetmon: domifaddr: which domain? Give a name, id or uuid.\n"));
-      else
-        g_printerr (_("virtnetmon: domifaddr: unexpected argument '%s'.\n"), argv[2]);
-      return VNM_EXIT_USAGE;
-    }
-  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN) ||
+  if (!vnm_cli_one_domain ("domifaddr", argc, argv) ||
       (iface && !vnm_cli_check_length ("interface", iface, VNM_CLI_ARG_MAX_LEN)) ||
       !vnm_cli_check_choice ("source", source, sources))
     return VNM_EXIT_USAGE;

@@ -35,15 +35,7 @@ vnm_cmd_drops (const VnmCliOptions *opts, int argc, char **argv)
   g_option_context_add_main_entries (octx, entries, GETTEXT_PACKAGE);
   if (!vnm_cli_parse (octx, entries, &argc, &argv, &status))
     return status;
-  if (argc != 2)
-    {
-      if (argc < 2)
-        g_printerr (_("virtnetmon: drops: which domain? Give a name, id or uuid.\n"));
-      else
-        g_printerr (_("virtnetmon: drops: unexpected argument '%s'.\n"), argv[2]);
-      return VNM_EXIT_USAGE;
-    }
-  if (!vnm_cli_check_length ("DOMAIN", argv[1], VNM_CLI_ARG_MAX_LEN))
+  if (!vnm_cli_one_domain ("drops", argc, argv))
     return VNM_EXIT_USAGE;
   if (!(proxy = vnm_cli_connect (opts)))
     return VNM_EXIT_FAILURE;
