@@ -486,14 +486,23 @@ void
 vnm_flow_monitor_foreach_record (VnmFlowMonitor *m, VnmFlowRecordFunc func, gpointer user_data)
 {
   g_autoptr(GPtrArray) records = vnm_flow_store_records (m->store, NULL);
+  /* ifindex -> the owner's name, looked up once a device, not once a flow
+   * (a host's table holds tens of thousands). */
+  g_autoptr(GHashTable) names = g_hash_table_new (NULL, NULL);
+  GHashTableIter it;
+  gpointer ifindex, uuid;
 
+  g_hash_table_iter_init (&it, m->owner);
+  while (g_hash_table_iter_next (&it, &ifindex, &uuid))
+    g_hash_table_insert (names, ifindex, g_hash_table_lookup (m->owner_name, uuid));
   for (guint i = 0; i < records->len; i++)
     {
       const VnmFlowRecord *rec = g_ptr_array_index (records, i);
-      const gchar *uuid = g_hash_table_lookup (m->owner, GINT_TO_POINTER ((gint) rec->key.ifindex));
-      const gchar *name = uuid ? g_hash_table_lookup (m->owner_name, uuid) : NULL;
+      gpointer key = GINT_TO_POINTER ((gint) rec->key.ifindex);
+      const gchar *owner = g_hash_table_lookup (m->owner, key);
+      const gchar *name = owner ? g_hash_table_lookup (names, key) : NULL;
 
-      func (rec, uuid ? uuid : "", name ? name : "", user_data);
+      func (rec, owner ? owner : "", name ? name : "", user_data);
     }
 }
 

@@ -18,6 +18,8 @@
  * virtnetmon_vm_services_unlisted). docs/fleet.md gives the figures. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "flow-aggregate.h"
@@ -517,7 +519,20 @@ address_metrics (GString *out, VnmEngine *engine, GArray *vms)
 {
   VnmAddressBook *book = vnm_engine_get_address_book (engine);
   g_autoptr(GString) extra = g_string_new (NULL);
+  /* Every address once, by VM: not the whole book once a VM. */
+  g_autoptr(GPtrArray) all = vnm_address_book_list (book, NULL);
+  g_autoptr(GHashTable) by_vm = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                       (GDestroyNotify) g_ptr_array_unref);
 
+  for (guint j = 0; j < all->len; j++)
+    {
+      const VnmAddress *a = g_ptr_array_index (all, j);
+      GPtrArray *list = g_hash_table_lookup (by_vm, a->vm_uuid);
+
+      if (!list)
+        g_hash_table_insert (by_vm, a->vm_uuid, list = g_ptr_array_new ());
+      g_ptr_array_add (list, (gpointer) a);
+    }
   vnm_prom_family (out, "virtnetmon_vm_address_info", "gauge",
                    "An address of a VM's interface (iface: the host netdev), by family (ipv4, ipv6) "
                    "and source (learned: seen by the flow probe; lease: a DHCP lease of a libvirt "
@@ -526,8 +541,10 @@ address_metrics (GString *out, VnmEngine *engine, GArray *vms)
   for (guint i = 0; i < vms->len; i++)
     {
       const Vm *vm = &g_array_index (vms, Vm, i);
-      g_autoptr(GPtrArray) list = vnm_address_book_list (book, vm->d->uuid);
+      GPtrArray *list = g_hash_table_lookup (by_vm, vm->d->uuid);
 
+      if (!list)
+        continue;
       g_ptr_array_sort (list, by_last_seen_desc);
       for (guint j = 0; j < list->len && j < ADDRESS_INFO_MAX_PER_VM; j++)
         {
@@ -550,6 +567,25 @@ address_metrics (GString *out, VnmEngine *engine, GArray *vms)
                    "Addresses of VMs refused for want of room in the address book.");
   vnm_prom_sample_u64 (out, "virtnetmon_address_book_overflow_total", NULL, NULL,
                        vnm_address_book_overflow (book));
+}
+
+/* @text, an address as flow rows give it, in the flow key's form (IPv4
+ * as ::ffff:a.b.c.d, family 4). */
+static gboolean
+peer_key (const gchar *text, guint8 *family, guint8 addr[16])
+{
+  struct in_addr v4;
+
+  if (inet_pton (AF_INET, text, &v4) == 1)
+    {
+      memset (addr, 0, 10);
+      addr[10] = addr[11] = 0xff;
+      memcpy (addr + 12, &v4, 4);
+      *family = 4;
+      return TRUE;
+    }
+  *family = 6;
+  return inet_pton (AF_INET6, text, addr) == 1;
 }
 
 typedef struct {
@@ -599,33 +635,23 @@ peer_metrics (GString *out, VnmEngine *engine, GArray *vms, guint max)
       const Vm *vm = &g_array_index (vms, Vm, i);
       GPtrArray *recs = g_hash_table_lookup (by_vm, vm->d->uuid);
       g_autoptr(GArray) rows = NULL;
-      g_autoptr(GHashTable) peer_of = NULL;
 
       if (!recs)
         continue;
       rows = vnm_flow_aggregate (recs, &q);
       g_array_index (counts, guint, i) = rows->len;
-      if (!max)
-        continue;
-      /* The peer of each remote address, from one of its flows. */
-      peer_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      for (guint r = 0; r < recs->len; r++)
-        {
-          const VnmFlowRecord *rec = g_ptr_array_index (recs, r);
-          gchar text[48];
-
-          vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, text, sizeof text);
-          if (!g_hash_table_contains (peer_of, text))
-            {
-              VnmPeer *p = g_new0 (VnmPeer, 1);
-              vnm_peer_names_classify (names, rec->key.family, rec->key.remote_addr, p);
-              g_hash_table_insert (peer_of, g_strdup (text), p);
-            }
-        }
       for (guint j = 0; j < rows->len && j < max; j++)
         {
           const VnmFlowRow *row = &g_array_index (rows, VnmFlowRow, j);
-          const VnmPeer *p = g_hash_table_lookup (peer_of, row->remote_ip);
+          VnmPeer peer, *p = NULL;
+          guint8 family, addr[16];
+
+          /* What the row's remote is: its address back in key form. */
+          if (peer_key (row->remote_ip, &family, addr))
+            {
+              vnm_peer_names_classify (names, family, addr, &peer);
+              p = &peer;
+            }
 
           for (guint dir = 0; dir < 2; dir++)
             {
@@ -656,7 +682,9 @@ count_states (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gp
   GHashTable *per_vm = user_data;
   VnmConnStates *c;
 
-  if (!*uuid || rec->ended)
+  /* Only a TCP flow has a state (vnm_conn_state_of): the rest are skipped
+   * before the lookup. */
+  if (!*uuid || rec->ended || vnm_conn_state_of (rec) < 0)
     return;
   if (!(c = g_hash_table_lookup (per_vm, uuid)))
     g_hash_table_insert (per_vm, g_strdup (uuid), (c = g_new0 (VnmConnStates, 1)));

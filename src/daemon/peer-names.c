@@ -15,6 +15,7 @@ typedef struct {
 
 struct _VnmPeerNames {
   GHashTable *entries;   /* 17 bytes (family, addr) as a GBytes -> Entry* */
+  GHashTable *broadcast4;  /* the IPv4 broadcast entries, as guint32 (network order) */
 };
 
 static const gchar *const kind_names[] = {
@@ -44,6 +45,7 @@ vnm_peer_names_new (void)
 
   n->entries = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                       (GDestroyNotify) entry_free);
+  n->broadcast4 = g_hash_table_new (NULL, NULL);
   return n;
 }
 
@@ -53,6 +55,7 @@ vnm_peer_names_free (VnmPeerNames *n)
   if (!n)
     return;
   g_hash_table_unref (n->entries);
+  g_hash_table_unref (n->broadcast4);
   g_free (n);
 }
 
@@ -85,6 +88,13 @@ add (VnmPeerNames *n, VnmPeerKind kind, guint8 family, const guint8 addr[16], co
     {
       g_bytes_unref (key);
       return;
+    }
+  if (kind == VNM_PEER_BROADCAST && family == 4)
+    {
+      guint32 v4;
+
+      memcpy (&v4, addr + 12, sizeof v4);
+      g_hash_table_add (n->broadcast4, GUINT_TO_POINTER (v4));
     }
   e = g_new0 (Entry, 1);
   e->kind = kind;
@@ -207,12 +217,30 @@ vnm_peer_names_classify (VnmPeerNames *n, guint8 family, const guint8 addr[16], 
   out->name = e->name;
 }
 
+/* What classify would say is a peer, without its lookup of names: a
+ * scrape asks this of every flow of the table. */
+static gboolean
+is_unicast (VnmPeerNames *n, guint8 family, const guint8 addr[16])
+{
+  guint32 v4;
+
+  switch (vnm_addr_kind (family, addr))
+    {
+    case VNM_ADDR_MULTICAST:
+    case VNM_ADDR_BROADCAST:
+    case VNM_ADDR_UNSPECIFIED:
+      return FALSE;
+    default:
+      break;
+    }
+  if (family != 4)
+    return TRUE;
+  memcpy (&v4, addr + 12, sizeof v4);
+  return !g_hash_table_contains (n->broadcast4, GUINT_TO_POINTER (v4));
+}
+
 gboolean
 vnm_peer_names_is_unicast_flow (VnmPeerNames *n, const struct vnm_flow_key *key)
 {
-  VnmPeer local, remote;
-
-  vnm_peer_names_classify (n, key->family, key->local_addr, &local);
-  vnm_peer_names_classify (n, key->family, key->remote_addr, &remote);
-  return local.kind < VNM_PEER_MULTICAST && remote.kind < VNM_PEER_MULTICAST;
+  return is_unicast (n, key->family, key->local_addr) && is_unicast (n, key->family, key->remote_addr);
 }
