@@ -67,6 +67,14 @@ struct {
   __type (value, struct vnm_learned);
 } vnm_learned SEC (".maps");
 
+struct {
+  __uint (type, BPF_MAP_TYPE_RINGBUF);
+  __uint (max_entries, VNM_DNS_RING_BYTES);
+} vnm_dns_events SEC (".maps");
+
+/* DNS messages the ring buffer had no room for. */
+__u64 dns_lost = 0;
+
 /* 0 where the kernel lacks what the cache's flush needs (bpf_loop, Linux
  * 5.17; compare-and-exchange, 5.12): every packet takes the table. */
 const volatile __u8 use_cache = 1;
@@ -520,6 +528,35 @@ learn_dhcp (struct __sk_buff *skb, __u32 off)
     }
 }
 
+/* A DNS message to the VM (UDP from port 53) at @off, @len bytes: its
+ * start to the daemon. Only for such packets, off the flows' path. */
+static __noinline void
+capture_dns (struct __sk_buff *skb, __u32 off, __u32 len)
+{
+  struct vnm_dns_event *ev;
+  __u32 n = len;
+
+  if (n > VNM_DNS_CAPTURE)
+    n = VNM_DNS_CAPTURE;
+  if (n < 12)
+    return;
+  ev = bpf_ringbuf_reserve (&vnm_dns_events, sizeof *ev, 0);
+  if (!ev)
+    {
+      __sync_fetch_and_add (&dns_lost, 1);
+      return;
+    }
+  ev->ifindex = skb->ifindex;
+  ev->len = n;
+  ev->orig_len = len > 0xffff ? 0xffff : len;
+  if (bpf_skb_load_bytes (skb, off & 0xffff, ev->data, n) < 0)
+    {
+      bpf_ringbuf_discard (ev, 0);
+      return;
+    }
+  bpf_ringbuf_submit (ev, 0);
+}
+
 #define READ_ONCE(x) (*(volatile typeof (x) *) &(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof (x) *) &(x) = (v))
 #ifndef barrier
@@ -671,6 +708,8 @@ handle (struct __sk_buff *skb, int dir)
   else if (dir == VNM_DIR_IN && p.proto == IPPROTO_UDP && p.sport == 67 && p.dport == 68 &&
            p.family == 4)
     learn_dhcp (skb, skb->len - p.payload);
+  else if (dir == VNM_DIR_IN && p.sport == 53 && p.proto == IPPROTO_UDP)
+    capture_dns (skb, skb->len - p.payload, p.payload);
 
   /* TCP and the others apart: the verifier then follows each once. */
   if (p.proto == IPPROTO_TCP)
