@@ -368,10 +368,12 @@ vnm_engine_dns_names (VnmEngine *self)
 }
 
 void
-vnm_engine_dns_counts (VnmEngine *self, guint64 *answers, guint64 *refused, guint64 *lost)
+vnm_engine_dns_counts (VnmEngine *self, guint64 *answers, guint64 *refused, guint64 *unasked,
+                       guint64 *lost)
 {
   *answers = self->dns_answers;
   *refused = self->dns_refused;
+  *unasked = self->flows ? vnm_flow_monitor_dns_unasked (self->flows) : 0;
   *lost = self->flows ? vnm_flow_monitor_dns_lost (self->flows) : 0;
 }
 

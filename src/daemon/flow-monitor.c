@@ -487,6 +487,12 @@ vnm_flow_monitor_dns_lost (VnmFlowMonitor *m)
   return m->probes ? vnm_flow_probe_dns_lost (m->probes) : 0;
 }
 
+guint64
+vnm_flow_monitor_dns_unasked (VnmFlowMonitor *m)
+{
+  return m->probes ? vnm_flow_probe_dns_unasked (m->probes) : 0;
+}
+
 GHashTable *
 vnm_flow_monitor_active_rtt (VnmFlowMonitor *m)
 {

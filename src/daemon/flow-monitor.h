@@ -104,6 +104,8 @@ typedef void (*VnmFlowDnsFunc) (const gchar *domain_uuid, const guint8 *msg, gsi
 void vnm_flow_monitor_watch_dns (VnmFlowMonitor *m, VnmFlowDnsFunc func, gpointer user_data);
 /* DNS messages the probe could not pass on. */
 guint64 vnm_flow_monitor_dns_lost (VnmFlowMonitor *m);
+/* Messages from UDP port 53 to a VM that had asked nothing on that flow. */
+guint64 vnm_flow_monitor_dns_unasked (VnmFlowMonitor *m);
 /* RTT of the TCP flows in the kernel table now, per probed interface:
  * GINT_TO_POINTER (ifindex) -> VnmRttAgg[2] (remote leg, VM leg). */
 GHashTable *vnm_flow_monitor_active_rtt (VnmFlowMonitor *m);

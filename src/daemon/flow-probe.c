@@ -537,6 +537,12 @@ vnm_flow_probe_dns_lost (VnmFlowProbe *p)
   return p->skel && p->skel->bss ? __atomic_load_n (&p->skel->bss->dns_lost, __ATOMIC_RELAXED) : 0;
 }
 
+guint64
+vnm_flow_probe_dns_unasked (VnmFlowProbe *p)
+{
+  return p->skel && p->skel->bss ? __atomic_load_n (&p->skel->bss->dns_unasked, __ATOMIC_RELAXED) : 0;
+}
+
 /* Batch read where the kernel supports it, one by one otherwise. */
 GArray *
 vnm_flow_probe_read_flows (VnmFlowProbe *p, GError **error)

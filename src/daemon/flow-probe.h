@@ -49,6 +49,9 @@ gboolean vnm_flow_probe_watch_dns (VnmFlowProbe *probes, VnmDnsMessageFunc func,
                                    gpointer user_data, GError **error);
 /* DNS messages the probe could not pass on (its ring buffer was full). */
 guint64 vnm_flow_probe_dns_lost (VnmFlowProbe *probes);
+/* Messages from UDP port 53 to a VM on a flow it had sent nothing on (no
+ * answer to its query): not passed on. */
+guint64 vnm_flow_probe_dns_unasked (VnmFlowProbe *probes);
 
 /* Removes clsact hooks a previous virtnetmond left behind: those in the
  * state file and any virtnetmon filter found on @ifindexes (an array of
