@@ -27,6 +27,7 @@
 /* How often libvirt is asked for its addresses (leases, ARP), and the
  * guest agent. */
 #define ADDRESS_LIBVIRT_PERIOD_S 10
+#define DNS_TOUCH_PERIOD_S 60
 #define ADDRESS_AGENT_PERIOD_S 60
 
 /* What the latency policy last applied to a domain. */
@@ -65,6 +66,7 @@ struct _VnmEngine {
   gint64 address_agent_us;     /* and the guest agent */
 
   VnmDnsNames *dns_names;      /* the names VMs looked up, by address */
+  gint64 dns_touch_us;         /* when flows last kept their names alive */
   guint64 dns_answers;         /* DNS answers that named addresses */
   guint64 dns_refused;         /* DNS messages to VMs that were no usable answer */
 
@@ -361,6 +363,29 @@ dns_message (const gchar *uuid, const guint8 *msg, gsize len, gsize orig_len, gp
     }
 }
 
+static void
+touch_name (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer user_data)
+{
+  VnmEngine *self = user_data;
+
+  if (uuid && *uuid)
+    vnm_dns_names_touch (self->dns_names, uuid, rec->key.family, rec->key.remote_addr,
+                         (gint64) (rec->flow.last_ns / 1000));
+}
+
+/* A name lives on while its VM's flows to the address do (at most once a
+ * minute: a walk over all flows); expired ones go. */
+static void
+update_dns_names (VnmEngine *self, gint64 mono_now_us)
+{
+  if (mono_now_us - self->dns_touch_us < DNS_TOUCH_PERIOD_S * G_USEC_PER_SEC)
+    return;
+  self->dns_touch_us = mono_now_us;
+  if (vnm_dns_names_count (self->dns_names) > 0)
+    vnm_flow_monitor_foreach_record (self->flows, touch_name, self);
+  vnm_dns_names_expire (self->dns_names, mono_now_us);
+}
+
 VnmDnsNames *
 vnm_engine_dns_names (VnmEngine *self)
 {
@@ -419,6 +444,7 @@ refresh (gpointer user_data)
   self->last_refresh_us = now_us;
   vnm_flow_monitor_poll (self->flows);
   update_addresses (self, now_us);
+  update_dns_names (self, now_us);
   g_signal_emit (self, signals[SIGNAL_INTERVAL], 0);
   return G_SOURCE_CONTINUE;
 }
