@@ -9,8 +9,8 @@ address of VM dnvm2), the addresses those names give, an address nobody
 names (10.224.0.51), and a small responder on 10.224.0.3:53 that answers
 with bytes that are no DNS answer. dnvm1's resolv.conf points at dnsmasq
 (/etc/netns/vnmdn-dnvm1/resolv.conf); it resolves the names with glibc
-(getaddrinfo) and pings what they gave, pings the unnamed address, and asks
-the bad responder. The srv namespace also sends a well-formed answer naming
+(getaddrinfo), asks dnsmasq once more over IPv6 (fd24::2), pings what the
+names gave, pings the unnamed address, and asks the bad responder. The srv namespace also sends a well-formed answer naming
 10.224.0.51 to dnvm1 unasked.
 
 Ground truth: dnsmasq's query log says which name it answered with which
@@ -44,6 +44,7 @@ BR = "vnmdn-br0"
 HOST_IP = "10.224.0.1"
 DNS_IP, BAD_IP = "10.224.0.2", "10.224.0.3"
 SVC4, SVC6, CDN4, UNNAMED = "10.224.0.50", "fd24::50", "10.224.0.52", "10.224.0.51"
+DNS6, V6Q = "fd24::2", "10.224.0.53"  # dnsmasq over IPv6; what v6q.example.test gives
 VMS = {  # name: (uuid, mac, host dev, IPv4, IPv6)
     "dnvm1": ("7b2e0c52-7d1b-4c3e-9a2f-0000000000d1", "52:54:00:24:00:01", "vnmdn-a", "10.224.0.11", "fd24::11"),
     "dnvm2": ("7b2e0c52-7d1b-4c3e-9a2f-0000000000d2", "52:54:00:24:00:02", "vnmdn-b", "10.224.0.12", "fd24::12"),
@@ -95,6 +96,17 @@ for name, family in (("svc.example.test", socket.AF_UNSPEC), ("www.example.test"
 print(json.dumps(out))
 """
 
+# In dnvm1: ask dnsmasq over IPv6 (a query of our own: glibc asks the
+# first nameserver only).
+ASK_V6 = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(struct.pack(">HHHHHH", 0x6666, 0x0100, 1, 0, 0, 0) + b"\x03v6q\x07example\x04test\x00\x00\x01\x00\x01",
+         (sys.argv[1], 53))
+s.recv(512)
+"""
+
 # In dnvm1: ask the bad responder twice, from one port each.
 ASK_BAD = r"""
 import socket, struct, sys
@@ -123,9 +135,10 @@ with t.setup("a bridge, two namespace VMs, a DNS server and a bad responder, a b
         sh("ip", "link", "set", dev, "up")
     srv = make_netns("vnmdn-srv")
     make_link("vnmdn-s", "type", "veth", "peer", "name", "eth0", "netns", srv)
-    for a in (DNS_IP, BAD_IP, SVC4, CDN4, UNNAMED):
+    for a in (DNS_IP, BAD_IP, SVC4, CDN4, UNNAMED, V6Q):
         sh("ip", "addr", "add", a + "/24", "dev", "eth0", netns=srv)
-    sh("ip", "addr", "add", SVC6 + "/64", "dev", "eth0", "nodad", netns=srv)
+    for a in (SVC6, DNS6):
+        sh("ip", "addr", "add", a + "/64", "dev", "eth0", "nodad", netns=srv)
     sh("ip", "link", "set", "eth0", "up", netns=srv)
     sh("ip", "link", "set", "vnmdn-s", "master", BR)
     sh("ip", "link", "set", "vnmdn-s", "up")
@@ -134,10 +147,11 @@ with t.setup("a bridge, two namespace VMs, a DNS server and a bad responder, a b
     dnsmasq = subprocess.Popen(
         ["ip", "netns", "exec", srv, "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts",
          "--conf-file=/dev/null", "--pid-file=" + os.path.join(tmp, "dnsmasq.pid"),
-         "--listen-address=" + DNS_IP, "--bind-interfaces", "--log-queries",
+         "--listen-address=" + DNS_IP, "--listen-address=" + DNS6, "--bind-interfaces", "--log-queries",
          "--log-facility=" + log, "--local-ttl=60",
          f"--host-record=svc.example.test,{SVC4},{SVC6}", f"--host-record=cdn.example.test,{CDN4}",
-         "--cname=www.example.test,cdn.example.test", f"--host-record=impostor.example.test,{VM2_IP}"],
+         "--cname=www.example.test,cdn.example.test", f"--host-record=impostor.example.test,{VM2_IP}",
+         f"--host-record=v6q.example.test,{V6Q}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     on_cleanup(dnsmasq.wait)
     on_cleanup(dnsmasq.kill)
@@ -165,7 +179,8 @@ with t.setup("a bridge, two namespace VMs, a DNS server and a bad responder, a b
     before = cli_json(bus, "status")["address_book"]
 
     resolved = json.loads(sh("ip", "netns", "exec", ns["dnvm1"], sys.executable, "-c", RESOLVE).stdout)
-    for a in (SVC4, CDN4, UNNAMED, VM2_IP):
+    sh("ip", "netns", "exec", ns["dnvm1"], sys.executable, "-c", ASK_V6, DNS6, timeout=20)
+    for a in (SVC4, CDN4, UNNAMED, VM2_IP, V6Q):
         sh("ping", "-c", "2", "-i", "0.2", a, netns=ns["dnvm1"])
     sh("ping", "-6", "-c", "2", "-i", "0.2", SVC6, netns=ns["dnvm1"])
     sh("ip", "netns", "exec", ns["dnvm1"], sys.executable, "-c", ASK_BAD, BAD_IP, timeout=20)
@@ -182,13 +197,13 @@ s.sendto({dns_answer(0x5151, "forged.example.test", UNNAMED)!r}, ("{VM1_IP}", 33
 
 def answered():
     """address -> the name dnvm1 asked dnsmasq for, from dnsmasq's log:
-    'query[A] NAME from 10.224.0.11', then 'reply X is ADDR' lines (a
+    'query[A] NAME from 10.224.0.11' (or its IPv6 address), then 'reply X is ADDR' lines (a
     CNAME's target first)."""
     out, asked = {}, None
     for line in open(os.path.join(tmp, "dnsmasq.log")):
         m = re.search(r"query\[\w+\] (\S+) from (\S+)", line)
         if m:
-            asked = m.group(1) if m.group(2) == VM1_IP else None
+            asked = m.group(1) if m.group(2) in (VM1_IP, VMS["dnvm1"][4]) else None
             continue
         m = re.search(r"(?:reply|config) (\S+) is (\S+)", line)
         if m and asked:
@@ -210,7 +225,8 @@ def _():
             "glibc in dnvm1 got those addresses", json.dumps(resolved))
     rows = cli_json(bus, "flows", "dnvm1", "--by", "flow")
     got = {r["remote_ip"]: (r["remote_kind"], r["remote_name"], r["remote_name_source"]) for r in rows}
-    for addr in (SVC4, SVC6, CDN4):
+    t.check(truth.get(V6Q) == "v6q.example.test", "dnsmasq answered dnvm1's query over IPv6", json.dumps(truth))
+    for addr in (SVC4, SVC6, CDN4, V6Q):
         t.check(got.get(addr) == ("remote", truth.get(addr), "dns"),
                 f"the flow to {addr} names the remote {truth.get(addr)} (source dns)", json.dumps(got))
     text = cli(bus, "flows", "dnvm1", "--by", "flow").stdout
