@@ -416,7 +416,7 @@ vnm_engine_peer_names (VnmEngine *self)
     }
   vnm_peer_names_add_host_interfaces (n);
   vnm_peer_names_add_book (n, self->addresses, names);
-  vnm_dns_names_expire (self->dns_names, g_get_monotonic_time ());
+  /* Lookups skip expired names; they go once a minute (update_dns_names). */
   vnm_peer_names_set_dns (n, self->dns_names, g_get_monotonic_time ());
   return n;
 }
