@@ -6,6 +6,7 @@
 #include "address-book.h"
 #include "dns-answer.h"
 #include "dns-names.h"
+#include "peer-names.h"
 #include "vnm-error.h"
 
 /* Captured from dnsmasq 2.89 (--host-record=svc.example.test,10.1.2.3,fd00::3
@@ -291,6 +292,45 @@ test_names (void)
   g_assert_cmpuint (vnm_dns_names_count (n), ==, 0);
 }
 
+static void
+test_peer_names (void)
+{
+  g_autoptr(VnmDnsNames) dns = vnm_dns_names_new (0);
+  g_autoptr(VnmPeerNames) peers = vnm_peer_names_new ();
+  guint8 family, vm2[16], host[16], remote[16];
+  VnmPeer p;
+
+  vnm_addr_parse ("10.0.0.12", &family, vm2);
+  vnm_addr_parse ("10.0.0.1", &family, host);
+  vnm_addr_parse ("192.0.2.9", &family, remote);
+  vnm_peer_names_add_vm (peers, 4, vm2, "uuid2", "vm2");
+  vnm_peer_names_add_host (peers, 4, host, "br0");
+  /* vm1 was told all three have names. */
+  vnm_dns_names_add (dns, "uuid1", 4, vm2, "impostor.test", 60, 0);
+  vnm_dns_names_add (dns, "uuid1", 4, host, "gw.test", 60, 0);
+  vnm_dns_names_add (dns, "uuid1", 4, remote, "svc.test", 60, 0);
+  vnm_peer_names_set_dns (peers, dns, 1);
+
+  vnm_peer_names_classify_for (peers, "uuid1", 4, vm2, &p);
+  g_assert_cmpint (p.kind, ==, VNM_PEER_VM);
+  g_assert_cmpstr (p.name, ==, "vm2");
+  g_assert_cmpstr (p.name_source, ==, "vm");
+  vnm_peer_names_classify_for (peers, "uuid1", 4, host, &p);
+  g_assert_cmpint (p.kind, ==, VNM_PEER_HOST);
+  g_assert_cmpstr (p.name, ==, "br0");
+  g_assert_cmpstr (p.name_source, ==, "host");
+  vnm_peer_names_classify_for (peers, "uuid1", 4, remote, &p);
+  g_assert_cmpint (p.kind, ==, VNM_PEER_REMOTE);
+  g_assert_cmpstr (p.name, ==, "svc.test");
+  g_assert_cmpstr (p.name_source, ==, "dns");
+  /* Another VM did not look it up; nor does the VM-less view name it. */
+  vnm_peer_names_classify_for (peers, "uuid3", 4, remote, &p);
+  g_assert_cmpstr (p.name, ==, "");
+  g_assert_cmpstr (p.name_source, ==, "");
+  vnm_peer_names_classify (peers, 4, remote, &p);
+  g_assert_cmpstr (p.name, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -300,5 +340,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dns-answer/cut", test_cut);
   g_test_add_func ("/dns-answer/refused", test_refused);
   g_test_add_func ("/dns-answer/names", test_names);
+  g_test_add_func ("/dns-answer/peer-names", test_peer_names);
   return g_test_run ();
 }
