@@ -68,6 +68,16 @@ struct {
   __type (value, struct vnm_learned);
 } vnm_learned SEC (".maps");
 
+struct {
+  __uint (type, BPF_MAP_TYPE_RINGBUF);
+  __uint (max_entries, VNM_DNS_RING_BYTES);
+} vnm_dns_events SEC (".maps");
+
+/* DNS messages the ring buffer had no room for; and those on a flow the
+ * VM had sent nothing on (no answer to a query of its own). */
+__u64 dns_lost = 0;
+__u64 dns_unasked = 0;
+
 /* 0 where the kernel lacks what the cache's flush needs (bpf_loop, Linux
  * 5.17; compare-and-exchange, 5.12): every packet takes the table. */
 const volatile __u8 use_cache = 1;
@@ -547,6 +557,47 @@ learn_dhcp (struct __sk_buff *skb, __u32 off)
 #define barrier() asm volatile ("" ::: "memory")
 #endif
 
+/* A DNS message to the VM (UDP from port 53) at @off, @len bytes, on flow
+ * @key: its start to the daemon, when the VM sent on that flow before (its
+ * query). Only for such packets, off the flows' path. */
+static __noinline void
+capture_dns (struct __sk_buff *skb, const struct vnm_flow_key *key, __u32 off, __u32 len)
+{
+  struct vnm_dns_event *ev;
+  struct vnm_flow *f;
+  __u32 n = len;
+
+  /* The first packet of a UDP flow always reaches the table (the cache
+   * holds the next ones): a query the VM sent on it counts there. */
+  f = bpf_map_lookup_elem (&vnm_flows, key);
+  if (!f || !READ_ONCE (f->packets[VNM_DIR_OUT]))
+    {
+      __sync_fetch_and_add (&dns_unasked, 1);
+      return;
+    }
+
+  if (n > VNM_DNS_CAPTURE)
+    n = VNM_DNS_CAPTURE;
+  if (n < 12)
+    return;
+  ev = bpf_ringbuf_reserve (&vnm_dns_events, sizeof *ev, 0);
+  if (!ev)
+    {
+      __sync_fetch_and_add (&dns_lost, 1);
+      return;
+    }
+  ev->ifindex = skb->ifindex;
+  ev->len = n;
+  ev->orig_len = len > 0xffff ? 0xffff : len;
+  if (bpf_skb_load_bytes (skb, off & 0xffff, ev->data, n) < 0)
+    {
+      bpf_ringbuf_discard (ev, 0);
+      return;
+    }
+  bpf_ringbuf_submit (ev, 0);
+}
+
+
 /* The cache slot of a flow and direction: a multiplicative hash of the
  * key's words. */
 _Static_assert (VNM_FLOW_CACHE_SLOTS == 1 << VNM_FLOW_CACHE_BITS, "slots");
@@ -692,6 +743,8 @@ handle (struct __sk_buff *skb, int dir)
   else if (dir == VNM_DIR_IN && p.proto == IPPROTO_UDP && p.sport == 67 && p.dport == 68 &&
            p.family == 4)
     learn_dhcp (skb, skb->len - p.payload);
+  else if (dir == VNM_DIR_IN && p.sport == 53 && p.proto == IPPROTO_UDP)
+    capture_dns (skb, &key, skb->len - p.payload, p.payload);
 
   /* TCP and the others apart: the verifier then follows each once. */
   if (p.proto == IPPROTO_TCP)

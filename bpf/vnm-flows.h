@@ -153,4 +153,18 @@ struct vnm_learned {
   __u8 pad[2];
 };
 
+/* A DNS message sent to a VM (UDP from port 53), its first
+ * VNM_DNS_CAPTURE bytes, for the daemon to learn the names the VM looked
+ * up; through the ring buffer vnm_dns_events. What the ring has no room
+ * for is counted in the probe's global dns_lost. */
+#define VNM_DNS_CAPTURE 512
+#define VNM_DNS_RING_BYTES (256 * 1024)
+
+struct vnm_dns_event {
+  __u32 ifindex;
+  __u16 len;            /* bytes in data */
+  __u16 orig_len;       /* the message's length (up to 65535) */
+  __u8 data[VNM_DNS_CAPTURE];
+};
+
 #endif

@@ -63,7 +63,8 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       "other end), unknown (running before the probe attached) or mixed (a row\n"
       "that groups flows opened by both). PEER is what the remote is: vm:NAME\n"
       "(another VM of this host, by its addresses, link-local included),\n"
-      "host:IFACE (this host's own address), or empty for a remote address.\n"
+      "host:IFACE (this host's own address), dns:NAME (a remote address the VM\n"
+      "looked NAME up for: a DNS answer to it passed the probe) or empty.\n"
       "Flows to or from multicast, broadcast or unspecified addresses are no\n"
       "conversation and shown only with --non-unicast. RTT is the TCP round trip\n"
       "the VM sees beyond the host (handshake and timestamps), JITTER the mean\n"
@@ -134,8 +135,10 @@ vnm_cmd_flows (const VnmCliOptions *opts, int argc, char **argv)
       g_autofree gchar *resets = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_resets"));
       g_autofree gchar *retrans = g_strdup_printf ("%" G_GUINT64_FORMAT, vnm_rec_u64 (rec, "tcp_retrans"));
       const gchar *kind = vnm_rec_str (rec, "remote_kind"), *name = vnm_rec_str (rec, "remote_name");
+      /* vm:NAME, host:IFACE, dns:NAME (a remote the VM looked up). */
       g_autofree gchar *peer = g_str_equal (kind, "vm") || g_str_equal (kind, "host")
         ? g_strdup_printf ("%s:%s", kind, name)
+        : g_str_equal (kind, "remote") && *name ? g_strdup_printf ("dns:%s", name)
         : g_strdup (g_str_equal (kind, "remote") ? "" : kind);
       const gchar *cells[] = { *remote ? remote : "*", peer, port_s, *local ? local : "*", lport_s,
                                vnm_rec_str (rec, "proto"), vnm_rec_str (rec, "initiator"),

@@ -159,6 +159,15 @@ print_address_book (GVariant *a)
           (guint) vnm_rec_u64 (a, "count"), (guint) vnm_rec_u64 (a, "capacity"),
           (guint) vnm_rec_u64 (a, "per_iface"), (guint) vnm_rec_u64 (a, "max_age_seconds"),
           (unsigned long long) vnm_rec_u64 (a, "overflow"));
+  printf (_("Looked-up names:     %u kept (at most %u a VM), from %llu DNS answers to VMs; "
+            "%llu messages were no answer, %llu unasked, %llu lost (ring buffer full), %llu names "
+            "refused for want of room\n"),
+          (guint) vnm_rec_u64 (a, "dns_names"), (guint) vnm_rec_u64 (a, "dns_names_per_vm"),
+          (unsigned long long) vnm_rec_u64 (a, "dns_answers"),
+          (unsigned long long) vnm_rec_u64 (a, "dns_refused"),
+          (unsigned long long) vnm_rec_u64 (a, "dns_unasked"),
+          (unsigned long long) vnm_rec_u64 (a, "dns_lost"),
+          (unsigned long long) vnm_rec_u64 (a, "dns_names_overflow"));
 }
 
 static void

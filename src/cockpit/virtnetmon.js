@@ -413,6 +413,9 @@
             return cockpit.format(_("VM $0"), r.remote_name);
         if (r.remote_kind === "host")
             return cockpit.format(_("this host ($0)"), r.remote_name);
+        /* A remote the VM itself looked up (a DNS answer to it). */
+        if (r.remote_kind === "remote" && r.remote_name)
+            return cockpit.format(_("$0 (its DNS lookup)"), r.remote_name);
         return r.remote_kind === "remote" ? "" : r.remote_kind || "";
     }
 

@@ -127,5 +127,19 @@ vnm_record_address_book (VnmEngine *engine)
   ADD (&b, "per_iface", g_variant_new_uint32 (vnm_address_book_per_iface (book)));
   ADD (&b, "max_age_seconds", g_variant_new_uint32 (vnm_address_book_max_age_us (book) / G_USEC_PER_SEC));
   ADD (&b, "overflow", g_variant_new_uint64 (vnm_address_book_overflow (book)));
+  {
+    VnmDnsNames *dns = vnm_engine_dns_names (engine);
+    guint64 answers, refused, unasked, lost;
+
+    vnm_engine_dns_counts (engine, &answers, &refused, &unasked, &lost);
+    ADD (&b, "dns_names", g_variant_new_uint32 (vnm_dns_names_count (dns)));
+    ADD (&b, "dns_names_per_vm", g_variant_new_uint32 (VNM_DNS_NAMES_PER_VM));
+    ADD (&b, "dns_names_min_seconds", g_variant_new_uint32 (VNM_DNS_NAMES_MIN_S));
+    ADD (&b, "dns_names_overflow", g_variant_new_uint64 (vnm_dns_names_overflow (dns)));
+    ADD (&b, "dns_answers", g_variant_new_uint64 (answers));
+    ADD (&b, "dns_refused", g_variant_new_uint64 (refused));
+    ADD (&b, "dns_unasked", g_variant_new_uint64 (unasked));
+    ADD (&b, "dns_lost", g_variant_new_uint64 (lost));
+  }
   return g_variant_builder_end (&b);
 }

@@ -40,9 +40,10 @@ wall_seconds (guint64 mono_ns)
  * (a flow whose local side is multicast, broadcast or unspecified is of
  * that kind), "" when the group mixes remotes. */
 static void
-add_peer (GVariantBuilder *row, VnmPeerNames *peers, const gchar *local_ip, const gchar *remote_ip)
+add_peer (GVariantBuilder *row, VnmPeerNames *peers, const gchar *vm_uuid, const gchar *local_ip,
+          const gchar *remote_ip)
 {
-  VnmPeer peer = { VNM_PEER_REMOTE, "", "" };
+  VnmPeer peer = { VNM_PEER_REMOTE, "", "", "" };
   const gchar *kind = "";
   guint8 family, addr[16];
 
@@ -51,15 +52,16 @@ add_peer (GVariantBuilder *row, VnmPeerNames *peers, const gchar *local_ip, cons
       vnm_peer_names_classify (peers, family, addr, &peer);
       if (peer.kind >= VNM_PEER_MULTICAST)
         kind = vnm_peer_kind_name (peer.kind);
-      peer = (VnmPeer) { VNM_PEER_REMOTE, "", "" };
+      peer = (VnmPeer) { VNM_PEER_REMOTE, "", "", "" };
     }
   if (!*kind && *remote_ip && vnm_addr_parse (remote_ip, &family, addr))
     {
-      vnm_peer_names_classify (peers, family, addr, &peer);
+      vnm_peer_names_classify_for (peers, vm_uuid, family, addr, &peer);
       kind = vnm_peer_kind_name (peer.kind);
     }
   ADD (row, "remote_kind", g_variant_new_string (kind));
   ADD (row, "remote_name", g_variant_new_string (peer.name));
+  ADD (row, "remote_name_source", g_variant_new_string (peer.name_source));
   ADD (row, "remote_vm_uuid", g_variant_new_string (peer.vm_uuid));
 }
 
@@ -132,7 +134,7 @@ vnm_record_flows (VnmEngine *engine, const VnmDomain *d, GVariant *options, GErr
       ADD (&row, "local_port", g_variant_new_int32 (r->local_port));
       ADD (&row, "remote_ip", g_variant_new_string (r->remote_ip));
       ADD (&row, "remote_port", g_variant_new_int32 (r->remote_port));
-      add_peer (&row, peers, r->local_ip, r->remote_ip);
+      add_peer (&row, peers, d->uuid, r->local_ip, r->remote_ip);
       ADD (&row, "proto", g_variant_new_string (vnm_flow_proto_name (r->proto)));
       ADD (&row, "initiator", g_variant_new_string (vnm_flow_initiator_name (r->direction)));
       ADD (&row, "tx_bytes", g_variant_new_uint64 (r->tx_bytes));
@@ -172,6 +174,7 @@ vnm_record_topology (VnmEngine *engine)
       g_variant_builder_init (&row, G_VARIANT_TYPE_VARDICT);
       ADD (&row, "id", g_variant_new_string (n->id));
       ADD (&row, "label", g_variant_new_string (n->label));
+      ADD (&row, "label_source", g_variant_new_string (n->label_source));
       ADD (&row, "kind", g_variant_new_string (vnm_peer_kind_name (n->kind)));
       ADD (&row, "rx_bytes", g_variant_new_uint64 (n->rx_bytes));
       ADD (&row, "tx_bytes", g_variant_new_uint64 (n->tx_bytes));

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "dns-answer.h"
 #include "engine.h"
 #include "history-recorder.h"
 #include "libvirt-watch.h"
@@ -26,6 +27,7 @@
 /* How often libvirt is asked for its addresses (leases, ARP), and the
  * guest agent. */
 #define ADDRESS_LIBVIRT_PERIOD_S 10
+#define DNS_TOUCH_PERIOD_S 60
 #define ADDRESS_AGENT_PERIOD_S 60
 
 /* What the latency policy last applied to a domain. */
@@ -63,6 +65,11 @@ struct _VnmEngine {
   GHashTable *address_errors;  /* "uuid source" -> why libvirt's source gave none */
   gint64 address_libvirt_us;   /* when libvirt was last asked (monotonic) */
   gint64 address_agent_us;     /* and the guest agent */
+
+  VnmDnsNames *dns_names;      /* the names VMs looked up, by address */
+  gint64 dns_touch_us;         /* when flows last kept their names alive */
+  guint64 dns_answers;         /* DNS answers that named addresses */
+  guint64 dns_refused;         /* DNS messages to VMs that were no usable answer */
 
   gint64 last_refresh_us;      /* when the counters were last read */
   guint refresh_source;
@@ -328,6 +335,72 @@ update_addresses (VnmEngine *self, gint64 mono_now_us)
     }
 }
 
+/* A DNS message sent to a VM: the addresses of the name it asked for are
+ * that name, for this VM. */
+static void
+dns_message (const gchar *uuid, const guint8 *msg, gsize len, gsize orig_len, gpointer user_data)
+{
+  VnmEngine *self = user_data;
+  g_autoptr(GArray) addrs = g_array_new (FALSE, FALSE, sizeof (VnmDnsAddress));
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *name = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (!vnm_dns_answer_parse (msg, len, orig_len > len, &name, addrs, &error))
+    {
+      self->dns_refused++;
+      g_debug ("Not a DNS answer to VM %s: %s", uuid, error->message);
+      return;
+    }
+  if (addrs->len == 0)
+    return;
+  self->dns_answers++;
+  for (guint i = 0; i < addrs->len; i++)
+    {
+      const VnmDnsAddress *a = &g_array_index (addrs, VnmDnsAddress, i);
+      vnm_dns_names_add (self->dns_names, uuid, a->family, a->addr, name, a->ttl, now);
+    }
+}
+
+static void
+touch_name (const VnmFlowRecord *rec, const gchar *uuid, const gchar *name, gpointer user_data)
+{
+  VnmEngine *self = user_data;
+
+  if (uuid && *uuid)
+    vnm_dns_names_touch (self->dns_names, uuid, rec->key.family, rec->key.remote_addr,
+                         (gint64) (rec->flow.last_ns / 1000));
+}
+
+/* A name lives on while its VM's flows to the address do (at most once a
+ * minute: a walk over all flows); expired ones go. */
+static void
+update_dns_names (VnmEngine *self, gint64 mono_now_us)
+{
+  if (mono_now_us - self->dns_touch_us < DNS_TOUCH_PERIOD_S * G_USEC_PER_SEC)
+    return;
+  self->dns_touch_us = mono_now_us;
+  if (vnm_dns_names_count (self->dns_names) > 0)
+    vnm_flow_monitor_foreach_record (self->flows, touch_name, self);
+  vnm_dns_names_expire (self->dns_names, mono_now_us);
+}
+
+VnmDnsNames *
+vnm_engine_dns_names (VnmEngine *self)
+{
+  return self->dns_names;
+}
+
+void
+vnm_engine_dns_counts (VnmEngine *self, guint64 *answers, guint64 *refused, guint64 *unasked,
+                       guint64 *lost)
+{
+  *answers = self->dns_answers;
+  *refused = self->dns_refused;
+  *unasked = self->flows ? vnm_flow_monitor_dns_unasked (self->flows) : 0;
+  *lost = self->flows ? vnm_flow_monitor_dns_lost (self->flows) : 0;
+}
+
 VnmPeerNames *
 vnm_engine_peer_names (VnmEngine *self)
 {
@@ -342,6 +415,8 @@ vnm_engine_peer_names (VnmEngine *self)
     }
   vnm_peer_names_add_host_interfaces (n);
   vnm_peer_names_add_book (n, self->addresses, names);
+  /* Lookups skip expired names; they go once a minute (update_dns_names). */
+  vnm_peer_names_set_dns (n, self->dns_names, g_get_monotonic_time ());
   return n;
 }
 
@@ -392,6 +467,7 @@ refresh (gpointer user_data)
   vnm_flow_monitor_poll (self->flows);
   update_addresses (self, now_us);
   track_services (self);
+  update_dns_names (self, now_us);
   g_signal_emit (self, signals[SIGNAL_INTERVAL], 0);
   return G_SOURCE_CONTINUE;
 }
@@ -623,6 +699,7 @@ registry_changed (VnmRegistryChange change, const VnmDomain *domain, gpointer us
           g_hash_table_remove (self->address_errors, key);
         }
       vnm_service_table_forget (self->services, domain->uuid);
+      vnm_dns_names_forget_vm (self->dns_names, domain->uuid);
     }
   else
     apply_latency_settings (self, domain);
@@ -749,6 +826,7 @@ vnm_engine_new (const VnmOptions *o, GError **error)
       .count_filters_data = self->linkstats,
     };
     self->flows = vnm_flow_monitor_new (self->links, self->registry, self->caps, &fc, o->no_bpf);
+    vnm_flow_monitor_watch_dns (self->flows, dns_message, self);
   }
   {
     VnmLatencyConfig lc = {
@@ -838,6 +916,7 @@ vnm_engine_finalize (GObject *object)
   g_clear_pointer (&self->caps, vnm_kernel_caps_free);
   g_clear_pointer (&self->applied, g_hash_table_unref);
   g_clear_pointer (&self->addresses, vnm_address_book_free);
+  g_clear_pointer (&self->dns_names, vnm_dns_names_free);
   g_clear_pointer (&self->address_errors, g_hash_table_unref);
   g_free (self->uri);
   G_OBJECT_CLASS (vnm_engine_parent_class)->finalize (object);
@@ -850,6 +929,7 @@ vnm_engine_init (VnmEngine *self)
   self->addresses = vnm_address_book_new (ADDRESS_MAX, ADDRESS_MAX_PER_IFACE,
                                           (gint64) ADDRESS_MAX_AGE_S * G_USEC_PER_SEC);
   self->address_errors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->dns_names = vnm_dns_names_new (VNM_DNS_NAMES_PER_VM);
   self->address_libvirt_us = self->address_agent_us = G_MININT64 / 2;
   self->services = vnm_service_table_new (VNM_SERVICES_MAX, VNM_SERVICE_CLIENTS_MAX);
 }

@@ -68,6 +68,13 @@ const gchar *vnm_engine_address_error (VnmEngine *engine, const gchar *uuid, Vnm
 VnmPeerNames *vnm_engine_peer_names (VnmEngine *engine);
 /* The services the VMs expose (never NULL). */
 VnmServiceTable *vnm_engine_get_services (VnmEngine *engine);
+/* The names VMs looked up (DNS answers sent to them), by address. */
+VnmDnsNames *vnm_engine_dns_names (VnmEngine *engine);
+/* DNS answers that named addresses, DNS messages to VMs that were no
+ * usable answer, messages from port 53 on a flow the VM had sent nothing
+ * on, and those the probe could not pass on. */
+void vnm_engine_dns_counts (VnmEngine *engine, guint64 *answers, guint64 *refused, guint64 *unasked,
+                            guint64 *lost);
 /* The usage totals (never NULL; see usage-store.h for its state). */
 VnmUsageStore *vnm_engine_get_usage_store (VnmEngine *engine);
 gdouble vnm_engine_get_usage_flush_interval (VnmEngine *engine);

@@ -23,6 +23,8 @@ struct _VnmFlowMonitor {
    * created - active - removed never counts a flow born after the read. */
   GHashTable *created_at_poll;
   gchar *summaries_path;      /* ended flows saved at stop, for the next run */
+  VnmFlowDnsFunc on_dns;
+  gpointer dns_data;
 };
 
 VnmFlowMonitor *
@@ -458,6 +460,41 @@ guint64
 vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m)
 {
   return vnm_flow_store_summaries_dropped (m->store);
+}
+
+static void
+dns_message (gint ifindex, const guint8 *msg, gsize len, gsize orig_len, gpointer user_data)
+{
+  VnmFlowMonitor *m = user_data;
+  const gchar *uuid = g_hash_table_lookup (m->owner, GINT_TO_POINTER (ifindex));
+
+  if (uuid)
+    m->on_dns (uuid, msg, len, orig_len, m->dns_data);
+}
+
+void
+vnm_flow_monitor_watch_dns (VnmFlowMonitor *m, VnmFlowDnsFunc func, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!m->probes)
+    return;
+  m->on_dns = func;
+  m->dns_data = user_data;
+  if (!vnm_flow_probe_watch_dns (m->probes, dns_message, m, &error))
+    g_message (_("The names VMs look up are not learned: %s"), error->message);
+}
+
+guint64
+vnm_flow_monitor_dns_lost (VnmFlowMonitor *m)
+{
+  return m->probes ? vnm_flow_probe_dns_lost (m->probes) : 0;
+}
+
+guint64
+vnm_flow_monitor_dns_unasked (VnmFlowMonitor *m)
+{
+  return m->probes ? vnm_flow_probe_dns_unasked (m->probes) : 0;
 }
 
 GHashTable *

@@ -99,6 +99,16 @@ typedef void (*VnmLearnedFunc) (gint ifindex, guint8 family, const guint8 addr[1
 void vnm_flow_monitor_foreach_learned (VnmFlowMonitor *m, VnmLearnedFunc func, gpointer user_data);
 /* Summaries of ended flows dropped because too many were kept. */
 guint64 vnm_flow_monitor_summaries_dropped (VnmFlowMonitor *m);
+
+/* A DNS message sent to VM @domain_uuid (its first @len of @orig_len bytes). */
+typedef void (*VnmFlowDnsFunc) (const gchar *domain_uuid, const guint8 *msg, gsize len,
+                                gsize orig_len, gpointer user_data);
+/* Calls @func for the DNS messages sent to the VMs (none without probes). */
+void vnm_flow_monitor_watch_dns (VnmFlowMonitor *m, VnmFlowDnsFunc func, gpointer user_data);
+/* DNS messages the probe could not pass on. */
+guint64 vnm_flow_monitor_dns_lost (VnmFlowMonitor *m);
+/* Messages from UDP port 53 to a VM that had asked nothing on that flow. */
+guint64 vnm_flow_monitor_dns_unasked (VnmFlowMonitor *m);
 /* RTT of the TCP flows in the kernel table now, per probed interface:
  * GINT_TO_POINTER (ifindex) -> VnmRttAgg[2] (remote leg, VM leg). */
 GHashTable *vnm_flow_monitor_active_rtt (VnmFlowMonitor *m);

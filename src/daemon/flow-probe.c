@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "bpf-pin.h"
 #include "device-ledger.h"
@@ -44,6 +45,10 @@ struct _VnmProbes {
   VnmPinState pin_state;
   VnmDeviceLedger *kept_ledger;  /* devices whose totals are in the pinned maps */
   GHashTable *kept;        /* ifindex -> name: totals an earlier run kept */
+  struct ring_buffer *dns; /* DNS messages to the VMs */
+  guint dns_source;
+  VnmDnsMessageFunc on_dns;
+  gpointer dns_data;
 };
 
 static int
@@ -474,6 +479,10 @@ vnm_flow_probe_free (VnmFlowProbe *p)
 {
   if (!p)
     return;
+  if (p->dns_source)
+    g_source_remove (p->dns_source);
+  if (p->dns)
+    ring_buffer__free (p->dns);
   vnm_probe_totals_maps_free (p->totals);
   if (p->skel)
     vnm_flows_bpf__destroy (p->skel);
@@ -484,6 +493,56 @@ vnm_flow_probe_free (VnmFlowProbe *p)
   vnm_device_ledger_free (p->kept_ledger);
   g_free (p->pin_status);
   g_free (p);
+}
+
+static int
+dns_event (void *ctx, void *data, size_t size)
+{
+  VnmFlowProbe *p = ctx;
+  const struct vnm_dns_event *ev = data;
+
+  if (size >= sizeof *ev && ev->len <= VNM_DNS_CAPTURE && p->on_dns)
+    p->on_dns ((gint) ev->ifindex, ev->data, ev->len, ev->orig_len, p->dns_data);
+  return 0;
+}
+
+static gboolean
+dns_readable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  VnmFlowProbe *p = user_data;
+
+  ring_buffer__consume (p->dns);
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean
+vnm_flow_probe_watch_dns (VnmFlowProbe *p, VnmDnsMessageFunc func, gpointer user_data,
+                          GError **error)
+{
+  g_return_val_if_fail (!p->dns, FALSE);
+  p->on_dns = func;
+  p->dns_data = user_data;
+  p->dns = ring_buffer__new (bpf_map__fd (p->skel->maps.vnm_dns_events), dns_event, p, NULL);
+  if (!p->dns)
+    {
+      g_set_error (error, VNM_ERROR, VNM_ERROR_NOT_SUPPORTED,
+                   _("Cannot read the flow probe's DNS ring buffer: %s"), g_strerror (errno));
+      return FALSE;
+    }
+  p->dns_source = g_unix_fd_add (ring_buffer__epoll_fd (p->dns), G_IO_IN, dns_readable, p);
+  return TRUE;
+}
+
+guint64
+vnm_flow_probe_dns_lost (VnmFlowProbe *p)
+{
+  return p->skel && p->skel->bss ? __atomic_load_n (&p->skel->bss->dns_lost, __ATOMIC_RELAXED) : 0;
+}
+
+guint64
+vnm_flow_probe_dns_unasked (VnmFlowProbe *p)
+{
+  return p->skel && p->skel->bss ? __atomic_load_n (&p->skel->bss->dns_unasked, __ATOMIC_RELAXED) : 0;
 }
 
 /* Batch read where the kernel supports it, one by one otherwise. */

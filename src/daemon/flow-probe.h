@@ -40,6 +40,19 @@ guint vnm_flow_probe_flow_table_size (VnmFlowProbe *probes);
 /* VNM_PROBE_ATTACH_TCX or _CLSACT: what this kernel got. */
 VnmProbeAttach vnm_flow_probe_attach_mode (VnmFlowProbe *probes);
 
+/* A DNS message sent to a VM on @ifindex: its first @len bytes of
+ * @orig_len. */
+typedef void (*VnmDnsMessageFunc) (gint ifindex, const guint8 *msg, gsize len, gsize orig_len,
+                                   gpointer user_data);
+/* Calls @func on the main loop for each DNS message the probe passes on. */
+gboolean vnm_flow_probe_watch_dns (VnmFlowProbe *probes, VnmDnsMessageFunc func,
+                                   gpointer user_data, GError **error);
+/* DNS messages the probe could not pass on (its ring buffer was full). */
+guint64 vnm_flow_probe_dns_lost (VnmFlowProbe *probes);
+/* Messages from UDP port 53 to a VM on a flow it had sent nothing on (no
+ * answer to its query): not passed on. */
+guint64 vnm_flow_probe_dns_unasked (VnmFlowProbe *probes);
+
 /* Removes clsact hooks a previous virtnetmond left behind: those in the
  * state file and any virtnetmon filter found on @ifindexes (an array of
  * gint). Returns how many hooks were removed. */

@@ -48,6 +48,8 @@ get_node (GHashTable *nodes, const gchar *id, const gchar *label, VnmPeerKind ki
       n = g_new0 (VnmTopoNode, 1);
       n->id = g_strdup (id);
       n->label = g_strdup (label && *label ? label : id);
+      n->label_source = !(label && *label) ? ""
+                        : kind == VNM_PEER_VM ? "vm" : kind == VNM_PEER_HOST ? "host" : "dns";
       n->kind = kind;
       g_hash_table_insert (nodes, n->id, n);
     }
@@ -93,7 +95,7 @@ vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names, Vnm
       self->tx_bytes += out;
       self->rx_bytes += in;
       vnm_flow_addr_to_string (rec->key.family, rec->key.remote_addr, remote, sizeof remote);
-      vnm_peer_names_classify (peers, rec->key.family, rec->key.remote_addr, &peer);
+      vnm_peer_names_classify_for (peers, uuid, rec->key.family, rec->key.remote_addr, &peer);
       if (peer.kind == VNM_PEER_VM && !g_str_equal (peer.vm_uuid, uuid))
         {
           const gchar *peer_vm = peer.vm_uuid;
@@ -115,8 +117,16 @@ vnm_flow_topology (GPtrArray *records, GHashTable *owner, GHashTable *names, Vnm
         {
           gboolean host = peer.kind == VNM_PEER_HOST;
           VnmTopoNode *r = get_node (nodes, host ? VNM_TOPO_HOST_ID : remote,
-                                     host ? g_get_host_name () : remote,
+                                     host ? g_get_host_name () : peer.name,
                                      host ? VNM_PEER_HOST : VNM_PEER_REMOTE);
+          /* A remote another VM reached first without a name: this VM
+           * looked it up. */
+          if (!host && !*r->label_source && *peer.name)
+            {
+              g_free (r->label);
+              r->label = g_strdup (peer.name);
+              r->label_source = "dns";
+            }
           r->rx_bytes += out;
           r->tx_bytes += in;
           source = uuid;

@@ -12,7 +12,9 @@
 
 typedef struct {
   gchar *id;      /* domain uuid, VNM_TOPO_HOST_ID, or the remote address */
-  gchar *label;   /* domain name, the host's name, or the address */
+  gchar *label;   /* domain name, the host's name, the name a VM looked up
+                   * (remote), or the address */
+  const gchar *label_source;    /* "vm", "host", "dns", "" (the address) */
   VnmPeerKind kind;             /* VM, HOST or REMOTE */
   guint64 rx_bytes, tx_bytes;   /* the node's view (unicast) */
   /* A VM's flows that are no conversation (multicast, broadcast or the

@@ -567,6 +567,33 @@ address_metrics (GString *out, VnmEngine *engine, GArray *vms)
                    "Addresses of VMs refused for want of room in the address book.");
   vnm_prom_sample_u64 (out, "virtnetmon_address_book_overflow_total", NULL, NULL,
                        vnm_address_book_overflow (book));
+  {
+    VnmDnsNames *dns = vnm_engine_dns_names (engine);
+    guint64 answers, refused, unasked, lost;
+
+    vnm_engine_dns_counts (engine, &answers, &refused, &unasked, &lost);
+    vnm_prom_family (out, "virtnetmon_dns_names", "gauge",
+                     "Names the VMs looked up (DNS answers sent to them) that virtnetmond keeps "
+                     "now, to name the remotes of their flows.");
+    vnm_prom_sample_u64 (out, "virtnetmon_dns_names", NULL, NULL, vnm_dns_names_count (dns));
+    vnm_prom_family (out, "virtnetmon_dns_names_overflow_total", "counter",
+                     "Names VMs looked up not kept for want of room.");
+    vnm_prom_sample_u64 (out, "virtnetmon_dns_names_overflow_total", NULL, NULL,
+                         vnm_dns_names_overflow (dns));
+    vnm_prom_family (out, "virtnetmon_dns_answers_total", "counter",
+                     "DNS answers sent to VMs that named addresses.");
+    vnm_prom_sample_u64 (out, "virtnetmon_dns_answers_total", NULL, NULL, answers);
+    vnm_prom_family (out, "virtnetmon_dns_refused_total", "counter",
+                     "Messages to VMs from UDP port 53 that were no usable DNS answer.");
+    vnm_prom_sample_u64 (out, "virtnetmon_dns_refused_total", NULL, NULL, refused);
+    vnm_prom_family (out, "virtnetmon_dns_unasked_total", "counter",
+                     "Messages to VMs from UDP port 53 on a flow the VM had sent nothing on "
+                     "(no answer to its query): ignored.");
+    vnm_prom_sample_u64 (out, "virtnetmon_dns_unasked_total", NULL, NULL, unasked);
+    vnm_prom_family (out, "virtnetmon_dns_lost_total", "counter",
+                     "DNS messages to VMs the flow probe could not pass on (ring buffer full).");
+    vnm_prom_sample_u64 (out, "virtnetmon_dns_lost_total", NULL, NULL, lost);
+  }
 }
 
 /* @text, an address as flow rows give it, in the flow key's form (IPv4

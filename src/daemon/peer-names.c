@@ -16,6 +16,8 @@ typedef struct {
 struct _VnmPeerNames {
   GHashTable *entries;   /* 17 bytes (family, addr) as a GBytes -> Entry* */
   GHashTable *broadcast4;  /* the IPv4 broadcast entries, as guint32 (network order) */
+  VnmDnsNames *dns;      /* borrowed; NULL: none */
+  gint64 dns_now_us;
 };
 
 static const gchar *const kind_names[] = {
@@ -197,7 +199,7 @@ vnm_peer_names_classify (VnmPeerNames *n, guint8 family, const guint8 addr[16], 
   g_autoptr(GBytes) key = NULL;
   const Entry *e;
 
-  out->vm_uuid = out->name = "";
+  out->vm_uuid = out->name = out->name_source = "";
   switch (vnm_addr_kind (family, addr))
     {
     case VNM_ADDR_MULTICAST: out->kind = VNM_PEER_MULTICAST; return;
@@ -215,6 +217,30 @@ vnm_peer_names_classify (VnmPeerNames *n, guint8 family, const guint8 addr[16], 
   out->kind = e->kind;
   out->vm_uuid = e->vm_uuid;
   out->name = e->name;
+  if (*e->name)
+    out->name_source = e->kind == VNM_PEER_VM ? "vm" : e->kind == VNM_PEER_HOST ? "host" : "";
+}
+
+void
+vnm_peer_names_set_dns (VnmPeerNames *n, VnmDnsNames *dns, gint64 now_us)
+{
+  n->dns = dns;
+  n->dns_now_us = now_us;
+}
+
+void
+vnm_peer_names_classify_for (VnmPeerNames *n, const gchar *vm_uuid, guint8 family,
+                             const guint8 addr[16], VnmPeer *out)
+{
+  const gchar *name;
+
+  vnm_peer_names_classify (n, family, addr, out);
+  if (out->kind == VNM_PEER_REMOTE && n->dns && vm_uuid &&
+      (name = vnm_dns_names_lookup (n->dns, vm_uuid, family, addr, n->dns_now_us)))
+    {
+      out->name = name;
+      out->name_source = "dns";
+    }
 }
 
 /* What classify would say is a peer, without its lookup of names: a

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "address-book.h"
+#include "dns-names.h"
 #include "vnm-flows.h"
 
 typedef enum {
@@ -26,7 +27,11 @@ const gchar *vnm_peer_kind_name (VnmPeerKind kind);
 typedef struct {
   VnmPeerKind kind;
   const gchar *vm_uuid;   /* VNM_PEER_VM: the VM; else "" */
-  const gchar *name;      /* the VM's name, the host's interface; else "" */
+  const gchar *name;      /* the VM's name, the host's interface, the name
+                           * the VM looked up (remote); else "" */
+  const gchar *name_source; /* where the name is from: "vm" (libvirt's name of
+                           * the VM), "host" (the host's interface), "dns"
+                           * (the VM's own lookup); "" when unnamed */
 } VnmPeer;
 
 typedef struct _VnmPeerNames VnmPeerNames;
@@ -50,6 +55,14 @@ void vnm_peer_names_add_host_interfaces (VnmPeerNames *names);
 
 void vnm_peer_names_classify (VnmPeerNames *names, guint8 family, const guint8 addr[16],
                               VnmPeer *out);
+/* The names VMs looked up, as of @now_us (borrowed: @dns must outlive
+ * @names). */
+void vnm_peer_names_set_dns (VnmPeerNames *names, VnmDnsNames *dns, gint64 now_us);
+/* As vnm_peer_names_classify, in VM @vm_uuid's view: a remote address the
+ * VM resolved has the name it looked up (other VMs and the host keep
+ * theirs). */
+void vnm_peer_names_classify_for (VnmPeerNames *names, const gchar *vm_uuid, guint8 family,
+                                  const guint8 addr[16], VnmPeer *out);
 /* Whether a flow is a unicast conversation: its local side is an address
  * a VM can have and its remote side one too (not multicast, broadcast or
  * unspecified). */

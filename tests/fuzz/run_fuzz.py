@@ -13,7 +13,7 @@ import sys
 
 src, build = sys.argv[1:3]
 seconds = int(os.environ.get("VIRTNETMON_FUZZ_SECONDS", "20"))
-targets = ["domain-xml", "qemu-cmdline", "settings"]
+targets = ["domain-xml", "qemu-cmdline", "settings", "dns-answer"]
 
 print("TAP version 13")
 print(f"1..{len(targets)}")
@@ -34,7 +34,7 @@ for i, name in enumerate(targets, 1):
            "-max_len=65536", "-print_final_stats=1",
            f"-artifact_prefix={artifacts}/{name}-", corpus,
            os.path.join(src, "seeds", name)]
-    if name != "qemu-cmdline":
+    if name not in ("qemu-cmdline", "dns-answer"):
         cmd.insert(1, f"-dict={os.path.join(src, 'xml.dict')}")
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:symbolize=1",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
