@@ -9,7 +9,12 @@
  *   net:net_dev_start_xmit (handed to that device's driver)
  *   skb:consume_skb, or netif_receive_skb on the far end of a veth
  *                          (taken by the guest)
- * and forgotten when the skb is freed. Each stage pair adds to a histogram
+ * and forgotten when the skb is freed. A macvtap's paths run otherwise:
+ * the guest's packet is queued on the macvtap (its start), then on the
+ * lower device, then handed to the lower device's driver; a packet to the
+ * guest is received on the lower device (its start, the guest found by
+ * the destination MAC), demultiplexed to the macvtap's queue without a
+ * tracepoint, and consumed when the guest's reader takes it. Each stage pair adds to a histogram
  * of its VM, direction and stage; a packet at or above the VM's threshold
  * goes to the ring buffer while someone listens. skb:kfree_skb counts
  * drops by reason per VM and direction, traced or not.
@@ -83,7 +88,8 @@ struct path {
   __u32 tx_if, rx_if;            /* traced VM netdevs: from, to; 0 = none */
   __u32 tx_hists, rx_hists;      /* their histogram blocks */
   __u32 len;
-  __u8 family, proto, parsed, pad;
+  __u8 family, proto, parsed;
+  __u8 macvtap;                  /* an rx path from a macvtap's lower device */
   __u16 sport, dport;
   __u8 saddr[16], daddr[16];
 };
@@ -433,6 +439,89 @@ finish_rx (struct path *p, __u64 now)
   p->skb = 0;
 }
 
+/* The guest behind a macvtap took a packet sent to it: the time since its
+ * lower device received it is all that is known (no tracepoint marks the
+ * macvtap's queueing). */
+static __always_inline void
+finish_mv_rx (struct path *p, __u64 now)
+{
+  __u64 stage[VNM_STAGE_COUNT] = {};
+
+  stage[VNM_STAGE_TOTAL] = now - p->t_rcv;
+  record (p->rx_hists, VNM_LAT_RX, VNM_STAGE_TOTAL, stage[VNM_STAGE_TOTAL]);
+  emit (p, p->rx_if, VNM_LAT_RX, p->rx_threshold, now, stage);
+  p->skb = 0;
+}
+
+/* Received on a macvtap's lower device: the start of the rx path of the
+ * traced macvtap the destination MAC names, if any. */
+static __always_inline void
+on_mv_lower_receive (const int btf, struct sk_buff *skb, __u64 addr, struct path *slot,
+                     __u32 lower)
+{
+  struct vnm_lat_dev *cfg;
+  __u32 *mv, mvif;
+  __u8 eth[6];
+  __u16 mh;
+  __u64 k, now;
+  struct path *p;
+
+  mh = RD (btf, skb, mac_header);
+  if (mh == HEADER_UNSET ||
+      bpf_probe_read_kernel (eth, sizeof eth, (unsigned char *) RD (btf, skb, head) + mh) < 0)
+    return;
+  k = vnm_lat_mac_key (eth);
+  if (!(mv = bpf_map_lookup_elem (&vnm_lat_macs, &k)))
+    return;
+  mvif = *mv;
+  cfg = bpf_map_lookup_elem (&vnm_lat_devs, &mvif);
+  if (!cfg || (cfg->flags & (VNM_DEV_MACVTAP | VNM_DEV_TRACE_RX)) !=
+              (VNM_DEV_MACVTAP | VNM_DEV_TRACE_RX))
+    return;
+  now = bpf_ktime_get_ns ();
+  p = path_start (btf, slot, skb, addr, now);
+  p->t_rcv = now;
+  p->rcv_if = lower;
+  p->len = RD (btf, skb, len);
+  /* skb->data is the network header here. */
+  parse_l3 (btf, p, (unsigned char *) RD (btf, skb, data), RD (btf, skb, protocol));
+  if (!filter_ok (&cfg->filter, p))
+    {
+      p->skb = 0;
+      return;
+    }
+  p->macvtap = 1;
+  p->rx_if = mvif;
+  p->rx_hists = cfg->hist_block;
+  p->rx_threshold = threshold_of (cfg);
+}
+
+/* Queued on a traced macvtap: the guest sent it; its tx path starts. */
+static __always_inline void
+on_mv_queue (const int btf, struct sk_buff *skb, __u64 addr, struct path *slot,
+             const struct vnm_lat_dev *cfg, __u32 ifindex)
+{
+  __u64 now = bpf_ktime_get_ns ();
+  struct path *p = path_start (btf, slot, skb, addr, now);
+  __u16 nh = RD (btf, skb, network_header);
+
+  p->t_rcv = now;
+  p->rcv_if = ifindex;
+  p->len = RD (btf, skb, len);
+  if (nh != HEADER_UNSET)
+    parse_l3 (btf, p, (unsigned char *) RD (btf, skb, head) + nh, RD (btf, skb, protocol));
+  else
+    p->parsed = 1;
+  if (!filter_ok (&cfg->filter, p))
+    {
+      p->skb = 0;
+      return;
+    }
+  p->tx_if = ifindex;
+  p->tx_hists = cfg->hist_block;
+  p->tx_threshold = threshold_of (cfg);
+}
+
 /* The clock is read only once a packet turns out to be one of ours. */
 static __always_inline int
 on_receive (const int btf, struct sk_buff *skb, __u64 addr)
@@ -457,8 +546,18 @@ on_receive (const int btf, struct sk_buff *skb, __u64 addr)
     return 0;
   ifindex = RD (btf, dev, ifindex);
   cfg = dev_config (btf, dev, ifindex);
-  if (!cfg || !(cfg->flags & (VNM_DEV_TRACE_TX | VNM_DEV_FEEDER)))
+  if (!cfg)
     return 0;  /* a path that goes on (bridge to host), or not ours */
+  if (cfg->flags & (VNM_DEV_MACVTAP | VNM_DEV_MV_LOWER))
+    {
+      /* A macvtap's own receive (a broadcast, a frame from another
+       * macvlan) is no send of its guest. */
+      if (cfg->flags & VNM_DEV_MV_LOWER)
+        on_mv_lower_receive (btf, skb, addr, slot, ifindex);
+      return 0;
+    }
+  if (!(cfg->flags & (VNM_DEV_TRACE_TX | VNM_DEV_FEEDER)))
+    return 0;
 
   now = bpf_ktime_get_ns ();
   p = path_start (btf, slot, skb, addr, now);
@@ -502,7 +601,15 @@ on_queue (const int btf, struct sk_buff *skb, __u64 addr)
       p->queue_if = ifindex;
     }
   cfg = dev_config (btf, dev, ifindex);
-  if (!cfg || !(cfg->flags & VNM_DEV_TRACE_RX))
+  if (!cfg)
+    return 0;
+  if (cfg->flags & VNM_DEV_MACVTAP)
+    {
+      if (!p && (cfg->flags & VNM_DEV_TRACE_TX))
+        on_mv_queue (btf, skb, addr, slot, cfg, ifindex);
+      return 0;
+    }
+  if (!(cfg->flags & VNM_DEV_TRACE_RX))
     return 0;
 
   /* Queued on a traced VM's netdev: its rx path. */
@@ -577,6 +684,8 @@ on_consume (const int btf, struct sk_buff *skb, __u64 addr)
     return 0;
   if (p->rx_if && p->t_xmit)
     finish_rx (p, now);
+  else if (p->macvtap)
+    finish_mv_rx (p, now);
   p->skb = 0;
   return 0;
 }

@@ -99,6 +99,12 @@ vnm_lat_mac_key (const __u8 *mac)
 #define VNM_DEV_TRACE_RX 0x04  /* latency traced to the VM */
 #define VNM_DEV_FEEDER   0x08  /* a port whose receive starts an rx path */
 #define VNM_DEV_EVENTS   0x10  /* slow packets go to the ring buffer */
+/* A macvtap (with VNM_DEV_VM): its TRACE_TX path starts where the guest's
+ * packet is queued on it and ends at its lower device's driver; its
+ * TRACE_RX path starts at the lower device's receive (VNM_DEV_MV_LOWER)
+ * and ends when the guest's reader takes the packet. */
+#define VNM_DEV_MACVTAP  0x20
+#define VNM_DEV_MV_LOWER 0x40  /* the lower device of a macvtap traced for rx */
 
 /* vnm_lat_dev_bits: a bit per ifindex modulo this, set for every device
  * in vnm_lat_devs (a filter that answers "not ours" without a lookup). */

@@ -435,6 +435,7 @@ typedef struct {
   VnmLatencyMonitor *m;
   GHashTable *devices;      /* ifindex -> Device* */
   GHashTable *rx_masters;   /* bridges of the VM netdevs traced for rx */
+  GHashTable *mv_lowers;    /* lower devices of the macvtaps traced for rx */
   GHashTable *macs;         /* guint64* MAC key -> ifindex */
   gboolean traced;          /* some device is traced in full */
   gboolean sampled;         /* some device is traced by sampling */
@@ -457,14 +458,11 @@ want_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink
       *k = vnm_lat_mac_key (dev->dev.mac);
       g_hash_table_insert (w->macs, k, GINT_TO_POINTER (link->ifindex));
     }
-  /* A macvtap: the paths above follow a tap's (the guest's packets
-   * received on the device, the host's queued on it); a macvtap's run the
-   * other way and skip its receive. Drops (by MAC) only. */
+  /* A macvtap: its paths run otherwise than a tap's (the guest's
+   * packets queued on it, the host's received on its lower device and
+   * never on it); the probe follows them by this flag. */
   if (vnm_link_kind_counts_as_guest (link->kind))
-    {
-      g_hash_table_replace (w->devices, GINT_TO_POINTER (link->ifindex), dev);
-      return;
-    }
+    dev->dev.flags |= VNM_DEV_MACVTAP;
   if (s && (s->s.tx || s->s.rx))
     {
       dev->dev.flags |= (s->s.tx ? VNM_DEV_TRACE_TX : 0) | (s->s.rx ? VNM_DEV_TRACE_RX : 0);
@@ -500,6 +498,35 @@ want_vm_link (const VnmDomain *d, const VnmDomainInterface *iface, const VnmLink
         g_hash_table_add (w->rx_masters, GINT_TO_POINTER (link->master_ifindex));
     }
   g_hash_table_replace (w->devices, GINT_TO_POINTER (link->ifindex), dev);
+  /* A macvtap traced for rx: its lower device's receive starts the path. */
+  if ((dev->dev.flags & (VNM_DEV_MACVTAP | VNM_DEV_TRACE_RX)) == (VNM_DEV_MACVTAP | VNM_DEV_TRACE_RX) &&
+      link->lower_ifindex)
+    g_hash_table_add (w->mv_lowers, GINT_TO_POINTER (link->lower_ifindex));
+}
+
+/* The lower devices of traced macvtaps. */
+static void
+want_mv_lowers (Wanted *w)
+{
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, w->mv_lowers);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      const VnmLink *link = vnm_link_table_lookup_ifindex (w->m->links, GPOINTER_TO_INT (key));
+      Device *dev;
+
+      if (!link)
+        continue;
+      if (!(dev = g_hash_table_lookup (w->devices, key)))
+        {
+          dev = g_new0 (Device, 1);
+          dev->name = g_strdup (link->name);
+          g_hash_table_insert (w->devices, key, dev);
+        }
+      dev->dev.flags |= VNM_DEV_MV_LOWER;
+    }
 }
 
 /* The other ports of a traced VM's bridge start its rx paths. */
@@ -706,6 +733,7 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
 {
   g_autoptr(GHashTable) devices = NULL;
   g_autoptr(GHashTable) rx_masters = NULL;
+  g_autoptr(GHashTable) mv_lowers = NULL;
   g_autoptr(GHashTable) macs = NULL;
   g_autoptr(GError) error = NULL;
   VnmLatencyMode mode;
@@ -715,12 +743,14 @@ vnm_latency_monitor_reconcile (VnmLatencyMonitor *m)
     return;
   devices = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) device_free);
   rx_masters = g_hash_table_new (NULL, NULL);
+  mv_lowers = g_hash_table_new (NULL, NULL);
   macs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  want = (Wanted) { m, devices, rx_masters, macs, FALSE, FALSE };
+  want = (Wanted) { m, devices, rx_masters, mv_lowers, macs, FALSE, FALSE };
   /* Monitoring off: neither latency nor drops for a domain. */
   vnm_link_table_foreach_vm_link (m->links, want_vm_link, &want);
   forget_unsampled (m);
   want_rx_feeders (&want);
+  want_mv_lowers (&want);
   apply_devices (m, devices);
   apply_macs (m, macs);
   mode = want.traced ? VNM_LATENCY_MODE_FULL
@@ -779,13 +809,7 @@ vnm_latency_monitor_missing_hists (VnmLatencyMonitor *m, const VnmDomain *domain
 
       if (!*di->target_dev || !(link = vnm_link_table_lookup_iface (m->links, di)))
         continue;
-      if (vnm_link_kind_counts_as_guest (link->kind) &&
-          (setting_for (m, domain->uuid) || m->config.sampled))
-        g_hash_table_insert (out, g_strdup (di->target_dev),
-                             g_strdup (_("latency is not measured on a macvtap (type 'direct'): "
-                                         "its packets take paths the probe does not follow; "
-                                         "its flows, counters and drops are")));
-      else if ((why = g_hash_table_lookup (m->no_hists, GINT_TO_POINTER (link->ifindex))))
+      if ((why = g_hash_table_lookup (m->no_hists, GINT_TO_POINTER (link->ifindex))))
         g_hash_table_insert (out, g_strdup (di->target_dev), g_strdup (why));
     }
   return out;

@@ -143,7 +143,8 @@ same_device_state (const VnmLink *a, const VnmLink *b)
 {
   return a->ifindex == b->ifindex && strcmp (a->name, b->name) == 0 &&
          a->kind == b->kind && a->state == b->state && a->mtu == b->mtu &&
-         a->master_ifindex == b->master_ifindex && strcmp (a->mac, b->mac) == 0 &&
+         a->master_ifindex == b->master_ifindex && a->lower_ifindex == b->lower_ifindex &&
+         strcmp (a->mac, b->mac) == 0 &&
          a->speed_mbps == b->speed_mbps;
 }
 

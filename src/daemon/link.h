@@ -20,6 +20,8 @@ typedef struct {
   const gchar *state;   /* interned: up, down, unknown, dormant, ... */
   guint mtu;
   gint master_ifindex;  /* 0 when none */
+  gint lower_ifindex;   /* IFLA_LINK in the same namespace (a macvtap's or
+                           vlan's lower device); 0 when none */
   gchar mac[18];        /* "" when none */
   gint64 speed_mbps;    /* -1 when unknown */
   VnmCounters counters;

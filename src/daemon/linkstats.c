@@ -176,6 +176,12 @@ parse_link (VnmLinkStats *ls, const struct nlmsghdr *nlh, VnmLink *link)
     link->state = "down";
   link->mtu = a.tb[IFLA_MTU] ? mnl_attr_get_u32 (a.tb[IFLA_MTU]) : 0;
   link->master_ifindex = a.tb[IFLA_MASTER] ? (gint) mnl_attr_get_u32 (a.tb[IFLA_MASTER]) : 0;
+  /* A lower device in another namespace (IFLA_LINK_NETNSID) has an
+   * ifindex of that namespace: none here. */
+  link->lower_ifindex = a.tb[IFLA_LINK] && !a.tb[IFLA_LINK_NETNSID]
+    ? (gint) mnl_attr_get_u32 (a.tb[IFLA_LINK]) : 0;
+  if (link->lower_ifindex == link->ifindex)
+    link->lower_ifindex = 0;
   link->speed_mbps = -1;
 
   if (a.tb[IFLA_ADDRESS] && mnl_attr_get_payload_len (a.tb[IFLA_ADDRESS]) == 6 &&

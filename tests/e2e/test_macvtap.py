@@ -9,8 +9,10 @@ its serial console), and put the guest's flows the right way round: UDP
 datagrams the guest sends to a server in the namespace that counts them and
 answers each, and pings from the namespace to the guest (counted by the
 namespace's ping). The IPFIX export (read back with nfcapd/nfdump) names the
-macvtap as the interface the VM's flows leave by; latency, not measured on a
-macvtap, says so.
+macvtap as the interface the VM's flows leave by. Latency: the guest's
+packets from the macvtap to the lower device's driver (tx), the peer's from
+the lower device's receive to QEMU's read (rx), as many as the guest sent
+and received.
 """
 import json
 import os
@@ -246,6 +248,14 @@ guest("syslogd -n -S -R %s:%d &" % (PEER_IP, UDP_PORT))
 # are in its counters and virsh's, not in the guest's: IPv6 off on it from
 # here on; what the test sends is in all of them.
 sh("sysctl", "-qw", f"net.ipv6.conf.{mv}.disable_ipv6=1")
+
+
+def lat_rows():
+    lat = check_json(["latency", NAME], cli_json(bus, "latency", NAME))
+    return lat, {(r["direction"], r["stage"]): r for r in lat["stages"]}
+
+
+_, lat0 = lat_rows()
 g0 = guest_counters()
 o0 = cli_json(bus, "domifstat", NAME, mv)[0]
 # One datagram a logger run (a fork and exec each: seconds under TCG).
@@ -268,6 +278,18 @@ m = re.search(r"(\d+) packets transmitted, (\d+) received", ping)
 pings_sent, pings_back = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 t.check(pings_sent == PINGS and pings_back == PINGS, f"the peer pinged the guest {PINGS} times, all answered",
         ping[-300:])
+# Traffic into the guest only, which it neither answers nor forwards: UDP
+# datagrams routed through it to an address it does not have (its eth0
+# counts them received), so that the latency's rx and tx differ.
+BURST = 40
+sh("ip", "route", "add", "10.216.99.0/24", "via", GUEST_IP, "dev", "vnmmv-lp", netns=peer)
+sh("python3", "-c", f"""
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range({BURST}):
+    s.sendto(b"b" * 200, ("10.216.99.7", 9))
+    time.sleep(0.01)
+""", netns=peer)
 time.sleep(2.5)        # a sample after the traffic
 
 # Flows: the guest's datagrams are its tx, the answers its rx, and the
@@ -330,12 +352,44 @@ t.check(pt == (dg["tx_packets"], dg["rx_packets"]),
 peer_rx = int(sh("cat", "/sys/class/net/vnmmv-lp/statistics/rx_packets", netns=peer).stdout) - peer_rx_before
 t.check(peer_rx >= UDP_COUNT + PINGS, "the lower device carried the guest's packets to the peer", str(peer_rx))
 
-# Latency is not measured on a macvtap, and says so rather than show a
-# tap's stages the wrong way round.
-lat = check_json(["latency", NAME], cli_json(bus, "latency", NAME))
-t.check(lat["state"]["traced"] and "macvtap" in lat["state"]["no_histograms"].get(mv, "")
-        and not [r for r in lat["stages"] if r.get("packets")],
-        "latency on a macvtap: no stages, and the interface listed with why", json.dumps(lat)[:600])
+# Latency on a macvtap: every packet the guest sent (its eth0's tx, since
+# the baseline) is measured from its queueing on the macvtap to the lower
+# device's driver (tx total, with the macvlan hop as rcv_to_queue); every
+# unicast packet to it (the answers, the pings and the burst it drops; the
+# peer's broadcast ARP requests are not followed) from the lower device's
+# receive to QEMU's read (rx total). The burst makes rx and tx differ: the
+# two the wrong way round fail both bounds. The histograms are read with the guest's counters (dg, above).
+lat, lat1 = lat_rows()
+
+
+def moved(key):
+    a, b = lat0.get(key, {}), lat1.get(key, {})
+    return b.get("packets", 0) - a.get("packets", 0)
+
+
+tx_n, rx_n = moved(("tx", "total")), moved(("rx", "total"))
+for key in sorted(lat1):
+    r = lat1[key]
+    print(f"# latency {key[0]} {key[1]}: {moved(key)} packets since the baseline, min {r['min_us']} "
+          f"p50 {r['p50_us']} max {r['max_us']} us", flush=True)
+print(f"# guest eth0 since the baseline: tx {dg['tx_packets']} rx {dg['rx_packets']}", flush=True)
+t.check(lat["state"]["traced"] and mv not in lat["state"]["no_histograms"],
+        "latency on a macvtap: traced, with histograms", json.dumps(lat["state"])[:400])
+t.check(UDP_COUNT + PINGS <= tx_n <= dg["tx_packets"],
+        f"tx total: the guest's sends measured ({UDP_COUNT} datagrams + {PINGS} echo replies <= count <= "
+        "its eth0 tx_packets)", f"count {tx_n}, guest tx {dg['tx_packets']}: {json.dumps(lat1.get(('tx', 'total')))}")
+t.check(UDP_COUNT + PINGS + BURST <= rx_n <= dg["rx_packets"],
+        f"rx total: the packets to the guest measured ({UDP_COUNT} answers + {PINGS} pings + {BURST} "
+        "routed through it <= count <= its eth0 rx_packets)", f"count {rx_n}, guest rx {dg['rx_packets']}: {json.dumps(lat1.get(('rx', 'total')))}")
+for key in (("tx", "total"), ("rx", "total"), ("tx", "rcv_to_queue"), ("tx", "queue_to_xmit")):
+    r = lat1.get(key, {})
+    t.check(r and 0 < r["min_us"] <= r["max_us"] < 2_000_000 and r["p50_us"] > 0,
+            f"latency {key[0]} {key[1]}: positive, below 2 s", json.dumps(r)[:300])
+t.check(moved(("tx", "rcv_to_queue")) == tx_n and moved(("tx", "queue_to_xmit")) == tx_n,
+        "tx: each measured packet has both stages (macvtap -> lower device queue -> its driver)",
+        f"{moved(('tx', 'rcv_to_queue'))} {moved(('tx', 'queue_to_xmit'))} vs total {tx_n}")
+t.check(not [k for k in lat1 if k[0] == "rx" and k[1] != "total" and lat1[k].get("packets")],
+        "rx: only the total (no tracepoint marks the macvtap's queueing)", str(sorted(lat1)))
 
 # Drops: with the guest paused, what the peer sends it does not reach it;
 # the kernel drops it (FULL_RING once the macvtap's queue is full, or
