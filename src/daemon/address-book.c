@@ -73,6 +73,16 @@ vnm_addr_to_string (guint8 family, const guint8 addr[16], gchar *buf, gsize len)
     inet_ntop (AF_INET6, addr, buf, len);
 }
 
+GBytes *
+vnm_addr_key (guint8 family, const guint8 addr[16])
+{
+  guint8 k[17];
+
+  k[0] = family;
+  memcpy (k + 1, addr, 16);
+  return g_bytes_new (k, sizeof k);
+}
+
 gboolean
 vnm_addr_parse (const gchar *text, guint8 *family, guint8 addr[16])
 {

@@ -36,6 +36,8 @@ typedef enum {
 VnmAddrKind vnm_addr_kind (guint8 family, const guint8 addr[16]);
 /* Text of @addr (IPv4 as a.b.c.d). */
 void vnm_addr_to_string (guint8 family, const guint8 addr[16], gchar *buf, gsize len);
+/* (family, @addr) as a hash table key (g_bytes_hash, g_bytes_equal). */
+GBytes *vnm_addr_key (guint8 family, const guint8 addr[16]);
 /* Parses a.b.c.d or an IPv6 address into the key form; FALSE if neither. */
 gboolean vnm_addr_parse (const gchar *text, guint8 *family, guint8 addr[16]);
 /* fe80::/64 with the modified EUI-64 of @mac ("aa:bb:cc:dd:ee:ff"); FALSE

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "address-book.h"
 #include "dns-names.h"
 
 typedef struct {
@@ -43,16 +44,6 @@ vnm_dns_names_free (VnmDnsNames *n)
   g_free (n);
 }
 
-static GBytes *
-key_of (guint8 family, const guint8 addr[16])
-{
-  guint8 k[17];
-
-  k[0] = family;
-  memcpy (k + 1, addr, 16);
-  return g_bytes_new (k, sizeof k);
-}
-
 static guint
 expire_table (GHashTable *t, gint64 now_us)
 {
@@ -75,7 +66,7 @@ vnm_dns_names_add (VnmDnsNames *n, const gchar *vm_uuid, guint8 family, const gu
                    const gchar *name, guint32 ttl, gint64 now_us)
 {
   GHashTable *t = g_hash_table_lookup (n->vms, vm_uuid);
-  g_autoptr(GBytes) key = key_of (family, addr);
+  g_autoptr(GBytes) key = vnm_addr_key (family, addr);
   gint64 until = now_us + (gint64) MAX (ttl, VNM_DNS_NAMES_MIN_S) * G_USEC_PER_SEC;
   Entry *e;
 
@@ -117,7 +108,7 @@ find (VnmDnsNames *n, const gchar *vm_uuid, guint8 family, const guint8 addr[16]
 
   if (!t)
     return NULL;
-  key = key_of (family, addr);
+  key = vnm_addr_key (family, addr);
   e = g_hash_table_lookup (t, key);
   return e && e->until_us > now_us ? e : NULL;
 }

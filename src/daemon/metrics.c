@@ -18,8 +18,6 @@
  * virtnetmon_vm_services_unlisted). docs/fleet.md gives the figures. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "flow-aggregate.h"
@@ -596,25 +594,6 @@ address_metrics (GString *out, VnmEngine *engine, GArray *vms)
   }
 }
 
-/* @text, an address as flow rows give it, in the flow key's form (IPv4
- * as ::ffff:a.b.c.d, family 4). */
-static gboolean
-peer_key (const gchar *text, guint8 *family, guint8 addr[16])
-{
-  struct in_addr v4;
-
-  if (inet_pton (AF_INET, text, &v4) == 1)
-    {
-      memset (addr, 0, 10);
-      addr[10] = addr[11] = 0xff;
-      memcpy (addr + 12, &v4, 4);
-      *family = 4;
-      return TRUE;
-    }
-  *family = 6;
-  return inet_pton (AF_INET6, text, addr) == 1;
-}
-
 typedef struct {
   VnmPeerNames *names;
   GHashTable *by_vm;       /* uuid -> GPtrArray of const VnmFlowRecord* (unicast) */
@@ -635,7 +614,7 @@ gather_unicast (const VnmFlowRecord *rec, const gchar *domain_uuid, const gchar 
 }
 
 /* Each VM's remote peers with the most bytes, at most @max: the edges of
- * a fleet's topology (docs/fleet.md joins peer_address with the other
+ * a fleet's topology (docs/fleet.md joins remote_ip with the other
  * hosts' virtnetmon_vm_address_info). Only unicast peers; the flows
  * virtnetmond holds now (active and ended ones kept as summaries). */
 static void
@@ -652,8 +631,8 @@ peer_metrics (GString *out, VnmEngine *engine, GArray *vms, guint max)
 
   vnm_flow_monitor_foreach_record (vnm_engine_get_flow_monitor (engine), gather_unicast, &g);
   vnm_prom_family (out, "virtnetmon_vm_peer_bytes_total", "counter",
-                   "L4 payload bytes between a VM and one remote peer (peer_address) by direction "
-                   "(tx: sent by the VM); peer_kind vm (another VM of this host, named by peer_name), "
+                   "L4 payload bytes between a VM and one remote peer (remote_ip) by direction "
+                   "(tx: sent by the VM); remote_kind vm (another VM of this host, named by remote_name), "
                    "host or remote. Only the VM's peers with most bytes (--metrics-peers), over the "
                    "flows virtnetmond holds: a peer's count starts again once all its flows aged out.");
   g_array_set_size (counts, vms->len);
@@ -674,7 +653,7 @@ peer_metrics (GString *out, VnmEngine *engine, GArray *vms, guint max)
           guint8 family, addr[16];
 
           /* What the row's remote is: its address back in key form. */
-          if (peer_key (row->remote_ip, &family, addr))
+          if (vnm_addr_parse (row->remote_ip, &family, addr))
             {
               vnm_peer_names_classify (names, family, addr, &peer);
               p = &peer;
@@ -684,9 +663,9 @@ peer_metrics (GString *out, VnmEngine *engine, GArray *vms, guint max)
             {
               g_string_truncate (extra, 0);
               vnm_prom_label (extra, "direction", dir == 0 ? "tx" : "rx");
-              vnm_prom_label (extra, "peer_address", row->remote_ip);
-              vnm_prom_label (extra, "peer_kind", p ? vnm_peer_kind_name (p->kind) : "remote");
-              vnm_prom_label (extra, "peer_name", p && p->name ? p->name : "");
+              vnm_prom_label (extra, "remote_ip", row->remote_ip);
+              vnm_prom_label (extra, "remote_kind", p ? vnm_peer_kind_name (p->kind) : "remote");
+              vnm_prom_label (extra, "remote_name", p && p->name ? p->name : "");
               vnm_prom_sample_u64 (out, "virtnetmon_vm_peer_bytes_total", vm->labels->str, extra->str,
                                    dir == 0 ? row->tx_bytes : row->rx_bytes);
             }

@@ -61,16 +61,6 @@ vnm_peer_names_free (VnmPeerNames *n)
   g_free (n);
 }
 
-static GBytes *
-key_of (guint8 family, const guint8 addr[16])
-{
-  guint8 k[17];
-
-  k[0] = family;
-  memcpy (k + 1, addr, 16);
-  return g_bytes_new (k, sizeof k);
-}
-
 /* A broadcast address outranks a VM's or the host's (a VM that sends from
  * its subnet's broadcast address is not one), the host's a VM's. */
 static gint
@@ -83,7 +73,7 @@ static void
 add (VnmPeerNames *n, VnmPeerKind kind, guint8 family, const guint8 addr[16], const gchar *uuid,
      const gchar *name)
 {
-  GBytes *key = key_of (family, addr);
+  GBytes *key = vnm_addr_key (family, addr);
   Entry *old = g_hash_table_lookup (n->entries, key), *e;
 
   if (old && rank (old->kind) >= rank (kind))
@@ -207,7 +197,7 @@ vnm_peer_names_classify (VnmPeerNames *n, guint8 family, const guint8 addr[16], 
     case VNM_ADDR_UNSPECIFIED: out->kind = VNM_PEER_UNSPECIFIED; return;
     default: break;
     }
-  key = key_of (family, addr);
+  key = vnm_addr_key (family, addr);
   e = g_hash_table_lookup (n->entries, key);
   if (!e)
     {

@@ -258,10 +258,10 @@ def _():
     payload = N * S
 
     def edges():
-        q = ("sum by (host, vm_name, direction, peer_host, peer_vm_name) (virtnetmon_vm_peer_bytes_total"
-             " * on (peer_address) group_left (peer_host, peer_vm_name) address:virtnetmon_vm:info)")
-        return {(x["metric"]["host"], x["metric"]["vm_name"], x["metric"]["direction"], x["metric"]["peer_host"],
-                 x["metric"]["peer_vm_name"]): float(x["value"][1]) for x in result(SITE, q)}
+        q = ("sum by (host, vm_name, direction, remote_host, remote_vm_name) (virtnetmon_vm_peer_bytes_total"
+             " * on (remote_ip) group_left (remote_host, remote_vm_name) address:virtnetmon_vm:info)")
+        return {(x["metric"]["host"], x["metric"]["vm_name"], x["metric"]["direction"], x["metric"]["remote_host"],
+                 x["metric"]["remote_vm_name"]): float(x["value"][1]) for x in result(SITE, q)}
 
     want = {("127.0.0.1", "web1", "tx", "127.0.0.2", "db1"): payload,
             ("127.0.0.1", "web1", "rx", "127.0.0.2", "db1"): payload,
@@ -276,12 +276,12 @@ def _():
             f"addresses, {payload} bytes each way (virtnetmon_vm_peer_bytes_total joined by the example's rule)",
             f"{edges()}")
     try:
-        wait_for(lambda: {(x["metric"]["vm_name"], x["metric"]["peer_host"], x["metric"]["peer_vm_name"]) for x in
+        wait_for(lambda: {(x["metric"]["vm_name"], x["metric"]["remote_host"], x["metric"]["remote_vm_name"]) for x in
                           result(SITE, 'host_vm_peer:virtnetmon_peer_bytes:rate1m{direction="tx"}')}
                  == {("web1", "127.0.0.2", "db1"), ("db1", "127.0.0.1", "web1")}, 30, "the recorded edges")
     except AssertionError:
         pass
-    rates = {(x["metric"]["vm_name"], x["metric"]["peer_host"], x["metric"]["peer_vm_name"]) for x in
+    rates = {(x["metric"]["vm_name"], x["metric"]["remote_host"], x["metric"]["remote_vm_name"]) for x in
              result(SITE, 'host_vm_peer:virtnetmon_peer_bytes:rate1m{direction="tx"}')}
     t.check(rates == {("web1", "127.0.0.2", "db1"), ("db1", "127.0.0.1", "web1")},
             "the recording rule host_vm_peer:virtnetmon_peer_bytes:rate1m has exactly those edges", str(rates))
